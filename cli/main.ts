@@ -1,0 +1,17 @@
+/**
+ * `meshtrace <verb>`: one binary, one verb per component. Each verb lives in its own module and
+ * registers itself on the commander program, so `--help` works on every verb.
+ */
+import { Command } from 'commander';
+import { registerAllInOne } from './all-in-one.js';
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('meshtrace')
+    .description('Tracing and service-mesh toolkit: collector, trace store, Jaeger-compatible query API, UI and sidecar proxy.')
+    .showHelpAfterError()
+    .exitOverride((err) => {
+      process.exit(err.exitCode);
+    });
+  registerAllInOne(program);
+  await program.parseAsync(argv, { from: 'user' });
+}

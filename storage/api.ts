@@ -1,0 +1,74 @@
+/**
+ * The storage boundary, in the spirit of Jaeger's storage v2 API: a few role-named interfaces
+ * that every backend (SQLite today, a scale-out store later) implements, and one contract test
+ * suite (`storage/contract.ts`) that every backend runs unchanged.
+ *
+ * Contract for all backends:
+ * - "Not found" is an empty result, never an error.
+ * - `writeSpans` is idempotent (re-writing the same span id of the same trace replaces it) and
+ *   resolves only after the batch is durable (committed): the collector acknowledges a request
+ *   only after that.
+ * - Readers return fresh objects the caller may mutate (adjusters do).
+ * - Times are integer microseconds since the epoch, durations integer microseconds.
+ */
+import type { DependencyLink, Operation, Span, SpanKind, Trace } from '../model/span.js';
+
+export interface SpanWriter {
+  /** Durable when the promise resolves. An empty batch resolves at once. */
+  writeSpans(batch: readonly Span[]): Promise<void>;
+}
+
+export interface GetTracesQuery {
+  /** 32-hex lowercase ids. */
+  traceIds: string[];
+  /** Optional hints (µs): a backend may use them to narrow the search; spans outside are still returned. */
+  startTimeMinUs?: number;
+  startTimeMaxUs?: number;
+}
+
+export interface TraceQuery {
+  serviceName?: string;
+  operationName?: string;
+  /**
+   * Every pair must match (AND). A pair matches a span of the trace when the span's attributes,
+   * its resource attributes or one of its events' attributes (or the event name, as key `event`)
+   * has the key with that value in string form. When `serviceName` is set the matching span must
+   * belong to that service (Jaeger semantics).
+   */
+  tags?: Record<string, string>;
+  /** Bounds on the start time of a matching span, µs, inclusive. */
+  startTimeMinUs: number;
+  startTimeMaxUs: number;
+  /** Bounds on the trace's duration (first span start → last span end), µs, inclusive. */
+  durationMinUs?: number;
+  durationMaxUs?: number;
+  /** Maximum number of traces; the most recent (by start time) first. */
+  limit: number;
+}
+
+export interface TraceReader {
+  getTraces(q: GetTracesQuery): Promise<Trace[]>;
+  /** Traces matching the query, most recent first, at most `limit`. */
+  findTraces(q: TraceQuery): Promise<Trace[]>;
+  /** Only the ids of `findTraces` (cheap: used by api_v3 and the UI's paging). */
+  findTraceIds(q: TraceQuery): Promise<string[]>;
+  /** Sorted service names. */
+  getServices(): Promise<string[]>;
+  /** Sorted by name then kind; `spanKind` filters when given. */
+  getOperations(q: { serviceName: string; spanKind?: SpanKind }): Promise<Operation[]>;
+}
+
+export interface DependencyReader {
+  /** Parent→child service call counts for spans starting in [startUs, endUs]. */
+  getDependencies(q: { startUs: number; endUs: number }): Promise<DependencyLink[]>;
+}
+
+/** What a running backend hands out; `close` flushes and releases files. */
+export interface Storage {
+  writer: SpanWriter;
+  reader: TraceReader;
+  dependencies: DependencyReader;
+  /** Deletes spans older than `cutoffUs`; returns how many spans were removed. */
+  purgeOlderThan(cutoffUs: number): Promise<number>;
+  close(): Promise<void>;
+}
