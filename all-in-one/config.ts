@@ -1,0 +1,111 @@
+/**
+ * Configuration of the all-in-one server (collector + store + query API + UI), from CLI flags and
+ * `MESHTRACE_*` environment variables. Plain data with separate defaults and validation (the
+ * OpenTelemetry Collector's pattern): `parseAllInOneConfig` reports EVERY invalid field, each named
+ * by its flag, so a user fixes them in one go.
+ */
+import { z } from 'zod';
+import { parseBytes, parseDurationUs } from '../config/units.js';
+
+/** One entry per setting: its flag, env var, default (as a user would type it) and help text. */
+export const allInOneOptions = {
+  dataDir: { flag: '--data-dir', env: 'MESHTRACE_DATA_DIR', default: './data', help: 'directory for the SQLite database' },
+  host: { flag: '--host', env: 'MESHTRACE_HOST', default: '0.0.0.0', help: 'interface every listener binds to' },
+  otlpHttpPort: { flag: '--otlp-http-port', env: 'MESHTRACE_OTLP_HTTP_PORT', default: '4318', help: 'OTLP/HTTP receiver port (0 = any free port)' },
+  queryPort: { flag: '--query-port', env: 'MESHTRACE_QUERY_PORT', default: '16686', help: 'query API and UI port (0 = any free port)' },
+  retention: { flag: '--retention', env: 'MESHTRACE_RETENTION', default: '72h', help: 'delete spans older than this (e.g. 72h, 7d; 0 = keep forever)' },
+  maxSize: { flag: '--max-size', env: 'MESHTRACE_MAX_SIZE', default: '0', help: 'delete the oldest spans when the database exceeds this size (e.g. 10GiB; 0 = no cap)' },
+  maxBodySize: { flag: '--max-body-size', env: 'MESHTRACE_MAX_BODY_SIZE', default: '20MiB', help: 'largest accepted request body, after decompression' },
+  queueSize: { flag: '--queue-size', env: 'MESHTRACE_QUEUE_SIZE', default: '100000', help: 'spans waiting to be written before receivers answer 503 + Retry-After' },
+  logLevel: { flag: '--log-level', env: 'MESHTRACE_LOG_LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },
+  corsOrigins: { flag: '--cors-origins', env: 'MESHTRACE_CORS_ORIGINS', default: '', help: 'comma-separated origins allowed to POST spans from browsers (* = any)' },
+  uiBasePath: { flag: '--ui-base-path', env: 'MESHTRACE_UI_BASE_PATH', default: '/', help: 'path prefix the UI is served under (like Jaeger\'s --query.base-path)' },
+  maxClockSkewAdjustment: { flag: '--max-clock-skew-adjustment', env: 'MESHTRACE_MAX_CLOCK_SKEW_ADJUSTMENT', default: '0s', help: 'largest clock-skew correction applied at query time (0s = off, as in Jaeger)' },
+  sqliteSync: { flag: '--sqlite-sync', env: 'MESHTRACE_SQLITE_SYNC', default: 'normal', help: 'normal: durable across process crashes; full: also across power loss (slower)' },
+} as const;
+
+export type AllInOneOptionName = keyof typeof allInOneOptions;
+export type RawAllInOneConfig = Partial<Record<AllInOneOptionName, string | number>>;
+
+const port = z.coerce.number().int('must be an integer').min(0, 'must be 0–65535').max(65535, 'must be 0–65535');
+const positiveInt = z.coerce.number().int('must be an integer').positive('must be greater than zero');
+
+function durationUs(what: string) {
+  return z.string().transform((raw, ctx) => {
+    const us = parseDurationUs(raw);
+    if (us === undefined || us < 0) {
+      ctx.addIssue({ code: 'custom', message: `invalid ${what} '${raw}' (expected e.g. 72h, 30m, 7d)` });
+      return z.NEVER;
+    }
+    return us;
+  });
+}
+
+function bytes() {
+  return z.string().transform((raw, ctx) => {
+    const n = parseBytes(raw);
+    if (n === undefined) {
+      ctx.addIssue({ code: 'custom', message: `invalid size '${raw}' (expected e.g. 20MiB, 500MB, 1048576)` });
+      return z.NEVER;
+    }
+    return n;
+  });
+}
+
+export const allInOneConfigSchema = z.object({
+  dataDir: z.string().min(1, 'must not be empty'),
+  host: z.string().min(1, 'must not be empty'),
+  otlpHttpPort: port,
+  queryPort: port,
+  /** µs; 0 keeps spans forever. */
+  retention: durationUs('duration'),
+  /** bytes; 0 means no size cap. */
+  maxSize: bytes(),
+  /** bytes, applied after decompression. */
+  maxBodySize: bytes().refine((n) => n > 0, 'must be greater than zero'),
+  /** spans. */
+  queueSize: positiveInt,
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  corsOrigins: z.string().transform((s) => s.split(',').map((o) => o.trim()).filter(Boolean)),
+  uiBasePath: z.string().regex(/^\/[^?#\s]*$/, "must start with '/'").transform((p) => (p.length > 1 ? p.replace(/\/+$/, '') : p)),
+  /** µs; 0 disables clock-skew adjustment. */
+  maxClockSkewAdjustment: durationUs('duration'),
+  sqliteSync: z.enum(['normal', 'full']),
+});
+
+export type AllInOneConfig = z.output<typeof allInOneConfigSchema>;
+
+export function defaultRawAllInOneConfig(): Record<AllInOneOptionName, string> {
+  const out = {} as Record<AllInOneOptionName, string>;
+  for (const [name, o] of Object.entries(allInOneOptions)) out[name as AllInOneOptionName] = o.default;
+  return out;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Defaults ← environment ← given values (flags). Throws ConfigError listing every invalid field by
+ * its flag and environment variable.
+ */
+export function parseAllInOneConfig(given: RawAllInOneConfig, env: NodeJS.ProcessEnv = {}): AllInOneConfig {
+  const raw: Record<string, string> = defaultRawAllInOneConfig();
+  for (const [name, o] of Object.entries(allInOneOptions)) {
+    const fromEnv = env[o.env];
+    if (fromEnv !== undefined) raw[name] = fromEnv;
+    const v = given[name as AllInOneOptionName];
+    if (v !== undefined) raw[name] = String(v);
+  }
+  const result = allInOneConfigSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = String(issue.path[0]) as AllInOneOptionName;
+    const o = allInOneOptions[name];
+    return o ? `${o.flag} (${o.env}): ${issue.message} (got '${raw[name]}')` : issue.message;
+  });
+  throw new ConfigError(problems);
+}

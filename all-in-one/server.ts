@@ -1,0 +1,101 @@
+/**
+ * The all-in-one server: the composition root that wires collector → SQLite store ← query API + UI,
+ * plus background retention. Start order is storage, query, collector (so nothing is accepted before
+ * it can be stored and read); shutdown is the reverse, and the collector drains its queue into
+ * storage before the database closes.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pino, { type Logger } from 'pino';
+import { createCollector } from '../collector/index.js';
+import { standardAdjusters } from '../query/adjusters/index.js';
+import { buildQueryApp } from '../query/app.js';
+import { startRetention } from '../storage/retention.js';
+import { openSqliteStorage } from '../storage/sqlite/index.js';
+import { type AllInOneConfig, parseAllInOneConfig, type RawAllInOneConfig } from './config.js';
+import { uiPlugins } from './ui.js';
+
+export interface AllInOneServer {
+  otlpHttpUrl: string;
+  queryUrl: string;
+  config: AllInOneConfig;
+  /** Drains the collector, stops listeners and closes the database. Idempotent. */
+  close(): Promise<void>;
+}
+
+const RETENTION_INTERVAL_MS = 60_000;
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+function urlOf(host: string, port: number): string {
+  const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  return `http://${h}:${port}`;
+}
+
+/**
+ * Starts everything. `given` takes the same settings as the CLI (strings or numbers), so tests can
+ * say `{ dataDir, host: '127.0.0.1', otlpHttpPort: 0, queryPort: 0 }`.
+ */
+export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: Logger; env?: NodeJS.ProcessEnv } = {}): Promise<AllInOneServer> {
+  const config = parseAllInOneConfig(given, opts.env ?? {});
+  const logger = opts.logger ?? pino({ level: config.logLevel });
+  mkdirSync(config.dataDir, { recursive: true });
+  const storage = await openSqliteStorage({ path: join(config.dataDir, 'meshtrace.db'), synchronous: config.sqliteSync });
+  const cleanups: (() => Promise<void> | void)[] = [() => storage.close()];
+  const undo = async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  };
+  try {
+    let ready = false;
+    const query = await buildQueryApp({
+      reader: storage.reader,
+      dependencies: storage.dependencies,
+      adjusters: standardAdjusters({ maxClockSkewAdjustUs: config.maxClockSkewAdjustment }),
+      logger: logger.child({ component: 'query' }),
+      isReady: () => ready,
+      extraPlugins: uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist'), storage }),
+    });
+    await query.listen({ host: config.host, port: config.queryPort });
+    cleanups.push(() => query.close());
+    const queryAddress = query.server.address();
+    const queryPort = typeof queryAddress === 'object' && queryAddress ? queryAddress.port : config.queryPort;
+
+    const collector = createCollector({
+      config: {
+        host: config.host,
+        otlpHttpPort: config.otlpHttpPort,
+        maxRequestBodyBytes: config.maxBodySize,
+        maxQueueSpans: config.queueSize,
+        corsAllowedOrigins: config.corsOrigins,
+      },
+      writer: storage.writer,
+      logger: logger.child({ component: 'collector' }),
+    });
+    await collector.start();
+    cleanups.push(() => collector.shutdown());
+
+    const retention = startRetention({
+      storage,
+      maxAgeUs: config.retention,
+      maxSizeBytes: config.maxSize,
+      intervalMs: RETENTION_INTERVAL_MS,
+      logger: logger.child({ component: 'retention' }),
+    });
+    cleanups.push(() => retention.stop());
+    ready = true;
+
+    const otlpHttpUrl = urlOf(config.host, collector.otlpHttpAddress().port);
+    const queryUrl = urlOf(config.host, queryPort);
+    logger.info({ otlpHttpUrl, queryUrl, dataDir: config.dataDir }, 'meshtrace all-in-one started');
+    let closing: Promise<void> | undefined;
+    return {
+      otlpHttpUrl,
+      queryUrl,
+      config,
+      close: () => (closing ??= undo().then(() => logger.info('meshtrace all-in-one stopped'))),
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * `meshtrace all-in-one`: collector + store + query API + UI in one process (what `npm start` runs).
+ * Every flag has a MESHTRACE_* environment variable; flags win.
+ */
+import { Command, Option } from 'commander';
+import { allInOneOptions, type AllInOneOptionName, ConfigError, type RawAllInOneConfig } from '../all-in-one/config.js';
+import { startAllInOne } from '../all-in-one/server.js';
+
+export function registerAllInOne(program: Command): void {
+  const cmd = program
+    .command('all-in-one')
+    .description('Run the collector (OTLP/HTTP), the SQLite trace store, the Jaeger-compatible query API and the UI in one process.');
+  for (const [name, o] of Object.entries(allInOneOptions)) {
+    const flagName = o.flag.slice(2);
+    cmd.addOption(new Option(`${o.flag} <${flagName.split('-').pop()}>`, `${o.help} [env ${o.env}]`).default(undefined, o.default));
+    void name;
+  }
+  cmd.action(async (opts: Record<string, string | undefined>) => {
+    const given: RawAllInOneConfig = {};
+    for (const name of Object.keys(allInOneOptions) as AllInOneOptionName[]) {
+      if (opts[name] !== undefined) given[name] = opts[name];
+    }
+    let server;
+    try {
+      server = await startAllInOne(given, { env: process.env });
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`meshtrace all-in-one: ${err.message}\n`);
+        process.exit(2);
+      }
+      throw err;
+    }
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      // SIGTERM/SIGINT: stop accepting, drain the queue into SQLite, close the database cleanly.
+      server.close().then(
+        () => process.exit(0),
+        (err: unknown) => {
+          process.stderr.write(`meshtrace all-in-one: error during ${signal} shutdown: ${String(err)}\n`);
+          process.exit(1);
+        },
+      );
+    };
+    process.on('SIGTERM', () => stop('SIGTERM'));
+    process.on('SIGINT', () => stop('SIGINT'));
+  });
+}

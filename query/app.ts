@@ -1,0 +1,80 @@
+/**
+ * The query server: Jaeger's HTTP JSON API (so jaeger-ui and Grafana's Jaeger data source work
+ * unchanged), api_v3, health, and the UI. Dependencies are passed in, so tests use any storage.
+ * This is the only place that sets an error handler: typed errors become Jaeger's envelope
+ * (or api_v3's error shape), everything else a 500 whose message is logged, not leaked.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { DependencyReader, TraceReader } from '../storage/api.js';
+import type { Adjuster } from './adjusters/index.js';
+import { errorEnvelope } from './envelope.js';
+import { apiV3Routes } from './routes/api-v3.js';
+import { dependenciesRoutes } from './routes/dependencies.js';
+import { healthRoutes } from './routes/health.js';
+import { servicesRoutes } from './routes/services.js';
+import { tracesRoutes } from './routes/traces.js';
+import { QueryService } from './trace-service.js';
+
+export interface QueryAppDeps {
+  reader: TraceReader;
+  dependencies: DependencyReader;
+  adjusters: readonly Adjuster[];
+  logger?: FastifyServerOptions['loggerInstance'];
+  /** Readiness probe for `/ready`; defaults to always ready. */
+  isReady?: () => boolean;
+  /** Optional plugins registered after the API (the UI and its extensions). */
+  extraPlugins?: ((app: FastifyInstance, query: QueryService) => Promise<void>)[];
+}
+
+function statusOf(err: unknown): number {
+  const e = err as { statusCode?: number; validation?: unknown };
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 600) return e.statusCode;
+  return 500;
+}
+
+export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
+    disableRequestLogging: true,
+    // Jaeger UI sends repeated keys (tag=…&tag=…); fastify's default parser keeps them as arrays.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const query = new QueryService(deps);
+
+  app.setErrorHandler((err, req, reply) => {
+    const status = statusOf(err);
+    const message = status >= 500 ? 'internal error' : (err as Error).message;
+    if (status >= 500) req.log.error({ err, url: req.url }, 'query request failed');
+    const traceId = (err as { traceId?: string }).traceId;
+    if (req.url.startsWith('/api/v3/')) return reply.code(status).send({ error: { httpCode: status, message } });
+    const body = errorEnvelope(status, message);
+    if (traceId && body.errors) body.errors[0].traceID = traceId;
+    return reply.code(status).send(body);
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    if (req.url.startsWith('/api/v3/')) return reply.code(404).send({ error: { httpCode: 404, message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
+    return reply.code(404).send(errorEnvelope(404, `no route for ${req.method} ${req.url.split('?')[0]}`));
+  });
+
+  // prettyPrint=true indents any JSON response, as jaeger-query does.
+  app.addHook('onSend', async (req, reply, payload) => {
+    const q = req.query as Record<string, unknown> | undefined;
+    if (q?.prettyPrint === 'true' && typeof payload === 'string' && String(reply.getHeader('content-type')).startsWith('application/json')) {
+      try {
+        return JSON.stringify(JSON.parse(payload), null, 2);
+      } catch {
+        return payload;
+      }
+    }
+    return payload;
+  });
+
+  await app.register(healthRoutes, { isReady: deps.isReady ?? (() => true) });
+  await app.register(servicesRoutes, { query });
+  await app.register(tracesRoutes, { query });
+  await app.register(dependenciesRoutes, { query });
+  await app.register(apiV3Routes, { query });
+  for (const plugin of deps.extraPlugins ?? []) await plugin(app, query);
+  return app;
+}
