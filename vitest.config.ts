@@ -9,5 +9,7 @@ export default defineConfig({
     // Tests start real servers and SQLite files; two cores, so keep parallelism modest.
     pool: 'forks',
     maxWorkers: 2,
+    // CI (`.ci/run`) reads the JSON report for its closing "tests: N passed, N failed" line.
+    ...(process.env.CI ? { reporters: ['default', 'json'], outputFile: { json: '.vitest-report.json' } } : {}),
   },
 });
