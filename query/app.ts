@@ -45,11 +45,8 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
     const status = statusOf(err);
     const message = status >= 500 ? 'internal error' : (err as Error).message;
     if (status >= 500) req.log.error({ err, url: req.url }, 'query request failed');
-    const traceId = (err as { traceId?: string }).traceId;
     if (req.url.startsWith('/api/v3/')) return reply.code(status).send({ error: { httpCode: status, message } });
-    const body = errorEnvelope(status, message);
-    if (traceId && body.errors) body.errors[0].traceID = traceId;
-    return reply.code(status).send(body);
+    return reply.code(status).send(errorEnvelope(status, message));
   });
 
   app.setNotFoundHandler((req, reply) => {
