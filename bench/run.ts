@@ -1,0 +1,63 @@
+/**
+ * The bench runner: runs the selected scenarios (all by default), prints each table as Markdown and
+ * appends it to BENCHMARKS.md with the date, the machine and the exact command.
+ */
+import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { BenchTable, Scenario } from './scenario.js';
+import { scenarios } from './scenarios/index.js';
+
+export function renderTable(t: BenchTable): string {
+  const lines = [`#### ${t.title}`, '', `| ${t.columns.join(' | ')} |`, `|${t.columns.map(() => '---').join('|')}|`];
+  for (const row of t.rows) lines.push(`| ${row.map((c) => (typeof c === 'number' ? formatNumber(c) : c)).join(' | ')} |`);
+  if (t.notes?.length) lines.push('', ...t.notes.map((n) => `- ${n}`));
+  return `${lines.join('\n')}\n`;
+}
+
+function formatNumber(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString('en-US');
+  if (Math.abs(n) >= 10) return n.toFixed(1);
+  return n.toFixed(3);
+}
+
+export function machineLine(): string {
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  return `${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
+}
+
+export async function runBench(argv: string[], opts: { output?: string; all?: Scenario[] } = {}): Promise<number> {
+  const quick = argv.includes('--quick');
+  const names = argv.filter((a) => !a.startsWith('--'));
+  const available = opts.all ?? scenarios;
+  const unknown = names.filter((n) => !available.some((s) => s.name === n));
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown scenario(s): ${unknown.join(', ')}; available: ${available.map((s) => s.name).join(', ')}\n`);
+    return 2;
+  }
+  const selected = names.length > 0 ? available.filter((s) => names.includes(s.name)) : available;
+  const output = opts.output ?? 'BENCHMARKS.md';
+  const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
+  if (!existsSync(output)) writeFileSync(output, '# Benchmarks\n\nAppended by `npm run bench`; every figure is a ratio against a baseline measured in the same run.\n');
+  let failed = 0;
+  for (const s of selected) {
+    const tmpDir = mkdtempSync(join(tmpdir(), `meshtrace-bench-${s.name}-`));
+    const header = `\n### ${s.name} — ${new Date().toISOString()}\n\n${s.description}\n\nMachine: ${machineLine()}. Command: \`${command}\`${quick ? ' (quick: tiny sizes, one repetition — not a measurement)' : ''}.\n\n`;
+    process.stdout.write(header);
+    try {
+      const tables = await s.run({ quick, tmpDir });
+      const text = tables.map(renderTable).join('\n');
+      process.stdout.write(text);
+      appendFileSync(output, header + text);
+    } catch (err) {
+      failed++;
+      const msg = `scenario ${s.name} failed: ${(err as Error).stack ?? String(err)}\n`;
+      process.stderr.write(msg);
+      appendFileSync(output, `${header}FAILED: ${(err as Error).message}\n`);
+    } finally {
+      rmSync(tmpDir, { recursive: true, force: true });
+    }
+  }
+  return failed > 0 ? 1 : 0;
+}
