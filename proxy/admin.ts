@@ -1,0 +1,41 @@
+import { createServer, type Server } from 'node:http';
+import type { ProxyMetrics } from './metrics.js';
+
+/**
+ * The admin listener (Envoy's :15000 reduced): `GET /ready` → 200 `LIVE` while serving, 503
+ * `DRAINING` once shutdown began; `GET /config` → the running configuration as JSON;
+ * `GET /metrics` → Prometheus text. Anything else → 404.
+ */
+export interface AdminDeps {
+  metrics: ProxyMetrics;
+  config(): unknown;
+  ready(): boolean;
+}
+
+export function createAdminServer(d: AdminDeps): Server {
+  return createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('method not allowed\n');
+      return;
+    }
+    switch (path) {
+      case '/ready': {
+        const ok = d.ready();
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'LIVE\n' : 'DRAINING\n');
+        return;
+      }
+      case '/config':
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(d.config(), null, 2));
+        return;
+      case '/metrics':
+        d.metrics.text().then(
+          (text) => res.writeHead(200, { 'content-type': d.metrics.contentType }).end(text),
+          (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err.message}\n`),
+        );
+        return;
+      default:
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /ready, /config, /metrics\n');
+    }
+  });
+}

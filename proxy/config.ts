@@ -1,0 +1,158 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { propagatorNames } from './propagation/index.js';
+
+/**
+ * The sidecar's configuration: plain data. `proxyConfigSchema` validates and fills defaults;
+ * `loadProxyConfig` merges a JSON config file with CLI flags (flags win) and reports every
+ * invalid field by its name. Ports: 0 means "pick a free ephemeral port".
+ */
+
+const port = z.number().int().min(0).max(65535);
+const rate = z.number().min(0).max(1);
+
+/** `host:port` → {host, port}; hosts may be names, IPv4, or `[v6]`. */
+export const hostPortSchema = z.string().transform((s, ctx) => {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(s.trim());
+  const p = m ? Number(m[2]) : NaN;
+  if (!m || p < 1 || p > 65535) {
+    ctx.addIssue({ code: 'custom', message: `expected host:port, got '${s}'` });
+    return z.NEVER;
+  }
+  return { host: m[1].replace(/^\[|\]$/g, ''), port: p };
+});
+export type HostPort = { host: string; port: number };
+
+export const samplingRouteSchema = z.object({
+  /** Path prefix the rule applies to (`/health`); the longest matching prefix wins. */
+  pathPrefix: z.string().startsWith('/'),
+  /** Optional method filter (`GET`); absent = every method. */
+  method: z.string().optional(),
+  /** Name reported as `http.route` on the span. */
+  route: z.string().optional(),
+  /** Probability of recording a new trace (0–1). */
+  rate,
+});
+
+export const proxyConfigSchema = z.object({
+  /** Workload / service name: `service.name` on spans, `*_workload` metric labels. */
+  service: z.string().min(1),
+  /** Version label for Istio metrics (`source_version`/`destination_version`); `unknown` when unset. */
+  serviceVersion: z.string().default('unknown'),
+  /** Interface the listeners bind to. */
+  bindHost: z.string().default('127.0.0.1'),
+  /** Callers reach the app through this port (0 = ephemeral). */
+  inboundPort: port.default(15006),
+  /** The app's own calls go here, as HTTP_PROXY or by Host header (0 = ephemeral). */
+  outboundPort: port.default(15001),
+  /** `/ready`, `/config`, `/metrics` (0 = ephemeral). */
+  adminPort: port.default(15000),
+  appHost: z.string().default('127.0.0.1'),
+  /** The app's port; inbound requests are forwarded to appHost:appPort. */
+  appPort: port.refine((p) => p > 0, 'must be a port number 1–65535'),
+  /** OTLP/HTTP base URL (`http://127.0.0.1:4318`); spans go to `<url>/v1/traces`. Empty = no export. */
+  collector: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).default(''),
+  /** Outbound routing: a request for host `name` (with or without port) goes to this address. */
+  upstreams: z.record(z.string().min(1), hostPortSchema).default({}),
+  /** Formats injected into forwarded requests; W3C tracecontext is always written too. */
+  propagators: z.array(z.enum(propagatorNames)).min(1).default(['tracecontext', 'b3']),
+  sampling: z.object({
+    /** Probability of recording a trace this proxy starts (0–1). Callers' decisions are honoured. */
+    rate: rate.default(1),
+    /** Per-route rates for inbound requests. */
+    routes: z.array(samplingRouteSchema).default([]),
+    /** Per-upstream-service rates for outbound calls that start a trace, by upstream name. */
+    upstreams: z.record(z.string(), rate).default({}),
+  }).default({ rate: 1, routes: [], upstreams: {} }),
+  /** Longest wait for the upstream's response headers, ms; then 504 UT. 0 = no limit. */
+  timeoutMs: z.number().int().min(0).default(15_000),
+  /** One JSON line per request on stdout. */
+  accessLog: z.boolean().default(true),
+  export: z.object({
+    /** Spans held while the collector is slow or down; beyond this they are dropped and counted. */
+    maxQueueSpans: z.number().int().min(1).default(2048),
+    /** Spans per OTLP request. */
+    maxBatchSpans: z.number().int().min(1).default(512),
+    /** Longest a span waits before its batch is sent, ms. */
+    flushIntervalMs: z.number().int().min(1).default(1000),
+    /** Per-request export timeout, ms. */
+    timeoutMs: z.number().int().min(1).default(10_000),
+  }).default({ maxQueueSpans: 2048, maxBatchSpans: 512, flushIntervalMs: 1000, timeoutMs: 10_000 }),
+  /** Connections kept per upstream origin (undici pool size). */
+  maxConnectionsPerUpstream: z.number().int().min(1).default(128),
+});
+
+export type ProxyConfigInput = z.input<typeof proxyConfigSchema>;
+export type ProxyConfig = z.output<typeof proxyConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid proxy configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates a whole configuration; throws ConfigError listing every bad field by its path. */
+export function parseProxyConfig(input: unknown): ProxyConfig {
+  const r = proxyConfigSchema.safeParse(input);
+  if (!r.success) {
+    throw new ConfigError(r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`));
+  }
+  const problems: string[] = [];
+  const c = r.data;
+  // Cross-field rules.
+  const fixed = [['inboundPort', c.inboundPort], ['outboundPort', c.outboundPort], ['adminPort', c.adminPort]] as const;
+  for (let i = 0; i < fixed.length; i++) {
+    for (let j = i + 1; j < fixed.length; j++) {
+      if (fixed[i][1] !== 0 && fixed[i][1] === fixed[j][1]) problems.push(`${fixed[j][0]}: same port as ${fixed[i][0]} (${fixed[i][1]})`);
+    }
+  }
+  for (const name of Object.keys(c.sampling.upstreams)) {
+    if (!(name in c.upstreams)) problems.push(`sampling.upstreams.${name}: no upstream named '${name}'`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return c;
+}
+
+/** Reads a JSON config file; the file's keys are the schema's keys. */
+export function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (e) {
+    throw new ConfigError([`config: cannot read ${path}: ${(e as Error).message}`]);
+  }
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('top level must be an object');
+    return v as Record<string, unknown>;
+  } catch (e) {
+    throw new ConfigError([`config: ${path} is not a JSON object: ${(e as Error).message}`]);
+  }
+}
+
+/** Parses repeated `name=host:port` flags into the upstreams map (validated later by the schema). */
+export function parseUpstreamFlags(flags: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of flags) {
+    const eq = f.indexOf('=');
+    if (eq <= 0) throw new ConfigError([`upstream: expected name=host:port, got '${f}'`]);
+    out[f.slice(0, eq)] = f.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Config file values overlaid with flags (flags win; upstream maps merge). */
+export function mergeConfig(file: Record<string, unknown>, flags: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...file };
+  for (const [k, v] of Object.entries(flags)) {
+    if (v === undefined) continue;
+    if (k === 'upstreams' || k === 'sampling') {
+      out[k] = { ...(file[k] as object | undefined), ...(v as object) };
+    } else out[k] = v;
+  }
+  return out;
+}
+
+/** The configuration as `/config` shows it (config holds no secrets today; keep this the one place to redact). */
+export function publicConfig(c: ProxyConfig, bound: { inboundPort: number; outboundPort: number; adminPort: number }) {
+  return { ...c, ...bound };
+}

@@ -1,0 +1,89 @@
+import type { IncomingMessage } from 'node:http';
+import type { Extracted, SpanContext } from '../propagation/index.js';
+import type { AttributeValue } from '../spans/span.js';
+
+/** Headers as forwarded: lowercase names, hop-by-hop headers already removed. */
+export type OutHeaders = Record<string, string | string[]>;
+
+/** Where the terminal router sends the request. */
+export interface Upstream {
+  /** Envoy-style cluster name (`inbound|9080||`, an `--upstream` name, or `passthrough`). */
+  cluster: string;
+  /** Logical destination service (metrics `destination_service`, span `peer.service`). */
+  service: string;
+  host: string;
+  port: number;
+}
+
+/** The trace state a request carries through the chain. */
+export interface ExchangeTrace {
+  /** This proxy's span: its ids are what was injected into the forwarded request. */
+  context: SpanContext;
+  /** The caller's context, when it sent a valid one. */
+  parent?: SpanContext;
+  extracted: Extracted;
+}
+
+/**
+ * One request/response passing through a listener. Filters read and write it; the router
+ * forwards `headers` to `upstream`. Times are epoch ms with sub-ms precision.
+ */
+export interface Exchange {
+  readonly listener: 'inbound' | 'outbound';
+  readonly req: IncomingMessage;
+  readonly startMs: number;
+  method: string;
+  /** Origin-form request target (path and query) sent upstream. */
+  path: string;
+  /** Host (authority) as the client sent it. */
+  authority: string;
+  headers: OutHeaders;
+  requestId: string;
+  upstream?: Upstream;
+  /** Route name for `http.route`, when a configured route matched. */
+  route?: string;
+  /** Probability of recording if this request starts a trace (set by the route filter). */
+  samplingRate: number;
+  trace?: ExchangeTrace;
+  /** The other side's workload and version, when its sidecar told us (peer metadata). */
+  peer: { workload: string; version: string };
+  /** Envoy response flags (UF, UH, UT, DC, NR, UR, …). */
+  responseFlags: string[];
+  /** Status sent downstream; 0 when none was (client went away first). */
+  status: number;
+  requestBytes: number;
+  responseBytes: number;
+  /** Time to the upstream's response headers, ms. */
+  upstreamServiceTimeMs?: number;
+  endMs?: number;
+  /** Extra span attributes contributed by filters. */
+  attributes: Record<string, AttributeValue>;
+  /** Why the request failed, for the span's status message. */
+  error?: string;
+}
+
+/** A response the proxy makes itself (errors, rejections, later: fault injection). */
+export interface LocalReply {
+  status: number;
+  body: string;
+  /** Response flag to record (e.g. `NR`). */
+  flag?: string;
+}
+
+/**
+ * A filter in a listener's chain (Envoy's HTTP filter model, reduced to what a sidecar needs).
+ * - `onRequest` runs in chain order when request headers have arrived; returning a LocalReply
+ *   stops the chain and answers directly (later filters' `onRequest` do not run).
+ * - `onResponse` runs in reverse order just before response headers go downstream (also for
+ *   local replies); it may edit `headers`.
+ * - `onComplete` runs in reverse order for every filter once the exchange is over (finished,
+ *   failed or aborted); it must tolerate fields left unset by an early stop. Logs, metrics and
+ *   spans live here.
+ * Filters are synchronous: anything slow (export) is queued, never awaited on the request path.
+ */
+export interface HttpFilter {
+  readonly name: string;
+  onRequest?(ex: Exchange): LocalReply | undefined;
+  onResponse?(ex: Exchange, headers: OutHeaders): void;
+  onComplete?(ex: Exchange): void;
+}

@@ -1,0 +1,42 @@
+import type { Logger } from 'pino';
+import type { ProxyConfig } from '../config.js';
+import { inflightTrackerFilter, type InflightTraces } from '../doctor.js';
+import { accessLogFilter } from '../filters/access-log.js';
+import { FilterChain } from '../filters/chain.js';
+import { forwardedFilter } from '../filters/forwarded.js';
+import { peerMetadataFilter } from '../filters/peer-metadata.js';
+import { requestIdFilter } from '../filters/request-id.js';
+import { inboundRouteFilter } from '../filters/route.js';
+import { statsFilter } from '../filters/stats.js';
+import { tracingFilter } from '../filters/tracing.js';
+import type { Exchange, HttpFilter } from '../filters/types.js';
+import type { ProxyMetrics } from '../metrics.js';
+
+export interface ChainDeps {
+  config: ProxyConfig;
+  metrics: ProxyMetrics;
+  inflight: InflightTraces;
+  accessLog?: Logger;
+  record(ex: Exchange): void;
+  onFilterError(filter: string, err: unknown): void;
+}
+
+/**
+ * Inbound chain (callers → app). Order matters: the route sets the sampling rate tracing needs;
+ * the doctor's tracker needs the trace id tracing chose; completion runs in reverse, so the
+ * access log and stats see the final state.
+ */
+export function inboundChain(d: ChainDeps): FilterChain {
+  const filters: HttpFilter[] = [];
+  if (d.accessLog && d.config.accessLog) filters.push(accessLogFilter(d.accessLog));
+  filters.push(
+    statsFilter(d.config, d.metrics),
+    requestIdFilter(),
+    forwardedFilter(),
+    peerMetadataFilter({ service: d.config.service, version: d.config.serviceVersion }),
+    inboundRouteFilter(d.config),
+    tracingFilter({ propagators: d.config.propagators, record: d.record, onInvalid: (f) => d.metrics.invalidTraceContext('inbound', f) }),
+    inflightTrackerFilter(d.inflight),
+  );
+  return new FilterChain(filters, d.onFilterError);
+}

@@ -1,0 +1,137 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import type { Dispatcher } from 'undici';
+import type { FilterChain } from '../filters/chain.js';
+import type { Exchange } from '../filters/types.js';
+import { forward, sendLocalReply } from '../http/forward.js';
+import { endToEndHeaders, framingError } from '../http/headers.js';
+import { relayUpgrade } from '../http/upgrade.js';
+import type { ProxyMetrics } from '../metrics.js';
+
+/**
+ * An HTTP listener: one filter chain, the router at its end. Inbound and outbound listeners
+ * differ only in their chains (see inbound.ts / outbound.ts).
+ */
+export interface ListenerOptions {
+  name: 'inbound' | 'outbound';
+  chain: FilterChain;
+  dispatcher: Dispatcher;
+  timeoutMs: number;
+  metrics: ProxyMetrics;
+  /** Allow CONNECT tunnels (outbound: HTTPS through HTTP_PROXY). They are relayed, not traced. */
+  allowConnect?: boolean;
+}
+
+/** performance.now() in epoch ms, with sub-ms precision. */
+export const nowMs = (): number => performance.timeOrigin + performance.now();
+
+function newExchange(name: 'inbound' | 'outbound', req: IncomingMessage): Exchange {
+  const host = req.headers['host'];
+  return {
+    listener: name,
+    req,
+    startMs: nowMs(),
+    method: req.method ?? 'GET',
+    path: req.url ?? '/',
+    authority: typeof host === 'string' ? host : '',
+    headers: endToEndHeaders(req.headers),
+    requestId: '',
+    samplingRate: 1,
+    peer: { workload: 'unknown', version: 'unknown' },
+    responseFlags: [],
+    status: 0,
+    requestBytes: 0,
+    responseBytes: 0,
+    attributes: {},
+  };
+}
+
+export function createListener(o: ListenerOptions): Server {
+  const { chain, metrics, name } = o;
+  const server = createServer({
+    // Keep idle client connections a little longer than common client pools do.
+    keepAliveTimeout: 65_000,
+    // No per-request timeouts from Node: the router's timeout and the client decide.
+    requestTimeout: 0,
+    headersTimeout: 60_000,
+  });
+  const active = metrics.activeRequests.labels(name);
+  const conns = metrics.activeConnections.labels(name);
+
+  server.on('connection', (socket) => {
+    conns.inc();
+    socket.once('close', () => conns.dec());
+  });
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const ex = newExchange(name, req);
+    active.inc();
+    let completed = false;
+    const complete = () => {
+      if (completed) return;
+      completed = true;
+      ex.endMs = nowMs();
+      active.dec();
+      chain.complete(ex);
+    };
+    res.once('close', complete);
+    const bad = framingError(req.headers);
+    if (bad) {
+      ex.requestId = '-';
+      res.shouldKeepAlive = false;
+      sendLocalReply(ex, res, chain, { status: 400, body: `bad request: ${bad}` });
+      return;
+    }
+    const reply = chain.request(ex);
+    if (reply) {
+      // Drain (bounded by the client) so keep-alive survives a rejected request with a body.
+      req.resume();
+      sendLocalReply(ex, res, chain, reply);
+      return;
+    }
+    forward(ex, req, res, chain, { dispatcher: o.dispatcher, timeoutMs: o.timeoutMs }).catch((err) => {
+      ex.error = (err as Error).message;
+      if (!res.headersSent) sendLocalReply(ex, res, chain, { status: 500, body: 'proxy error' });
+      else res.destroy();
+    });
+  });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const ex = newExchange(name, req);
+    active.inc();
+    relayUpgrade(ex, req, socket, head, chain, () => {
+      ex.endMs = nowMs();
+      active.dec();
+      chain.complete(ex);
+    });
+  });
+
+  if (o.allowConnect) {
+    server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(req.url ?? '');
+      if (!m) { socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n'); return; }
+      const up = connect({ host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) });
+      let established = false;
+      up.once('connect', () => {
+        established = true;
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        if (head.length) up.write(head);
+        socket.pipe(up);
+        up.pipe(socket);
+      });
+      up.on('error', () => { if (!established) socket.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\n\r\n'); else socket.destroy(); });
+      socket.on('error', () => up.destroy());
+      up.once('close', () => socket.destroy());
+      socket.once('close', () => up.destroy());
+    });
+  }
+
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    // Malformed requests (including Content-Length + Transfer-Encoding): refuse, close.
+    if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
+    socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: 11\r\n\r\nbad request');
+  });
+  return server;
+}
