@@ -1,0 +1,72 @@
+/**
+ * The UI's only door to the server: the Jaeger query API (plus the documented meshtrace
+ * extensions under `api/ext/`, each with a fallback to plain Jaeger data where one exists).
+ * The API base comes from `<meta name="meshtrace-api-base">`, which the server sets.
+ */
+import type { DependencyLink, Envelope, Trace } from './jaeger-types.js';
+
+export class ApiError extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+  }
+}
+
+function apiBase(): string {
+  const meta = document.querySelector('meta[name="meshtrace-api-base"]')?.getAttribute('content') || '/';
+  return new URL(meta, document.baseURI).href;
+}
+
+/** GETs `path` (relative, e.g. `api/services`) and returns the envelope; throws ApiError with the server's message. */
+export async function getEnvelope<T>(path: string, signal?: AbortSignal): Promise<Envelope<T>> {
+  const url = new URL(path, apiBase());
+  let res: Response;
+  try {
+    res = await fetch(url, { signal, headers: { accept: 'application/json' } });
+  } catch (e) {
+    if ((e as Error).name === 'AbortError') throw e;
+    throw new ApiError(`Cannot reach the query server (${url.host}): ${(e as Error).message}`, 0);
+  }
+  let body: Envelope<T> | undefined;
+  try {
+    body = (await res.json()) as Envelope<T>;
+  } catch {
+    // fall through: non-JSON body
+  }
+  if (!res.ok || !body) {
+    const msg = body?.errors?.map((x) => x.msg).join('; ') || `${res.status} ${res.statusText}`;
+    throw new ApiError(msg, res.status);
+  }
+  return body;
+}
+
+export const api = {
+  services: (signal?: AbortSignal) => getEnvelope<string[]>('api/services', signal).then((e) => e.data ?? []),
+  operations: (service: string, signal?: AbortSignal) =>
+    getEnvelope<string[]>(`api/services/${encodeURIComponent(service)}/operations`, signal).then((e) => e.data ?? []),
+  search: (query: string, signal?: AbortSignal) => getEnvelope<Trace[]>(`api/traces?${query}`, signal),
+  trace: (id: string, signal?: AbortSignal) =>
+    getEnvelope<Trace[]>(`api/traces/${encodeURIComponent(id)}`, signal).then((e) => {
+      if (!e.data?.length) throw new ApiError(`Trace ${id} not found`, 404);
+      return e.data[0];
+    }),
+  dependencies: (endTsMs: number, lookbackMs: number, signal?: AbortSignal) =>
+    getEnvelope<DependencyLink[]>(`api/dependencies?endTs=${endTsMs}&lookback=${lookbackMs}`, signal).then((e) => e.data ?? []),
+  serviceGraph: (endTsMs: number, lookbackMs: number, signal?: AbortSignal) =>
+    getEnvelope<ServiceGraph>(`api/ext/service-graph?endTs=${endTsMs}&lookback=${lookbackMs}`, signal).then((e) => e.data),
+};
+
+/** `GET api/ext/service-graph` (see query/routes/ui-extensions.ts). */
+export interface ServiceGraph {
+  nodes: { id: string; kind: 'service' | 'database' | 'external' }[];
+  edges: {
+    parent: string;
+    child: string;
+    callCount: number;
+    errorCount: number;
+    /** null when no sampled call carried a latency. */
+    p50Us: number | null;
+    p95Us: number | null;
+  }[];
+  /** How many traces the latency and virtual-node figures were computed from. */
+  tracesScanned: number;
+}

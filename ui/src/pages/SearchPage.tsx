@@ -1,0 +1,206 @@
+/** `/search`: the form (its state lives in the URL), a scatter plot and the result list. */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { api } from '../api.js';
+import { serviceColor } from '../colors.js';
+import { formatDuration, formatTime, relativeAge } from '../format.js';
+import { href, navigate, onLinkClick } from '../router.js';
+import {
+  LOOKBACKS, searchFromURL, searchToApi, searchToURL, validateSearch, type SearchState,
+} from '../search-query.js';
+import { sortSummaries, summarizeTrace, type SortKey, type TraceSummary } from '../trace-summary.js';
+import { Scatter } from '../components/Scatter.js';
+
+type Results =
+  | { state: 'idle' }
+  | { state: 'loading' }
+  | { state: 'error'; message: string }
+  | { state: 'done'; traces: TraceSummary[]; warnings: string[] };
+
+function toLocalInput(us: number): string {
+  if (!us) return '';
+  const d = new Date(us / 1000 - new Date().getTimezoneOffset() * 60_000);
+  return d.toISOString().slice(0, 16);
+}
+
+export function SearchPage({ query }: { query: string }) {
+  const fromUrl = useMemo(() => searchFromURL(query), [query]);
+  const [form, setForm] = useState<SearchState>(fromUrl);
+  const [services, setServices] = useState<string[] | null>(null);
+  const [servicesError, setServicesError] = useState('');
+  const [operations, setOperations] = useState<string[]>([]);
+  const [formError, setFormError] = useState('');
+  const [results, setResults] = useState<Results>({ state: 'idle' });
+  const [sort, setSort] = useState<SortKey>('recent');
+  const [picked, setPicked] = useState<string[]>([]);
+
+  useEffect(() => setForm(fromUrl), [fromUrl]);
+
+  useEffect(() => {
+    const ac = new AbortController();
+    api.services(ac.signal).then(setServices, (e: Error) => {
+      if (e.name !== 'AbortError') { setServices([]); setServicesError(e.message); }
+    });
+    return () => ac.abort();
+  }, []);
+
+  useEffect(() => {
+    if (!form.service) { setOperations([]); return; }
+    const ac = new AbortController();
+    api.operations(form.service, ac.signal).then((ops) => setOperations([...ops].sort()), () => setOperations([]));
+    return () => ac.abort();
+  }, [form.service]);
+
+  // Run the search whenever the URL carries one (on load, submit, back/forward).
+  useEffect(() => {
+    if (!fromUrl.service) { setResults({ state: 'idle' }); return; }
+    const err = validateSearch(fromUrl);
+    if (err) { setResults({ state: 'error', message: err }); return; }
+    const ac = new AbortController();
+    setResults({ state: 'loading' });
+    api.search(searchToApi(fromUrl, Date.now()), ac.signal).then(
+      (env) => setResults({
+        state: 'done',
+        traces: (env.data ?? []).map(summarizeTrace),
+        warnings: (env.errors ?? []).map((e) => e.msg),
+      }),
+      (e: Error) => { if (e.name !== 'AbortError') setResults({ state: 'error', message: e.message }); },
+    );
+    setPicked([]);
+    return () => ac.abort();
+  }, [fromUrl]);
+
+  const set = <K extends keyof SearchState>(k: K, v: SearchState[K]) => setForm((f) => ({ ...f, [k]: v }));
+
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const err = validateSearch(form) || (form.service ? '' : 'Service: choose a service');
+    setFormError(err);
+    if (!err) navigate(`search?${searchToURL(form)}`);
+  };
+
+  const sorted = results.state === 'done' ? sortSummaries(results.traces, sort) : [];
+  const maxDuration = sorted.reduce((m, t) => Math.max(m, t.durationUs), 0);
+  const togglePick = (id: string) =>
+    setPicked((p) => (p.includes(id) ? p.filter((x) => x !== id) : [...p, id].slice(-2)));
+
+  return (
+    <div class="search-page">
+      <form class="search-form" onSubmit={submit} aria-label="Search traces">
+        <label>
+          Service
+          <select name="service" value={form.service} onChange={(e) => setForm((f) => ({ ...f, service: e.currentTarget.value, operation: '' }))}>
+            <option value="">{services === null ? 'Loading…' : services.length ? 'Choose a service' : 'No services yet'}</option>
+            {(services ?? []).map((s) => <option key={s} value={s}>{s}</option>)}
+            {form.service && services && !services.includes(form.service) && <option value={form.service}>{form.service}</option>}
+          </select>
+        </label>
+        <label>
+          Operation
+          <select name="operation" value={form.operation} onChange={(e) => set('operation', e.currentTarget.value)}>
+            <option value="">All</option>
+            {operations.map((o) => <option key={o} value={o}>{o}</option>)}
+            {form.operation && !operations.includes(form.operation) && <option value={form.operation}>{form.operation}</option>}
+          </select>
+        </label>
+        <label class="wide">
+          Tags <small>logfmt: http.status_code=500 error=true</small>
+          <input name="tags" value={form.tags} onInput={(e) => set('tags', e.currentTarget.value)} placeholder='key=value key2="a value"' spellcheck={false} />
+        </label>
+        <label>
+          Lookback
+          <select name="lookback" value={form.lookback} onChange={(e) => set('lookback', e.currentTarget.value)}>
+            {LOOKBACKS.map(([v, l]) => <option key={v} value={v}>{l}</option>)}
+          </select>
+        </label>
+        {form.lookback === 'custom' && (
+          <>
+            <label>
+              From
+              <input type="datetime-local" name="start" value={toLocalInput(form.startUs)} onInput={(e) => set('startUs', (new Date(e.currentTarget.value).getTime() || 0) * 1000)} />
+            </label>
+            <label>
+              To
+              <input type="datetime-local" name="end" value={toLocalInput(form.endUs)} onInput={(e) => set('endUs', (new Date(e.currentTarget.value).getTime() || 0) * 1000)} />
+            </label>
+          </>
+        )}
+        <label>
+          Min duration
+          <input name="minDuration" value={form.minDuration} onInput={(e) => set('minDuration', e.currentTarget.value.trim())} placeholder="e.g. 1.2s, 100ms" />
+        </label>
+        <label>
+          Max duration
+          <input name="maxDuration" value={form.maxDuration} onInput={(e) => set('maxDuration', e.currentTarget.value.trim())} placeholder="e.g. 1.2s, 100ms" />
+        </label>
+        <label>
+          Limit
+          <input name="limit" type="number" min={1} max={1500} value={form.limit} onInput={(e) => set('limit', Number(e.currentTarget.value))} />
+        </label>
+        <button type="submit" class="primary">Find traces</button>
+        {formError && <p class="form-error" role="alert">{formError}</p>}
+        {servicesError && <p class="form-error" role="alert">{servicesError}</p>}
+      </form>
+
+      <section class="results" aria-live="polite">
+        {results.state === 'idle' && <div class="state">Choose a service and press “Find traces”.</div>}
+        {results.state === 'loading' && <div class="state">Searching…</div>}
+        {results.state === 'error' && <div class="state error" role="alert">{results.message}</div>}
+        {results.state === 'done' && (
+          <>
+            <Scatter traces={sorted} onOpen={(id) => navigate(`trace/${id}`)} />
+            <div class="results-bar">
+              <strong>{sorted.length} trace{sorted.length === 1 ? '' : 's'}</strong>
+              {results.warnings.map((w) => <span class="warn">{w}</span>)}
+              <span class="spacer" />
+              {picked.length === 2 && (
+                <a class="button" href={href(`compare/${picked[0]}...${picked[1]}`)} onClick={(e) => onLinkClick(e as MouseEvent, `compare/${picked[0]}...${picked[1]}`)}>
+                  Compare 2 traces
+                </a>
+              )}
+              {picked.length < 2 && <small>Tick two traces to compare them</small>}
+              <label class="inline">
+                Sort
+                <select value={sort} onChange={(e) => setSort(e.currentTarget.value as SortKey)} aria-label="Sort results">
+                  <option value="recent">Most recent</option>
+                  <option value="longest">Longest first</option>
+                  <option value="shortest">Shortest first</option>
+                  <option value="spans">Most spans</option>
+                </select>
+              </label>
+            </div>
+            {sorted.length === 0 && <div class="state">No traces found. Widen the lookback or remove filters.</div>}
+            <ol class="result-list">
+              {sorted.map((t) => (
+                <li key={t.traceID} class="result" data-trace-id={t.traceID}>
+                  <div class="result-head">
+                    <input type="checkbox" aria-label={`Select ${t.traceID} for comparison`} checked={picked.includes(t.traceID)} onChange={() => togglePick(t.traceID)} />
+                    <a class="result-title" href={href(`trace/${t.traceID}`)} onClick={(e) => onLinkClick(e as MouseEvent, `trace/${t.traceID}`)}>
+                      <span class="svc-dot" style={{ background: serviceColor(t.rootService) }} />
+                      {t.rootService}: {t.rootOperation}
+                      <span class="trace-id">{t.traceID.slice(0, 7)}</span>
+                    </a>
+                    <span class="spacer" />
+                    <span class="duration">{formatDuration(t.durationUs)}</span>
+                  </div>
+                  <div class="result-bar" style={{ width: `${maxDuration ? Math.max(0.5, (100 * t.durationUs) / maxDuration) : 0}%` }} />
+                  <div class="result-body">
+                    <span>{t.spanCount} span{t.spanCount === 1 ? '' : 's'}</span>
+                    {t.errorCount > 0 && <span class="badge error">{t.errorCount} error{t.errorCount === 1 ? '' : 's'}</span>}
+                    {!t.hasRoot && <span class="badge warn" title="No span of this trace is a root: the root span never arrived">missing root</span>}
+                    <span class="services">
+                      {t.services.map(([s, n]) => (
+                        <span class="svc-tag" key={s} style={{ borderColor: serviceColor(s) }}>{s} ({n})</span>
+                      ))}
+                    </span>
+                    <span class="spacer" />
+                    <span class="time" title={formatTime(t.startUs)}>{formatTime(t.startUs).slice(0, 19)} · {relativeAge(t.startUs)}</span>
+                  </div>
+                </li>
+              ))}
+            </ol>
+          </>
+        )}
+      </section>
+    </div>
+  );
+}
