@@ -1,42 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { Span } from '../../model/span.js';
-import type { SpanWriter } from '../../storage/api.js';
 import { QueueFullError } from '../pipeline.js';
 import { BatchWriter } from './batch-writer.js';
 import { parseBatchWriterConfig, type BatchWriterConfig } from './config.js';
 import { CollectorConfigError } from '../config-error.js';
-
-/**
- * A real SpanWriter that keeps committed batches in memory. While `hold()` is in force, each write
- * waits until `release()`; `failNext` makes the next write fail.
- */
-class RecordingWriter implements SpanWriter {
-  batches: string[][] = [];
-  started = 0;
-  failNext: Error | undefined;
-  private holding = false;
-  private blocked: Array<() => void> = [];
-
-  hold(): void {
-    this.holding = true;
-  }
-  /** Lets every blocked write (and later ones) proceed. */
-  release(): void {
-    this.holding = false;
-    for (const open of this.blocked.splice(0)) open();
-  }
-  async writeSpans(batch: readonly Span[]): Promise<void> {
-    this.started++;
-    const fail = this.failNext;
-    this.failNext = undefined;
-    if (this.holding) await new Promise<void>((r) => this.blocked.push(r));
-    if (fail) throw fail;
-    this.batches.push(batch.map((s) => s.name));
-  }
-  get written(): string[] {
-    return this.batches.flat();
-  }
-}
+import { RecordingWriter } from '../testdata/recording-writer.js';
 
 function spans(prefix: string, n: number): Span[] {
   return Array.from({ length: n }, (_, i) => ({ name: `${prefix}${i}` }) as Span);
@@ -65,10 +33,10 @@ describe('BatchWriter', () => {
     const b = bw.consume(spans('b', 3));
     expect(await settled(a)).toBe('pending');
     expect(writer.started).toBe(1);
-    expect(writer.batches).toEqual([]);
+    expect(writer.names).toEqual([]);
     writer.release();
     await Promise.all([a, b]);
-    expect(writer.batches).toEqual([['a0', 'a1', 'b0', 'b1', 'b2']]);
+    expect(writer.names).toEqual([['a0', 'a1', 'b0', 'b1', 'b2']]);
     expect(bw.counters()).toEqual({ acceptedSpans: 5, refusedSpans: 0, writtenSpans: 5, failedSpans: 0, writes: 1, queuedSpans: 0 });
   });
 
@@ -84,7 +52,7 @@ describe('BatchWriter', () => {
     writer.release();
     await first;
     await Promise.all(later);
-    expect(writer.batches).toEqual([['a0'], ['b0', 'c0', 'd0']]);
+    expect(writer.names).toEqual([['a0'], ['b0', 'c0', 'd0']]);
   });
 
   it('starts another write when the gathered batch is full, and caps batches at maxBatchSpans', async () => {
@@ -96,13 +64,13 @@ describe('BatchWriter', () => {
     expect(writer.started).toBe(2); // four gathered spans make a full batch
     writer.release();
     await Promise.all(all);
-    expect(writer.batches).toEqual([['a0'], ['b0', 'c0', 'd0', 'e0'], ['f0']]);
+    expect(writer.names).toEqual([['a0'], ['b0', 'c0', 'd0', 'e0'], ['f0']]);
   });
 
   it('writes a request larger than maxBatchSpans whole', async () => {
     const { writer, bw } = make({ maxBatchSpans: 2 });
     await bw.consume(spans('x', 5));
-    expect(writer.batches).toEqual([['x0', 'x1', 'x2', 'x3', 'x4']]);
+    expect(writer.names).toEqual([['x0', 'x1', 'x2', 'x3', 'x4']]);
   });
 
   it('starts a write for waiting spans after flushIntervalMs when an earlier write stalls', async () => {
@@ -117,7 +85,7 @@ describe('BatchWriter', () => {
     expect(writer.started).toBe(2);
     writer.release();
     await Promise.all([slow, waiting]);
-    expect(writer.written.sort()).toEqual(['s0', 'w0']);
+    expect(writer.spans.map((s) => s.name).sort()).toEqual(['s0', 'w0']);
   });
 
   it('refuses with QueueFullError at once when the queue is full, and accepts again after a write', async () => {
@@ -132,13 +100,13 @@ describe('BatchWriter', () => {
     writer.release();
     await Promise.all([a, b]);
     await bw.consume(spans('c', 1));
-    expect(writer.written).toEqual(['a0', 'a1', 'a2', 'b0', 'b1', 'c0']);
+    expect(writer.spans.map((s) => s.name)).toEqual(['a0', 'a1', 'a2', 'b0', 'b1', 'c0']);
   });
 
   it('accepts a request larger than maxQueueSpans when the queue is empty', async () => {
     const { writer, bw } = make({ maxQueueSpans: 2, maxBatchSpans: 1 });
     await bw.consume(spans('x', 3));
-    expect(writer.written).toHaveLength(3);
+    expect(writer.spans.map((s) => s.name)).toHaveLength(3);
   });
 
   it('rejects the consumers of a failed write with the storage error; later writes still land', async () => {
@@ -146,7 +114,7 @@ describe('BatchWriter', () => {
     writer.failNext = new Error('disk I/O error');
     await expect(bw.consume(spans('a', 2))).rejects.toThrow('disk I/O error');
     await bw.consume(spans('b', 1));
-    expect(writer.written).toEqual(['b0']);
+    expect(writer.spans.map((s) => s.name)).toEqual(['b0']);
     expect(bw.counters()).toMatchObject({ failedSpans: 2, writtenSpans: 1, queuedSpans: 0 });
   });
 
@@ -163,7 +131,7 @@ describe('BatchWriter', () => {
     writer.release();
     await shut;
     await Promise.all(accepted);
-    expect(writer.written.sort()).toEqual(['a0', 'a1', 'b0', 'b1', 'c0']);
+    expect(writer.spans.map((s) => s.name).sort()).toEqual(['a0', 'a1', 'b0', 'b1', 'c0']);
     expect(bw.counters()).toMatchObject({ acceptedSpans: 5, writtenSpans: 5, refusedSpans: 1, queuedSpans: 0 });
   });
 
