@@ -1,0 +1,156 @@
+/**
+ * Interned services, operations and resources, mirrored in memory so that the write path pays
+ * nothing for names it has seen and listings never touch the spans table.
+ *
+ * `last_seen_us` is the latest span start seen, rounded UP to the next hour: it is always ≥ the
+ * true latest start (so hiding an entry whose value is ≤ the retention watermark never hides
+ * live data), and it is written at most once an hour per entry.
+ *
+ * Must be called inside the write transaction; after a failed transaction call `reload()` so
+ * memory matches the database again.
+ */
+import type Database from 'better-sqlite3';
+import type { Attribute, InstrumentationScope, Resource, SpanKind } from '../../model/span.js';
+import { HOUR_US } from './schema.js';
+import { decodeAttributes, encodeAttributes } from './span-codec.js';
+import { forEachAttributeTag, tagTerm } from './terms.js';
+
+export interface ServiceEntry { id: number; name: string; lastSeenUs: number }
+export interface OperationEntry { id: number; serviceId: number; name: string; kind: SpanKind; lastSeenUs: number }
+export interface ResourceEntry {
+  id: number;
+  serviceName: string;
+  attributes: Attribute[];
+  scope: InstrumentationScope;
+  /** Tag terms of the resource attributes, hashed once. */
+  terms: number[];
+  /** key → values in string form, for exact tag confirmation. */
+  tags: Map<string, Set<string>>;
+  lastSeenUs: number;
+}
+
+const ceilHour = (us: number): number => (Math.floor(us / HOUR_US) + 1) * HOUR_US;
+
+export class Catalog {
+  private services = new Map<string, ServiceEntry>();
+  private servicesById = new Map<number, ServiceEntry>();
+  private ops = new Map<string, OperationEntry>();
+  private opsById = new Map<number, OperationEntry>();
+  private resources = new Map<string, ResourceEntry>();
+  private resourcesById = new Map<number, ResourceEntry>();
+  private readonly st;
+
+  constructor(private readonly db: Database.Database) {
+    this.st = {
+      insService: db.prepare('INSERT INTO services (name, last_seen_us) VALUES (?, ?)'),
+      seenService: db.prepare('UPDATE services SET last_seen_us = ? WHERE id = ?'),
+      insOp: db.prepare('INSERT INTO operations (service_id, name, kind, last_seen_us) VALUES (?, ?, ?, ?)'),
+      seenOp: db.prepare('UPDATE operations SET last_seen_us = ? WHERE id = ?'),
+      insRes: db.prepare('INSERT INTO resources (data, last_seen_us) VALUES (?, ?)'),
+      seenRes: db.prepare('UPDATE resources SET last_seen_us = ? WHERE id = ?'),
+    };
+    this.reload();
+  }
+
+  reload(): void {
+    this.services.clear(); this.servicesById.clear();
+    this.ops.clear(); this.opsById.clear();
+    this.resources.clear(); this.resourcesById.clear();
+    for (const r of this.db.prepare('SELECT id, name, last_seen_us FROM services').all() as { id: number; name: string; last_seen_us: number }[]) {
+      const e = { id: r.id, name: r.name, lastSeenUs: r.last_seen_us };
+      this.services.set(e.name, e); this.servicesById.set(e.id, e);
+    }
+    for (const r of this.db.prepare('SELECT id, service_id, name, kind, last_seen_us FROM operations').all() as
+      { id: number; service_id: number; name: string; kind: number; last_seen_us: number }[]) {
+      const e: OperationEntry = { id: r.id, serviceId: r.service_id, name: r.name, kind: r.kind as SpanKind, lastSeenUs: r.last_seen_us };
+      this.ops.set(opKey(e.serviceId, e.name, e.kind), e); this.opsById.set(e.id, e);
+    }
+    for (const r of this.db.prepare('SELECT id, data, last_seen_us FROM resources').all() as { id: number; data: string; last_seen_us: number }[]) {
+      const e = resourceEntry(r.id, r.data, r.last_seen_us);
+      this.resources.set(r.data, e); this.resourcesById.set(e.id, e);
+    }
+  }
+
+  serviceId(name: string, startUs: number): number {
+    let e = this.services.get(name);
+    if (!e) {
+      const seen = ceilHour(startUs);
+      const id = Number(this.st.insService.run(name, seen).lastInsertRowid);
+      e = { id, name, lastSeenUs: seen };
+      this.services.set(name, e); this.servicesById.set(id, e);
+    } else if (startUs >= e.lastSeenUs) {
+      e.lastSeenUs = ceilHour(startUs);
+      this.st.seenService.run(e.lastSeenUs, e.id);
+    }
+    return e.id;
+  }
+
+  operationId(serviceId: number, name: string, kind: SpanKind, startUs: number): number {
+    const key = opKey(serviceId, name, kind);
+    let e = this.ops.get(key);
+    if (!e) {
+      const seen = ceilHour(startUs);
+      const id = Number(this.st.insOp.run(serviceId, name, kind, seen).lastInsertRowid);
+      e = { id, serviceId, name, kind, lastSeenUs: seen };
+      this.ops.set(key, e); this.opsById.set(id, e);
+    } else if (startUs >= e.lastSeenUs) {
+      e.lastSeenUs = ceilHour(startUs);
+      this.st.seenOp.run(e.lastSeenUs, e.id);
+    }
+    return e.id;
+  }
+
+  /** The interned id of (resource, scope); `canonical` may be passed when already computed. */
+  resource(resource: Resource, scope: InstrumentationScope, startUs: number, canonical?: string): ResourceEntry {
+    const data = canonical ?? canonicalResource(resource, scope);
+    let e = this.resources.get(data);
+    if (!e) {
+      const seen = ceilHour(startUs);
+      const id = Number(this.st.insRes.run(data, seen).lastInsertRowid);
+      e = resourceEntry(id, data, seen);
+      this.resources.set(data, e); this.resourcesById.set(id, e);
+    } else if (startUs >= e.lastSeenUs) {
+      e.lastSeenUs = ceilHour(startUs);
+      this.st.seenRes.run(e.lastSeenUs, e.id);
+    }
+    return e;
+  }
+
+  serviceById(id: number): ServiceEntry | undefined { return this.servicesById.get(id); }
+  serviceByName(name: string): ServiceEntry | undefined { return this.services.get(name); }
+  operationById(id: number): OperationEntry | undefined { return this.opsById.get(id); }
+  resourceById(id: number): ResourceEntry | undefined { return this.resourcesById.get(id); }
+
+  /** Service names last seen after `watermarkUs`, sorted. */
+  serviceNames(watermarkUs: number): string[] {
+    const out: string[] = [];
+    for (const e of this.services.values()) if (e.lastSeenUs > watermarkUs) out.push(e.name);
+    return out.sort();
+  }
+
+  operationsOf(serviceId: number, watermarkUs: number): OperationEntry[] {
+    const out: OperationEntry[] = [];
+    for (const e of this.opsById.values()) if (e.serviceId === serviceId && e.lastSeenUs > watermarkUs) out.push(e);
+    return out;
+  }
+}
+
+const opKey = (serviceId: number, name: string, kind: number): string => `${serviceId}\0${kind}\0${name}`;
+
+export function canonicalResource(resource: Resource, scope: InstrumentationScope): string {
+  return JSON.stringify([resource.serviceName, encodeAttributes(resource.attributes), scope.name, scope.version]);
+}
+
+function resourceEntry(id: number, data: string, lastSeenUs: number): ResourceEntry {
+  const [serviceName, attrs, scopeName, scopeVersion] = JSON.parse(data) as [string, unknown, string, string];
+  const attributes = decodeAttributes(attrs);
+  const terms: number[] = [];
+  const tags = new Map<string, Set<string>>();
+  forEachAttributeTag(attributes, (k, v) => {
+    terms.push(tagTerm(k, v));
+    let s = tags.get(k);
+    if (!s) tags.set(k, (s = new Set()));
+    s.add(v);
+  });
+  return { id, serviceName, attributes, scope: { name: scopeName, version: scopeVersion }, terms, tags, lastSeenUs };
+}

@@ -1,0 +1,84 @@
+/**
+ * Every SQL statement of the SQLite backend, prepared once per connection and reused.
+ * Parameter order is the order of the `?` placeholders; row shapes are the interfaces below.
+ */
+import type Database from 'better-sqlite3';
+
+export interface SpanRow {
+  span_id: Buffer;
+  parent_id: Buffer | null;
+  op_id: number;
+  resource_id: number;
+  start_us: number;
+  duration_us: number;
+  flags: number;
+  status: number;
+  payload: Buffer | null;
+}
+
+export interface SummaryRow { slot: number; start_us: number; end_us: number }
+export interface PostingRow { start_off: number; trace_id: Buffer }
+export interface PendingRow { service_id: number; start_us: number; is_error: number }
+export interface OldSpanRow { parent_id: Buffer | null; op_id: number; start_us: number; status: number }
+export interface OldTraceRow { trace_id: Buffer; slot: number; start_us: number; end_us: number }
+export interface DependencyRow { p: number; c: number; calls: number; errors: number }
+
+export function prepareStatements(db: Database.Database) {
+  const p = (sql: string) => db.prepare(sql);
+  return {
+    // --- write path
+    traceSlot: p('SELECT slot FROM traces WHERE trace_id = ?').pluck(),
+    upsertSummary: p(`INSERT INTO traces (trace_id, slot, start_us, end_us, span_count, root_op_id) VALUES (?, ?, ?, ?, ?, ?)
+      ON CONFLICT (trace_id) DO UPDATE SET start_us = min(start_us, excluded.start_us), end_us = max(end_us, excluded.end_us),
+        span_count = span_count + excluded.span_count, root_op_id = coalesce(excluded.root_op_id, root_op_id)`),
+    /** (slot, trace_id, trace_id) */
+    recomputeSummary: p(`UPDATE traces SET (start_us, end_us, span_count) =
+      (SELECT min(start_us), max(start_us + duration_us), count(*) FROM spans WHERE slot = ? AND trace_id = ?) WHERE trace_id = ?`),
+    insertSpan: p(`INSERT INTO spans (slot, trace_id, span_id, parent_id, op_id, resource_id, start_us, duration_us, flags, status, payload)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    oldSpan: p('SELECT parent_id, op_id, start_us, status FROM spans WHERE slot = ? AND trace_id = ? AND span_id = ?'),
+    updateSpan: p(`UPDATE spans SET parent_id = ?, op_id = ?, resource_id = ?, start_us = ?, duration_us = ?, flags = ?, status = ?, payload = ?
+      WHERE slot = ? AND trace_id = ? AND span_id = ?`),
+    spanOp: p('SELECT op_id FROM spans WHERE slot = ? AND trace_id = ? AND span_id = ?').pluck(),
+    insertPending: p('INSERT OR REPLACE INTO pending_edges (trace_id, parent_id, span_id, service_id, start_us, is_error) VALUES (?, ?, ?, ?, ?, ?)'),
+    deletePendingOne: p('DELETE FROM pending_edges WHERE trace_id = ? AND parent_id = ? AND span_id = ?'),
+    pendingChildren: p('SELECT service_id, start_us, is_error FROM pending_edges WHERE trace_id = ? AND parent_id = ?'),
+    deletePendingChildren: p('DELETE FROM pending_edges WHERE trace_id = ? AND parent_id = ?'),
+    upsertPosting: p(`INSERT INTO postings (bucket, term, start_off, trace_id, spread_us) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET spread_us = max(spread_us, excluded.spread_us)`),
+    addDependency: p(`INSERT INTO dependencies (bucket, parent_service_id, child_service_id, calls, errors) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT DO UPDATE SET calls = calls + excluded.calls, errors = errors + excluded.errors`),
+    deleteEmptyDependency: p('DELETE FROM dependencies WHERE bucket = ? AND parent_service_id = ? AND child_service_id = ? AND calls <= 0'),
+
+    // --- read path
+    summary: p('SELECT slot, start_us, end_us FROM traces WHERE trace_id = ?'),
+    traceSpans: p(`SELECT span_id, parent_id, op_id, resource_id, start_us, duration_us, flags, status, payload
+      FROM spans WHERE slot = ? AND trace_id = ?`),
+    /** (bucket, term, start_off bound, trace_id bound, min end offset, limit): newest first, keyset paging. */
+    postingsPage: p(`SELECT start_off, trace_id FROM postings
+      WHERE bucket = ? AND term = ? AND (start_off, trace_id) < (?, ?) AND start_off + spread_us >= ?
+      ORDER BY start_off DESC, trace_id DESC LIMIT ?`),
+    /** (bucket, term, max start_off, min end offset, cap) */
+    postingsCount: p(`SELECT count(*) FROM (SELECT 1 FROM postings
+      WHERE bucket = ? AND term = ? AND start_off <= ? AND start_off + spread_us >= ? LIMIT ?)`).pluck(),
+    dependencies: p(`SELECT parent_service_id AS p, child_service_id AS c, sum(calls) AS calls, sum(errors) AS errors
+      FROM dependencies WHERE bucket BETWEEN ? AND ? GROUP BY p, c`),
+
+    // --- retention
+    oldTraces: p('SELECT trace_id, slot, start_us, end_us FROM traces WHERE start_us < ? ORDER BY start_us LIMIT ?'),
+    deleteTraceSpans: p('DELETE FROM spans WHERE slot = ? AND trace_id = ?'),
+    deleteOldSpans: p('DELETE FROM spans WHERE slot = ? AND trace_id = ? AND start_us < ?'),
+    countTraceSpans: p('SELECT count(*) FROM spans WHERE slot = ? AND trace_id = ?').pluck(),
+    deleteSummary: p('DELETE FROM traces WHERE trace_id = ?'),
+    deleteOldPending: p('DELETE FROM pending_edges WHERE trace_id = ? AND start_us < ?'),
+    deleteDependenciesBefore: p('DELETE FROM dependencies WHERE bucket < ?'),
+    /** (bucket bound, chunk size) */
+    deletePostingsChunk: p(`DELETE FROM postings WHERE (bucket, term, start_off, trace_id) IN
+      (SELECT bucket, term, start_off, trace_id FROM postings WHERE bucket < ? LIMIT ?)`),
+    oldestStart: p('SELECT min(start_us) FROM traces').pluck(),
+    getMeta: p('SELECT value FROM meta WHERE key = ?').pluck(),
+    setMeta: p('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
+  };
+}
+
+export type Statements = ReturnType<typeof prepareStatements>;

@@ -1,0 +1,115 @@
+/**
+ * The SQLite schema of the embedded trace store, and why it looks like this.
+ *
+ * Goals, in order: exact results; trace by id in one index range; every search through indexes
+ * (never a span scan); writes ≥ 50k spans/s; ≤ ~150 bytes per span on disk including indexes
+ * (later goal); retention that frees whole pages.
+ *
+ * Tables
+ * - `spans` WITHOUT ROWID, key (slot, trace_id, span_id). `slot` is the hour (µs / 3.6e9) of the
+ *   first start time seen for the trace, fixed for the trace's life and kept in `traces`. Trace by
+ *   id = one summary lookup + one contiguous range. Keying by slot first makes inserts land at the
+ *   "end" of the b-tree (a small hot working set at 10M spans) and makes retention free whole
+ *   pages; keyed by trace id alone, deleting old traces would leave every page 90 % full and the
+ *   file would never shrink. Ids are BLOBs (16/8 bytes); service, operation and kind are one
+ *   interned `op_id`; resource attributes + scope are one interned `resource_id`; the rest of the
+ *   span is a compact payload (see span-codec.ts). No secondary index on spans at all.
+ * - `traces` one summary row per trace: slot, first start, last end, span count, root operation.
+ *   Kept by an UPSERT per trace per batch. Gives the trace duration for the duration filter and,
+ *   through `traces_by_start`, the oldest data for retention.
+ * - `postings` WITHOUT ROWID, key (bucket, term, start_off, trace_id) + spread_us: the search
+ *   index. A term is a hash of "service", "service+operation" or "tag key=value" (terms.ts).
+ *   One row per (trace, write batch, hour bucket, term) — not per span: the spans of a trace that
+ *   share a term within a batch collapse into one row whose start is the earliest of them and
+ *   whose spread is latest − earliest (< 1 h by construction). Resource attributes are the same
+ *   for every span of a process, so this collapses them too. A search scans one term's rows per
+ *   hour bucket newest first (start_off is µs within the bucket: 4 bytes instead of 8) and keeps
+ *   rows whose [start, start+spread] meets the window: a superset of the matching traces, which
+ *   is then confirmed exactly against the spans (so hash collisions and the collapsing cost a
+ *   little work, never a wrong answer).
+ *   Trade-off written down: a per-span (key, value, start) → trace index would be exact without
+ *   confirmation but costs ~50 bytes per attribute per span (≈ 1 kB per span with typical
+ *   resource attributes); hashing drops the value text (6-byte terms), collapsing drops the
+ *   per-span multiplicity. The price is confirmation reads and approximate ordering inside a
+ *   posting, both bounded by the query limit. Next step for size, if needed: index resource
+ *   attributes per resource id instead of per trace.
+ * - `pending_edges` children whose parent span has not arrived yet (OTel exports children first).
+ *   When the parent arrives its edges are counted and the rows deleted, so this stays small;
+ *   cheaper than a permanent (trace_id, parent_span_id) index over every span.
+ * - `dependencies` WITHOUT ROWID (bucket hour, parent service, child service) → calls, errors,
+ *   counted once per parent→child pair when the second of the two spans arrives, bucketed by the
+ *   child's start. getDependencies sums whole hour buckets overlapping the window.
+ * - `services`, `operations`, `resources` interned names with `last_seen_us` (rounded up to the
+ *   hour, so it changes at most hourly). Loaded into memory at open: listing services and
+ *   operations never touches spans. Rows are never deleted (span rows reference them); listings
+ *   hide entries last seen before the retention watermark (`meta.retained_from_us`).
+ *
+ * Pragmas: WAL; synchronous NORMAL by default (durable against a killed process, not against
+ * power loss; FULL for that); auto_vacuum INCREMENTAL set before the first table is created, so
+ * retention can give pages back with `PRAGMA incremental_vacuum`.
+ */
+import type Database from 'better-sqlite3';
+
+export const SCHEMA_VERSION = 1;
+
+/** An hour in µs: the bucket of `postings`, `dependencies` and the slot of `spans`. */
+export const HOUR_US = 3_600_000_000;
+export const hourOf = (us: number): number => Math.floor(us / HOUR_US);
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS services (
+  id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, last_seen_us INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS operations (
+  id INTEGER PRIMARY KEY, service_id INTEGER NOT NULL, name TEXT NOT NULL, kind INTEGER NOT NULL,
+  last_seen_us INTEGER NOT NULL, UNIQUE (service_id, name, kind));
+CREATE TABLE IF NOT EXISTS resources (
+  id INTEGER PRIMARY KEY, data TEXT NOT NULL, last_seen_us INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS spans (
+  slot INTEGER NOT NULL, trace_id BLOB NOT NULL, span_id BLOB NOT NULL, parent_id BLOB,
+  op_id INTEGER NOT NULL, resource_id INTEGER NOT NULL, start_us INTEGER NOT NULL,
+  duration_us INTEGER NOT NULL, flags INTEGER NOT NULL, status INTEGER NOT NULL, payload BLOB,
+  PRIMARY KEY (slot, trace_id, span_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS traces (
+  trace_id BLOB PRIMARY KEY, slot INTEGER NOT NULL, start_us INTEGER NOT NULL, end_us INTEGER NOT NULL,
+  span_count INTEGER NOT NULL, root_op_id INTEGER) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS traces_by_start ON traces (start_us);
+CREATE TABLE IF NOT EXISTS postings (
+  bucket INTEGER NOT NULL, term INTEGER NOT NULL, start_off INTEGER NOT NULL, trace_id BLOB NOT NULL,
+  spread_us INTEGER NOT NULL, PRIMARY KEY (bucket, term, start_off, trace_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pending_edges (
+  trace_id BLOB NOT NULL, parent_id BLOB NOT NULL, span_id BLOB NOT NULL, service_id INTEGER NOT NULL,
+  start_us INTEGER NOT NULL, is_error INTEGER NOT NULL,
+  PRIMARY KEY (trace_id, parent_id, span_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dependencies (
+  bucket INTEGER NOT NULL, parent_service_id INTEGER NOT NULL, child_service_id INTEGER NOT NULL,
+  calls INTEGER NOT NULL, errors INTEGER NOT NULL,
+  PRIMARY KEY (bucket, parent_service_id, child_service_id)) WITHOUT ROWID;
+`;
+
+export interface SchemaOptions {
+  synchronous: 'normal' | 'full';
+  /** Page cache size in KiB; 0 = SQLite's default. */
+  cacheSizeKiB: number;
+}
+
+/** Sets the connection pragmas and creates the schema if the file is new. */
+export function applySchema(db: Database.Database, opts: SchemaOptions): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  const tables = db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get() as number;
+  if (version > SCHEMA_VERSION) {
+    throw new Error(`SQLite storage: schema version ${version} is newer than this meshtrace understands (${SCHEMA_VERSION})`);
+  }
+  // Only effective before the first table exists; later it would need a full VACUUM.
+  if (tables === 0) db.pragma('auto_vacuum = INCREMENTAL');
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+  db.pragma('temp_store = MEMORY');
+  if (opts.cacheSizeKiB > 0) db.pragma(`cache_size = -${Math.floor(opts.cacheSizeKiB)}`);
+  if (version < SCHEMA_VERSION) {
+    db.transaction(() => {
+      db.exec(DDL);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * `findTraceIds` for the SQLite backend: candidates from the `postings` index, confirmed exactly.
+ *
+ * Plan:
+ * 1. Turn the query into terms: service+operation (or service alone), one per tag, or the
+ *    any-span term when there is neither.
+ * 2. Pick the driver: the term with the fewest postings in the window (counted with a cap, so
+ *    choosing costs at most a few thousand index steps per term).
+ * 3. Walk the driver's postings newest first, hour bucket by hour bucket, in pages (keyset
+ *    paging: better-sqlite3 cannot run other statements while an iterator is open).
+ * 4. Confirm each new trace id: duration from the summary row; every other predicate against the
+ *    trace's spans (service, operation, each tag on a span of the service, span start in the
+ *    window). A single service/operation term whose posting starts inside the window needs no
+ *    span reads: the posting's start is the start of a span carrying the term.
+ * 5. Stop once `limit` traces are confirmed and the walk is older than the limit-th trace start:
+ *    no later posting can belong to a more recent trace (a trace starts no later than any of its
+ *    postings). Results sorted by trace start, newest first.
+ */
+import type { TraceQuery } from '../api.js';
+import type { Catalog } from './catalog.js';
+import type { PostingRow, SpanRow, Statements, SummaryRow } from './queries.js';
+import { hourOf, HOUR_US } from './schema.js';
+import { decodePayload } from './span-codec.js';
+import { ANY_TERM, operationTerm, serviceTerm, spanOwnTagMatches, tagTerm } from './terms.js';
+
+const PAGE = 256;
+const COUNT_CAP = 5000;
+const EMPTY_BLOB = Buffer.alloc(0);
+
+/** Throws an Error naming the field when the query cannot be answered. */
+export function validateTraceQuery(q: TraceQuery): void {
+  const int = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v);
+  if (!int(q.startTimeMinUs)) throw new Error(`TraceQuery.startTimeMinUs must be an integer (µs), got ${q.startTimeMinUs}`);
+  if (!int(q.startTimeMaxUs)) throw new Error(`TraceQuery.startTimeMaxUs must be an integer (µs), got ${q.startTimeMaxUs}`);
+  if (!int(q.limit) || q.limit <= 0) throw new Error(`TraceQuery.limit must be a positive integer, got ${q.limit}`);
+  if (q.durationMinUs !== undefined && (!int(q.durationMinUs) || q.durationMinUs < 0)) {
+    throw new Error(`TraceQuery.durationMinUs must be a non-negative integer (µs), got ${q.durationMinUs}`);
+  }
+  if (q.durationMaxUs !== undefined && (!int(q.durationMaxUs) || q.durationMaxUs < 0)) {
+    throw new Error(`TraceQuery.durationMaxUs must be a non-negative integer (µs), got ${q.durationMaxUs}`);
+  }
+}
+
+interface Found { id: Buffer; startUs: number }
+
+export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery): Buffer[] {
+  validateTraceQuery(q);
+  const wMin = q.startTimeMinUs;
+  const wMax = q.startTimeMaxUs;
+  if (wMin > wMax) return [];
+  if (q.durationMinUs !== undefined && q.durationMaxUs !== undefined && q.durationMinUs > q.durationMaxUs) return [];
+
+  const service = q.serviceName || undefined;
+  const operation = q.operationName || undefined;
+  const svc = service !== undefined ? catalog.serviceByName(service) : undefined;
+  if (service !== undefined && !svc) return [];
+  const tags = Object.entries(q.tags ?? {});
+
+  const terms: number[] = [];
+  if (service !== undefined) terms.push(operation !== undefined ? operationTerm(service, operation) : serviceTerm(service));
+  for (const [k, v] of tags) terms.push(tagTerm(k, v));
+  if (terms.length === 0) terms.push(ANY_TERM);
+  // Postings prove their own term; anything beyond one service/operation/any term needs the spans.
+  const needSpans = tags.length > 0 || (operation !== undefined && service === undefined);
+
+  const hiBucket = hourOf(wMax);
+  const loBucket = hourOf(wMin);
+  const driver = terms.length === 1 ? terms[0] : pickDriver(st, terms, loBucket, hiBucket, wMin, wMax);
+
+  const found: Found[] = [];
+  const seen = new Set<string>();
+  let threshold = -Infinity; // start of the limit-th most recent confirmed trace
+  for (let bucket = hiBucket; bucket >= loBucket; bucket--) {
+    const base = bucket * HOUR_US;
+    const maxOff = Math.min(wMax - base, HOUR_US - 1);
+    const minEndOff = wMin - base;
+    let curOff = maxOff + 1;
+    let curId: Buffer = EMPTY_BLOB;
+    for (;;) {
+      const rows = st.postingsPage.all(bucket, driver, curOff, curId, minEndOff, PAGE) as PostingRow[];
+      for (const r of rows) {
+        const postingStart = base + r.start_off;
+        if (found.length >= q.limit && postingStart < threshold) return finish(found, q.limit);
+        const key = r.trace_id.toString('latin1');
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const sum = st.summary.get(r.trace_id) as SummaryRow | undefined;
+        if (!sum) continue; // posting left behind by a purge
+        const dur = sum.end_us - sum.start_us;
+        if (q.durationMinUs !== undefined && dur < q.durationMinUs) continue;
+        if (q.durationMaxUs !== undefined && dur > q.durationMaxUs) continue;
+        const proven = !needSpans && postingStart >= wMin;
+        if (!proven && !confirm(st, catalog, r.trace_id, sum.slot, q, svc?.id, tags)) continue;
+        found.push({ id: r.trace_id, startUs: sum.start_us });
+        if (found.length >= q.limit) {
+          found.sort(byStartDesc);
+          found.length = q.limit;
+          threshold = found[q.limit - 1].startUs;
+        }
+      }
+      if (rows.length < PAGE) break;
+      const last = rows[rows.length - 1];
+      curOff = last.start_off;
+      curId = last.trace_id;
+    }
+  }
+  return finish(found, q.limit);
+}
+
+const byStartDesc = (a: Found, b: Found) => b.startUs - a.startUs || Buffer.compare(b.id, a.id);
+
+function finish(found: Found[], limit: number): Buffer[] {
+  found.sort(byStartDesc);
+  return found.slice(0, limit).map((f) => f.id);
+}
+
+/** The term with the fewest postings in the window (capped count; ties: the first). */
+function pickDriver(st: Statements, terms: number[], lo: number, hi: number, wMin: number, wMax: number): number {
+  let best = terms[0];
+  let bestCount = Infinity;
+  for (const term of terms) {
+    let n = 0;
+    for (let b = hi; b >= lo && n < COUNT_CAP && n < bestCount; b--) {
+      const base = b * HOUR_US;
+      n += st.postingsCount.get(b, term, Math.min(wMax - base, HOUR_US - 1), wMin - base, COUNT_CAP - n) as number;
+    }
+    if (n < bestCount) { best = term; bestCount = n; }
+  }
+  return best;
+}
+
+/** Exact check of the service/operation/tag predicates against the trace's spans. */
+function confirm(
+  st: Statements, catalog: Catalog, tid: Buffer, slot: number, q: TraceQuery,
+  serviceId: number | undefined, tags: [string, string][],
+): boolean {
+  const rows = st.traceSpans.all(slot, tid) as SpanRow[];
+  const inWindow = (r: SpanRow) => r.start_us >= q.startTimeMinUs && r.start_us <= q.startTimeMaxUs;
+  const ofService = (r: SpanRow) => serviceId === undefined || catalog.operationById(r.op_id)!.serviceId === serviceId;
+
+  if (serviceId !== undefined || q.operationName) {
+    const ok = rows.some((r) => inWindow(r) && ofService(r) && (!q.operationName || catalog.operationById(r.op_id)!.name === q.operationName));
+    if (!ok) return false;
+  } else if (tags.length === 0 && !rows.some(inWindow)) {
+    return false;
+  }
+  if (tags.length === 0) return true;
+
+  const candidates = rows.filter((r) => inWindow(r) && ofService(r));
+  const decoded = new Map<SpanRow, ReturnType<typeof decodePayload>>();
+  for (const [key, value] of tags) {
+    const ok = candidates.some((r) => {
+      if (catalog.resourceById(r.resource_id)?.tags.get(key)?.has(value)) return true;
+      let p = decoded.get(r);
+      if (!p) decoded.set(r, (p = decodePayload(r.payload, r.start_us)));
+      const op = catalog.operationById(r.op_id)!;
+      return spanOwnTagMatches({ attributes: p.attributes, events: p.events, kind: op.kind, status: { code: r.status as 0 | 1 | 2, message: '' } }, key, value);
+    });
+    if (!ok) return false;
+  }
+  return true;
+}

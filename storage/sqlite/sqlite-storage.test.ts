@@ -1,0 +1,183 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { SpanKind, type Span } from '../../model/span.js';
+import { runStorageContract } from '../contract.js';
+import { startRetention } from '../retention.js';
+import { bySpanId, DAY_US, HOUR_US, MINUTE_US, makeCallTrace, makeRichSpan, makeSpan, newTraceId, nowUs, str } from '../testdata/fixtures.js';
+import { openSqliteStorage, type SqliteStorage } from './index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'meshtrace-sqlite-'));
+let n = 0;
+const freshPath = () => join(root, `db-${++n}`, 'traces.db'); // nested: parent dirs are created
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+runStorageContract('sqlite', async () => openSqliteStorage({ path: freshPath() }));
+
+describe('sqlite storage', () => {
+  let storage: SqliteStorage;
+  let path: string;
+  let now: number;
+  beforeEach(() => {
+    path = freshPath();
+    storage = openSqliteStorage({ path });
+    now = nowUs();
+  });
+  afterEach(async () => {
+    await storage.close();
+  });
+  const window = { startTimeMinUs: 0, startTimeMaxUs: 0, limit: 100 };
+  const lastHours = (h: number) => ({ ...window, startTimeMinUs: now - h * HOUR_US, startTimeMaxUs: now + MINUTE_US });
+
+  it('keeps data across close and reopen, including names and pending edges', async () => {
+    const rich = makeRichSpan(newTraceId(), now - MINUTE_US);
+    const [root1, client, server] = makeCallTrace({ startTimeUs: now - MINUTE_US });
+    await storage.writer.writeSpans([rich, server]); // server's parent arrives after reopen
+    await storage.close();
+    storage = openSqliteStorage({ path, synchronous: 'full' });
+    await storage.writer.writeSpans([root1, client]);
+    const [t] = await storage.reader.getTraces({ traceIds: [rich.traceId] });
+    expect(t.spans).toEqual([rich]);
+    expect(await storage.reader.getServices()).toEqual(['backend', 'frontend', 'rich-service']);
+    expect(await storage.dependencies.getDependencies({ startUs: now - HOUR_US, endUs: now })).toEqual([
+      { parent: 'frontend', child: 'backend', callCount: 1, errorCount: 0 },
+    ]);
+  });
+
+  it('rejects invalid spans naming the field, and writes nothing of that batch', async () => {
+    const good = makeSpan({ traceId: newTraceId(), service: 'good', startTimeUs: now });
+    const bad = { ...makeSpan({ traceId: newTraceId(), service: 'bad', startTimeUs: now }), spanId: 'XYZ' };
+    await expect(storage.writer.writeSpans([good, bad])).rejects.toThrow(/span\[1\]\.spanId/);
+    expect(await storage.reader.getServices()).toEqual([]);
+    await storage.writer.writeSpans([good]);
+    expect(await storage.reader.getServices()).toEqual(['good']);
+  });
+
+  it('rejects bad queries naming the parameter', async () => {
+    await expect(storage.reader.findTraceIds({ ...lastHours(1), limit: 0 })).rejects.toThrow(/limit/);
+    await expect(storage.reader.getTraces({ traceIds: ['nothex'] })).rejects.toThrow(/traceIds/);
+    expect(() => openSqliteStorage({ path: '' })).toThrow(/'path'/);
+  });
+
+  it('matches the Jaeger-derived tags span.kind, error and otel.status_code', async () => {
+    const [r, c, s] = makeCallTrace({ startTimeUs: now - MINUTE_US, childError: true });
+    const ok = makeCallTrace({ startTimeUs: now - MINUTE_US });
+    await storage.writer.writeSpans([r, c, s, ...ok]);
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), tags: { error: 'true' } })).toEqual([r.traceId]);
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'backend', tags: { 'otel.status_code': 'ERROR' } })).toEqual([r.traceId]);
+    expect((await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'frontend', tags: { 'span.kind': 'client' } })).length).toBe(2);
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'frontend', tags: { error: 'true' } })).toEqual([]);
+  });
+
+  it('finds a trace through a span in the window even when the trace starts before it', async () => {
+    const t = newTraceId();
+    const early = makeSpan({ traceId: t, service: 'long', name: 'batch', startTimeUs: now - 5 * HOUR_US, durationUs: 5 * HOUR_US });
+    const late = makeSpan({ traceId: t, service: 'long', name: 'step', parentSpanId: early.spanId, startTimeUs: now - 10 * MINUTE_US, attributes: [str('step', 'last')] });
+    await storage.writer.writeSpans([early]);
+    await storage.writer.writeSpans([late]);
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'long' })).toEqual([t]);
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), tags: { step: 'last' } })).toEqual([t]);
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'long', operationName: 'batch' })).toEqual([]);
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), durationMinUs: 4 * HOUR_US })).toEqual([t]);
+  });
+
+  it('orders by trace start even when a matching span starts late in its trace', async () => {
+    const a = newTraceId();
+    const b = newTraceId();
+    const spans: Span[] = [
+      makeSpan({ traceId: a, service: 'ord', startTimeUs: now - 50 * MINUTE_US }),
+      makeSpan({ traceId: a, service: 'ord', startTimeUs: now - 1 * MINUTE_US, attributes: [str('x', '1')] }),
+      makeSpan({ traceId: b, service: 'ord', startTimeUs: now - 20 * MINUTE_US, attributes: [str('x', '1')] }),
+    ];
+    await storage.writer.writeSpans(spans);
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), tags: { x: '1' }, limit: 1 })).toEqual([b]);
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), tags: { x: '1' } })).toEqual([b, a]);
+  });
+
+  it('purges only the old spans of a trace that straddles the cutoff', async () => {
+    const t = newTraceId();
+    const old = makeSpan({ traceId: t, service: 'straddle', startTimeUs: now - 2 * DAY_US, durationUs: 2 * DAY_US });
+    const recent = makeSpan({ traceId: t, service: 'straddle', parentSpanId: old.spanId, startTimeUs: now - MINUTE_US });
+    await storage.writer.writeSpans([old, recent]);
+    expect(await storage.purgeOlderThan(now - DAY_US)).toBe(1);
+    const [trace] = await storage.reader.getTraces({ traceIds: [t] });
+    expect(trace.spans).toEqual([recent]);
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), durationMaxUs: 1000 })).toEqual([t]);
+  });
+
+  it('hides services and operations seen only before the purge cutoff', async () => {
+    await storage.writer.writeSpans(makeCallTrace({ startTimeUs: now - 3 * DAY_US, frontend: 'gone-front', backend: 'gone-back' }));
+    await storage.writer.writeSpans([makeSpan({ traceId: newTraceId(), service: 'alive', name: 'live-op', kind: SpanKind.SERVER, startTimeUs: now })]);
+    await storage.purgeOlderThan(now - DAY_US);
+    expect(await storage.reader.getServices()).toEqual(['alive']);
+    expect(await storage.reader.getOperations({ serviceName: 'gone-front' })).toEqual([]);
+    await storage.writer.writeSpans(makeCallTrace({ startTimeUs: now, frontend: 'gone-front', backend: 'gone-back' }));
+    expect(await storage.reader.getServices()).toEqual(['alive', 'gone-back', 'gone-front']);
+  });
+
+  it('re-attributes a rewritten child edge when its status changes', async () => {
+    const [r, c, s] = makeCallTrace({ startTimeUs: now - MINUTE_US });
+    await storage.writer.writeSpans([r, c, s]);
+    await storage.writer.writeSpans([{ ...s, status: { code: 2, message: 'late failure' } }]);
+    expect(await storage.dependencies.getDependencies({ startUs: now - HOUR_US, endUs: now })).toEqual([
+      { parent: 'frontend', child: 'backend', callCount: 1, errorCount: 1 },
+    ]);
+    const [t] = await storage.reader.getTraces({ traceIds: [r.traceId] });
+    expect(bySpanId(t.spans).map((x) => x.status.message).sort()).toEqual(['', '', 'late failure']);
+  });
+
+  describe('retention scheduler', () => {
+    const fill = async (hours: number, tracesPerHour: number) => {
+      for (let h = 0; h < hours; h++) {
+        const batch: Span[] = [];
+        for (let i = 0; i < tracesPerHour; i++) {
+          const spans = makeCallTrace({ startTimeUs: now - (hours - h) * HOUR_US + i * 1000 });
+          for (const s of spans) s.attributes.push(str('payload', 'x'.repeat(200)), str('i', String(i)));
+          batch.push(...spans);
+        }
+        await storage.writer.writeSpans(batch);
+      }
+    };
+
+    it('deletes by age in the background', async () => {
+      const old = makeCallTrace({ startTimeUs: now - 3 * DAY_US });
+      const fresh = makeCallTrace({ startTimeUs: now - MINUTE_US });
+      await storage.writer.writeSpans([...old, ...fresh]);
+      const handle = startRetention({ storage, maxAgeUs: DAY_US, intervalMs: 20 });
+      try {
+        await vi.waitFor(async () => {
+          expect(await storage.reader.getTraces({ traceIds: [old[0].traceId] })).toEqual([]);
+        });
+        expect(await storage.reader.getTraces({ traceIds: [fresh[0].traceId] })).toHaveLength(1);
+      } finally {
+        handle.stop();
+        await handle.runNow().catch(() => undefined);
+      }
+    });
+
+    it('deletes the oldest data until under the size cap, and gives the pages back', async () => {
+      await fill(24, 300);
+      const before = storage.sizeBytes();
+      const oldestBefore = storage.oldestStartUs()!;
+      const cap = Math.floor(before / 2);
+      const handle = startRetention({ storage, maxAgeUs: 0, maxSizeBytes: cap, intervalMs: 60_000 });
+      try {
+        const result = await handle.runNow();
+        expect(result.removedBySize).toBeGreaterThan(0);
+        expect(storage.sizeBytes()).toBeLessThanOrEqual(cap);
+        expect(storage.oldestStartUs()!).toBeGreaterThan(oldestBefore);
+        // The newest hour survives.
+        const recent = await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'backend' });
+        expect(recent.length).toBe(100);
+      } finally {
+        handle.stop();
+      }
+    });
+
+    it('validates its options naming the field', () => {
+      expect(() => startRetention({ storage, maxAgeUs: DAY_US, intervalMs: 0 })).toThrow(/'intervalMs'/);
+      expect(() => startRetention({ storage, maxAgeUs: -1, intervalMs: 10 })).toThrow(/'maxAgeUs'/);
+    });
+  });
+});

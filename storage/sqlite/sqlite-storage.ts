@@ -1,0 +1,279 @@
+/**
+ * The embedded SQLite backend (better-sqlite3, one connection, WAL). Schema and its reasoning:
+ * schema.ts. Every call runs synchronously on the caller's thread inside a promise; a write
+ * batch is one transaction and is committed when `writeSpans` resolves.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { z } from 'zod';
+import type { DependencyLink, Operation, Span, SpanKind, Trace } from '../../model/span.js';
+import { spanKindNames } from '../../model/span.js';
+import type { GetTracesQuery, Storage, TraceQuery } from '../api.js';
+import { Catalog } from './catalog.js';
+import { purgeIndexChunk, purgeSpansChunk } from './purge.js';
+import { type DependencyRow, prepareStatements, type SpanRow, type Statements, type SummaryRow } from './queries.js';
+import { applySchema, hourOf } from './schema.js';
+import { findTraceIds } from './search.js';
+import { decodePayload } from './span-codec.js';
+import { BatchWriter } from './writer.js';
+
+export const sqliteStorageOptionsSchema = z.object({
+  /** Database file; missing parent directories are created. */
+  path: z.string().min(1),
+  /**
+   * SQLite `synchronous` in WAL mode. 'normal' (default): a committed batch survives the process
+   * being killed (kill -9, crash) but the last commits may be lost on power loss or an OS crash.
+   * 'full': also durable against power loss, at the cost of an fsync per commit.
+   */
+  synchronous: z.enum(['normal', 'full']).default('normal'),
+  /** SQLite page cache, KiB; 0 = SQLite's default (2 MiB). */
+  cacheSizeKiB: z.number().int().min(0).default(64 * 1024),
+  /** Spans deleted per retention transaction (between two yields to the event loop); > 0. */
+  purgeChunkSpans: z.number().int().positive().default(5000),
+});
+export type SqliteStorageOptions = z.input<typeof sqliteStorageOptionsSchema>;
+
+/** The SQLite storage with what retention needs besides the `Storage` contract. */
+export interface SqliteStorage extends Storage {
+  readonly path: string;
+  /**
+   * Bytes of the database holding data: (page_count − freelist_count) × page_size. Drops as soon
+   * as a purge frees pages; excludes the WAL file.
+   */
+  sizeBytes(): number;
+  /** Start (µs) of the oldest stored trace; undefined when empty. */
+  oldestStartUs(): number | undefined;
+  /** Returns free pages to the file system (`PRAGMA incremental_vacuum`) in steps; resolves to pages freed. */
+  reclaimSpace(): Promise<number>;
+}
+
+const WATERMARK_KEY = 'retained_from_us';
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+const TRACE_ID_RE = /^[0-9a-f]{32}$/;
+
+export function openSqliteStorage(options: SqliteStorageOptions): SqliteStorage {
+  const parsed = sqliteStorageOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    const msg = parsed.error.issues.map((i) => `'${i.path.join('.')}' ${i.message}`).join('; ');
+    throw new Error(`SQLite storage options: ${msg}`);
+  }
+  const opts = parsed.data;
+  mkdirSync(dirname(opts.path), { recursive: true });
+  const db = new Database(opts.path);
+  try {
+    applySchema(db, { synchronous: opts.synchronous, cacheSizeKiB: opts.cacheSizeKiB });
+    return new SqliteStorageImpl(db, opts.path, opts.purgeChunkSpans);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+class SqliteStorageImpl implements SqliteStorage {
+  readonly writer;
+  readonly reader;
+  readonly dependencies;
+  private readonly st: Statements;
+  private readonly catalog: Catalog;
+  private readonly writeTx: (batch: readonly Span[]) => void;
+  private watermarkUs: number;
+  private closed = false;
+
+  constructor(private readonly db: Database.Database, readonly path: string, private readonly purgeChunkSpans: number) {
+    this.st = prepareStatements(db);
+    this.catalog = new Catalog(db);
+    const batchWriter = new BatchWriter(this.st, this.catalog);
+    this.writeTx = db.transaction((batch: readonly Span[]) => batchWriter.write(batch));
+    this.watermarkUs = Number(this.st.getMeta.get(WATERMARK_KEY) ?? -Infinity);
+
+    this.writer = { writeSpans: async (batch: readonly Span[]) => this.writeSpans(batch) };
+    this.reader = {
+      getTraces: async (q: GetTracesQuery) => this.getTraces(q),
+      findTraces: async (q: TraceQuery) => {
+        this.open();
+        const ids = findTraceIds(this.st, this.catalog, q);
+        return ids.map((id) => this.loadTrace(id)).filter((t): t is Trace => t !== undefined);
+      },
+      findTraceIds: async (q: TraceQuery) => {
+        this.open();
+        return findTraceIds(this.st, this.catalog, q).map((id) => id.toString('hex'));
+      },
+      getServices: async () => {
+        this.open();
+        return this.catalog.serviceNames(this.watermarkUs);
+      },
+      getOperations: async (q: { serviceName: string; spanKind?: SpanKind }) => this.getOperations(q),
+    };
+    this.dependencies = { getDependencies: async (q: { startUs: number; endUs: number }) => this.getDependencies(q) };
+  }
+
+  private open(): void {
+    if (this.closed) throw new Error('SQLite storage is closed');
+  }
+
+  private writeSpans(batch: readonly Span[]): void {
+    this.open();
+    if (batch.length === 0) return;
+    try {
+      this.writeTx(batch);
+    } catch (err) {
+      // The transaction rolled back: forget names interned during it.
+      this.catalog.reload();
+      throw err;
+    }
+  }
+
+  private getTraces(q: GetTracesQuery): Trace[] {
+    this.open();
+    const out: Trace[] = [];
+    const seen = new Set<string>();
+    for (const id of q.traceIds) {
+      if (typeof id !== 'string' || !TRACE_ID_RE.test(id)) {
+        throw new Error(`GetTracesQuery.traceIds: ${JSON.stringify(id)} is not a 32-char lowercase hex trace id`);
+      }
+      if (seen.has(id)) continue;
+      seen.add(id);
+      const t = this.loadTrace(Buffer.from(id, 'hex'));
+      if (t) out.push(t);
+    }
+    return out;
+  }
+
+  private loadTrace(tid: Buffer): Trace | undefined {
+    const sum = this.st.summary.get(tid) as SummaryRow | undefined;
+    if (!sum) return undefined;
+    const rows = this.st.traceSpans.all(sum.slot, tid) as SpanRow[];
+    if (rows.length === 0) return undefined;
+    const traceId = tid.toString('hex');
+    return { traceId, spans: rows.map((r) => this.rowToSpan(traceId, r)) };
+  }
+
+  private rowToSpan(traceId: string, r: SpanRow): Span {
+    const op = this.catalog.operationById(r.op_id);
+    const res = this.catalog.resourceById(r.resource_id);
+    if (!op || !res) throw new Error(`SQLite storage: span ${r.span_id.toString('hex')} references unknown operation/resource`);
+    const p = decodePayload(r.payload, r.start_us);
+    const span: Span = {
+      traceId,
+      spanId: r.span_id.toString('hex'),
+      parentSpanId: r.parent_id ? r.parent_id.toString('hex') : '',
+      traceState: p.traceState,
+      flags: r.flags,
+      name: op.name,
+      kind: op.kind,
+      startTimeUs: r.start_us,
+      durationUs: r.duration_us,
+      attributes: p.attributes,
+      events: p.events,
+      links: p.links,
+      status: { code: r.status as Span['status']['code'], message: p.statusMessage },
+      // Fresh copies: callers may mutate what readers return.
+      resource: { serviceName: res.serviceName, attributes: res.attributes.map((a) => ({ ...a })) },
+      scope: { name: res.scope.name, version: res.scope.version },
+    };
+    if (p.droppedAttributesCount) span.droppedAttributesCount = p.droppedAttributesCount;
+    if (p.droppedEventsCount) span.droppedEventsCount = p.droppedEventsCount;
+    if (p.droppedLinksCount) span.droppedLinksCount = p.droppedLinksCount;
+    return span;
+  }
+
+  private getOperations(q: { serviceName: string; spanKind?: SpanKind }): Operation[] {
+    this.open();
+    const svc = this.catalog.serviceByName(q.serviceName);
+    if (!svc) return [];
+    const out: Operation[] = [];
+    const seen = new Set<string>();
+    for (const op of this.catalog.operationsOf(svc.id, this.watermarkUs)) {
+      if (q.spanKind !== undefined && op.kind !== q.spanKind) continue;
+      const o = { name: op.name, spanKind: spanKindNames[op.kind] ?? '' };
+      const key = `${o.name}\0${o.spanKind}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(o);
+    }
+    return out.sort((a, b) => cmp(a.name, b.name) || cmp(a.spanKind, b.spanKind));
+  }
+
+  private getDependencies(q: { startUs: number; endUs: number }): DependencyLink[] {
+    this.open();
+    if (!Number.isSafeInteger(q.startUs)) throw new Error(`getDependencies: startUs must be an integer (µs), got ${q.startUs}`);
+    if (!Number.isSafeInteger(q.endUs)) throw new Error(`getDependencies: endUs must be an integer (µs), got ${q.endUs}`);
+    if (q.startUs > q.endUs) return [];
+    const rows = this.st.dependencies.all(hourOf(q.startUs), hourOf(q.endUs)) as DependencyRow[];
+    const out: DependencyLink[] = [];
+    for (const r of rows) {
+      if (r.calls <= 0) continue;
+      const parent = this.catalog.serviceById(r.p)?.name;
+      const child = this.catalog.serviceById(r.c)?.name;
+      if (parent === undefined || child === undefined) continue;
+      out.push({ parent, child, callCount: r.calls, errorCount: r.errors });
+    }
+    return out.sort((a, b) => cmp(a.parent, b.parent) || cmp(a.child, b.child));
+  }
+
+  async purgeOlderThan(cutoffUs: number): Promise<number> {
+    this.open();
+    if (!Number.isSafeInteger(cutoffUs)) throw new Error(`purgeOlderThan: cutoffUs must be an integer (µs), got ${cutoffUs}`);
+    let removed = 0;
+    const spansChunk = this.db.transaction(() => purgeSpansChunk(this.st, this.catalog, cutoffUs, this.purgeChunkSpans));
+    for (;;) {
+      const r = spansChunk();
+      removed += r.removedSpans;
+      if (r.done) break;
+      await yieldToLoop();
+      if (this.closed) return removed;
+    }
+    if (cutoffUs > this.watermarkUs) {
+      this.st.setMeta.run(WATERMARK_KEY, cutoffUs);
+      this.watermarkUs = cutoffUs;
+    }
+    const indexChunk = this.db.transaction(() => purgeIndexChunk(this.st, cutoffUs, this.purgeChunkSpans * 4));
+    while (!indexChunk()) {
+      await yieldToLoop();
+      if (this.closed) return removed;
+    }
+    return removed;
+  }
+
+  sizeBytes(): number {
+    this.open();
+    const pages = this.db.pragma('page_count', { simple: true }) as number;
+    const free = this.db.pragma('freelist_count', { simple: true }) as number;
+    const size = this.db.pragma('page_size', { simple: true }) as number;
+    return (pages - free) * size;
+  }
+
+  oldestStartUs(): number | undefined {
+    this.open();
+    const v = this.st.oldestStart.get() as number | null;
+    return v ?? undefined;
+  }
+
+  async reclaimSpace(): Promise<number> {
+    this.open();
+    // 2 = INCREMENTAL; a file created by something else may not allow it.
+    if ((this.db.pragma('auto_vacuum', { simple: true }) as number) !== 2) return 0;
+    let freed = 0;
+    for (;;) {
+      const free = this.db.pragma('freelist_count', { simple: true }) as number;
+      if (free === 0) break;
+      this.db.pragma(`incremental_vacuum(${Math.min(free, 2048)})`);
+      const after = this.db.pragma('freelist_count', { simple: true }) as number;
+      if (after >= free) break;
+      freed += free - after;
+      await yieldToLoop();
+      if (this.closed) break;
+    }
+    if (!this.closed) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return freed;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+}
+
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

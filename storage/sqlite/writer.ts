@@ -1,0 +1,168 @@
+/**
+ * The write path: one call = one batch = run inside one transaction by the caller.
+ *
+ * Per span: one INSERT (ON CONFLICT DO NOTHING; a conflict means a rewrite, handled on a slower
+ * path), one parent lookup by primary key, one pending-children lookup. Per trace per batch: one
+ * summary UPSERT and one posting UPSERT per distinct (hour, term). Dependency increments are
+ * summed in memory and written once per (hour, parent, child) at the end.
+ *
+ * Dependency edges: a parent→child pair is counted exactly once, when the second of the two
+ * spans is written (child first: it waits in `pending_edges` until the parent arrives). A rewrite
+ * that changes a span's service, start hour or error status moves its edge as a child; edges
+ * where it is the parent keep the old attribution (documented limitation, rewrites of that kind
+ * do not happen with well-behaved SDKs).
+ */
+import { type Span, StatusCode } from '../../model/span.js';
+import type { Catalog, ResourceEntry } from './catalog.js';
+import { canonicalResource } from './catalog.js';
+import type { Statements } from './queries.js';
+import { hourOf, HOUR_US } from './schema.js';
+import { encodePayload } from './span-codec.js';
+import { ANY_TERM, forEachSpanOwnTag, operationTerm, serviceTerm, tagTerm } from './terms.js';
+
+const TRACE_ID_RE = /^[0-9a-f]{32}$/;
+const SPAN_ID_RE = /^[0-9a-f]{16}$/;
+
+/** Throws an Error naming the batch index and field when a span cannot be stored. */
+export function validateSpan(s: Span, i: number): void {
+  const bad = (field: string, why: string, v: unknown) => {
+    throw new Error(`writeSpans: span[${i}].${field} ${why}, got ${JSON.stringify(v)}`);
+  };
+  if (typeof s.traceId !== 'string' || !TRACE_ID_RE.test(s.traceId) || s.traceId === '0'.repeat(32)) bad('traceId', 'must be 32 lowercase hex chars, not all zero', s.traceId);
+  if (typeof s.spanId !== 'string' || !SPAN_ID_RE.test(s.spanId)) bad('spanId', 'must be 16 lowercase hex chars', s.spanId);
+  if (s.parentSpanId !== '' && !SPAN_ID_RE.test(s.parentSpanId)) bad('parentSpanId', "must be '' or 16 lowercase hex chars", s.parentSpanId);
+  if (!Number.isSafeInteger(s.startTimeUs) || s.startTimeUs < 0) bad('startTimeUs', 'must be a non-negative integer (µs)', s.startTimeUs);
+  if (!Number.isSafeInteger(s.durationUs) || s.durationUs < 0) bad('durationUs', 'must be a non-negative integer (µs)', s.durationUs);
+  if (!s.resource || typeof s.resource.serviceName !== 'string') bad('resource.serviceName', 'must be a string', s.resource?.serviceName);
+}
+
+interface TermSpan { min: number; max: number }
+
+interface TraceAgg {
+  tid: Buffer;
+  slot: number;
+  minStart: number;
+  maxEnd: number;
+  added: number;
+  rootOpId: number | null;
+  recompute: boolean;
+  /** hour → term → earliest/latest start of the spans carrying it */
+  terms: Map<number, Map<number, TermSpan>>;
+}
+
+export class BatchWriter {
+  constructor(private readonly st: Statements, private readonly catalog: Catalog) {}
+
+  /** Writes one batch. Must run inside a transaction; throws on invalid input before writing. */
+  write(batch: readonly Span[]): void {
+    for (let i = 0; i < batch.length; i++) validateSpan(batch[i], i);
+
+    const byTrace = new Map<string, Span[]>();
+    for (const s of batch) {
+      const list = byTrace.get(s.traceId);
+      if (list) list.push(s); else byTrace.set(s.traceId, [s]);
+    }
+    const deps = new Map<string, [number, number, number, number, number]>();
+    const addEdge = (bucket: number, parentSvc: number, childSvc: number, isError: number, sign: 1 | -1) => {
+      if (parentSvc === childSvc) return;
+      const key = `${bucket}:${parentSvc}:${childSvc}`;
+      const d = deps.get(key);
+      if (d) { d[3] += sign; d[4] += sign * isError; } else deps.set(key, [bucket, parentSvc, childSvc, sign, sign * isError]);
+    };
+    // Receivers share one Resource/scope object across the spans of a ResourceSpans/ScopeSpans:
+    // resolve each pair once per batch instead of serialising it per span.
+    const resCache = new Map<object, Map<object, ResourceEntry>>();
+
+    for (const [traceId, spans] of byTrace) {
+      const tid = Buffer.from(traceId, 'hex');
+      let slot = this.st.traceSlot.get(tid) as number | undefined;
+      if (slot === undefined) {
+        let min = Infinity;
+        for (const s of spans) if (s.startTimeUs < min) min = s.startTimeUs;
+        slot = hourOf(min);
+      }
+      const agg: TraceAgg = { tid, slot, minStart: Infinity, maxEnd: -Infinity, added: 0, rootOpId: null, recompute: false, terms: new Map() };
+
+      for (const s of spans) {
+        const start = s.startTimeUs;
+        const svcId = this.catalog.serviceId(s.resource.serviceName, start);
+        const opId = this.catalog.operationId(svcId, s.name, s.kind, start);
+        let byScope = resCache.get(s.resource);
+        if (!byScope) resCache.set(s.resource, (byScope = new Map()));
+        let res = byScope.get(s.scope);
+        if (!res) {
+          res = this.catalog.resource(s.resource, s.scope, start, canonicalResource(s.resource, s.scope));
+          byScope.set(s.scope, res);
+        } else if (start >= res.lastSeenUs) {
+          this.catalog.resource(s.resource, s.scope, start);
+        }
+        const sid = Buffer.from(s.spanId, 'hex');
+        const pid = s.parentSpanId ? Buffer.from(s.parentSpanId, 'hex') : null;
+        const isError = s.status.code === StatusCode.ERROR ? 1 : 0;
+        const payload = encodePayload(s);
+
+        const inserted = this.st.insertSpan.run(slot, tid, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload).changes;
+        if (inserted === 1) {
+          agg.added++;
+          // As a parent: children that arrived first are waiting for this span.
+          const waiting = this.st.pendingChildren.all(tid, sid) as { service_id: number; start_us: number; is_error: number }[];
+          if (waiting.length) {
+            for (const c of waiting) addEdge(hourOf(c.start_us), svcId, c.service_id, c.is_error, 1);
+            this.st.deletePendingChildren.run(tid, sid);
+          }
+        } else {
+          // Rewrite: replace the row, undo its old edge as a child, recompute the summary.
+          const old = this.st.oldSpan.get(slot, tid, sid) as { parent_id: Buffer | null; op_id: number; start_us: number; status: number };
+          this.st.updateSpan.run(pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload, slot, tid, sid);
+          agg.recompute = true;
+          if (old.parent_id) {
+            const oldSvc = this.catalog.operationById(old.op_id)!.serviceId;
+            const parentOp = this.st.spanOp.get(slot, tid, old.parent_id) as number | undefined;
+            if (parentOp !== undefined) {
+              addEdge(hourOf(old.start_us), this.catalog.operationById(parentOp)!.serviceId, oldSvc, old.status === StatusCode.ERROR ? 1 : 0, -1);
+            } else {
+              this.st.deletePendingOne.run(tid, old.parent_id, sid);
+            }
+          }
+        }
+        // As a child: count the edge now if the parent is stored, else wait for it.
+        if (pid) {
+          const parentOp = this.st.spanOp.get(slot, tid, pid) as number | undefined;
+          if (parentOp !== undefined) addEdge(hourOf(start), this.catalog.operationById(parentOp)!.serviceId, svcId, isError, 1);
+          else this.st.insertPending.run(tid, pid, sid, svcId, start, isError);
+        } else {
+          agg.rootOpId = opId;
+        }
+
+        if (start < agg.minStart) agg.minStart = start;
+        if (start + s.durationUs > agg.maxEnd) agg.maxEnd = start + s.durationUs;
+        const hour = hourOf(start);
+        let terms = agg.terms.get(hour);
+        if (!terms) agg.terms.set(hour, (terms = new Map()));
+        const note = (term: number) => {
+          const t = terms!.get(term);
+          if (!t) terms!.set(term, { min: start, max: start });
+          else { if (start < t.min) t.min = start; if (start > t.max) t.max = start; }
+        };
+        note(ANY_TERM);
+        note(serviceTerm(s.resource.serviceName));
+        note(operationTerm(s.resource.serviceName, s.name));
+        for (const t of res.terms) note(t);
+        forEachSpanOwnTag(s, (k, v) => note(tagTerm(k, v)));
+      }
+
+      this.st.upsertSummary.run(tid, slot, agg.minStart, agg.maxEnd, agg.added, agg.rootOpId);
+      if (agg.recompute) this.st.recomputeSummary.run(slot, tid, tid);
+      for (const [hour, terms] of agg.terms) {
+        const base = hour * HOUR_US;
+        for (const [term, t] of terms) this.st.upsertPosting.run(hour, term, t.min - base, tid, t.max - t.min);
+      }
+    }
+
+    for (const [bucket, p, c, calls, errors] of deps.values()) {
+      if (calls === 0 && errors === 0) continue;
+      this.st.addDependency.run(bucket, p, c, calls, errors);
+      if (calls < 0) this.st.deleteEmptyDependency.run(bucket, p, c);
+    }
+  }
+}
