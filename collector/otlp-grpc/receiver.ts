@@ -1,0 +1,101 @@
+/**
+ * OTLP/gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export` (default :4317).
+ * grpc-js carries the raw request bytes (identity (de)serializers) into the same protobuf decoder
+ * and pipeline as OTLP/HTTP, so both transports behave identically. Status mapping per the OTLP
+ * spec: undecodable → INVALID_ARGUMENT; pipeline full or storage down → UNAVAILABLE (retryable);
+ * messages above the receive limit → RESOURCE_EXHAUSTED (enforced by grpc-js, also after
+ * `grpc-encoding: gzip` decompression).
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { type Component, QueueFullError, type SpanConsumer } from '../pipeline.js';
+import { decodeOtlpProtobuf } from '../otlp/decode-protobuf.js';
+import { InvalidRequestError } from '../otlp/errors.js';
+import { encodeExportResponse } from '../otlp/response.js';
+
+export interface OtlpGrpcConfig {
+  host: string;
+  /** 0 = any free port. */
+  port: number;
+  /** Largest accepted message, bytes (after decompression). gRPC's default is 4 MiB. */
+  maxReceiveMessageBytes: number;
+}
+
+export const defaultOtlpGrpcConfig = (): OtlpGrpcConfig => ({ host: '0.0.0.0', port: 4317, maxReceiveMessageBytes: 4 * 1024 * 1024 });
+
+const identity = (b: Buffer): Buffer => b;
+
+export const TRACE_SERVICE_DEFINITION: grpc.ServiceDefinition = {
+  Export: {
+    path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: identity,
+    requestDeserialize: identity,
+    responseSerialize: identity,
+    responseDeserialize: identity,
+  },
+};
+
+export type OtlpGrpcReceiver = Component & { address(): { host: string; port: number } };
+
+export function createOtlpGrpcReceiver(opts: { config: OtlpGrpcConfig; consumer: SpanConsumer; logger?: Logger }): OtlpGrpcReceiver {
+  const { config, consumer, logger } = opts;
+  let server: grpc.Server | undefined;
+  let boundPort = config.port;
+
+  const exportHandler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
+    let decoded;
+    try {
+      decoded = decodeOtlpProtobuf(call.request);
+    } catch (err) {
+      const message = err instanceof InvalidRequestError ? err.message : 'invalid request';
+      callback({ code: grpc.status.INVALID_ARGUMENT, details: message });
+      return;
+    }
+    const respond = () => callback(null, encodeExportResponse('protobuf', decoded.rejectedSpans, decoded.errorMessage));
+    if (decoded.spans.length === 0) {
+      respond();
+      return;
+    }
+    consumer.consume(decoded.spans).then(respond, (err: unknown) => {
+      if (err instanceof QueueFullError) {
+        const md = new grpc.Metadata();
+        md.set('retry-after', String(err.retryAfterSeconds));
+        callback({ code: grpc.status.UNAVAILABLE, details: err.message, metadata: md });
+      } else {
+        logger?.error({ err }, 'OTLP/gRPC export failed');
+        callback({ code: grpc.status.UNAVAILABLE, details: 'storage unavailable' });
+      }
+    });
+  };
+
+  return {
+    async start() {
+      server = new grpc.Server({ 'grpc.max_receive_message_length': config.maxReceiveMessageBytes });
+      server.addService(TRACE_SERVICE_DEFINITION, { Export: exportHandler });
+      const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+      boundPort = await new Promise<number>((resolve, reject) =>
+        server!.bindAsync(`${host}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+      );
+      logger?.info({ port: boundPort }, 'OTLP/gRPC receiver listening');
+    },
+    async shutdown() {
+      const s = server;
+      server = undefined;
+      if (!s) return;
+      // tryShutdown waits for in-flight calls (their spans are being committed); force after 10 s.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          s.forceShutdown();
+          resolve();
+        }, 10_000);
+        s.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+    address: () => ({ host: config.host, port: boundPort }),
+  };
+}
