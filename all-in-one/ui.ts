@@ -1,10 +1,18 @@
 /**
- * The UI and the API extensions it uses, registered on the query server.
+ * The UI and the API extensions it uses, registered on the query server after the Jaeger routes.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Storage } from '../storage/api.js';
+import { uiExtensionRoutes } from '../query/routes/ui-extensions.js';
+import { uiRoutes } from '../query/routes/ui.js';
 import type { QueryService } from '../query/trace-service.js';
 
-export function uiPlugins(_opts: { basePath: string; distDir: string; storage: Storage }): ((app: FastifyInstance, query: QueryService) => Promise<void>)[] {
-  return [];
+export function uiPlugins(opts: { basePath: string; distDir: string }): ((app: FastifyInstance, query: QueryService) => Promise<void>)[] {
+  return [
+    async (app, query) => {
+      await app.register(uiExtensionRoutes, { reader: query.reader, dependencies: query.dependencies, adjust: (t) => query.adjust(t) });
+    },
+    async (app) => {
+      await app.register(uiRoutes, { basePath: opts.basePath, distDir: opts.distDir });
+    },
+  ];
 }
