@@ -4,7 +4,7 @@ import { formatDuration, formatTime } from '../format.js';
 
 const W = 1000;
 const H = 180;
-const PAD = { l: 64, r: 16, t: 10, b: 24 };
+const PAD = { l: 76, r: 28, t: 16, b: 24 };
 
 export function Scatter({ traces, onOpen }: { traces: TraceSummary[]; onOpen: (id: string) => void }) {
   if (!traces.length) return null;
@@ -21,7 +21,7 @@ export function Scatter({ traces, onOpen }: { traces: TraceSummary[]; onOpen: (i
   const r = (n: number) => 3 + 7 * Math.sqrt(n / nMax);
   const ticks = [0, 0.5, 1];
   return (
-    <svg class="scatter" viewBox={`0 0 ${W} ${H}`} preserveAspectRatio="none" role="img" aria-label="Trace durations over time">
+    <svg class="scatter" viewBox={`0 0 ${W} ${H}`} role="img" aria-label="Trace durations over time">
       {ticks.map((f) => (
         <g key={f}>
           <line x1={PAD.l} x2={W - PAD.r} y1={y(dMax * f)} y2={y(dMax * f)} class="grid" />

@@ -1,0 +1,170 @@
+/**
+ * The UI end to end in real Chromium against the real all-in-one server, fed by the real
+ * OpenTelemetry SDK: search by service → open the trace → the waterfall nests every span →
+ * span details show an attribute, an event and the resource → collapse a subtree → the service
+ * graph has the expected edges → an XSS attempt stays text → a deep link reloads to the same view.
+ */
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sdkProvider } from '../../test/helpers/otel.js';
+import { eventually, getJson, startTestServer, type TestServer } from '../../test/helpers/server.js';
+import { ensureUiBuilt, launchChromium } from './browser.js';
+
+const XSS = '<img src=x onerror="window.__xss=1">';
+
+let server: TestServer;
+let browser: Browser;
+let page: Page;
+let traceId: string;
+const dialogs: string[] = [];
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  await ensureUiBuilt();
+  browser = await launchChromium();
+  server = await startTestServer();
+
+  const frontend = sdkProvider({ otlpHttpUrl: server.otlpHttpUrl, service: 'web-frontend', encoding: 'protobuf', resource: { 'host.name': 'web-host-7' } });
+  const backend = sdkProvider({ otlpHttpUrl: server.otlpHttpUrl, service: 'billing', encoding: 'json', resource: { 'host.name': 'billing-host-2' } });
+  const ft = frontend.getTracer('ui-e2e');
+  const bt = backend.getTracer('ui-e2e');
+  const t0 = Date.now() - 2000;
+  const at = (ms: number) => new Date(t0 + ms);
+  // web-frontend GET /checkout
+  // ├─ web-frontend POST /charge (client)
+  // │  └─ billing POST /charge (server)
+  // │     └─ billing SELECT invoices (client, db.system=postgresql, error, event "retry")
+  // └─ web-frontend render <b>page</b>
+  const root = ft.startSpan('GET /checkout', { kind: SpanKind.SERVER, startTime: at(0), attributes: { 'http.route': '/checkout', 'user.note': XSS } });
+  const rootCtx = trace.setSpan(ROOT_CONTEXT, root);
+  const client = ft.startSpan('POST /charge', { kind: SpanKind.CLIENT, startTime: at(10), attributes: { 'server.address': 'billing' } }, rootCtx);
+  const srv = bt.startSpan('POST /charge', { kind: SpanKind.SERVER, startTime: at(15) }, trace.setSpan(ROOT_CONTEXT, client));
+  const db = bt.startSpan('SELECT invoices', { kind: SpanKind.CLIENT, startTime: at(20), attributes: { 'db.system': 'postgresql', 'db.statement': 'SELECT * FROM invoices' } }, trace.setSpan(ROOT_CONTEXT, srv));
+  db.addEvent('retry', { 'retry.attempt': 2 }, at(25));
+  db.setStatus({ code: SpanStatusCode.ERROR, message: 'deadlock detected' });
+  db.end(at(60));
+  srv.end(at(70));
+  client.end(at(75));
+  const render = ft.startSpan('render <b>page</b>', { kind: SpanKind.INTERNAL, startTime: at(80) }, rootCtx);
+  render.end(at(95));
+  root.end(at(100));
+  traceId = root.spanContext().traceId;
+  await Promise.all([frontend.forceFlush(), backend.forceFlush()]);
+  await Promise.all([frontend.shutdown(), backend.shutdown()]);
+  await eventually(async () => (await getJson(`${server.queryUrl}/api/traces/${traceId}`)).body?.data?.[0]?.spans?.length === 5);
+
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('dialog', (d) => { dialogs.push(d.message()); void d.dismiss(); });
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** Visible waterfall rows as "depth service operation". */
+async function rows(): Promise<string[]> {
+  return page.$$eval('.wf-row', (els) =>
+    els
+      .map((el) => ({ top: new DOMMatrix(getComputedStyle(el).transform).m42, el }))
+      .sort((a, b) => a.top - b.top)
+      .map(({ el }) => `${el.getAttribute('data-depth')} ${el.querySelector('.wf-svc')?.textContent} ${el.querySelector('.wf-op')?.textContent}`),
+  );
+}
+
+describe('meshtrace UI in Chromium', () => {
+  it('finds the trace by service and shows every span with the right nesting', async () => {
+    await page.goto(`${server.queryUrl}/`);
+    await page.waitForSelector('select[name=service] option[value="web-frontend"]', { state: 'attached' });
+    await page.selectOption('select[name=service]', 'web-frontend');
+    await page.click('button:has-text("Find traces")');
+    expect(new URL(page.url()).pathname).toBe('/search');
+    expect(new URL(page.url()).searchParams.get('service')).toBe('web-frontend');
+    const result = page.locator(`.result[data-trace-id="${traceId}"]`);
+    await result.waitFor();
+    expect(await result.locator('.result-body').innerText()).toContain('5 spans');
+    await result.locator('a.result-title').click();
+    await page.waitForSelector('.wf-row');
+    expect(new URL(page.url()).pathname).toBe(`/trace/${traceId}`);
+    expect(await rows()).toEqual([
+      '0 web-frontend GET /checkout',
+      '1 web-frontend POST /charge',
+      '2 billing POST /charge',
+      '3 billing SELECT invoices',
+      '1 web-frontend render <b>page</b>',
+    ]);
+    expect(await page.locator('[data-testid=span-count]').innerText()).toBe('5');
+    // The failed database call is marked as an error.
+    expect(await page.locator('.wf-row.is-error .wf-op').allInnerTexts()).toEqual(['SELECT invoices']);
+  });
+
+  it('opens span details with attributes, events and the resource', async () => {
+    await page.click('.wf-row:has(.wf-op:text-is("SELECT invoices"))');
+    const details = page.locator('aside.details');
+    await details.waitFor();
+    expect(await details.locator('h2').innerText()).toContain('SELECT invoices');
+    const attrs = details.locator('table[aria-label=Attributes]');
+    expect(await attrs.locator('tr:has(th:text-is("db.system")) td').innerText()).toBe('postgresql');
+    const event = details.locator('.event');
+    expect(await event.locator('tr:has(th:text-is("event")) td').innerText()).toBe('retry');
+    expect(await event.locator('tr:has(th:text-is("retry.attempt")) td').innerText()).toBe('2');
+    const resource = details.locator('table[aria-label=Resource]');
+    expect(await resource.locator('tr:has(th:text-is("host.name")) td').innerText()).toBe('billing-host-2');
+  });
+
+  it('collapses and expands a subtree', async () => {
+    await page.click('.wf-row:has(.wf-op:text-is("POST /charge"))[data-depth="1"] .wf-toggle');
+    expect(await rows()).toEqual(['0 web-frontend GET /checkout', '1 web-frontend POST /charge', '1 web-frontend render <b>page</b>']);
+    await page.click('.wf-row:has(.wf-op:text-is("POST /charge"))[data-depth="1"] .wf-toggle');
+    expect(await rows()).toHaveLength(5);
+  });
+
+  it('renders an XSS attempt in a tag value and an operation name as text', async () => {
+    await page.click('.wf-row[data-depth="0"]');
+    const cell = page.locator('aside.details table[aria-label=Attributes] tr:has(th:text-is("user.note")) td');
+    expect(await cell.innerText()).toBe(XSS);
+    expect(await page.locator('.wf-op:text-is("render <b>page</b>")').count()).toBe(1);
+    expect(await page.locator('img[src="x"]').count()).toBe(0);
+    expect(await page.locator('.wf-op b').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+    expect(dialogs).toEqual([]);
+  });
+
+  it('reloads a deep link to the same view', async () => {
+    await page.click('.wf-row:has(.wf-op:text-is("SELECT invoices"))');
+    const url = page.url();
+    expect(url).toContain(`/trace/${traceId}?`);
+    const fresh = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    try {
+      await fresh.goto(url);
+      await fresh.waitForSelector('aside.details h2');
+      expect(await fresh.locator('aside.details h2').innerText()).toContain('SELECT invoices');
+      expect(await fresh.locator('.wf-row.selected .wf-op').innerText()).toBe('SELECT invoices');
+      // A search deep link reloads to the same results.
+      await fresh.goto(`${server.queryUrl}/search?service=billing&lookback=1h&limit=20`);
+      await fresh.locator(`.result[data-trace-id="${traceId}"]`).waitFor();
+      expect(await fresh.locator('select[name=service]').inputValue()).toBe('billing');
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('shows the service graph with the expected edges, including the uninstrumented database', async () => {
+    await page.goto(`${server.queryUrl}/dependencies`);
+    await page.waitForSelector('svg.graph');
+    const edges = await page.$$eval('svg.graph g.edge', (els) => els.map((e) => `${e.getAttribute('data-parent')} -> ${e.getAttribute('data-child')}`).sort());
+    expect(edges).toEqual(['billing -> postgresql', 'web-frontend -> billing']);
+    const label = await page.locator('g.edge[data-parent="web-frontend"] text').first().innerText();
+    expect(label).toMatch(/^1 call/);
+    expect(await page.locator('g.node.kind-database[data-node="postgresql"]').count()).toBe(1);
+  });
+
+  it('says so when a trace does not exist', async () => {
+    await page.goto(`${server.queryUrl}/trace/0123456789abcdef0123456789abcdef`);
+    await page.waitForSelector('.state.error');
+    expect(await page.locator('.state.error').innerText()).toContain('was not found');
+    expect(pageErrors).toEqual([]);
+  });
+});
