@@ -1,26 +1,11 @@
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpanKind, StatusCode } from '../model/span.js';
 import { startSidecar, type Sidecar } from './sidecar.js';
-import { attr, lineCollector, listen, readBody, startOtlpSink, waitFor, type Running } from './testing/harness.js';
+import { attr, lineCollector, listen, readBody, send, startOtlpSink, waitFor, type Running } from './testing/harness.js';
 
 const T = '4bf92f3577b34da6a3ce929d0e0e4736';
 const S = '00f067aa0ba902b7';
-
-interface Reply { status: number; headers: IncomingHttpHeaders; body: string }
-
-/** A plain HTTP request (node:http, a fresh connection), optionally with an absolute-form target. */
-function send(port: number, path: string, headers: Record<string, string> = {}, method = 'GET', body?: string): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, method, headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 describe('sidecar: inbound and outbound forwarding with tracing', () => {
   let sink: Awaited<ReturnType<typeof startOtlpSink>>;

@@ -12,7 +12,7 @@ import { endToEndHeaders } from './headers.js';
  * (undici) and streams both bodies without buffering. Failure mapping (Envoy's flags):
  * - connection refused/reset before response headers → 503 `UF`;
  * - name resolution failure → 503 `UH` (no healthy upstream);
- * - no response headers within `timeoutMs` → 504 `UT`;
+ * - no response headers within `timeoutMs` of the request's end → 504 `UT`;
  * - client gone before the response completed → upstream request aborted, `DC`;
  * - upstream reset mid-body → downstream connection reset, `UR`.
  */
@@ -44,11 +44,12 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
 }
 
-async function* counted(req: IncomingMessage, ex: Exchange): AsyncGenerator<Buffer> {
+async function* counted(req: IncomingMessage, ex: Exchange, onEnd: () => void): AsyncGenerator<Buffer> {
   for await (const chunk of req) {
     ex.requestBytes += (chunk as Buffer).length;
     yield chunk as Buffer;
   }
+  onEnd();
 }
 
 export async function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse, chain: FilterChain, o: ForwardOptions): Promise<void> {
@@ -64,7 +65,14 @@ export async function forward(ex: Exchange, req: IncomingMessage, res: ServerRes
     }
   };
   res.once('close', onClose);
-  const timer = o.timeoutMs > 0 ? setTimeout(() => { timedOut = true; ac.abort(); }, o.timeoutMs) : undefined;
+  // Envoy's route timeout: counted from the end of the downstream request, so a slow upload is not a slow upstream.
+  let timer: NodeJS.Timeout | undefined;
+  let answered = false;
+  const startTimer = () => {
+    if (o.timeoutMs > 0 && !answered) timer = setTimeout(() => { timedOut = true; ac.abort(); }, o.timeoutMs);
+  };
+  const withBody = hasBody(req);
+  if (!withBody) startTimer();
   const t0 = performance.now();
   let r: Dispatcher.ResponseData;
   try {
@@ -74,12 +82,13 @@ export async function forward(ex: Exchange, req: IncomingMessage, res: ServerRes
       method: ex.method as Dispatcher.HttpMethod,
       headers: ex.headers,
       // undici streams async iterables (documented; its typings list only Readable).
-      body: hasBody(req) ? (counted(req, ex) as unknown as Readable) : null,
+      body: withBody ? (counted(req, ex, startTimer) as unknown as Readable) : null,
       signal: ac.signal,
       headersTimeout: 0,
       bodyTimeout: 0,
     });
   } catch (err) {
+    answered = true;
     if (timer) clearTimeout(timer);
     if (clientGone) return;
     const code = (err as { code?: string }).code ?? '';
@@ -90,6 +99,7 @@ export async function forward(ex: Exchange, req: IncomingMessage, res: ServerRes
     else sendLocalReply(ex, res, chain, { status: 503, body: `upstream error: ${(err as Error).message}`, flag: 'UF' });
     return;
   }
+  answered = true;
   if (timer) clearTimeout(timer);
   ex.upstreamServiceTimeMs = performance.now() - t0;
   ex.status = r.statusCode;

@@ -73,6 +73,8 @@ export function createListener(o: ListenerOptions): Server {
       if (completed) return;
       completed = true;
       ex.endMs = nowMs();
+      // Closed before the response was complete, and not because the upstream reset: the client left.
+      if (!res.writableFinished && !ex.responseFlags.includes('UR') && !ex.responseFlags.includes('DC')) ex.responseFlags.push('DC');
       active.dec();
       chain.complete(ex);
     };
