@@ -1,0 +1,91 @@
+/**
+ * The collector, assembled: receivers → batch writer → the storage's `SpanWriter`.
+ *
+ * ```ts
+ * const collector = createCollector({ config: { host, otlpHttpPort: 4318 }, writer: storage.writer, logger });
+ * await collector.start();          // listening; spans are acknowledged only once committed
+ * collector.otlpHttpAddress().port; // the bound port (useful with port 0)
+ * await collector.shutdown();       // stop receivers (in-flight requests finish), then drain the queue
+ * ```
+ */
+import type { Logger } from 'pino';
+import type { SpanWriter } from '../storage/api.js';
+import { BatchWriter, type BatchWriterCounters } from './batch-writer/batch-writer.js';
+import { parseCollectorConfig, type CollectorConfig } from './config.js';
+import { createOtlpHttpReceiver } from './otlp-http/receiver.js';
+import type { Component } from './pipeline.js';
+
+export {
+  collectorConfigSchema,
+  defaultCollectorConfig,
+  parseCollectorConfig,
+  type CollectorConfig,
+} from './config.js';
+export { CollectorConfigError } from './config-error.js';
+export type { BatchWriterCounters } from './batch-writer/batch-writer.js';
+export { QueueFullError, type Component, type SpanConsumer } from './pipeline.js';
+
+export interface Collector extends Component {
+  /** The validated configuration in force (defaults filled in). */
+  readonly config: CollectorConfig;
+  /** Where the OTLP/HTTP receiver listens; valid after `start`. */
+  otlpHttpAddress(): { host: string; port: number };
+  /** The batch writer's counters (plain numbers, a snapshot). */
+  counters(): BatchWriterCounters;
+}
+
+/**
+ * Builds the collector; throws `CollectorConfigError` (naming every bad field) for an invalid
+ * `config`. Missing fields take the defaults of `defaultCollectorConfig()`.
+ */
+export function createCollector(deps: {
+  config?: Partial<CollectorConfig>;
+  writer: SpanWriter;
+  logger: Logger;
+}): Collector {
+  const config = parseCollectorConfig(deps.config);
+  const { logger } = deps;
+  const batchWriter = new BatchWriter(deps.writer, {
+    maxBatchSpans: config.maxBatchSpans,
+    flushIntervalMs: config.flushIntervalMs,
+    maxQueueSpans: config.maxQueueSpans,
+  });
+  const otlpHttp = createOtlpHttpReceiver({
+    config: {
+      host: config.host,
+      port: config.otlpHttpPort,
+      maxRequestBodyBytes: config.maxRequestBodyBytes,
+      corsAllowedOrigins: config.corsAllowedOrigins,
+    },
+    consumer: batchWriter,
+    logger: logger.child({ receiver: 'otlp-http' }),
+  });
+  // Started in this order and stopped in reverse: storage-facing first, so nothing is accepted
+  // before it can be written, and receivers stop before the queue is drained.
+  const components: Component[] = [batchWriter, otlpHttp];
+  let started: Component[] = [];
+
+  async function stopStarted(): Promise<void> {
+    const toStop = started.reverse();
+    started = [];
+    for (const c of toStop) await c.shutdown();
+  }
+
+  return {
+    config,
+    async start() {
+      try {
+        for (const c of components) {
+          await c.start();
+          started.push(c);
+        }
+      } catch (err) {
+        await stopStarted();
+        throw err;
+      }
+    },
+    shutdown: stopStarted,
+    otlpHttpAddress: () => otlpHttp.address(),
+    counters: () => batchWriter.counters(),
+  };
+}
