@@ -45,6 +45,25 @@ describe('createCollector', () => {
     }
   });
 
+  it('runs a Zipkin receiver when zipkinPort is set, feeding the same batch writer', async () => {
+    const writer = new RecordingWriter();
+    const collector = createCollector({ config: { host: '127.0.0.1', otlpHttpPort: 0, zipkinPort: 0 }, writer, logger });
+    expect(createCollector({ config: { host: '127.0.0.1', otlpHttpPort: 0 }, writer, logger }).zipkinAddress()).toBeUndefined();
+    await collector.start();
+    try {
+      const port = collector.zipkinAddress()?.port;
+      const res = await fetch(`http://127.0.0.1:${port}/api/v2/spans`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([{ traceId: '86154a4ba6e91385', id: '4d1e00c0db9010db', name: 'z', timestamp: 1472470996199000, duration: 5 }]),
+      });
+      expect(res.status).toBe(202);
+      expect(writer.spans.map((s) => s.name)).toEqual(['z']);
+    } finally {
+      await collector.shutdown();
+    }
+  });
+
   it('fails start cleanly when the port is taken, releasing what it started', async () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));

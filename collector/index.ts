@@ -1,5 +1,6 @@
 /**
- * The collector, assembled: receivers → batch writer → the storage's `SpanWriter`.
+ * The collector, assembled: receivers (OTLP/HTTP; Zipkin v2 when `zipkinPort` is set) → batch
+ * writer → the storage's `SpanWriter`.
  *
  * ```ts
  * const collector = createCollector({ config: { host, otlpHttpPort: 4318 }, writer: storage.writer, logger });
@@ -14,6 +15,7 @@ import { BatchWriter, type BatchWriterCounters } from './batch-writer/batch-writ
 import { parseCollectorConfig, type CollectorConfig } from './config.js';
 import { createOtlpHttpReceiver } from './otlp-http/receiver.js';
 import type { Component } from './pipeline.js';
+import { createZipkinReceiver, type ZipkinReceiver } from './zipkin/receiver.js';
 
 export {
   collectorConfigSchema,
@@ -30,6 +32,8 @@ export interface Collector extends Component {
   readonly config: CollectorConfig;
   /** Where the OTLP/HTTP receiver listens; valid after `start`. */
   otlpHttpAddress(): { host: string; port: number };
+  /** Where the Zipkin receiver listens; undefined when `zipkinPort` is null. Valid after `start`. */
+  zipkinAddress(): { host: string; port: number } | undefined;
   /** The batch writer's counters (plain numbers, a snapshot). */
   counters(): BatchWriterCounters;
 }
@@ -60,9 +64,22 @@ export function createCollector(deps: {
     consumer: batchWriter,
     logger: logger.child({ receiver: 'otlp-http' }),
   });
+  let zipkin: ZipkinReceiver | undefined;
+  if (config.zipkinPort !== null) {
+    zipkin = createZipkinReceiver({
+      config: {
+        host: config.host,
+        port: config.zipkinPort,
+        maxRequestBodyBytes: config.maxRequestBodyBytes,
+        corsAllowedOrigins: config.corsAllowedOrigins,
+      },
+      consumer: batchWriter,
+      logger: logger.child({ receiver: 'zipkin' }),
+    });
+  }
   // Started in this order and stopped in reverse: storage-facing first, so nothing is accepted
   // before it can be written, and receivers stop before the queue is drained.
-  const components: Component[] = [batchWriter, otlpHttp];
+  const components: Component[] = zipkin ? [batchWriter, otlpHttp, zipkin] : [batchWriter, otlpHttp];
   let started: Component[] = [];
 
   async function stopStarted(): Promise<void> {
@@ -86,6 +103,7 @@ export function createCollector(deps: {
     },
     shutdown: stopStarted,
     otlpHttpAddress: () => otlpHttp.address(),
+    zipkinAddress: () => zipkin?.address(),
     counters: () => batchWriter.counters(),
   };
 }

@@ -1,0 +1,116 @@
+/**
+ * The Zipkin v2 receiver: `POST /api/v2/spans` with a JSON array of spans (gzip/deflate allowed),
+ * answered 202 once the spans are committed. Zipkin's own server answers errors in plain text;
+ * so does this one. Zipkin has no partial-success response: when some spans are invalid the
+ * rest are stored and the 202 body says what was dropped; when all are, it is a 400.
+ * node:http rather than fastify for the same reasons as the OTLP/HTTP receiver (see there).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { createCors } from '../http/cors.js';
+import { createHttpListener } from '../http/listener.js';
+import {
+  BadContentEncodingError,
+  BodyTooLargeError,
+  parseContentCoding,
+  readBody,
+  RequestAbortedError,
+} from '../http/read-body.js';
+import type { DecodeResult } from '../otlp/decode-result.js';
+import { InvalidRequestError } from '../otlp/errors.js';
+import { QueueFullError, type Component, type SpanConsumer } from '../pipeline.js';
+import { decodeZipkinJson } from './decode.js';
+
+export const ZIPKIN_SPANS_PATH = '/api/v2/spans';
+
+export interface ZipkinConfig {
+  /** Interface to listen on. */
+  host: string;
+  /** TCP port (conventionally 9411); 0 = any free port. */
+  port: number;
+  /** Largest request body, bytes, raw and after decompression; larger → 413. */
+  maxRequestBodyBytes: number;
+  /** Origins browsers may post from (`*` = any; empty = no CORS). */
+  corsAllowedOrigins: string[];
+}
+
+export type ZipkinReceiver = Component & { address(): { host: string; port: number } };
+
+export function createZipkinReceiver(deps: { config: ZipkinConfig; consumer: SpanConsumer; logger: Logger }): ZipkinReceiver {
+  const { config, consumer, logger } = deps;
+  const cors = createCors({ allowedOrigins: config.corsAllowedOrigins, methods: 'POST, OPTIONS' });
+  const maxBytes = config.maxRequestBodyBytes;
+
+  function text(res: ServerResponse, status: number, message: string): void {
+    const body = Buffer.from(message === '' ? '' : `${message}\n`);
+    res.statusCode = status;
+    if (body.length > 0) res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.setHeader('Content-Length', body.length);
+    res.end(body);
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    cors.apply(req, res);
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    if (path !== ZIPKIN_SPANS_PATH) return text(res, 404, `no such endpoint ${path}; Zipkin v2 spans go to POST ${ZIPKIN_SPANS_PATH}`);
+    if (cors.handlePreflight(req, res)) return;
+    if (req.method !== 'POST') {
+      res.setHeader('Allow', 'POST, OPTIONS');
+      return text(res, 405, `method ${req.method} not allowed; use POST`);
+    }
+    const ct = (req.headers['content-type'] ?? 'application/json').split(';')[0].trim().toLowerCase();
+    if (ct !== 'application/json') {
+      return text(res, 415, `unsupported Content-Type ${JSON.stringify(ct)}; only Zipkin v2 JSON (application/json) is accepted`);
+    }
+    const coding = parseContentCoding(req.headers['content-encoding']);
+    if (!coding) return text(res, 415, `unsupported Content-Encoding ${JSON.stringify(req.headers['content-encoding'])}`);
+    const declared = Number(req.headers['content-length']);
+    if (declared > maxBytes) return text(res, 413, `request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes`);
+
+    let body: Buffer;
+    try {
+      body = await readBody(req, { maxBytes, coding });
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) return text(res, 413, err.message);
+      if (err instanceof BadContentEncodingError) return text(res, 400, err.message);
+      if (err instanceof RequestAbortedError) return void res.destroy();
+      throw err;
+    }
+    if (body.length === 0) return text(res, 202, '');
+
+    let result: DecodeResult;
+    try {
+      result = decodeZipkinJson(body);
+    } catch (err) {
+      if (err instanceof InvalidRequestError) return text(res, 400, err.message);
+      throw err;
+    }
+    if (result.spans.length === 0 && result.rejectedSpans > 0) return text(res, 400, result.errorMessage);
+    if (result.spans.length > 0) {
+      try {
+        await consumer.consume(result.spans);
+      } catch (err) {
+        if (err instanceof QueueFullError) {
+          res.setHeader('Retry-After', String(err.retryAfterSeconds));
+          return text(res, 503, err.message);
+        }
+        logger.error({ err, spans: result.spans.length }, 'writing spans failed');
+        res.setHeader('Retry-After', '5');
+        return text(res, 503, 'storage unavailable; spans were not stored, retry later');
+      }
+    }
+    text(res, 202, result.errorMessage);
+  }
+
+  const listener = createHttpListener({ host: config.host, port: config.port, handler: handle, logger });
+  return {
+    async start() {
+      await listener.start();
+      logger.info({ ...listener.address(), path: ZIPKIN_SPANS_PATH }, 'Zipkin receiver listening');
+    },
+    shutdown: () => listener.shutdown(),
+    address: () => listener.address(),
+  };
+}
