@@ -4,6 +4,8 @@
  */
 import { Command } from 'commander';
 import { registerAllInOne } from './all-in-one.js';
+import { registerInject } from './inject.js';
+import { registerProxy } from './proxy.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('meshtrace')
@@ -13,5 +15,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exit(err.exitCode);
     });
   registerAllInOne(program);
+  registerProxy(program);
+  registerInject(program);
   await program.parseAsync(argv, { from: 'user' });
 }

@@ -134,7 +134,7 @@ export function parseUpstreamFlags(flags: readonly string[]): Record<string, str
   const out: Record<string, string> = {};
   for (const f of flags) {
     const eq = f.indexOf('=');
-    if (eq <= 0) throw new ConfigError([`upstream: expected name=host:port, got '${f}'`]);
+    if (eq <= 0) throw new ConfigError([`upstreams: expected name=host:port, got '${f}'`]);
     out[f.slice(0, eq)] = f.slice(eq + 1);
   }
   return out;

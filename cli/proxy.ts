@@ -1,0 +1,129 @@
+/**
+ * `meshtrace proxy`: the sidecar. Callers reach the app through --inbound-port, the app's calls go
+ * out through --outbound-port; spans go to --collector, Istio metrics to the admin /metrics.
+ */
+import { Command, Option } from 'commander';
+import { parseDurationUs } from '../config/units.js';
+import { ConfigError, mergeConfig, parseProxyConfig, parseUpstreamFlags, readConfigFile, type ProxyConfig } from '../proxy/config.js';
+import { startSidecar } from '../proxy/sidecar.js';
+
+export function registerProxy(program: Command): void {
+  const cmd = program
+    .command('proxy')
+    .description('Run the tracing sidecar in front of one service: inbound → app, app → outbound, spans to a collector, Istio metrics on the admin port.');
+  addProxyOptions(cmd, { portsOptional: false });
+  cmd.addHelpText('after', `
+Example:
+  meshtrace proxy --service reviews --app-port 9080 --inbound-port 15006 --outbound-port 15001 \\
+                  --admin-port 15000 --collector http://127.0.0.1:4318 --upstream ratings=127.0.0.1:16006`);
+  cmd.action(async (opts: Record<string, unknown>) => {
+    let sidecar;
+    try {
+      sidecar = await startSidecar(configFromOptions(opts));
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`meshtrace proxy: ${err.message}\n`);
+        process.exit(2);
+      }
+      process.stderr.write(`meshtrace proxy: ${(err as Error).message}\n`);
+      process.exit(1);
+    }
+    process.stderr.write(`${JSON.stringify({ msg: 'meshtrace proxy started', service: sidecar.config.service, inboundPort: sidecar.inboundPort, outboundPort: sidecar.outboundPort, adminPort: sidecar.adminPort, app: `${sidecar.config.appHost}:${sidecar.config.appPort}` })}\n`);
+    let stopping = false;
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      // Drain: /ready turns 503, in-flight requests finish, queued spans are sent.
+      sidecar.close().then(() => process.exit(0), () => process.exit(1));
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+}
+
+// Flags shared with `meshtrace inject`; validation lives in proxy/config.ts, errors name the flag.
+
+/** Config key → the flag that sets it, for error messages. */
+export const flagOf: Record<string, string> = {
+  service: '--service', serviceVersion: '--service-version', bindHost: '--bind', inboundPort: '--inbound-port',
+  outboundPort: '--outbound-port', adminPort: '--admin-port', appHost: '--app-host', appPort: '--app-port',
+  collector: '--collector', upstreams: '--upstream', propagators: '--propagators', sampling: '--sampling-rate',
+  timeoutMs: '--timeout', accessLog: '--no-access-log',
+};
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function addProxyOptions(cmd: Command, o: { portsOptional: boolean }): Command {
+  const portHelp = (what: string, dflt: string) => o.portsOptional ? `${what} (default: a free port)` : `${what} (default ${dflt}; 0 = a free port)`;
+  return cmd
+    .option('--config <file>', 'JSON config file (keys as shown by the admin /config endpoint); flags override it')
+    .option('--service <name>', 'service (workload) name: service.name on spans, workload in metrics')
+    .option('--service-version <version>', 'version label in Istio metrics')
+    .option('--app-port <port>', o.portsOptional ? 'port the app listens on, passed to it as PORT (default: a free port)' : 'port the app listens on; inbound requests go there')
+    .option('--app-host <host>', 'host the app listens on (default 127.0.0.1)')
+    .option('--inbound-port <port>', portHelp('port callers use to reach the app', '15006'))
+    .option('--outbound-port <port>', portHelp('port for the app\'s own calls (HTTP_PROXY)', '15001'))
+    .option('--admin-port <port>', portHelp('/ready, /config, /metrics', '15000'))
+    .option('--bind <host>', 'interface the listeners bind to (default 127.0.0.1)')
+    .option('--collector <url>', 'OTLP/HTTP base URL spans are sent to, e.g. http://127.0.0.1:4318 (none: no export)')
+    .option('--upstream <name=host:port>', 'send outbound calls for host <name> to host:port (repeatable)', collect)
+    .option('--propagators <list>', 'header formats written to forwarded requests besides W3C: tracecontext,baggage,b3,b3multi,jaeger (default tracecontext,b3)')
+    .option('--sampling-rate <0..1>', 'probability of recording a trace this proxy starts (default 1)')
+    .option('--timeout <duration>', 'longest wait for an upstream\'s response headers, e.g. 15s, 500ms; 0 = none (default 15s)')
+    .addOption(new Option('--no-access-log', 'do not write a JSON access-log line per request'));
+}
+
+function num(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new ConfigError([`${flag}: expected a number, got '${v}'`]);
+  return n;
+}
+
+/** Commander options → a validated ProxyConfig. `overrides` win over flags (inject's chosen ports). */
+export function configFromOptions(opts: Record<string, unknown>, overrides: Record<string, unknown> = {}): ProxyConfig {
+  try {
+    return buildConfig(opts, overrides);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      // Name the flag the user typed, next to the config key.
+      throw new ConfigError(err.problems.map((p) => {
+        const key = p.split(/[.:]/)[0];
+        return flagOf[key] ? `${flagOf[key]} (${p})` : p;
+      }));
+    }
+    throw err;
+  }
+}
+
+function buildConfig(opts: Record<string, unknown>, overrides: Record<string, unknown>): ProxyConfig {
+  const s = (k: string) => opts[k] as string | undefined;
+  const file = s('config') ? readConfigFile(s('config')!) : {};
+  let timeoutMs: number | undefined;
+  if (s('timeout') !== undefined) {
+    const raw = s('timeout')!;
+    const us = /^\d+$/.test(raw) ? Number(raw) * 1000 : parseDurationUs(raw);
+    if (us === undefined) throw new ConfigError([`--timeout: expected a duration such as 15s or 500ms, got '${raw}'`]);
+    timeoutMs = Math.round(us / 1000);
+  }
+  const rate = num('--sampling-rate', s('samplingRate'));
+  const flags: Record<string, unknown> = {
+    service: s('service'),
+    serviceVersion: s('serviceVersion'),
+    appPort: num('--app-port', s('appPort')),
+    appHost: s('appHost'),
+    inboundPort: num('--inbound-port', s('inboundPort')),
+    outboundPort: num('--outbound-port', s('outboundPort')),
+    adminPort: num('--admin-port', s('adminPort')),
+    bindHost: s('bind'),
+    collector: s('collector'),
+    upstreams: opts['upstream'] ? parseUpstreamFlags(opts['upstream'] as string[]) : undefined,
+    propagators: s('propagators')?.split(',').map((p) => p.trim()).filter(Boolean),
+    sampling: rate !== undefined ? { rate } : undefined,
+    timeoutMs,
+    // commander sets accessLog=true by default for --no-access-log; only an explicit "no" overrides the file.
+    accessLog: opts['accessLog'] === false ? false : undefined,
+    ...overrides,
+  };
+  return parseProxyConfig(mergeConfig(file, flags));
+}
