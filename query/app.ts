@@ -4,7 +4,7 @@
  * This is the only place that sets an error handler: typed errors become Jaeger's envelope
  * (or api_v3's error shape), everything else a 500 whose message is logged, not leaked.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import type { DependencyReader, TraceReader } from '../storage/api.js';
 import type { Adjuster } from './adjusters/index.js';
 import { errorEnvelope } from './envelope.js';
@@ -35,7 +35,8 @@ function statusOf(err: unknown): number {
 export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
-    disableRequestLogging: true,
+    // Like jaeger-query: no log line per API call (the UI polls); errors are logged by the handler.
+    logController: new LogController({ disableRequestLogging: true }),
     // Jaeger UI sends repeated keys (tag=…&tag=…); fastify's default parser keeps them as arrays.
     routerOptions: { ignoreTrailingSlash: true },
   });

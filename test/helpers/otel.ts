@@ -4,14 +4,15 @@
  */
 import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { OTLPTraceExporter as JsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, BasicTracerProvider } from '@opentelemetry/sdk-trace-base';
 
 export function sdkProvider(opts: { otlpHttpUrl: string; service: string; encoding: 'protobuf' | 'json'; resource?: Record<string, string | number | boolean> }) {
   const url = `${opts.otlpHttpUrl}/v1/traces`;
   const exporter = opts.encoding === 'protobuf' ? new ProtoExporter({ url }) : new JsonExporter({ url });
   const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ 'service.name': opts.service, ...opts.resource }),
+    // Like a real app: the SDK's default resource (telemetry.sdk.*) plus the service's own.
+    resource: defaultResource().merge(resourceFromAttributes({ 'service.name': opts.service, ...opts.resource })),
     spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 50 })],
   });
   return provider;
