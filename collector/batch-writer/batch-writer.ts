@@ -15,7 +15,7 @@
 import type { Span } from '../../model/span.js';
 import type { SpanWriter } from '../../storage/api.js';
 import { QueueFullError, type Component, type SpanConsumer } from '../pipeline.js';
-import type { BatchWriterConfig } from './config.js';
+import { parseBatchWriterConfig, type BatchWriterConfig } from './config.js';
 
 export interface BatchWriterCounters {
   /** Spans taken into the queue. */
@@ -52,10 +52,18 @@ export class BatchWriter implements SpanConsumer, Component {
   private drainWaiters: Array<() => void> = [];
   private readonly stats = { acceptedSpans: 0, refusedSpans: 0, writtenSpans: 0, failedSpans: 0, writes: 0 };
 
+  private readonly config: BatchWriterConfig;
+
+  /**
+   * `config` fields left out take the defaults of `defaultBatchWriterConfig()`; an invalid config
+   * throws `CollectorConfigError` naming the fields.
+   */
   constructor(
     private readonly writer: SpanWriter,
-    private readonly config: BatchWriterConfig,
-  ) {}
+    config: Partial<BatchWriterConfig> = {},
+  ) {
+    this.config = parseBatchWriterConfig(config);
+  }
 
   async start(): Promise<void> {}
 

@@ -33,7 +33,7 @@ import {
   RpcCode,
   type OtlpEncoding,
 } from '../otlp/response.js';
-import type { OtlpHttpConfig } from './config.js';
+import { parseOtlpHttpConfig, type OtlpHttpConfig } from './config.js';
 
 export const OTLP_TRACES_PATH = '/v1/traces';
 
@@ -49,12 +49,17 @@ export function otlpEncodingOf(contentType: string | undefined): OtlpEncoding | 
   return undefined;
 }
 
+/**
+ * Builds the receiver (not yet listening). `config` fields left out take the defaults of
+ * `defaultOtlpHttpConfig()`; an invalid config throws `CollectorConfigError` naming the fields.
+ */
 export function createOtlpHttpReceiver(deps: {
-  config: OtlpHttpConfig;
+  config: Partial<OtlpHttpConfig>;
   consumer: SpanConsumer;
   logger: Logger;
 }): OtlpHttpReceiver {
-  const { config, consumer, logger } = deps;
+  const config = parseOtlpHttpConfig(deps.config);
+  const { consumer, logger } = deps;
   const cors = createCors({ allowedOrigins: config.corsAllowedOrigins, methods: 'POST, OPTIONS' });
   const maxBytes = config.maxRequestBodyBytes;
 

@@ -184,3 +184,9 @@ describe('decodeOtlpJson', () => {
     expect(() => decodeOtlpJson('{"resourceSpans": [{"scopeSpans": {}}]}')).toThrow(/resourceSpans\[0\]\.scopeSpans must be an array/);
   });
 });
+
+describe('decodeOtlpJson input quirks', () => {
+  it('accepts a UTF-8 byte order mark', () => {
+    expect(decodeOtlpJson(Buffer.from('\ufeff{"resourceSpans":[]}', 'utf8')).spans).toEqual([]);
+  });
+});

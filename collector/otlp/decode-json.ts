@@ -23,7 +23,9 @@ type Obj = Record<string, unknown>;
 export function decodeOtlpJson(body: Uint8Array | string): DecodeResult {
   let doc: unknown;
   try {
-    const text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    let text = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8');
+    // Some clients (Windows tooling) prefix UTF-8 JSON with a byte order mark, which JSON.parse refuses.
+    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     doc = JSON.parse(text);
   } catch (err) {
     throw new InvalidRequestError(`invalid JSON: ${(err as Error).message}`);
