@@ -23,27 +23,31 @@ beforeAll(async () => {
   const ft = frontend.getTracer('frontend-http', '1.2.3');
   const bt = backend.getTracer('backend-http');
 
+  // Explicit times: spans started within the same microsecond would have no defined order.
+  const t0 = Date.now() - 100;
   const root = ft.startSpan('GET /checkout', {
     kind: SpanKind.SERVER,
+    startTime: t0,
     attributes: { 'http.request.method': 'GET', 'http.response.status_code': 200, 'app.ratio': 0.25, 'app.flag': true, 'app.items': ['a', 'b'], 'xss': '<img src=x onerror=alert(1)>' },
   });
   const rootCtx = trace.setSpan(ROOT_CONTEXT, root);
-  const client = ft.startSpan('POST /charge', { kind: SpanKind.CLIENT, attributes: { 'server.address': 'backend' } }, rootCtx);
+  const client = ft.startSpan('POST /charge', { kind: SpanKind.CLIENT, startTime: t0 + 10, attributes: { 'server.address': 'backend' } }, rootCtx);
   const carrier: Record<string, string> = {};
   propagator.inject(trace.setSpan(ROOT_CONTEXT, client), carrier, defaultTextMapSetter);
 
   const remoteCtx = propagator.extract(ROOT_CONTEXT, carrier, defaultTextMapGetter);
   const srv = bt.startSpan('POST /charge', {
     kind: SpanKind.SERVER,
+    startTime: t0 + 20,
     links: [{ context: { traceId: linkedTraceId, spanId: linkedSpanId, traceFlags: 1 }, attributes: { 'link.reason': 'batch' } }],
   }, remoteCtx);
-  const db = bt.startSpan('SELECT payments', { kind: SpanKind.CLIENT, attributes: { 'db.system': 'sqlite' } }, trace.setSpan(ROOT_CONTEXT, srv));
+  const db = bt.startSpan('SELECT payments', { kind: SpanKind.CLIENT, startTime: t0 + 30, attributes: { 'db.system': 'sqlite' } }, trace.setSpan(ROOT_CONTEXT, srv));
   db.addEvent('retry', { attempt: 2 });
   db.setStatus({ code: SpanStatusCode.ERROR, message: 'database is locked' });
-  db.end();
-  srv.end();
-  client.end();
-  root.end();
+  db.end(t0 + 60);
+  srv.end(t0 + 70);
+  client.end(t0 + 80);
+  root.end(t0 + 90);
   traceId = root.spanContext().traceId;
   ids = { root: root.spanContext().spanId, client: client.spanContext().spanId, server: srv.spanContext().spanId, db: db.spanContext().spanId };
   await Promise.all([frontend.forceFlush(), backend.forceFlush()]);
