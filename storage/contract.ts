@@ -158,6 +158,8 @@ export function runStorageContract(name: string, open: () => Promise<Storage>): 
         expect(await findIds({ tags: { event: 'exception' } })).toEqual([onEvent.traceId]);
         expect(await findIds({ tags: { 'http.status_code': '500' } })).toEqual([]);
         expect(await findIds({ serviceName: 'tagged', tags: { 'k8s.pod.name': 'pod-7' } })).toEqual([onResource.traceId]);
+        expect(await findIds({ tags: { 'service.name': 'tagged' } })).toEqual([onSpan.traceId, onResource.traceId, onEvent.traceId].sort());
+        expect(await findIds({ tags: { 'service.name': 'other' } })).toEqual([]);
       });
 
       it('ANDs several tags', async () => {

@@ -13,7 +13,7 @@ import type Database from 'better-sqlite3';
 import type { Attribute, InstrumentationScope, Resource, SpanKind } from '../../model/span.js';
 import { HOUR_US } from './schema.js';
 import { decodeAttributes, encodeAttributes } from './span-codec.js';
-import { forEachAttributeTag, tagTerm } from './terms.js';
+import { forEachAttributeTag, SERVICE_NAME_KEY, tagTerm } from './terms.js';
 
 export interface ServiceEntry { id: number; name: string; lastSeenUs: number }
 export interface OperationEntry { id: number; serviceId: number; name: string; kind: SpanKind; lastSeenUs: number }
@@ -147,7 +147,8 @@ function resourceEntry(id: number, data: string, lastSeenUs: number): ResourceEn
   const terms: number[] = [];
   const tags = new Map<string, Set<string>>();
   forEachAttributeTag(attributes, (k, v) => {
-    terms.push(tagTerm(k, v));
+    // `service.name` = the service: searched through the service term (search.ts), not a tag term.
+    if (!(k === SERVICE_NAME_KEY && v === serviceName)) terms.push(tagTerm(k, v));
     let s = tags.get(k);
     if (!s) tags.set(k, (s = new Set()));
     s.add(v);

@@ -17,7 +17,7 @@ export interface SpanRow {
 }
 
 export interface SummaryRow { slot: number; start_us: number; end_us: number }
-export interface PostingRow { start_off: number; trace_id: Buffer }
+export interface PostingBlockRow { max_off: number; seq: number; entries: Buffer }
 export interface PendingRow { service_id: number; start_us: number; is_error: number }
 export interface OldSpanRow { parent_id: Buffer | null; op_id: number; start_us: number; status: number }
 export interface OldTraceRow { trace_id: Buffer; slot: number; start_us: number; end_us: number }
@@ -44,8 +44,8 @@ export function prepareStatements(db: Database.Database) {
     deletePendingOne: p('DELETE FROM pending_edges WHERE trace_id = ? AND parent_id = ? AND span_id = ?'),
     pendingChildren: p('SELECT service_id, start_us, is_error FROM pending_edges WHERE trace_id = ? AND parent_id = ?'),
     deletePendingChildren: p('DELETE FROM pending_edges WHERE trace_id = ? AND parent_id = ?'),
-    upsertPosting: p(`INSERT INTO postings (bucket, term, start_off, trace_id, spread_us) VALUES (?, ?, ?, ?, ?)
-      ON CONFLICT DO UPDATE SET spread_us = max(spread_us, excluded.spread_us)`),
+    insertPostingBlock: p(`INSERT INTO postings (bucket, term, max_off, seq, min_off, max_end_off, n, entries)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
     addDependency: p(`INSERT INTO dependencies (bucket, parent_service_id, child_service_id, calls, errors) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT DO UPDATE SET calls = calls + excluded.calls, errors = errors + excluded.errors`),
     deleteEmptyDependency: p('DELETE FROM dependencies WHERE bucket = ? AND parent_service_id = ? AND child_service_id = ? AND calls <= 0'),
@@ -54,13 +54,16 @@ export function prepareStatements(db: Database.Database) {
     summary: p('SELECT slot, start_us, end_us FROM traces WHERE trace_id = ?'),
     traceSpans: p(`SELECT span_id, parent_id, op_id, resource_id, start_us, duration_us, flags, status, payload
       FROM spans WHERE slot = ? AND trace_id = ?`),
-    /** (bucket, term, start_off bound, trace_id bound, min end offset, limit): newest first, keyset paging. */
-    postingsPage: p(`SELECT start_off, trace_id FROM postings
-      WHERE bucket = ? AND term = ? AND (start_off, trace_id) < (?, ?) AND start_off + spread_us >= ?
-      ORDER BY start_off DESC, trace_id DESC LIMIT ?`),
-    /** (bucket, term, max start_off, min end offset, cap) */
-    postingsCount: p(`SELECT count(*) FROM (SELECT 1 FROM postings
-      WHERE bucket = ? AND term = ? AND start_off <= ? AND start_off + spread_us >= ? LIMIT ?)`).pluck(),
+    /**
+     * (bucket, term, (max_off, seq) upper bound exclusive, max start offset, min end offset, limit):
+     * blocks newest first, keyset paging.
+     */
+    postingBlocks: p(`SELECT max_off, seq, entries FROM postings
+      WHERE bucket = ? AND term = ? AND (max_off, seq) < (?, ?) AND min_off <= ? AND max_end_off >= ?
+      ORDER BY max_off DESC, seq DESC LIMIT ?`),
+    /** (bucket, term, max start offset, min end offset, row cap): entries in the first `cap` blocks. */
+    postingsCount: p(`SELECT coalesce(sum(n), 0) FROM (SELECT n FROM postings
+      WHERE bucket = ? AND term = ? AND min_off <= ? AND max_end_off >= ? LIMIT ?)`).pluck(),
     dependencies: p(`SELECT parent_service_id AS p, child_service_id AS c, sum(calls) AS calls, sum(errors) AS errors
       FROM dependencies WHERE bucket BETWEEN ? AND ? GROUP BY p, c`),
 
@@ -73,8 +76,8 @@ export function prepareStatements(db: Database.Database) {
     deleteOldPending: p('DELETE FROM pending_edges WHERE trace_id = ? AND start_us < ?'),
     deleteDependenciesBefore: p('DELETE FROM dependencies WHERE bucket < ?'),
     /** (bucket bound, chunk size) */
-    deletePostingsChunk: p(`DELETE FROM postings WHERE (bucket, term, start_off, trace_id) IN
-      (SELECT bucket, term, start_off, trace_id FROM postings WHERE bucket < ? LIMIT ?)`),
+    deletePostingsChunk: p(`DELETE FROM postings WHERE (bucket, term, max_off, seq) IN
+      (SELECT bucket, term, max_off, seq FROM postings WHERE bucket < ? LIMIT ?)`),
     oldestStart: p('SELECT min(start_us) FROM traces').pluck(),
     getMeta: p('SELECT value FROM meta WHERE key = ?').pluck(),
     setMeta: p('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),

@@ -6,33 +6,39 @@
  * (later goal); retention that frees whole pages.
  *
  * Tables
- * - `spans` WITHOUT ROWID, key (slot, trace_id, span_id). `slot` is the hour (µs / 3.6e9) of the
- *   first start time seen for the trace, fixed for the trace's life and kept in `traces`. Trace by
- *   id = one summary lookup + one contiguous range. Keying by slot first makes inserts land at the
- *   "end" of the b-tree (a small hot working set at 10M spans) and makes retention free whole
- *   pages; keyed by trace id alone, deleting old traces would leave every page 90 % full and the
+ * - `spans` WITHOUT ROWID, key (slot, trace_id, span_id). `slot` is the second of the first start
+ *   time seen for the trace, fixed for the trace's life and kept in `traces`. Trace by id = one
+ *   summary lookup + one contiguous range. Keying by slot first makes a batch's inserts land in a
+ *   few pages at the "end" of the b-tree (few dirty pages per commit, a small hot working set at
+ *   10M spans) and makes retention free whole pages; keyed by trace id alone, every batch would
+ *   dirty pages all over the file, and deleting old traces would leave every page 90 % full so the
  *   file would never shrink. Ids are BLOBs (16/8 bytes); service, operation and kind are one
  *   interned `op_id`; resource attributes + scope are one interned `resource_id`; the rest of the
  *   span is a compact payload (see span-codec.ts). No secondary index on spans at all.
  * - `traces` one summary row per trace: slot, first start, last end, span count, root operation.
  *   Kept by an UPSERT per trace per batch. Gives the trace duration for the duration filter and,
  *   through `traces_by_start`, the oldest data for retention.
- * - `postings` WITHOUT ROWID, key (bucket, term, start_off, trace_id) + spread_us: the search
- *   index. A term is a hash of "service", "service+operation" or "tag key=value" (terms.ts).
- *   One row per (trace, write batch, hour bucket, term) — not per span: the spans of a trace that
- *   share a term within a batch collapse into one row whose start is the earliest of them and
- *   whose spread is latest − earliest (< 1 h by construction). Resource attributes are the same
- *   for every span of a process, so this collapses them too. A search scans one term's rows per
- *   hour bucket newest first (start_off is µs within the bucket: 4 bytes instead of 8) and keeps
- *   rows whose [start, start+spread] meets the window: a superset of the matching traces, which
- *   is then confirmed exactly against the spans (so hash collisions and the collapsing cost a
- *   little work, never a wrong answer).
- *   Trade-off written down: a per-span (key, value, start) → trace index would be exact without
- *   confirmation but costs ~50 bytes per attribute per span (≈ 1 kB per span with typical
- *   resource attributes); hashing drops the value text (6-byte terms), collapsing drops the
- *   per-span multiplicity. The price is confirmation reads and approximate ordering inside a
- *   posting, both bounded by the query limit. Next step for size, if needed: index resource
- *   attributes per resource id instead of per trace.
+ * - `postings` WITHOUT ROWID, key (bucket, term, max_off, seq): the search index. A term is a
+ *   hash of "any span", "service", "service+operation" or "tag key=value" (terms.ts). Each
+ *   write batch adds one row per (hour bucket, term) whose blob packs 24-byte entries
+ *   (start offset, spread, trace id; posting-block.ts) — one entry per trace, not per span: the
+ *   spans of a trace that share a term within a batch and hour collapse into one entry whose
+ *   start is the earliest of them and whose spread is latest − earliest (< 1 h). Resource
+ *   attributes are the same for every span of a process, so this collapses them too. `max_off`
+ *   (latest entry start within the hour) orders blocks newest first, `min_off`/`max_end_off`
+ *   let a search skip blocks outside its window, `n` counts entries (to pick the most selective
+ *   term). A search reads a term's blocks per hour newest first and keeps entries whose
+ *   [start, start+spread] meets the window: a superset of the matching traces, confirmed
+ *   exactly against the spans (so hash collisions and the collapsing cost a little work, never
+ *   a wrong answer).
+ *   Trade-off written down: a per-span (key, value, start) → trace index in its own b-tree rows
+ *   would be exact without confirmation but costs ~50 bytes per attribute per span (≈ 1 kB per
+ *   span with typical resource attributes) and one b-tree insert each — that alone caps writes
+ *   far below 50k spans/s. Hashing drops the value text, collapsing drops the per-span
+ *   multiplicity, blocks drop the per-row b-tree overhead and make a batch's index writes a few
+ *   hundred row inserts. The price: confirmation reads, and a block is read whole. Next steps for
+ *   size, if needed: trace ids as small integers in entries, resource attributes indexed per
+ *   resource id.
  * - `pending_edges` children whose parent span has not arrived yet (OTel exports children first).
  *   When the parent arrives its edges are counted and the rows deleted, so this stays small;
  *   cheaper than a permanent (trace_id, parent_span_id) index over every span.
@@ -52,9 +58,11 @@ import type Database from 'better-sqlite3';
 
 export const SCHEMA_VERSION = 1;
 
-/** An hour in µs: the bucket of `postings`, `dependencies` and the slot of `spans`. */
+/** An hour in µs: the bucket of `postings` and `dependencies`. */
 export const HOUR_US = 3_600_000_000;
 export const hourOf = (us: number): number => Math.floor(us / HOUR_US);
+/** The `spans` slot of a trace: the second of the first start time seen for it. */
+export const slotOf = (us: number): number => Math.floor(us / 1_000_000);
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -75,8 +83,9 @@ CREATE TABLE IF NOT EXISTS traces (
   span_count INTEGER NOT NULL, root_op_id INTEGER) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS traces_by_start ON traces (start_us);
 CREATE TABLE IF NOT EXISTS postings (
-  bucket INTEGER NOT NULL, term INTEGER NOT NULL, start_off INTEGER NOT NULL, trace_id BLOB NOT NULL,
-  spread_us INTEGER NOT NULL, PRIMARY KEY (bucket, term, start_off, trace_id)) WITHOUT ROWID;
+  bucket INTEGER NOT NULL, term INTEGER NOT NULL, max_off INTEGER NOT NULL, seq INTEGER NOT NULL,
+  min_off INTEGER NOT NULL, max_end_off INTEGER NOT NULL, n INTEGER NOT NULL, entries BLOB NOT NULL,
+  PRIMARY KEY (bucket, term, max_off, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pending_edges (
   trace_id BLOB NOT NULL, parent_id BLOB NOT NULL, span_id BLOB NOT NULL, service_id INTEGER NOT NULL,
   start_us INTEGER NOT NULL, is_error INTEGER NOT NULL,
@@ -105,6 +114,9 @@ export function applySchema(db: Database.Database, opts: SchemaOptions): void {
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('temp_store = MEMORY');
+  // Checkpoint every ~40 MB of WAL instead of 4 MB: pages dirtied by consecutive batches are
+  // copied back once, not once per batch.
+  db.pragma('wal_autocheckpoint = 10000');
   if (opts.cacheSizeKiB > 0) db.pragma(`cache_size = -${Math.floor(opts.cacheSizeKiB)}`);
   if (version < SCHEMA_VERSION) {
     db.transaction(() => {

@@ -6,7 +6,7 @@
  *    any-span term when there is neither.
  * 2. Pick the driver: the term with the fewest postings in the window (counted with a cap, so
  *    choosing costs at most a few thousand index steps per term).
- * 3. Walk the driver's postings newest first, hour bucket by hour bucket, in pages (keyset
+ * 3. Walk the driver's posting blocks newest first, hour bucket by hour bucket, in pages (keyset
  *    paging: better-sqlite3 cannot run other statements while an iterator is open).
  * 4. Confirm each new trace id: duration from the summary row; every other predicate against the
  *    trace's spans (service, operation, each tag on a span of the service, span start in the
@@ -18,14 +18,15 @@
  */
 import type { TraceQuery } from '../api.js';
 import type { Catalog } from './catalog.js';
-import type { PostingRow, SpanRow, Statements, SummaryRow } from './queries.js';
+import { decodeBlock } from './posting-block.js';
+import type { PostingBlockRow, SpanRow, Statements, SummaryRow } from './queries.js';
 import { hourOf, HOUR_US } from './schema.js';
 import { decodePayload } from './span-codec.js';
-import { ANY_TERM, operationTerm, serviceTerm, spanOwnTagMatches, tagTerm } from './terms.js';
+import { ANY_TERM, operationTerm, serviceTerm, spanOwnTagMatches, tagQueryTerm } from './terms.js';
 
-const PAGE = 256;
+/** Posting blocks per page (a block holds one batch's entries for a term). */
+const PAGE = 32;
 const COUNT_CAP = 5000;
-const EMPTY_BLOB = Buffer.alloc(0);
 
 /** Throws an Error naming the field when the query cannot be answered. */
 export function validateTraceQuery(q: TraceQuery): void {
@@ -58,7 +59,7 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery): B
 
   const terms: number[] = [];
   if (service !== undefined) terms.push(operation !== undefined ? operationTerm(service, operation) : serviceTerm(service));
-  for (const [k, v] of tags) terms.push(tagTerm(k, v));
+  for (const [k, v] of tags) terms.push(tagQueryTerm(k, v));
   if (terms.length === 0) terms.push(ANY_TERM);
   // Postings prove their own term; anything beyond one service/operation/any term needs the spans.
   const needSpans = tags.length > 0 || (operation !== undefined && service === undefined);
@@ -72,36 +73,41 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery): B
   let threshold = -Infinity; // start of the limit-th most recent confirmed trace
   for (let bucket = hiBucket; bucket >= loBucket; bucket--) {
     const base = bucket * HOUR_US;
-    const maxOff = Math.min(wMax - base, HOUR_US - 1);
+    const maxStartOff = Math.min(wMax - base, HOUR_US - 1);
     const minEndOff = wMin - base;
-    let curOff = maxOff + 1;
-    let curId: Buffer = EMPTY_BLOB;
+    let curMax = HOUR_US; // keyset bound (max_off, seq) < (curMax, curSeq); max_off < HOUR_US
+    let curSeq = 0;
     for (;;) {
-      const rows = st.postingsPage.all(bucket, driver, curOff, curId, minEndOff, PAGE) as PostingRow[];
-      for (const r of rows) {
-        const postingStart = base + r.start_off;
-        if (found.length >= q.limit && postingStart < threshold) return finish(found, q.limit);
-        const key = r.trace_id.toString('latin1');
-        if (seen.has(key)) continue;
-        seen.add(key);
-        const sum = st.summary.get(r.trace_id) as SummaryRow | undefined;
-        if (!sum) continue; // posting left behind by a purge
-        const dur = sum.end_us - sum.start_us;
-        if (q.durationMinUs !== undefined && dur < q.durationMinUs) continue;
-        if (q.durationMaxUs !== undefined && dur > q.durationMaxUs) continue;
-        const proven = !needSpans && postingStart >= wMin;
-        if (!proven && !confirm(st, catalog, r.trace_id, sum.slot, q, svc?.id, tags)) continue;
-        found.push({ id: r.trace_id, startUs: sum.start_us });
-        if (found.length >= q.limit) {
-          found.sort(byStartDesc);
-          found.length = q.limit;
-          threshold = found[q.limit - 1].startUs;
+      const blocks = st.postingBlocks.all(bucket, driver, curMax, curSeq, maxStartOff, minEndOff, PAGE) as PostingBlockRow[];
+      for (const block of blocks) {
+        // Later blocks hold entries no newer than this block's newest.
+        if (found.length >= q.limit && base + block.max_off < threshold) return finish(found, q.limit);
+        for (const e of decodeBlock(block.entries)) {
+          if (e.startOff > maxStartOff || e.startOff + e.spreadUs < minEndOff) continue;
+          const postingStart = base + e.startOff;
+          if (found.length >= q.limit && postingStart < threshold) break; // entries are newest first
+          const key = e.traceId.toString('latin1');
+          if (seen.has(key)) continue;
+          seen.add(key);
+          const sum = st.summary.get(e.traceId) as SummaryRow | undefined;
+          if (!sum) continue; // posting left behind by a purge
+          const dur = sum.end_us - sum.start_us;
+          if (q.durationMinUs !== undefined && dur < q.durationMinUs) continue;
+          if (q.durationMaxUs !== undefined && dur > q.durationMaxUs) continue;
+          const proven = !needSpans && postingStart >= wMin;
+          if (!proven && !confirm(st, catalog, e.traceId, sum.slot, q, svc?.id, tags)) continue;
+          found.push({ id: e.traceId, startUs: sum.start_us });
+          if (found.length >= q.limit) {
+            found.sort(byStartDesc);
+            found.length = q.limit;
+            threshold = found[q.limit - 1].startUs;
+          }
         }
       }
-      if (rows.length < PAGE) break;
-      const last = rows[rows.length - 1];
-      curOff = last.start_off;
-      curId = last.trace_id;
+      if (blocks.length < PAGE) break;
+      const last = blocks[blocks.length - 1];
+      curMax = last.max_off;
+      curSeq = last.seq;
     }
   }
   return finish(found, q.limit);

@@ -45,7 +45,8 @@ function encodeAttribute(a: Attribute): EncodedAttr {
       return typeof a.value === 'number' && Number.isSafeInteger(a.value) ? [a.key, a.value] : [a.key, String(a.value), 'i'];
     case 'float64':
       // JSON has no NaN/Infinity and prints -0 as 0: keep those as strings to round-trip exactly.
-      return Number.isFinite(a.value) && !Object.is(a.value, -0) ? [a.key, a.value, 'f'] : [a.key, String(a.value), 'f'];
+      if (Object.is(a.value, -0)) return [a.key, '-0', 'f']; // String(-0) is '0'
+      return Number.isFinite(a.value) ? [a.key, a.value, 'f'] : [a.key, String(a.value), 'f'];
     case 'binary':
       return [a.key, a.value, 'b'];
     case 'array':

@@ -106,6 +106,26 @@ describe('sqlite storage', () => {
     expect(await storage.reader.findTraceIds({ ...lastHours(1), durationMaxUs: 1000 })).toEqual([t]);
   });
 
+  it('purges in many small chunks and stays consistent', async () => {
+    await storage.close();
+    storage = openSqliteStorage({ path, purgeChunkSpans: 2 });
+    const old: Span[] = [];
+    for (let i = 0; i < 40; i++) old.push(...makeCallTrace({ startTimeUs: now - 2 * DAY_US - i * HOUR_US, childError: i % 4 === 0 }));
+    const fresh = makeCallTrace({ startTimeUs: now - MINUTE_US });
+    await storage.writer.writeSpans([...old, ...fresh]);
+    // A write between chunks must not be lost or block the purge.
+    const purging = storage.purgeOlderThan(now - DAY_US);
+    const during = makeCallTrace({ startTimeUs: now - 2 * MINUTE_US });
+    await storage.writer.writeSpans(during);
+    expect(await purging).toBe(120);
+    const all = { ...window, startTimeMinUs: now - 5 * DAY_US, startTimeMaxUs: now + MINUTE_US };
+    expect((await storage.reader.findTraceIds({ ...all, serviceName: 'backend' })).sort()).toEqual([fresh[0].traceId, during[0].traceId].sort());
+    expect(await storage.dependencies.getDependencies({ startUs: now - 5 * DAY_US, endUs: now + MINUTE_US })).toEqual([
+      { parent: 'frontend', child: 'backend', callCount: 2, errorCount: 0 },
+    ]);
+    expect(storage.oldestStartUs()).toBe(during[0].startTimeUs);
+  });
+
   it('hides services and operations seen only before the purge cutoff', async () => {
     await storage.writer.writeSpans(makeCallTrace({ startTimeUs: now - 3 * DAY_US, frontend: 'gone-front', backend: 'gone-back' }));
     await storage.writer.writeSpans([makeSpan({ traceId: newTraceId(), service: 'alive', name: 'live-op', kind: SpanKind.SERVER, startTimeUs: now })]);

@@ -7,6 +7,8 @@
  *   service             "\1" service
  *   service+operation   "\2" service "\0" operation
  *   tag                 "\3" key "\0" value-as-string
+ * The resource attribute `service.name` is not indexed as a tag when it equals the span's service:
+ * a `service.name=X` tag query uses the service term X instead (one term per trace saved).
  * Collisions only add candidates: every candidate is confirmed against the stored spans
  * (`spanHasTag`), so results are exact.
  *
@@ -35,9 +37,12 @@ export function hash47(str: string): number {
 }
 
 export const ANY_TERM = hash47('\0');
+export const SERVICE_NAME_KEY = 'service.name';
 export const serviceTerm = (service: string): number => hash47('\u0001' + service);
 export const operationTerm = (service: string, operation: string): number => hash47('\u0002' + service + '\0' + operation);
 export const tagTerm = (key: string, value: string): number => hash47('\u0003' + key + '\0' + value);
+/** The term a tag query uses: `service.name` goes through the service term (see above). */
+export const tagQueryTerm = (key: string, value: string): number => (key === SERVICE_NAME_KEY ? serviceTerm(value) : tagTerm(key, value));
 
 /** Calls `fn` for each tag of the span's attributes list (not resource, not events). */
 export function forEachAttributeTag(attrs: readonly Attribute[], fn: (key: string, value: string) => void): void {

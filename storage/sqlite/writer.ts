@@ -1,10 +1,11 @@
 /**
  * The write path: one call = one batch = run inside one transaction by the caller.
  *
- * Per span: one INSERT (ON CONFLICT DO NOTHING; a conflict means a rewrite, handled on a slower
- * path), one parent lookup by primary key, one pending-children lookup. Per trace per batch: one
- * summary UPSERT and one posting UPSERT per distinct (hour, term). Dependency increments are
- * summed in memory and written once per (hour, parent, child) at the end.
+ * Per span: one INSERT. For a trace new to the store parent links are resolved in memory; for a
+ * trace with stored spans add one parent lookup by primary key and one pending-children lookup
+ * (and, when the INSERT found the row, the rewrite path). Per trace per batch: one summary
+ * UPSERT. Per batch: one posting block per distinct (hour, term); dependency increments
+ * summed in memory and written once per (hour, parent, child).
  *
  * Dependency edges: a parent→child pair is counted exactly once, when the second of the two
  * spans is written (child first: it waits in `pending_edges` until the parent arrives). A rewrite
@@ -15,8 +16,9 @@
 import { type Span, StatusCode } from '../../model/span.js';
 import type { Catalog, ResourceEntry } from './catalog.js';
 import { canonicalResource } from './catalog.js';
-import type { Statements } from './queries.js';
-import { hourOf, HOUR_US } from './schema.js';
+import type { OldSpanRow, PendingRow, Statements } from './queries.js';
+import { hourOf, HOUR_US, slotOf } from './schema.js';
+import { encodeBlock, type PostingEntry } from './posting-block.js';
 import { encodePayload } from './span-codec.js';
 import { ANY_TERM, forEachSpanOwnTag, operationTerm, serviceTerm, tagTerm } from './terms.js';
 
@@ -50,8 +52,15 @@ interface TraceAgg {
   terms: Map<number, Map<number, TermSpan>>;
 }
 
+const SEQ_KEY = 'posting_seq';
+
 export class BatchWriter {
-  constructor(private readonly st: Statements, private readonly catalog: Catalog) {}
+  /** Batch number: the tiebreak in posting block keys, persisted so it survives a restart. */
+  private seq: number;
+
+  constructor(private readonly st: Statements, private readonly catalog: Catalog) {
+    this.seq = Number(st.getMeta.get(SEQ_KEY) ?? 0);
+  }
 
   /** Writes one batch. Must run inside a transaction; throws on invalid input before writing. */
   write(batch: readonly Span[]): void {
@@ -63,7 +72,7 @@ export class BatchWriter {
       if (list) list.push(s); else byTrace.set(s.traceId, [s]);
     }
     const deps = new Map<string, [number, number, number, number, number]>();
-    const addEdge = (bucket: number, parentSvc: number, childSvc: number, isError: number, sign: 1 | -1) => {
+    const addEdge: AddEdge = (bucket, parentSvc, childSvc, isError, sign) => {
       if (parentSvc === childSvc) return;
       const key = `${bucket}:${parentSvc}:${childSvc}`;
       const d = deps.get(key);
@@ -72,18 +81,23 @@ export class BatchWriter {
     // Receivers share one Resource/scope object across the spans of a ResourceSpans/ScopeSpans:
     // resolve each pair once per batch instead of serialising it per span.
     const resCache = new Map<object, Map<object, ResourceEntry>>();
+    /** hour → term → one entry per trace: becomes one posting block per (hour, term). */
+    const postings = new Map<number, Map<number, PostingEntry[]>>();
 
-    for (const [traceId, spans] of byTrace) {
+    for (const [traceId, list] of byTrace) {
+      // A span repeated within the batch: the last copy wins, as if written in two batches.
+      const spans = dedupeBySpanId(list);
       const tid = Buffer.from(traceId, 'hex');
       let slot = this.st.traceSlot.get(tid) as number | undefined;
+      const isNewTrace = slot === undefined;
       if (slot === undefined) {
         let min = Infinity;
         for (const s of spans) if (s.startTimeUs < min) min = s.startTimeUs;
-        slot = hourOf(min);
+        slot = slotOf(min);
       }
       const agg: TraceAgg = { tid, slot, minStart: Infinity, maxEnd: -Infinity, added: 0, rootOpId: null, recompute: false, terms: new Map() };
 
-      for (const s of spans) {
+      const recs = spans.map((s): SpanRec => {
         const start = s.startTimeUs;
         const svcId = this.catalog.serviceId(s.resource.serviceName, start);
         const opId = this.catalog.operationId(svcId, s.name, s.kind, start);
@@ -96,42 +110,32 @@ export class BatchWriter {
         } else if (start >= res.lastSeenUs) {
           this.catalog.resource(s.resource, s.scope, start);
         }
-        const sid = Buffer.from(s.spanId, 'hex');
-        const pid = s.parentSpanId ? Buffer.from(s.parentSpanId, 'hex') : null;
-        const isError = s.status.code === StatusCode.ERROR ? 1 : 0;
-        const payload = encodePayload(s);
+        return {
+          s, svcId, opId, res,
+          sid: Buffer.from(s.spanId, 'hex'),
+          pid: s.parentSpanId ? Buffer.from(s.parentSpanId, 'hex') : null,
+          isError: s.status.code === StatusCode.ERROR ? 1 : 0,
+        };
+      });
+      // A trace new to the store has no stored spans and no pending children: resolve its
+      // parent links in memory, no lookups.
+      const batchSvc = isNewTrace ? new Map(recs.map((r) => [r.s.spanId, r.svcId])) : undefined;
 
+      for (const { s, svcId, opId, res, sid, pid, isError } of recs) {
+        const start = s.startTimeUs;
+        const payload = encodePayload(s);
         const inserted = this.st.insertSpan.run(slot, tid, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload).changes;
-        if (inserted === 1) {
+        if (batchSvc) {
           agg.added++;
-          // As a parent: children that arrived first are waiting for this span.
-          const waiting = this.st.pendingChildren.all(tid, sid) as { service_id: number; start_us: number; is_error: number }[];
-          if (waiting.length) {
-            for (const c of waiting) addEdge(hourOf(c.start_us), svcId, c.service_id, c.is_error, 1);
-            this.st.deletePendingChildren.run(tid, sid);
+          if (pid) {
+            const parentSvc = batchSvc.get(s.parentSpanId);
+            if (parentSvc !== undefined) addEdge(hourOf(start), parentSvc, svcId, isError, 1);
+            else this.st.insertPending.run(tid, pid, sid, svcId, start, isError);
+          } else {
+            agg.rootOpId = opId;
           }
         } else {
-          // Rewrite: replace the row, undo its old edge as a child, recompute the summary.
-          const old = this.st.oldSpan.get(slot, tid, sid) as { parent_id: Buffer | null; op_id: number; start_us: number; status: number };
-          this.st.updateSpan.run(pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload, slot, tid, sid);
-          agg.recompute = true;
-          if (old.parent_id) {
-            const oldSvc = this.catalog.operationById(old.op_id)!.serviceId;
-            const parentOp = this.st.spanOp.get(slot, tid, old.parent_id) as number | undefined;
-            if (parentOp !== undefined) {
-              addEdge(hourOf(old.start_us), this.catalog.operationById(parentOp)!.serviceId, oldSvc, old.status === StatusCode.ERROR ? 1 : 0, -1);
-            } else {
-              this.st.deletePendingOne.run(tid, old.parent_id, sid);
-            }
-          }
-        }
-        // As a child: count the edge now if the parent is stored, else wait for it.
-        if (pid) {
-          const parentOp = this.st.spanOp.get(slot, tid, pid) as number | undefined;
-          if (parentOp !== undefined) addEdge(hourOf(start), this.catalog.operationById(parentOp)!.serviceId, svcId, isError, 1);
-          else this.st.insertPending.run(tid, pid, sid, svcId, start, isError);
-        } else {
-          agg.rootOpId = opId;
+          this.linkStoredTrace(slot, tid, s, { svcId, opId, res, sid, pid, isError, payload, inserted }, agg, addEdge);
         }
 
         if (start < agg.minStart) agg.minStart = start;
@@ -155,9 +159,26 @@ export class BatchWriter {
       if (agg.recompute) this.st.recomputeSummary.run(slot, tid, tid);
       for (const [hour, terms] of agg.terms) {
         const base = hour * HOUR_US;
-        for (const [term, t] of terms) this.st.upsertPosting.run(hour, term, t.min - base, tid, t.max - t.min);
+        let byTerm = postings.get(hour);
+        if (!byTerm) postings.set(hour, (byTerm = new Map()));
+        for (const [term, t] of terms) {
+          const e: PostingEntry = { startOff: t.min - base, spreadUs: t.max - t.min, traceId: tid };
+          const list = byTerm.get(term);
+          if (list) list.push(e); else byTerm.set(term, [e]);
+        }
       }
     }
+
+    const seq = ++this.seq;
+    for (const [hour, byTerm] of postings) {
+      for (const [term, entries] of byTerm) {
+        const blob = encodeBlock(entries); // sorts newest first
+        let maxEnd = 0;
+        for (const e of entries) if (e.startOff + e.spreadUs > maxEnd) maxEnd = e.startOff + e.spreadUs;
+        this.st.insertPostingBlock.run(hour, term, entries[0].startOff, seq, entries[entries.length - 1].startOff, maxEnd, entries.length, blob);
+      }
+    }
+    this.st.setMeta.run(SEQ_KEY, seq);
 
     for (const [bucket, p, c, calls, errors] of deps.values()) {
       if (calls === 0 && errors === 0) continue;
@@ -165,4 +186,58 @@ export class BatchWriter {
       if (calls < 0) this.st.deleteEmptyDependency.run(bucket, p, c);
     }
   }
+  /**
+   * Stores-side bookkeeping for a span of a trace that already has stored spans: counts edges
+   * against stored parents/children, or handles a rewrite (the INSERT found the row).
+   */
+  private linkStoredTrace(
+    slot: number, tid: Buffer, s: Span,
+    r: { svcId: number; opId: number; res: ResourceEntry; sid: Buffer; pid: Buffer | null; isError: number; payload: Buffer | null; inserted: number },
+    agg: TraceAgg, addEdge: AddEdge,
+  ): void {
+    const { svcId, opId, res, sid, pid, isError, payload } = r;
+    const start = s.startTimeUs;
+    if (r.inserted === 1) {
+      agg.added++;
+      // As a parent: children that arrived first are waiting for this span.
+      const waiting = this.st.pendingChildren.all(tid, sid) as PendingRow[];
+      if (waiting.length) {
+        for (const c of waiting) addEdge(hourOf(c.start_us), svcId, c.service_id, c.is_error, 1);
+        this.st.deletePendingChildren.run(tid, sid);
+      }
+    } else {
+      // Rewrite: replace the row, undo its old edge as a child, recompute the summary.
+      const old = this.st.oldSpan.get(slot, tid, sid) as OldSpanRow;
+      this.st.updateSpan.run(pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload, slot, tid, sid);
+      agg.recompute = true;
+      if (old.parent_id) {
+        const oldSvc = this.catalog.operationById(old.op_id)!.serviceId;
+        const parentOp = this.st.spanOp.get(slot, tid, old.parent_id) as number | undefined;
+        if (parentOp !== undefined) {
+          addEdge(hourOf(old.start_us), this.catalog.operationById(parentOp)!.serviceId, oldSvc, old.status === StatusCode.ERROR ? 1 : 0, -1);
+        } else {
+          this.st.deletePendingOne.run(tid, old.parent_id, sid);
+        }
+      }
+    }
+    // As a child: count the edge now if the parent is stored, else wait for it.
+    if (pid) {
+      const parentOp = this.st.spanOp.get(slot, tid, pid) as number | undefined;
+      if (parentOp !== undefined) addEdge(hourOf(start), this.catalog.operationById(parentOp)!.serviceId, svcId, isError, 1);
+      else this.st.insertPending.run(tid, pid, sid, svcId, start, isError);
+    } else {
+      agg.rootOpId = opId;
+    }
+  }
+}
+
+type AddEdge = (bucket: number, parentSvc: number, childSvc: number, isError: number, sign: 1 | -1) => void;
+
+interface SpanRec { s: Span; svcId: number; opId: number; res: ResourceEntry; sid: Buffer; pid: Buffer | null; isError: number }
+
+function dedupeBySpanId(spans: Span[]): Span[] {
+  if (spans.length === 1) return spans;
+  const byId = new Map<string, Span>();
+  for (const s of spans) byId.set(s.spanId, s);
+  return byId.size === spans.length ? spans : [...byId.values()];
 }

@@ -1,0 +1,39 @@
+/**
+ * A posting block: the entries of one search term written by one batch within one hour bucket,
+ * packed into one blob (one b-tree row instead of one row per trace). Pure functions.
+ *
+ * Entry = [start_off u32 LE][spread_us u32 LE][trace_id 16 bytes], 24 bytes, sorted by start_off
+ * descending (newest first). start_off = µs since the bucket's start (< 3.6e9, fits u32);
+ * spread_us = latest − earliest start of the trace's spans carrying the term in that hour (< 1 h).
+ */
+export const ENTRY_BYTES = 24;
+
+export interface PostingEntry {
+  startOff: number;
+  spreadUs: number;
+  traceId: Buffer;
+}
+
+/** Packs entries (sorted here, newest first). */
+export function encodeBlock(entries: PostingEntry[]): Buffer {
+  entries.sort((a, b) => b.startOff - a.startOff);
+  const buf = Buffer.allocUnsafe(entries.length * ENTRY_BYTES);
+  let o = 0;
+  for (const e of entries) {
+    buf.writeUInt32LE(e.startOff, o);
+    buf.writeUInt32LE(e.spreadUs, o + 4);
+    e.traceId.copy(buf, o + 8, 0, 16);
+    o += ENTRY_BYTES;
+  }
+  return buf;
+}
+
+/** Unpacks a block; trace ids are views into `buf`. */
+export function decodeBlock(buf: Buffer): PostingEntry[] {
+  if (buf.length % ENTRY_BYTES !== 0) throw new Error(`posting block: length ${buf.length} is not a multiple of ${ENTRY_BYTES}`);
+  const out: PostingEntry[] = new Array(buf.length / ENTRY_BYTES);
+  for (let i = 0, o = 0; o < buf.length; i++, o += ENTRY_BYTES) {
+    out[i] = { startOff: buf.readUInt32LE(o), spreadUs: buf.readUInt32LE(o + 4), traceId: buf.subarray(o + 8, o + 24) };
+  }
+  return out;
+}
