@@ -11,6 +11,36 @@ import { summarize, type BenchTable, type Scenario } from '../scenario.js';
 
 const MARK = 'meshtrace:waterfall-rendered';
 
+/**
+ * Runs in the page (as source text: tsx would inject helpers into a compiled function): clicks a
+ * row in the middle of the screen and resolves with the ms until its details are painted.
+ */
+const OPEN_DETAILS_IN_PAGE = `(async () => {
+  const rows = [...document.querySelectorAll('.wf-row')];
+  const row = rows[Math.min(rows.length - 1, 12)];
+  const op = row.querySelector('.wf-op').textContent;
+  const t0 = performance.now();
+  row.click();
+  await new Promise((resolve) => {
+    const check = () => {
+      const h = document.querySelector('aside.details h2');
+      if (h && h.textContent.includes(op) && row.classList.contains('selected')) resolve();
+      else requestAnimationFrame(check);
+    };
+    check();
+  });
+  await new Promise((r) => requestAnimationFrame(() => r()));
+  return performance.now() - t0;
+})()`;
+
+/** In the page: fetch and parse the trace's Jaeger JSON, ms (the baseline). */
+const fetchTraceInPage = (id: string) => `(async () => {
+  const t0 = performance.now();
+  const res = await fetch('api/traces/${id}');
+  await res.json();
+  return performance.now() - t0;
+})()`;
+
 function traceIdFor(size: number): string {
   return `b0000000000000000000000000${size.toString(16).padStart(6, '0')}`;
 }
@@ -55,36 +85,12 @@ export const uiScenario: Scenario = {
           const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
           try {
             await page.goto(`${server.queryUrl}/trace/${id}`);
+            // A function predicate (not a string): the UI's CSP forbids eval in the page.
             await page.waitForFunction((m) => performance.getEntriesByName(m).length > 0, MARK, { timeout: 120_000, polling: 50 });
-            first.push(await page.evaluate((m) => performance.getEntriesByName(m)[0].startTime, MARK));
+            first.push(await page.evaluate<number>(`performance.getEntriesByName('${MARK}')[0].startTime`));
             // Open the details of a span in the middle of the screen: click → details painted.
-            details.push(await page.evaluate(async () => {
-              // Runs in the page; the bench is typechecked without DOM libs.
-              const g = globalThis as any;
-              const document = g.document;
-              const requestAnimationFrame = g.requestAnimationFrame as (cb: () => void) => number;
-              const rowsNow = [...document.querySelectorAll('.wf-row')] as any[];
-              const row = rowsNow[Math.min(rowsNow.length - 1, 12)];
-              const op = row.querySelector('.wf-op')?.textContent ?? '';
-              const t0 = performance.now();
-              row.click();
-              await new Promise<void>((resolve) => {
-                const check = () => {
-                  const h = document.querySelector('aside.details h2');
-                  if (h && h.textContent?.includes(op) && row.classList.contains('selected')) resolve();
-                  else requestAnimationFrame(check);
-                };
-                check();
-              });
-              await new Promise<void>((r) => requestAnimationFrame(() => r()));
-              return performance.now() - t0;
-            }));
-            baseline.push(await page.evaluate(async (traceId) => {
-              const t0 = performance.now();
-              const res = await fetch(`/api/traces/${traceId}`);
-              await res.json();
-              return performance.now() - t0;
-            }, id));
+            details.push(await page.evaluate<number>(OPEN_DETAILS_IN_PAGE));
+            baseline.push(await page.evaluate<number>(fetchTraceInPage(id)));
           } finally {
             await page.close();
           }

@@ -19,20 +19,61 @@
  *   `tracesScanned` sampled traces. Virtual nodes: CLIENT spans that no SERVER/CONSUMER span (and no
  *   span of another service) answers, named by `db.system`[/`db.name`] (kind database) or
  *   `peer.service` / `server.address` / `net.peer.name` / `http.host` (kind external).
+ *
+ * ## GET /api/ext/traces/{traceID}/compact[?raw=true]
+ * One trace in compact form for big waterfalls (~1/10 of Jaeger JSON): `data` is
+ * `{traceID, warnings, services: [name], operations: [name], spans: {spanID: [], parentSpanID: [],
+ * startTime: [], duration: [], service: [], operation: [], kind: [], flags: []}}` — parallel arrays,
+ * one entry per span; `service`/`operation` index the name lists; times µs; `kind` is the OTLP
+ * number (2 server, 3 client, …); `flags` bit 0 = error, bit 1 = has warnings, bit 2 = has links.
+ * Span warnings appear in `warnings` as `span <spanID>: <text>`. Same adjusters as
+ * `/api/traces/{id}` unless `raw=true`. Missing trace → 404 "trace not found" (Jaeger's shape).
+ *
+ * ## GET /api/ext/traces/{traceID}/spans/{spanID}[?raw=true]
+ * One span with everything (tags, logs, references, process): `data` is a Jaeger trace JSON
+ * object holding just that span and its process. 404 "trace not found" / "span not found".
+ *
+ * ## GET /api/ext/traces/{traceID}/find?q=<text>[&raw=true]
+ * Find in trace on the server (for compact traces, whose tags the client does not have): `data`
+ * is the ids of spans whose operation, service, span id, or any attribute / resource attribute /
+ * event name or attribute key or value contains `q`, case-insensitively. `q` is required.
+ *
+ * The three trace endpoints share a cache of adjusted traces (at most 300 000 spans, 60 s), so the
+ * details of a span of a trace just opened come back without re-reading the trace.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { Trace } from '../../model/span.js';
+import { attributeValueAsString, type Attribute, type Span, type Trace } from '../../model/span.js';
 import type { DependencyReader, TraceReader } from '../../storage/api.js';
+import { toCompactTrace } from '../compact-trace.js';
 import { envelope } from '../envelope.js';
-import { BadRequestError } from '../errors.js';
-import { integer, type QueryString } from '../query-params.js';
+import { BadRequestError, NotFoundError } from '../errors.js';
+import { normalizeTraceId } from '../jaeger/ids.js';
+import { toJaegerTrace } from '../jaeger/from-model.js';
+import { bool, integer, one, type QueryString } from '../query-params.js';
 import { buildServiceGraph } from '../service-graph.js';
+import { TraceCache } from '../trace-cache.js';
 
 export interface UiExtensionsOptions {
   reader: TraceReader;
   dependencies: DependencyReader;
   /** Query-time adjusters to apply to traces read here (the query service's `adjust`); default none. */
   adjust?: (trace: Trace) => Trace;
+  /** Bounds of the trace cache; default 300 000 spans, 60 s. */
+  cache?: { maxSpans: number; ttlMs: number };
+}
+
+function traceIdParam(raw: string): string {
+  const id = normalizeTraceId(raw);
+  if (!id) throw new BadRequestError(`malformed 'traceID' parameter: '${raw}' is not a 1-32 character hex trace id`);
+  return id;
+}
+
+/** Whether any of the texts contains `needle` (already lowercase). */
+function spanMatches(s: Span, needle: string): boolean {
+  const has = (v: string) => v.toLowerCase().includes(needle);
+  const attrsHave = (attrs: readonly Attribute[]) => attrs.some((a) => has(a.key) || has(attributeValueAsString(a)));
+  return has(s.name) || has(s.resource.serviceName) || s.spanId === needle || attrsHave(s.attributes) ||
+    attrsHave(s.resource.attributes) || s.events.some((e) => has(e.name) || attrsHave(e.attributes));
 }
 
 const DEFAULT_LOOKBACK_MS = 24 * 3600 * 1000;
@@ -40,6 +81,56 @@ const DEFAULT_SAMPLE_TRACES = 500;
 const MAX_SAMPLE_TRACES = 5000;
 
 export const uiExtensionRoutes: FastifyPluginAsync<UiExtensionsOptions> = async (app, opts) => {
+  const adjust = opts.adjust ?? ((t: Trace) => t);
+  const cache = new TraceCache(opts.cache ?? { maxSpans: 300_000, ttlMs: 60_000 });
+  const loading = new Map<string, Promise<Trace | undefined>>();
+
+  /** The (adjusted unless raw) trace, from the cache or storage; concurrent loads of one trace share a read. */
+  const loadTrace = async (rawId: string, q: QueryString): Promise<Trace> => {
+    const id = traceIdParam(rawId);
+    const raw = bool(q, 'raw');
+    const key = `${id}${raw ? ':raw' : ''}`;
+    let trace = cache.get(key);
+    if (!trace) {
+      let p = loading.get(key);
+      if (!p) {
+        p = opts.reader.getTraces({ traceIds: [id] }).then((ts) => {
+          const t = ts[0];
+          if (!t || t.spans.length === 0) return undefined;
+          const adjusted = raw ? t : adjust(t);
+          cache.set(key, adjusted);
+          return adjusted;
+        }).finally(() => loading.delete(key));
+        loading.set(key, p);
+      }
+      trace = await p;
+    }
+    if (!trace) throw new NotFoundError('trace not found', id);
+    return trace;
+  };
+
+  app.get<{ Params: { traceID: string }; Querystring: QueryString }>('/api/ext/traces/:traceID/compact', async (req) => {
+    return envelope(toCompactTrace(await loadTrace(req.params.traceID, req.query)), { total: 1 });
+  });
+
+  app.get<{ Params: { traceID: string; spanID: string }; Querystring: QueryString }>('/api/ext/traces/:traceID/spans/:spanID', async (req) => {
+    const trace = await loadTrace(req.params.traceID, req.query);
+    const spanId = req.params.spanID.toLowerCase();
+    const key = `${trace.traceId}${bool(req.query, 'raw') ? ':raw' : ''}`;
+    const span = cache.getSpan(key, spanId) ?? trace.spans.find((s) => s.spanId === spanId);
+    if (!span) throw new NotFoundError('span not found', trace.traceId);
+    return envelope([toJaegerTrace({ traceId: trace.traceId, spans: [span] })], { total: 1 });
+  });
+
+  app.get<{ Params: { traceID: string }; Querystring: QueryString }>('/api/ext/traces/:traceID/find', async (req) => {
+    const q = one(req.query, 'q');
+    if (q === undefined || !q.trim()) throw new BadRequestError("parameter 'q' is required");
+    const trace = await loadTrace(req.params.traceID, req.query);
+    const needle = q.trim().toLowerCase();
+    const ids = trace.spans.filter((s) => spanMatches(s, needle)).map((s) => s.spanId);
+    return envelope(ids, { total: ids.length });
+  });
+
   app.get<{ Querystring: QueryString }>('/api/ext/service-graph', async (req) => {
     const endTs = integer(req.query, 'endTs') ?? Date.now();
     const lookback = integer(req.query, 'lookback') ?? DEFAULT_LOOKBACK_MS;
@@ -54,7 +145,6 @@ export const uiExtensionRoutes: FastifyPluginAsync<UiExtensionsOptions> = async 
       opts.dependencies.getDependencies({ startUs, endUs }),
       opts.reader.findTraces({ startTimeMinUs: startUs, startTimeMaxUs: endUs, limit: sample }),
     ]);
-    const adjust = opts.adjust ?? ((t: Trace) => t);
     const graph = buildServiceGraph(links, traces.map(adjust));
     return envelope(graph, { total: graph.edges.length });
   });

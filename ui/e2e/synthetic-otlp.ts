@@ -41,6 +41,25 @@ const OPS: Record<string, string[]> = {
   recommendations: ['ListRecommendations', 'score items'],
 };
 
+/** Who calls whom: a shop-like call graph (a DAG), so the service graph looks like a real one. */
+const CALLEES: Record<string, string[]> = {
+  frontend: ['checkout', 'cart', 'recommendations', 'auth'],
+  checkout: ['payments', 'inventory', 'shipping', 'cart'],
+  payments: ['auth'],
+  recommendations: ['inventory'],
+  cart: [],
+  inventory: [],
+  shipping: [],
+  auth: [],
+};
+
+/** Uninstrumented peers some services call: span attributes and operation name. */
+const DATASTORES: Record<string, [Record<string, string>, string]> = {
+  cart: [{ 'db.system': 'redis', 'db.operation.name': 'HGETALL' }, 'HGETALL cart'],
+  inventory: [{ 'db.system': 'postgresql', 'db.name': 'inventory', 'db.statement': 'SELECT * FROM stock WHERE sku = $1' }, 'SELECT stock'],
+  payments: [{ 'server.address': 'api.payments.example', 'http.request.method': 'POST' }, 'POST /v1/charges'],
+};
+
 /** A small deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {
   let a = seed >>> 0;
@@ -95,12 +114,18 @@ export function syntheticTrace(o: SyntheticTraceOptions, batch = 5000): unknown[
       const d = Math.max(1, slot * (0.3 + rand() * 0.65));
       const s = cursor + rand() * (slot - d);
       cursor += slot;
-      if (rand() < 0.55 && spans.length + 2 <= o.spans) {
-        const callee = services[1 + Math.floor(rand() * (services.length - 1))];
+      const callees = (CALLEES[service] ?? services.slice(1)).filter((c) => services.includes(c));
+      if (callees.length && rand() < 0.55 && spans.length + 2 <= o.spans) {
+        const callee = callees[Math.floor(rand() * callees.length)];
         const op = OPS[callee]?.[Math.floor(rand() * 2)] ?? 'call';
         const client = mk(service, p, op, 3, s, d);
         const server = mk(callee, client, op, 2, s + d * 0.05, d * 0.9);
         queue.push({ span: server, service: callee, depth: depth + 1 });
+      } else if (rand() < 0.25 && DATASTORES[service]) {
+        // A call to something uninstrumented: a database or an external API (a leaf).
+        const [attrs, op] = DATASTORES[service];
+        const call = mk(service, p, op, 3, s, d);
+        for (const [key, v] of Object.entries(attrs)) call.attributes.push({ key, value: { stringValue: v } });
       } else {
         const ops = OPS[service] ?? ['work'];
         const child = mk(service, p, ops[Math.floor(rand() * ops.length)], 1, s, d);
@@ -130,7 +155,16 @@ export function syntheticTrace(o: SyntheticTraceOptions, batch = 5000): unknown[
 /** POSTs the bodies to `<otlpHttpUrl>/v1/traces` as OTLP/JSON; throws on a non-2xx answer. */
 export async function sendOtlpJson(otlpHttpUrl: string, bodies: unknown[]): Promise<void> {
   for (const body of bodies) {
-    const res = await fetch(`${otlpHttpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    if (!res.ok) throw new Error(`OTLP export failed: ${res.status} ${await res.text()}`);
+    const text = JSON.stringify(body);
+    // Retry what OTLP calls retryable (429/502/503/504), as an SDK exporter would, a bounded number of times.
+    for (let attempt = 1; ; attempt++) {
+      const res = await fetch(`${otlpHttpUrl}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: text });
+      if (res.ok) { await res.body?.cancel(); break; }
+      const retryable = [429, 502, 503, 504].includes(res.status);
+      const msg = await res.text();
+      if (!retryable || attempt >= 20) throw new Error(`OTLP export failed: ${res.status} ${msg}`);
+      const after = Number(res.headers.get('retry-after'));
+      await new Promise((r) => setTimeout(r, after > 0 ? Math.min(after, 5) * 1000 : 100 * attempt));
+    }
   }
 }

@@ -17,6 +17,7 @@ let server: TestServer;
 let browser: Browser;
 let page: Page;
 let traceId: string;
+let dbSpanId: string;
 const dialogs: string[] = [];
 const pageErrors: string[] = [];
 
@@ -50,6 +51,7 @@ beforeAll(async () => {
   render.end(at(95));
   root.end(at(100));
   traceId = root.spanContext().traceId;
+  dbSpanId = db.spanContext().spanId;
   await Promise.all([frontend.forceFlush(), backend.forceFlush()]);
   await Promise.all([frontend.shutdown(), backend.shutdown()]);
   await eventually(async () => (await getJson(`${server.queryUrl}/api/traces/${traceId}`)).body?.data?.[0]?.spans?.length === 5);
@@ -121,6 +123,24 @@ describe('meshtrace UI in Chromium', () => {
     expect(await rows()).toHaveLength(5);
   });
 
+  it('finds spans by a tag value and moves through the waterfall with the keyboard', async () => {
+    await page.fill('input[aria-label="Find in trace"]', 'select * from invoices');
+    await page.waitForSelector('.wf-row.match');
+    expect(await page.locator('.wf-row.match .wf-op').allInnerTexts()).toEqual(['SELECT invoices']);
+    expect(await page.locator('.find-count').innerText()).toBe('1 match');
+    await page.fill('input[aria-label="Find in trace"]', '');
+    await page.click('.wf-row[data-depth="0"]');
+    await page.focus('.wf-scroll');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    expect(await page.locator('.wf-row.selected .wf-op').innerText()).toBe('POST /charge');
+    expect(await page.locator('.wf-row.selected .wf-svc').innerText()).toBe('billing');
+    await page.keyboard.press('ArrowLeft'); // folds billing's subtree
+    expect(await rows()).toHaveLength(4);
+    await page.keyboard.press('ArrowRight');
+    expect(await rows()).toHaveLength(5);
+  });
+
   it('renders an XSS attempt in a tag value and an operation name as text', async () => {
     await page.click('.wf-row[data-depth="0"]');
     const cell = page.locator('aside.details table[aria-label=Attributes] tr:has(th:text-is("user.note")) td');
@@ -134,8 +154,10 @@ describe('meshtrace UI in Chromium', () => {
 
   it('reloads a deep link to the same view', async () => {
     await page.click('.wf-row:has(.wf-op:text-is("SELECT invoices"))');
+    // The selected span is kept in the address (`?span=`), so the link can be shared.
+    await page.waitForURL((u) => u.searchParams.get('span') === dbSpanId);
     const url = page.url();
-    expect(url).toContain(`/trace/${traceId}?`);
+    expect(new URL(url).pathname).toBe(`/trace/${traceId}`);
     const fresh = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     try {
       await fresh.goto(url);
@@ -156,7 +178,7 @@ describe('meshtrace UI in Chromium', () => {
     await page.waitForSelector('svg.graph');
     const edges = await page.$$eval('svg.graph g.edge', (els) => els.map((e) => `${e.getAttribute('data-parent')} -> ${e.getAttribute('data-child')}`).sort());
     expect(edges).toEqual(['billing -> postgresql', 'web-frontend -> billing']);
-    const label = await page.locator('g.edge[data-parent="web-frontend"] text').first().innerText();
+    const label = await page.locator('g.edge-labels[data-parent="web-frontend"] text').first().textContent();
     expect(label).toMatch(/^1 call/);
     expect(await page.locator('g.node.kind-database[data-node="postgresql"]').count()).toBe(1);
   });

@@ -3,7 +3,7 @@
  * extensions under `api/ext/`, each with a fallback to plain Jaeger data where one exists).
  * The API base comes from `<meta name="meshtrace-api-base">`, which the server sets.
  */
-import type { DependencyLink, Envelope, Trace } from './jaeger-types.js';
+import type { CompactTrace, DependencyLink, Envelope, Trace } from './jaeger-types.js';
 
 export class ApiError extends Error {
   constructor(message: string, readonly status: number) {
@@ -39,6 +39,11 @@ export async function getEnvelope<T>(path: string, signal?: AbortSignal): Promis
   return body;
 }
 
+/** True for the 404 of a server that lacks a route (a plain Jaeger API), as opposed to a missing trace. */
+export function isMissingRoute(e: unknown): boolean {
+  return e instanceof ApiError && e.status === 404 && !/\b(trace|span) not found/i.test(e.message);
+}
+
 export const api = {
   services: (signal?: AbortSignal) => getEnvelope<string[]>('api/services', signal).then((e) => e.data ?? []),
   operations: (service: string, signal?: AbortSignal) =>
@@ -49,6 +54,15 @@ export const api = {
       if (!e.data?.length) throw new ApiError(`Trace ${id} not found`, 404);
       return e.data[0];
     }),
+  /** meshtrace extension; ApiError 404 "no route…" on servers without it. */
+  traceCompact: (id: string, signal?: AbortSignal) =>
+    getEnvelope<CompactTrace>(`api/ext/traces/${encodeURIComponent(id)}/compact`, signal).then((e) => e.data),
+  /** One span with tags, logs and process, as a one-span Jaeger trace (meshtrace extension). */
+  span: (id: string, spanId: string, signal?: AbortSignal) =>
+    getEnvelope<Trace[]>(`api/ext/traces/${encodeURIComponent(id)}/spans/${encodeURIComponent(spanId)}`, signal).then((e) => e.data[0]),
+  /** Span ids matching `q` in any tag, event or resource value (meshtrace extension). */
+  findInTrace: (id: string, q: string, signal?: AbortSignal) =>
+    getEnvelope<string[]>(`api/ext/traces/${encodeURIComponent(id)}/find?q=${encodeURIComponent(q)}`, signal).then((e) => e.data ?? []),
   dependencies: (endTsMs: number, lookbackMs: number, signal?: AbortSignal) =>
     getEnvelope<DependencyLink[]>(`api/dependencies?endTs=${endTsMs}&lookback=${lookbackMs}`, signal).then((e) => e.data ?? []),
   serviceGraph: (endTsMs: number, lookbackMs: number, signal?: AbortSignal) =>

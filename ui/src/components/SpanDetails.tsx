@@ -1,5 +1,6 @@
 /** Details of one span: everything rendered as text. */
 import type { KV } from '../jaeger-types.js';
+import type { Detail } from '../pages/TracePage.js';
 import { serviceColor } from '../colors.js';
 import { formatDuration, formatTime, valueText } from '../format.js';
 import { href, onLinkClick } from '../router.js';
@@ -21,15 +22,18 @@ function KVTable({ items, label }: { items: KV[]; label: string }) {
   );
 }
 
-export function SpanDetails({ model: m, row, onJump, onClose }: {
+export function SpanDetails({ model: m, row, detail, onJump, onClose }: {
   model: TraceModel;
   row: number;
+  /** The full span (fetched for compact traces); null/loading shows what the model has. */
+  detail: Detail | null;
   onJump: (row: number) => void;
   onClose: () => void;
 }) {
-  const s = m.spans[row];
+  const loaded = detail?.state === 'done' ? detail : undefined;
+  const s = loaded?.span ?? m.spans[row];
   const svc = m.services[m.service[row]];
-  const proc = m.processes[s.processID];
+  const proc = loaded ? loaded.process : m.processes[s.processID];
   const kind = s.tags.find((t) => t.key === 'span.kind')?.value;
   return (
     <aside class="details" aria-label="Span details">
@@ -48,6 +52,8 @@ export function SpanDetails({ model: m, row, onJump, onClose }: {
         <dt>Span ID</dt><dd class="mono">{s.spanID}</dd>
         {m.error[row] ? (<><dt>Status</dt><dd class="error-text">error</dd></>) : null}
       </dl>
+      {detail?.state === 'loading' && <p class="muted" role="status">Loading span details…</p>}
+      {detail?.state === 'error' && <p class="error-text" role="alert">Could not load span details: {detail.message}</p>}
       {m.orphan[row] ? (
         <p class="warn-box">This span’s parent ({s.references[0]?.spanID}) never arrived: the trace is incomplete.</p>
       ) : null}

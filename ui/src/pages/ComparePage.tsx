@@ -4,13 +4,13 @@
  * both, the slower side is highlighted.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api } from '../api.js';
 import { serviceColor } from '../colors.js';
 import { compareTraces } from '../compare.js';
 import { formatDuration } from '../format.js';
 import type { Trace } from '../jaeger-types.js';
 import { href, onLinkClick } from '../router.js';
 import { buildTraceModel } from '../trace-model.js';
+import { loadTrace } from './TracePage.js';
 
 type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'done'; a: Trace; b: Trace };
 
@@ -20,8 +20,9 @@ export function ComparePage({ a, b }: { a: string; b: string }) {
   useEffect(() => {
     if (!a || !b) { setLoad({ state: 'error', message: 'The address must name two traces: /compare/<traceA>...<traceB>' }); return; }
     const ac = new AbortController();
-    Promise.all([api.trace(a, ac.signal), api.trace(b, ac.signal)]).then(
-      ([ta, tb]) => setLoad({ state: 'done', a: ta, b: tb }),
+    // Structure and durations are all the comparison needs: the compact form is enough.
+    Promise.all([loadTrace(a, ac.signal), loadTrace(b, ac.signal)]).then(
+      ([ta, tb]) => setLoad({ state: 'done', a: ta.trace, b: tb.trace }),
       (e: Error) => { if (e.name !== 'AbortError') setLoad({ state: 'error', message: e.message }); },
     );
     return () => ac.abort();

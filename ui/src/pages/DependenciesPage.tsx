@@ -87,6 +87,8 @@ export function DependenciesPage({ query }: { query: string }) {
   const lookback = params.get('lookback') ?? '24h';
   const [load, setLoad] = useState<Load>({ state: 'loading' });
   const [find, setFind] = useState('');
+  // Fit the whole graph into the window by default; "actual size" scrolls a big graph instead.
+  const [fit, setFit] = useState(true);
   const box = useRef<HTMLDivElement>(null);
 
   useEffect(() => {
@@ -106,7 +108,7 @@ export function DependenciesPage({ query }: { query: string }) {
   // Scroll the found service into the middle of the view.
   useEffect(() => {
     const el = box.current;
-    if (!el || !focus || !laid) return;
+    if (!el || !focus || !laid || fit) return;
     el.scrollTo({ left: focus.x - el.clientWidth / 2, top: focus.y - el.clientHeight / 2, behavior: 'smooth' });
   }, [focus?.id]);
 
@@ -130,6 +132,7 @@ export function DependenciesPage({ query }: { query: string }) {
         </label>
         <input type="search" placeholder="Find a service…" aria-label="Find a service" value={find} onInput={(e) => setFind(e.currentTarget.value)} />
         {needle && !focus && <span class="muted">No service matches “{find}”.</span>}
+        <label class="inline"><input type="checkbox" checked={fit} onChange={(e) => setFit(e.currentTarget.checked)} /> fit to window</label>
         <span class="spacer" />
         {load.state === 'done' && (
           <small class="muted">
@@ -143,7 +146,15 @@ export function DependenciesPage({ query }: { query: string }) {
       {laid && laid.nodes.length === 0 && <div class="state">No calls between services in this time range yet.</div>}
       {laid && laid.nodes.length > 0 && (
         <div class="graph-box" ref={box}>
-          <svg class="graph" width={laid.width} height={laid.height} viewBox={`0 0 ${laid.width} ${laid.height}`} role="img" aria-label="Service graph">
+          <svg
+            class="graph"
+            width={fit ? '100%' : laid.width}
+            height={fit ? '100%' : laid.height}
+            viewBox={`0 0 ${laid.width} ${laid.height}`}
+            preserveAspectRatio="xMidYMid meet"
+            role="img"
+            aria-label="Service graph"
+          >
             <defs>
               <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
                 <path d="M0,0 L10,5 L0,10 z" class="arrow" />
@@ -152,6 +163,11 @@ export function DependenciesPage({ query }: { query: string }) {
             {laid.edges.map((e) => (
               <g key={e.key} class={`edge${e.errorRate > 0 ? ' has-errors' : ''}${dim(e.parent) || dim(e.child) ? ' dim' : ''}`} data-parent={e.parent} data-child={e.child}>
                 <path d={e.path} marker-end="url(#arrow)" />
+              </g>
+            ))}
+            {/* Labels after every edge line, so no line crosses a label. */}
+            {laid.edges.map((e) => (
+              <g key={e.key} class={`edge-labels${dim(e.parent) || dim(e.child) ? ' dim' : ''}`} data-parent={e.parent} data-child={e.child}>
                 {e.label.map((l, k) => (
                   <text key={k} x={e.lx} y={e.ly + (k - (e.label.length - 1) / 2) * 14 + 4} text-anchor="middle" class="edge-label">{l}</text>
                 ))}

@@ -2,13 +2,18 @@
  * `/trace/:id`: header, minimap + ruler, virtualized waterfall with span details, and the
  * statistics view. View state that matters for sharing lives in the URL: `span` (selected span
  * id), `uiFind` (find text, as in Jaeger UI) and `view=stats`.
+ *
+ * Data: the compact trace (meshtrace extension, ~1/10 of Jaeger JSON) for the waterfall, then one
+ * span at a time for details and a server-side find for tag values; against a plain Jaeger API
+ * it falls back to `/api/traces/:id` and does everything locally.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, ApiError } from '../api.js';
+import { api, ApiError, isMissingRoute } from '../api.js';
+import { compactToTrace } from '../compact.js';
 import { serviceColor } from '../colors.js';
 import { criticalPath } from '../critical-path.js';
 import { formatDuration, formatTime } from '../format.js';
-import type { Trace } from '../jaeger-types.js';
+import type { Process, Span, Trace } from '../jaeger-types.js';
 import { href } from '../router.js';
 import {
   buildTraceModel, collapseToDepth, collapseWithinService, findInTrace, visibleRows,
@@ -18,7 +23,21 @@ import { Minimap } from '../components/Minimap.js';
 import { SpanDetails } from '../components/SpanDetails.js';
 import { Waterfall } from '../components/Waterfall.js';
 
-type Load = { state: 'loading' } | { state: 'error'; message: string; notFound: boolean } | { state: 'done'; trace: Trace };
+type Load =
+  | { state: 'loading' }
+  | { state: 'error'; message: string; notFound: boolean }
+  /** `compact`: spans carry no tags/logs yet; details and find go to the server. */
+  | { state: 'done'; trace: Trace; compact: boolean };
+
+/** The trace for the waterfall: compact form when the server has it, else Jaeger JSON. */
+export async function loadTrace(id: string, signal?: AbortSignal): Promise<{ trace: Trace; compact: boolean }> {
+  try {
+    return { trace: compactToTrace(await api.traceCompact(id, signal)), compact: true };
+  } catch (e) {
+    if (!isMissingRoute(e)) throw e;
+  }
+  return { trace: await api.trace(id, signal), compact: false };
+}
 
 /** Keeps `key=value` in the page URL without adding a history entry. */
 function setUrlParam(key: string, value: string) {
@@ -28,13 +47,15 @@ function setUrlParam(key: string, value: string) {
   history.replaceState(null, '', u);
 }
 
+export type { Detail };
+
 export function TracePage({ id, query }: { id: string; query: string }) {
   const [load, setLoad] = useState<Load>({ state: 'loading' });
   useEffect(() => {
     const ac = new AbortController();
     setLoad({ state: 'loading' });
-    api.trace(id, ac.signal).then(
-      (trace) => setLoad({ state: 'done', trace }),
+    loadTrace(id, ac.signal).then(
+      (r) => setLoad({ state: 'done', ...r }),
       (e: Error) => {
         if (e.name === 'AbortError') return;
         setLoad({ state: 'error', message: e.message, notFound: e instanceof ApiError && e.status === 404 });
@@ -52,7 +73,7 @@ export function TracePage({ id, query }: { id: string; query: string }) {
       </div>
     );
   }
-  return <TraceView trace={load.trace} query={query} />;
+  return <TraceView trace={load.trace} compact={load.compact} query={query} />;
 }
 
 const HIDE_SHORT = [
@@ -62,7 +83,9 @@ const HIDE_SHORT = [
   [0.05, 'Hide spans < 5% of trace'],
 ] as const;
 
-function TraceView({ trace, query }: { trace: Trace; query: string }) {
+type Detail = { state: 'loading' } | { state: 'error'; message: string } | { state: 'done'; span: Span; process: Process | undefined };
+
+function TraceView({ trace, compact, query }: { trace: Trace; compact: boolean; query: string }) {
   const m = useMemo(() => buildTraceModel(trace), [trace]);
   const params = useMemo(() => new URLSearchParams(query), []);
   const [tab, setTab] = useState<'timeline' | 'stats'>(params.get('view') === 'stats' ? 'stats' : 'timeline');
@@ -77,7 +100,28 @@ function TraceView({ trace, query }: { trace: Trace; query: string }) {
   const [showCritical, setShowCritical] = useState(true);
   const [range, setRange] = useState<[number, number]>([0, 1]);
 
-  const matches = useMemo(() => (find.trim() ? findInTrace(m, find) : null), [m, find]);
+  // Compact traces have no tags locally: names/ids match at once, tag values when the server answers.
+  const [serverMatches, setServerMatches] = useState<{ q: string; ids: string[] } | null>(null);
+  useEffect(() => {
+    const q = find.trim();
+    if (!compact || !q) return;
+    const ac = new AbortController();
+    const timer = setTimeout(() => {
+      api.findInTrace(trace.traceID, q, ac.signal).then((ids) => setServerMatches({ q, ids }), () => undefined);
+    }, 200);
+    return () => { clearTimeout(timer); ac.abort(); };
+  }, [find, compact]);
+  const matches = useMemo(() => {
+    if (!find.trim()) return null;
+    const local = findInTrace(m, find);
+    if (serverMatches && serverMatches.q === find.trim()) {
+      for (const id of serverMatches.ids) {
+        const r = m.rowOf.get(id);
+        if (r !== undefined) local[r] = 1;
+      }
+    }
+    return local;
+  }, [m, find, serverMatches]);
   const matchCount = useMemo(() => (matches ? matches.reduce((a, b) => a + b, 0) : 0), [matches]);
   const view = useMemo(
     () => visibleRows(m, {
@@ -90,6 +134,28 @@ function TraceView({ trace, query }: { trace: Trace; query: string }) {
   );
   const critical = useMemo(() => (showCritical ? criticalPath(m) : null), [m, showCritical]);
   const stats = useMemo(() => (tab === 'stats' ? traceStats(m) : []), [m, tab]);
+
+  // Span details: local for Jaeger JSON; fetched (and kept) per span for compact traces.
+  const detailCache = useMemo(() => new Map<string, Detail>(), [trace]);
+  const [detail, setDetail] = useState<Detail | null>(null);
+  useEffect(() => {
+    if (selected < 0) { setDetail(null); return; }
+    const s = m.spans[selected];
+    if (!compact) { setDetail({ state: 'done', span: s, process: m.processes[s.processID] }); return; }
+    const cached = detailCache.get(s.spanID);
+    if (cached) { setDetail(cached); return; }
+    setDetail({ state: 'loading' });
+    const ac = new AbortController();
+    api.span(trace.traceID, s.spanID, ac.signal).then(
+      (t) => {
+        const d: Detail = { state: 'done', span: t.spans[0], process: t.processes[t.spans[0].processID] };
+        detailCache.set(s.spanID, d);
+        setDetail(d);
+      },
+      (e: Error) => { if (e.name !== 'AbortError') setDetail({ state: 'error', message: e.message }); },
+    );
+    return () => ac.abort();
+  }, [selected, m]);
 
   useEffect(() => setUrlParam('span', selected >= 0 ? m.spans[selected].spanID : ''), [selected]);
   useEffect(() => setUrlParam('uiFind', find), [find]);
@@ -119,11 +185,21 @@ function TraceView({ trace, query }: { trace: Trace; query: string }) {
       if (matches[i]) return reveal(i);
     }
   };
-  const download = () => {
-    const blob = new Blob([JSON.stringify({ data: [trace] }, null, 2)], { type: 'application/json' });
+  const download = async () => {
+    // A compact trace lacks tags and logs: download the full Jaeger JSON from the server.
+    let full = trace;
+    if (compact) {
+      try {
+        full = await api.trace(trace.traceID);
+      } catch (e) {
+        alert(`Could not download the trace: ${(e as Error).message}`);
+        return;
+      }
+    }
+    const blob = new Blob([JSON.stringify({ data: [full] }, null, 2)], { type: 'application/json' });
     const a = document.createElement('a');
     a.href = URL.createObjectURL(blob);
-    a.download = `trace-${trace.traceID}.json`;
+    a.download = `trace-${full.traceID}.json`;
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
   };
@@ -174,7 +250,7 @@ function TraceView({ trace, query }: { trace: Trace; query: string }) {
         <div class="tabs">
           <button class={tab === 'timeline' ? 'active' : ''} onClick={() => setTab('timeline')}>Timeline</button>
           <button class={tab === 'stats' ? 'active' : ''} onClick={() => setTab('stats')}>Statistics</button>
-          <button onClick={download}>Download JSON</button>
+          <button onClick={() => void download()}>Download JSON</button>
         </div>
         {tab === 'timeline' && (
           <>
@@ -239,7 +315,7 @@ function TraceView({ trace, query }: { trace: Trace; query: string }) {
             )}
           </div>
           {selected >= 0 && (
-            <SpanDetails model={m} row={selected} onJump={reveal} onClose={() => setSelected(-1)} />
+            <SpanDetails model={m} row={selected} detail={detail} onJump={reveal} onClose={() => setSelected(-1)} />
           )}
         </div>
       )}

@@ -1,0 +1,37 @@
+/**
+ * Turns the compact trace form (meshtrace extension) into the Jaeger shape the trace model reads,
+ * with just what the waterfall needs: ids, parent, times, service, operation, kind and the error
+ * mark. Tags, logs and processes of a span are fetched when its details open.
+ */
+import type { CompactTrace, KV, Span, Trace } from './jaeger-types.js';
+
+const KINDS = ['', 'internal', 'server', 'client', 'producer', 'consumer'];
+const ERROR_TAG: KV = { key: 'error', type: 'bool', value: true };
+
+export function compactToTrace(c: CompactTrace): Trace {
+  const s = c.spans;
+  const n = s.spanID.length;
+  const spans = new Array<Span>(n);
+  const kindTags: KV[][] = KINDS.map((k) => (k ? [{ key: 'span.kind', type: 'string', value: k }] : []));
+  const kindErrorTags: KV[][] = kindTags.map((t) => [...t, ERROR_TAG]);
+  for (let i = 0; i < n; i++) {
+    const parent = s.parentSpanID[i];
+    const kind = s.kind[i] >= 0 && s.kind[i] < KINDS.length ? s.kind[i] : 0;
+    spans[i] = {
+      traceID: c.traceID,
+      spanID: s.spanID[i],
+      operationName: c.operations[s.operation[i]],
+      references: parent ? [{ refType: 'CHILD_OF', traceID: c.traceID, spanID: parent }] : [],
+      startTime: s.startTime[i],
+      duration: s.duration[i],
+      // Shared arrays: only read, and replaced by the real span when its details load.
+      tags: s.flags[i] & 1 ? kindErrorTags[kind] : kindTags[kind],
+      logs: [],
+      processID: `s${s.service[i]}`,
+      warnings: null,
+    };
+  }
+  const processes: Trace['processes'] = {};
+  c.services.forEach((name, k) => (processes[`s${k}`] = { serviceName: name, tags: [] }));
+  return { traceID: c.traceID, spans, processes, warnings: c.warnings };
+}
