@@ -11,8 +11,8 @@ import { propagatorNames } from './propagation/index.js';
 const port = z.number().int().min(0).max(65535);
 const rate = z.number().min(0).max(1);
 
-/** `host:port` → {host, port}; hosts may be names, IPv4, or `[v6]`. */
-export const hostPortSchema = z.string().transform((s, ctx) => {
+/** `host:port` → {host, port}; hosts may be names, IPv4, or `[v6]`. An already parsed {host, port} passes. */
+const hostPortString = z.string().transform((s, ctx) => {
   const m = /^(\[[0-9a-fA-F:.]+\]|[^:\s]+):(\d{1,5})$/.exec(s.trim());
   const p = m ? Number(m[2]) : NaN;
   if (!m || p < 1 || p > 65535) {
@@ -21,6 +21,7 @@ export const hostPortSchema = z.string().transform((s, ctx) => {
   }
   return { host: m[1].replace(/^\[|\]$/g, ''), port: p };
 });
+export const hostPortSchema = z.union([hostPortString, z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) })]);
 export type HostPort = { host: string; port: number };
 
 export const samplingRouteSchema = z.object({

@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DestinationStream, Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import { Agent } from 'undici';
 import { createAccessLogger } from './access-log.js';
 import { createAdminServer } from './admin.js';
@@ -79,7 +79,8 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
     if (span) exporter.add(span);
   };
   const accessLog = config.accessLog ? createAccessLogger(opts.accessLog) : undefined;
-  const onFilterError = (filter: string, err: unknown) => opts.logger?.error({ err, filter }, 'filter failed');
+  const logger = opts.logger ?? pino({ level: 'warn', base: { component: 'meshtrace-proxy' } }, pino.destination(2));
+  const onFilterError = (filter: string, err: unknown) => logger.error({ err, filter }, 'filter failed');
   const deps = { config, metrics, inflight, accessLog, record, onFilterError };
   const pool = () => new Agent({ connections: config.maxConnectionsPerUpstream, keepAliveTimeout: 4_000, pipelining: 1 });
   const appPool = pool();

@@ -27,7 +27,7 @@ export function accessLogFilter(logger: Logger): HttpFilter {
         authority: ex.authority,
         upstream_host: ex.upstream ? `${ex.upstream.host}:${ex.upstream.port}` : '-',
         upstream_cluster: ex.upstream?.cluster ?? '-',
-        downstream_remote_address: `${ex.req.socket.remoteAddress ?? ''}:${ex.req.socket.remotePort ?? ''}`,
+        downstream_remote_address: `${ex.remoteAddress}:${ex.remotePort}`,
         trace_id: ex.trace?.context.traceId ?? '',
         span_id: ex.trace?.context.spanId ?? '',
         sampled: ex.trace?.context.sampled ?? false,

@@ -7,7 +7,7 @@ import type { HttpFilter } from './types.js';
 export const forwardedFilter = (): HttpFilter => ({
   name: 'x-forwarded',
   onRequest(ex) {
-    const addr = ex.req.socket.remoteAddress ?? '';
+    const addr = ex.remoteAddress;
     const prior = ex.headers['x-forwarded-for'];
     const list = Array.isArray(prior) ? prior.join(', ') : prior;
     if (addr) ex.headers['x-forwarded-for'] = list ? `${list}, ${addr}` : addr;

@@ -32,6 +32,9 @@ export interface Exchange {
   readonly listener: 'inbound' | 'outbound';
   readonly req: IncomingMessage;
   readonly startMs: number;
+  /** The downstream peer, captured at the start (the socket may be detached by the end). */
+  readonly remoteAddress: string;
+  readonly remotePort: number;
   method: string;
   /** Origin-form request target (path and query) sent upstream. */
   path: string;

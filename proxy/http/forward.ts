@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { FilterChain } from '../filters/chain.js';
@@ -9,7 +8,9 @@ import { endToEndHeaders } from './headers.js';
 
 /**
  * The terminal router: sends the exchange to `ex.upstream` over a pooled keep-alive connection
- * (undici) and streams both bodies without buffering. Failure mapping (Envoy's flags):
+ * (undici's low-level dispatch: no per-request stream objects or abort signals, which dominated
+ * the cost with the high-level API) and streams both bodies without buffering, with
+ * backpressure both ways. Failure mapping (Envoy's flags):
  * - connection refused/reset before response headers → 503 `UF`;
  * - name resolution failure → 503 `UH` (no healthy upstream);
  * - no response headers within `timeoutMs` of the request's end → 504 `UT`;
@@ -18,19 +19,23 @@ import { endToEndHeaders } from './headers.js';
  */
 export interface ForwardOptions {
   dispatcher: Dispatcher;
-  /** Longest wait for response headers, ms; 0 = none. */
+  /** Longest wait for response headers after the request ended, ms; 0 = none. */
   timeoutMs: number;
 }
 
 const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'EADDRNOTAVAIL']);
 const RESOLVE_FAILURES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL']);
 
+class ProxyAbort extends Error {
+  constructor(readonly reason: 'timeout' | 'client') { super(reason === 'timeout' ? 'upstream request timeout' : 'client disconnected'); }
+}
+
 export function sendLocalReply(ex: Exchange, res: ServerResponse, chain: FilterChain, reply: LocalReply): void {
   if (reply.flag && !ex.responseFlags.includes(reply.flag)) ex.responseFlags.push(reply.flag);
   if (res.headersSent || res.destroyed) { res.destroy(); return; }
   const body = Buffer.from(reply.body);
   const headers: Record<string, string | string[]> = {
-    'content-type': 'text/plain', 'content-length': String(body.length), 'x-request-id': ex.requestId,
+    'content-type': 'text/plain', 'content-length': String(body.length),
   };
   chain.response(ex, headers);
   ex.status = reply.status;
@@ -39,87 +44,113 @@ export function sendLocalReply(ex: Exchange, res: ServerResponse, chain: FilterC
   ex.responseBytes = body.length;
 }
 
-function hasBody(req: IncomingMessage): boolean {
-  const cl = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (cl !== undefined && cl !== '0');
-}
-
-async function* counted(req: IncomingMessage, ex: Exchange, onEnd: () => void): AsyncGenerator<Buffer> {
+async function* counted(req: IncomingMessage, ex: Exchange): AsyncGenerator<Buffer> {
   for await (const chunk of req) {
     ex.requestBytes += (chunk as Buffer).length;
     yield chunk as Buffer;
   }
-  onEnd();
 }
 
-export async function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse, chain: FilterChain, o: ForwardOptions): Promise<void> {
+const originCache = new Map<string, string>();
+function originOf(host: string, port: number): string {
+  const key = `${host}:${port}`;
+  let o = originCache.get(key);
+  if (!o) {
+    o = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    if (originCache.size < 10_000) originCache.set(key, o);
+  }
+  return o;
+}
+
+export function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse, chain: FilterChain, o: ForwardOptions): void {
   const up = ex.upstream!;
-  const ac = new AbortController();
-  let timedOut = false;
-  let clientGone = false;
-  const onClose = () => {
-    if (!res.writableFinished) {
-      clientGone = true;
-      if (!ex.responseFlags.includes('DC')) ex.responseFlags.push('DC');
-      ac.abort();
-    }
-  };
-  res.once('close', onClose);
-  // Envoy's route timeout: counted from the end of the downstream request, so a slow upload is not a slow upstream.
+  let controller: Dispatcher.DispatchController | undefined;
+  let pending: ProxyAbort | undefined;
   let timer: NodeJS.Timeout | undefined;
   let answered = false;
-  const startTimer = () => {
-    if (o.timeoutMs > 0 && !answered) timer = setTimeout(() => { timedOut = true; ac.abort(); }, o.timeoutMs);
+  let t0 = 0;
+
+  const abort = (why: ProxyAbort) => {
+    if (controller) controller.abort(why);
+    else pending = why;
   };
-  const withBody = hasBody(req);
-  if (!withBody) startTimer();
-  const t0 = performance.now();
-  let r: Dispatcher.ResponseData;
-  try {
-    r = await o.dispatcher.request({
-      origin: `http://${up.host.includes(':') ? `[${up.host}]` : up.host}:${up.port}`,
-      path: ex.path,
-      method: ex.method as Dispatcher.HttpMethod,
-      headers: ex.headers,
-      // undici streams async iterables (documented; its typings list only Readable).
-      body: withBody ? (counted(req, ex, startTimer) as unknown as Readable) : null,
-      signal: ac.signal,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
-  } catch (err) {
-    answered = true;
-    if (timer) clearTimeout(timer);
-    if (clientGone) return;
-    const code = (err as { code?: string }).code ?? '';
-    ex.error = code || (err as Error).message;
-    if (timedOut) sendLocalReply(ex, res, chain, { status: 504, body: 'upstream request timeout', flag: 'UT' });
-    else if (RESOLVE_FAILURES.has(code)) sendLocalReply(ex, res, chain, { status: 503, body: 'no healthy upstream', flag: 'UH' });
-    else if (CONNECT_FAILURES.has(code) || code.startsWith('UND_ERR')) sendLocalReply(ex, res, chain, { status: 503, body: 'upstream connect error or disconnect/reset before headers', flag: 'UF' });
-    else sendLocalReply(ex, res, chain, { status: 503, body: `upstream error: ${(err as Error).message}`, flag: 'UF' });
-    return;
+  const startTimer = () => {
+    if (o.timeoutMs > 0 && !answered && !timer) timer = setTimeout(() => abort(new ProxyAbort('timeout')), o.timeoutMs);
+  };
+  const onClientClose = () => {
+    if (!res.writableFinished) abort(new ProxyAbort('client'));
+  };
+  res.once('close', onClientClose);
+
+  // Request body: streamed as is. Content-Length bodies are counted by their (parser-enforced)
+  // length; chunked ones by a counting iterator.
+  const te = req.headers['transfer-encoding'];
+  const cl = req.headers['content-length'];
+  let body: Readable | null = null;
+  if (te !== undefined) {
+    body = counted(req, ex) as unknown as Readable;
+    req.once('end', startTimer);
+  } else if (cl !== undefined && cl !== '0') {
+    body = req;
+    req.once('end', () => { ex.requestBytes = Number(cl); startTimer(); });
+  } else {
+    startTimer();
   }
-  answered = true;
-  if (timer) clearTimeout(timer);
-  ex.upstreamServiceTimeMs = performance.now() - t0;
-  ex.status = r.statusCode;
-  const headers = endToEndHeaders(r.headers);
-  headers['x-envoy-upstream-service-time'] = String(Math.round(ex.upstreamServiceTimeMs));
-  chain.response(ex, headers);
-  if (clientGone) { r.body.destroy(); return; }
-  res.writeHead(r.statusCode, headers);
-  // Server-sent events and other streams: send headers now, not with the first body chunk.
-  res.flushHeaders();
-  r.body.on('data', (c: Buffer) => { ex.responseBytes += c.length; });
-  try {
-    await pipeline(r.body, res);
-  } catch (err) {
-    if (!clientGone) {
-      if (!ex.responseFlags.includes('UR')) ex.responseFlags.push('UR');
-      ex.error = (err as { code?: string }).code ?? (err as Error).message;
-      res.destroy();
-    }
-  } finally {
-    res.off('close', onClose);
-  }
+
+  t0 = performance.now();
+  o.dispatcher.dispatch({
+    origin: originOf(up.host, up.port),
+    path: ex.path,
+    method: ex.method as Dispatcher.HttpMethod,
+    headers: ex.headers,
+    body,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+  }, {
+    onRequestStart(c) {
+      controller = c;
+      if (pending) c.abort(pending);
+    },
+    onResponseStart(c, statusCode, headers) {
+      if (statusCode < 200) return; // 1xx informational: not forwarded
+      answered = true;
+      if (timer) { clearTimeout(timer); timer = undefined; }
+      ex.upstreamServiceTimeMs = performance.now() - t0;
+      ex.status = statusCode;
+      const out = endToEndHeaders(headers);
+      out['x-envoy-upstream-service-time'] = String(Math.round(ex.upstreamServiceTimeMs));
+      chain.response(ex, out);
+      if (res.destroyed) { c.abort(new ProxyAbort('client')); return; }
+      res.writeHead(statusCode, out);
+      // Streams (SSE, chunked) get their headers now, not with a first chunk that may come much later.
+      if (out['content-length'] === undefined) res.flushHeaders();
+      res.on('drain', () => c.resume());
+    },
+    onResponseData(c, chunk) {
+      ex.responseBytes += chunk.length;
+      if (!res.write(chunk)) c.pause();
+    },
+    onResponseEnd() {
+      res.off('close', onClientClose);
+      res.end();
+    },
+    onResponseError(_c, err) {
+      if (timer) { clearTimeout(timer); timer = undefined; }
+      res.off('close', onClientClose);
+      if (err instanceof ProxyAbort && err.reason === 'client') return; // DC is recorded on close
+      const code = (err as { code?: string }).code ?? '';
+      if (res.headersSent) {
+        // Reset mid-body: the client must not mistake a truncated body for a complete one.
+        if (!ex.responseFlags.includes('UR')) ex.responseFlags.push('UR');
+        ex.error = code || err.message;
+        res.destroy();
+        return;
+      }
+      ex.error = code || err.message;
+      if (err instanceof ProxyAbort) sendLocalReply(ex, res, chain, { status: 504, body: 'upstream request timeout', flag: 'UT' });
+      else if (RESOLVE_FAILURES.has(code)) sendLocalReply(ex, res, chain, { status: 503, body: 'no healthy upstream', flag: 'UH' });
+      else if (CONNECT_FAILURES.has(code) || code.startsWith('UND_ERR')) sendLocalReply(ex, res, chain, { status: 503, body: 'upstream connect error or disconnect/reset before headers', flag: 'UF' });
+      else sendLocalReply(ex, res, chain, { status: 503, body: `upstream error: ${err.message}`, flag: 'UF' });
+    },
+  });
 }

@@ -33,6 +33,8 @@ function newExchange(name: 'inbound' | 'outbound', req: IncomingMessage): Exchan
     listener: name,
     req,
     startMs: nowMs(),
+    remoteAddress: req.socket.remoteAddress ?? '',
+    remotePort: req.socket.remotePort ?? 0,
     method: req.method ?? 'GET',
     path: req.url ?? '/',
     authority: typeof host === 'string' ? host : '',
@@ -57,6 +59,7 @@ export function createListener(o: ListenerOptions): Server {
     requestTimeout: 0,
     headersTimeout: 60_000,
   });
+  const fwd = { dispatcher: o.dispatcher, timeoutMs: o.timeoutMs };
   const active = metrics.activeRequests.labels(name);
   const conns = metrics.activeConnections.labels(name);
 
@@ -93,11 +96,13 @@ export function createListener(o: ListenerOptions): Server {
       sendLocalReply(ex, res, chain, reply);
       return;
     }
-    forward(ex, req, res, chain, { dispatcher: o.dispatcher, timeoutMs: o.timeoutMs }).catch((err) => {
+    try {
+      forward(ex, req, res, chain, fwd);
+    } catch (err) {
       ex.error = (err as Error).message;
       if (!res.headersSent) sendLocalReply(ex, res, chain, { status: 500, body: 'proxy error' });
       else res.destroy();
-    });
+    }
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {

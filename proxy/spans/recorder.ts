@@ -44,8 +44,8 @@ export function exchangeToSpan(ex: Exchange, resource: Resource): ReadableSpan |
   if (ex.route) a['http.route'] = ex.route;
   const ua = ex.req.headers['user-agent'];
   if (typeof ua === 'string') a['user_agent.original'] = ua;
-  if (ex.req.socket.remoteAddress) a['network.peer.address'] = ex.req.socket.remoteAddress;
-  if (ex.req.socket.remotePort) a['network.peer.port'] = ex.req.socket.remotePort;
+  if (ex.remoteAddress) a['network.peer.address'] = ex.remoteAddress;
+  if (ex.remotePort) a['network.peer.port'] = ex.remotePort;
   if (ex.listener === 'inbound') {
     const { host, port } = authorityParts(ex.authority);
     if (host) a['server.address'] = host;

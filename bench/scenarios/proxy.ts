@@ -1,0 +1,263 @@
+/**
+ * Sidecar proxy bench (issue 4, item 8). The same HTTP load against a tiny app:
+ *   direct            load → app
+ *   1 sidecar         load → sidecar inbound → app
+ *   2 sidecars        load → client sidecar outbound → server sidecar inbound → app (a mesh call)
+ *   nginx             load → nginx (1 worker, upstream keep-alive) → app   [Debian nginx, if installed]
+ * Each at a fixed 1,000 requests/s (autocannon `overallRate`, 10 connections) for latency and CPU,
+ * then saturated (64 connections) for throughput. Sidecars run as real `meshtrace proxy` processes,
+ * record every request (sampling 1.0, stricter than Istio's default 1%) and export OTLP to a sink in
+ * the bench process; access logs off (Istio's default). Latency samples are autocannon's per-request
+ * times (sub-ms, no coordinated-omission correction); CPU from /proc/<pid>/stat of the proxy
+ * processes (all sidecars together; nginx master + worker); RSS from /proc/<pid>/status after the
+ * fixed-rate run. Everything shares one machine: the load generator competes for the same cores.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { percentile, summarize, type BenchOptions, type BenchTable, type Scenario } from '../scenario.js';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = join(repo, 'bin', 'meshtrace.js');
+const CLK_TCK = 100;
+
+interface AutocannonResult { requests: { total: number }; non2xx: number; errors: number; timeouts: number; duration: number; '2xx': number }
+interface AutocannonInstance { on(ev: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void }
+type Autocannon = ((opts: Record<string, unknown>, cb: (err: Error | null, r: AutocannonResult) => void) => AutocannonInstance);
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
+
+const APP_SRC = `
+const http = require('node:http');
+const body = Buffer.from('{"ratings":{"Reviewer1":5,"Reviewer2":4},"id":0,"ok":true}');
+http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => { res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }); res.end(body); });
+}).listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('ready\\n'));
+`;
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+function waitForOutput(child: ChildProcess, stream: 'stdout' | 'stderr', match: RegExp, what: string): Promise<string> {
+  return new Promise((resolveP, reject) => {
+    let buf = '';
+    const t = setTimeout(() => reject(new Error(`${what} did not start: ${buf}`)), 30_000);
+    child[stream]!.on('data', (c: Buffer) => {
+      buf += c.toString();
+      const m = match.exec(buf);
+      if (m) { clearTimeout(t); resolveP(m[0]); }
+    });
+    child.once('exit', (code) => { clearTimeout(t); reject(new Error(`${what} exited (${code}): ${buf}`)); });
+  });
+}
+
+/** utime + stime of a process, seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+}
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+function childPids(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch { return []; }
+}
+
+interface Target {
+  name: string;
+  url: string;
+  headers?: Record<string, string>;
+  /** Processes whose CPU and RSS are the proxy's cost (empty for direct). */
+  pids(): number[];
+  stop(): Promise<void>;
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); setTimeout(() => child.kill('SIGKILL'), 3000).unref(); });
+}
+
+async function startApp(): Promise<{ port: number; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['-e', APP_SRC], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  await waitForOutput(child, 'stdout', /ready/, 'bench app');
+  return { port, child };
+}
+
+async function startProxy(args: string[]): Promise<{ child: ChildProcess; ports: { inboundPort: number; outboundPort: number } }> {
+  const child = spawn(process.execPath, [bin, 'proxy', '--no-access-log', '--inbound-port', '0', '--outbound-port', '0', '--admin-port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const line = await waitForOutput(child, 'stderr', /\{[^\n]*"meshtrace proxy started"[^\n]*\}/, 'meshtrace proxy');
+  return { child, ports: JSON.parse(line) as { inboundPort: number; outboundPort: number } };
+}
+
+async function startSink(): Promise<{ url: string; server: Server; spans: () => number }> {
+  let bytes = 0;
+  const server = createServer((req, res) => {
+    req.on('data', (c: Buffer) => { bytes += c.length; });
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, spans: () => bytes };
+}
+
+function nginxAvailable(): boolean {
+  return spawnSync('nginx', ['-v']).status === 0;
+}
+
+async function startNginx(dir: string, appPort: number): Promise<Target> {
+  const port = await freePort();
+  mkdirSync(join(dir, 'nginx'), { recursive: true });
+  const p = join(dir, 'nginx');
+  const conf = join(p, 'nginx.conf');
+  writeFileSync(conf, `
+worker_processes 1;
+daemon off;
+pid ${p}/nginx.pid;
+error_log ${p}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${p}/body; proxy_temp_path ${p}/proxy; fastcgi_temp_path ${p}/fastcgi; uwsgi_temp_path ${p}/uwsgi; scgi_temp_path ${p}/scgi;
+  upstream app { server 127.0.0.1:${appPort}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${port};
+    location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}`);
+  const child = spawn('nginx', ['-c', conf, '-p', p, '-e', `${p}/error.log`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try { const r = await fetch(`http://127.0.0.1:${port}/`); await r.arrayBuffer(); if (r.ok) break; } catch { /* not up yet */ }
+    if (Date.now() > deadline) throw new Error('nginx did not start');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    name: 'nginx (1 worker)', url: `http://127.0.0.1:${port}/reviews/0`,
+    pids: () => [child.pid!, ...childPids(child.pid!)],
+    stop: () => kill(child),
+  };
+}
+
+function load(url: string, headers: Record<string, string> | undefined, opts: { connections: number; seconds: number; rate?: number; samples?: number[] }): Promise<AutocannonResult> {
+  return new Promise((resolveP, reject) => {
+    const o: Record<string, unknown> = { url, headers, connections: opts.connections, duration: opts.seconds, timeout: 10 };
+    if (opts.rate) o['overallRate'] = opts.rate;
+    const inst = autocannon(o, (err, r) => (err ? reject(err) : resolveP(r)));
+    if (opts.samples) {
+      const s = opts.samples;
+      inst.on('response', (_c, status, _b, ms) => { if (status < 300) s.push(ms); });
+    }
+  });
+}
+
+interface Run { p50: number; p99: number; sat: number; cpuPer1k: number; rss: number; errors: number }
+
+async function measure(t: Target, o: { rate: number; fixedS: number; satS: number; warmS: number }): Promise<Run> {
+  if (o.warmS > 0) await load(t.url, t.headers, { connections: 16, seconds: o.warmS });
+  const pids = t.pids();
+  const cpu0 = pids.reduce((n, p) => n + cpuSeconds(p), 0);
+  const samples: number[] = [];
+  const fixed = await load(t.url, t.headers, { connections: 10, seconds: o.fixedS, rate: o.rate, samples });
+  const cpu1 = pids.reduce((n, p) => n + cpuSeconds(p), 0);
+  const rss = pids.length ? pids.reduce((n, p) => n + rssMiB(p), 0) : NaN;
+  const sat = await load(t.url, t.headers, { connections: 64, seconds: o.satS });
+  return {
+    p50: percentile(samples, 50),
+    p99: percentile(samples, 99),
+    sat: sat['2xx'] / sat.duration,
+    cpuPer1k: pids.length ? ((cpu1 - cpu0) / Math.max(1, fixed['2xx'])) * 1000 : NaN,
+    rss,
+    errors: fixed.non2xx + fixed.errors + fixed.timeouts + sat.non2xx + sat.errors + sat.timeouts,
+  };
+}
+
+const fmt = (n: number, d = 3) => (Number.isFinite(n) ? n.toFixed(d) : '–');
+const spread = (v: number[], d = 3) => {
+  const s = summarize(v);
+  return v.length > 1 ? `${fmt(s.median, d)} (${fmt(s.min, d)}–${fmt(s.max, d)})` : fmt(s.median, d);
+};
+
+export const proxyScenario: Scenario = {
+  name: 'proxy',
+  description: 'Sidecar cost: direct vs one sidecar vs two sidecars (a mesh call) vs nginx, at a fixed 1,000 rps and saturated.',
+  async run(opts: BenchOptions): Promise<BenchTable[]> {
+    const reps = opts.quick ? 1 : 3;
+    const o = opts.quick ? { rate: 200, fixedS: 1, satS: 1, warmS: 0 } : { rate: 1000, fixedS: 8, satS: 5, warmS: 2 };
+    const sink = await startSink();
+    const app = await startApp();
+    const started: (() => Promise<void>)[] = [() => kill(app.child), () => new Promise<void>((r) => sink.server.close(() => r()))];
+    const notes: string[] = [];
+    try {
+      const server = await startProxy(['--service', 'reviews', '--app-port', String(app.port), '--collector', sink.url]);
+      started.push(() => kill(server.child));
+      const client = await startProxy(['--service', 'productpage', '--app-port', '1', '--collector', sink.url, '--upstream', `reviews=127.0.0.1:${server.ports.inboundPort}`]);
+      started.push(() => kill(client.child));
+      const targets: Target[] = [
+        { name: 'direct', url: `http://127.0.0.1:${app.port}/reviews/0`, pids: () => [], stop: async () => {} },
+        { name: '1 sidecar', url: `http://127.0.0.1:${server.ports.inboundPort}/reviews/0`, pids: () => [server.child.pid!], stop: async () => {} },
+        { name: '2 sidecars', url: `http://127.0.0.1:${client.ports.outboundPort}/reviews/0`, headers: { host: 'reviews' }, pids: () => [client.child.pid!, server.child.pid!], stop: async () => {} },
+      ];
+      if (nginxAvailable()) {
+        const ng = await startNginx(opts.tmpDir, app.port);
+        started.push(() => ng.stop());
+        targets.push(ng);
+      } else notes.push('nginx is not installed (apt-get install nginx): no nginx row.');
+
+      const runs = new Map<string, Run[]>(targets.map((t) => [t.name, []]));
+      // Interleave configurations across repetitions so drift on a shared machine hits all alike.
+      for (let i = 0; i < reps; i++) {
+        for (const t of targets) runs.get(t.name)!.push(await measure(t, o));
+      }
+      const med = (name: string, k: keyof Run) => summarize(runs.get(name)!.map((r) => r[k])).median;
+      const nginxSat = runs.has('nginx (1 worker)') ? med('nginx (1 worker)', 'sat') : NaN;
+      const rows = targets.map((t) => {
+        const rs = runs.get(t.name)!;
+        const hops = t.name === '2 sidecars' ? 2 : t.name === 'direct' ? 0 : 1;
+        return [
+          t.name,
+          spread(rs.map((r) => r.p50)),
+          spread(rs.map((r) => r.p99)),
+          t.name === 'direct' ? '–' : fmt(med(t.name, 'p50') - med('direct', 'p50')),
+          t.name === 'direct' ? '–' : fmt(med(t.name, 'p99') - med('direct', 'p99')),
+          spread(rs.map((r) => r.sat), 0),
+          Number.isFinite(nginxSat) ? `${fmt((med(t.name, 'sat') / nginxSat) * 100, 0)}%` : '–',
+          t.name === 'direct' ? '–' : spread(rs.map((r) => r.cpuPer1k)),
+          t.name === 'direct' || hops === 0 ? '–' : fmt(med(t.name, 'cpuPer1k') / (t.name === '2 sidecars' ? 2 : 1)),
+          t.name === 'direct' ? '–' : fmt(med(t.name, 'rss'), 1),
+          rs.reduce((n, r) => n + r.errors, 0),
+        ];
+      });
+      notes.push(
+        `Fixed rate ${o.rate} rps for ${o.fixedS} s (10 connections), then saturated for ${o.satS} s (64 connections); ${reps} repetition(s), median (min–max).`,
+        'Added latency = median of the configuration minus median of direct. CPU = user+system seconds of the proxy process(es) per 1,000 requests at the fixed rate (= cores busy at 1k rps); "per sidecar" divides the two-sidecar figure by two.',
+        'RSS: resident MiB of the proxy process(es) after the fixed-rate run (two sidecars: sum).',
+        'Sidecars record every request (sampling 1.0) and export OTLP/HTTP protobuf to a sink; access log off.',
+        'Targets (issue 4): added p99 < 1 ms per sidecar hop at 1k rps; ≥ 50% of nginx saturated rps; < 0.2 core per 1k rps; < 60 MB RSS. Anchors: Istio 1.20 0.30 ms added p99 through two Envoys at 1k rps; Istio 1.24 0.20 vCPU and 60 MB per sidecar per 1k rps.',
+        `Load generator: autocannon in the bench process on the same ${reps > 1 ? 'shared ' : ''}machine.`,
+      );
+      return [{
+        title: 'Sidecar proxy: added latency, throughput, CPU and memory',
+        columns: ['path', 'p50 ms', 'p99 ms', 'added p50 ms', 'added p99 ms', 'saturated rps', 'vs nginx', 'CPU s / 1k req', 'CPU s / 1k req per sidecar', 'RSS MiB', 'errors'],
+        rows,
+        notes,
+      }];
+    } finally {
+      for (const stop of started.reverse()) await stop();
+    }
+  },
+};
