@@ -13,6 +13,13 @@ export interface CollectorConfig {
   /** OTLP/HTTP port (`POST /v1/traces`); 0 = any free port. */
   otlpHttpPort: number;
   /**
+   * OTLP/gRPC port (`TraceService/Export`, conventionally 4317); 0 = any free port; null = no
+   * gRPC receiver (the default).
+   */
+  otlpGrpcPort: number | null;
+  /** Largest OTLP/gRPC message, bytes, after decompression (gRPC's customary 4 MiB); larger → RESOURCE_EXHAUSTED. */
+  otlpGrpcMaxMessageBytes: number;
+  /**
    * Zipkin v2 JSON port (`POST /api/v2/spans`, conventionally 9411); 0 = any free port;
    * null = no Zipkin receiver (the default, as in Jaeger where it is opt-in).
    */
@@ -34,6 +41,8 @@ export const defaultCollectorConfig = (): CollectorConfig => {
   return {
     host: http.host,
     otlpHttpPort: http.port,
+    otlpGrpcPort: null,
+    otlpGrpcMaxMessageBytes: 4 * 1024 * 1024,
     zipkinPort: null,
     maxRequestBodyBytes: http.maxRequestBodyBytes,
     ...defaultBatchWriterConfig(),
@@ -47,6 +56,8 @@ export const collectorConfigSchema = z
   .object({
     host: z.string().min(1, 'must not be empty'),
     otlpHttpPort: portSchema,
+    otlpGrpcPort: portSchema.nullable(),
+    otlpGrpcMaxMessageBytes: z.number().int('must be an integer').min(1, 'must be greater than zero'),
     zipkinPort: portSchema.nullable(),
     maxRequestBodyBytes: z.number().int('must be an integer').min(1, 'must be greater than zero'),
     maxQueueSpans: batchFields.maxQueueSpans,
@@ -58,8 +69,17 @@ export const collectorConfigSchema = z
     if (c.maxBatchSpans > c.maxQueueSpans) {
       ctx.addIssue({ code: 'custom', path: ['maxQueueSpans'], message: `must be at least maxBatchSpans (${c.maxBatchSpans})` });
     }
-    if (c.zipkinPort !== null && c.zipkinPort !== 0 && c.zipkinPort === c.otlpHttpPort) {
-      ctx.addIssue({ code: 'custom', path: ['zipkinPort'], message: `must differ from otlpHttpPort (${c.otlpHttpPort})` });
+    const ports: Array<[keyof CollectorConfig, number | null]> = [
+      ['otlpHttpPort', c.otlpHttpPort],
+      ['otlpGrpcPort', c.otlpGrpcPort],
+      ['zipkinPort', c.zipkinPort],
+    ];
+    const seen = new Map<number, string>();
+    for (const [name, port] of ports) {
+      if (port === null || port === 0) continue;
+      const other = seen.get(port);
+      if (other) ctx.addIssue({ code: 'custom', path: [name], message: `must differ from ${other} (${port})` });
+      else seen.set(port, name);
     }
   });
 

@@ -45,10 +45,12 @@ describe('createCollector', () => {
     }
   });
 
-  it('runs a Zipkin receiver when zipkinPort is set, feeding the same batch writer', async () => {
+  it('runs the Zipkin and OTLP/gRPC receivers when their ports are set, feeding the same batch writer', async () => {
     const writer = new RecordingWriter();
-    const collector = createCollector({ config: { host: '127.0.0.1', otlpHttpPort: 0, zipkinPort: 0 }, writer, logger });
-    expect(createCollector({ config: { host: '127.0.0.1', otlpHttpPort: 0 }, writer, logger }).zipkinAddress()).toBeUndefined();
+    const collector = createCollector({ config: { host: '127.0.0.1', otlpHttpPort: 0, otlpGrpcPort: 0, zipkinPort: 0 }, writer, logger });
+    const plain = createCollector({ config: { host: '127.0.0.1', otlpHttpPort: 0 }, writer, logger });
+    expect(plain.zipkinAddress()).toBeUndefined();
+    expect(plain.otlpGrpcAddress()).toBeUndefined();
     await collector.start();
     try {
       const port = collector.zipkinAddress()?.port;
@@ -59,6 +61,7 @@ describe('createCollector', () => {
       });
       expect(res.status).toBe(202);
       expect(writer.spans.map((s) => s.name)).toEqual(['z']);
+      expect(collector.otlpGrpcAddress()?.port).toBeGreaterThan(0);
     } finally {
       await collector.shutdown();
     }
@@ -82,6 +85,8 @@ describe('createCollector', () => {
     expect(defaultCollectorConfig()).toEqual({
       host: '0.0.0.0',
       otlpHttpPort: 4318,
+      otlpGrpcPort: null,
+      otlpGrpcMaxMessageBytes: 4194304,
       zipkinPort: null,
       maxRequestBodyBytes: 20971520,
       maxQueueSpans: 100000,
@@ -102,5 +107,7 @@ describe('createCollector', () => {
       'maxQueueSpans: must be at least maxBatchSpans (2000)',
     ]);
     expect(() => parseCollectorConfig({ maxQueueSpans: 10 })).toThrow('maxQueueSpans: must be at least maxBatchSpans (2000)');
+    expect(() => parseCollectorConfig({ otlpHttpPort: 4318, zipkinPort: 4318 })).toThrow('zipkinPort: must differ from otlpHttpPort (4318)');
+    expect(parseCollectorConfig({ otlpHttpPort: 0, otlpGrpcPort: 0, zipkinPort: 0 }).zipkinPort).toBe(0);
   });
 });

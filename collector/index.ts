@@ -1,6 +1,6 @@
 /**
- * The collector, assembled: receivers (OTLP/HTTP; Zipkin v2 when `zipkinPort` is set) → batch
- * writer → the storage's `SpanWriter`.
+ * The collector, assembled: receivers (OTLP/HTTP; OTLP/gRPC and Zipkin v2 when their ports are
+ * set) → batch writer → the storage's `SpanWriter`.
  *
  * ```ts
  * const collector = createCollector({ config: { host, otlpHttpPort: 4318 }, writer: storage.writer, logger });
@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { SpanWriter } from '../storage/api.js';
 import { BatchWriter, type BatchWriterCounters } from './batch-writer/batch-writer.js';
 import { parseCollectorConfig, type CollectorConfig } from './config.js';
+import { createOtlpGrpcReceiver, type OtlpGrpcReceiver } from './otlp-grpc/receiver.js';
 import { createOtlpHttpReceiver } from './otlp-http/receiver.js';
 import type { Component } from './pipeline.js';
 import { createZipkinReceiver, type ZipkinReceiver } from './zipkin/receiver.js';
@@ -32,6 +33,8 @@ export interface Collector extends Component {
   readonly config: CollectorConfig;
   /** Where the OTLP/HTTP receiver listens; valid after `start`. */
   otlpHttpAddress(): { host: string; port: number };
+  /** Where the OTLP/gRPC receiver listens; undefined when `otlpGrpcPort` is null. Valid after `start`. */
+  otlpGrpcAddress(): { host: string; port: number } | undefined;
   /** Where the Zipkin receiver listens; undefined when `zipkinPort` is null. Valid after `start`. */
   zipkinAddress(): { host: string; port: number } | undefined;
   /** The batch writer's counters (plain numbers, a snapshot). */
@@ -64,6 +67,14 @@ export function createCollector(deps: {
     consumer: batchWriter,
     logger: logger.child({ receiver: 'otlp-http' }),
   });
+  let otlpGrpc: OtlpGrpcReceiver | undefined;
+  if (config.otlpGrpcPort !== null) {
+    otlpGrpc = createOtlpGrpcReceiver({
+      config: { host: config.host, port: config.otlpGrpcPort, maxReceiveMessageBytes: config.otlpGrpcMaxMessageBytes },
+      consumer: batchWriter,
+      logger: logger.child({ receiver: 'otlp-grpc' }),
+    });
+  }
   let zipkin: ZipkinReceiver | undefined;
   if (config.zipkinPort !== null) {
     zipkin = createZipkinReceiver({
@@ -79,7 +90,9 @@ export function createCollector(deps: {
   }
   // Started in this order and stopped in reverse: storage-facing first, so nothing is accepted
   // before it can be written, and receivers stop before the queue is drained.
-  const components: Component[] = zipkin ? [batchWriter, otlpHttp, zipkin] : [batchWriter, otlpHttp];
+  const components: Component[] = [batchWriter, otlpHttp];
+  if (otlpGrpc) components.push(otlpGrpc);
+  if (zipkin) components.push(zipkin);
   let started: Component[] = [];
 
   async function stopStarted(): Promise<void> {
@@ -103,6 +116,7 @@ export function createCollector(deps: {
     },
     shutdown: stopStarted,
     otlpHttpAddress: () => otlpHttp.address(),
+    otlpGrpcAddress: () => otlpGrpc?.address(),
     zipkinAddress: () => zipkin?.address(),
     counters: () => batchWriter.counters(),
   };
