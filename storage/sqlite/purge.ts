@@ -33,7 +33,7 @@ export function purgeSpansChunk(st: Statements, catalog: Catalog, cutoffUs: numb
     // Exact dependency decrements are needed only for spans in the cutoff's hour: older hours
     // are dropped wholesale below.
     if (t.end_us >= boundaryHourStart) {
-      const rows = st.traceSpans.all(t.slot, t.trace_id) as SpanRow[];
+      const rows = st.traceSpans.all(t.id) as SpanRow[];
       const svcOf = new Map<string, number>();
       for (const r of rows) svcOf.set(r.span_id.toString('latin1'), catalog.operationById(r.op_id)!.serviceId);
       for (const r of rows) {
@@ -49,15 +49,15 @@ export function purgeSpansChunk(st: Statements, catalog: Catalog, cutoffUs: numb
       }
     }
     if (t.end_us < cutoffUs) {
-      removed += st.deleteTraceSpans.run(t.slot, t.trace_id).changes;
-      st.deleteSummary.run(t.trace_id);
+      removed += st.deleteTraceSpans.run(t.id).changes;
+      st.deleteSummary.run(t.id);
     } else {
-      removed += st.deleteOldSpans.run(t.slot, t.trace_id, cutoffUs).changes;
+      removed += st.deleteOldSpans.run(t.id, cutoffUs).changes;
       // Every span may have been older even though the trace ended later (a long span).
-      if ((st.countTraceSpans.get(t.slot, t.trace_id) as number) === 0) st.deleteSummary.run(t.trace_id);
-      else st.recomputeSummary.run(t.slot, t.trace_id, t.trace_id);
+      if ((st.countTraceSpans.get(t.id) as number) === 0) st.deleteSummary.run(t.id);
+      else st.recomputeSummary.run(t.id, t.id);
     }
-    st.deleteOldPending.run(t.trace_id, cutoffUs);
+    st.deleteOldPending.run(t.id, cutoffUs);
   }
   for (const [bucket, p, c, calls, errors] of deps.values()) {
     st.addDependency.run(bucket, p, c, calls, errors);

@@ -16,64 +16,68 @@ export interface SpanRow {
   payload: Buffer | null;
 }
 
-export interface SummaryRow { slot: number; start_us: number; end_us: number }
+export interface SummaryRow { trace_id: Buffer; start_us: number; end_us: number }
 export interface PostingBlockRow { max_off: number; seq: number; entries: Buffer }
 export interface PendingRow { service_id: number; start_us: number; is_error: number }
 export interface OldSpanRow { parent_id: Buffer | null; op_id: number; start_us: number; status: number }
-export interface OldTraceRow { trace_id: Buffer; slot: number; start_us: number; end_us: number }
+export interface OldTraceRow { id: number; start_us: number; end_us: number }
 export interface DependencyRow { p: number; c: number; calls: number; errors: number }
 
+/** `trace` below is the trace's number (`traces.id`), not its 16-byte id. */
 export function prepareStatements(db: Database.Database) {
   const p = (sql: string) => db.prepare(sql);
   return {
     // --- write path
-    traceSlot: p('SELECT slot FROM traces WHERE trace_id = ?').pluck(),
-    upsertSummary: p(`INSERT INTO traces (trace_id, slot, start_us, end_us, span_count, root_op_id) VALUES (?, ?, ?, ?, ?, ?)
-      ON CONFLICT (trace_id) DO UPDATE SET start_us = min(start_us, excluded.start_us), end_us = max(end_us, excluded.end_us),
-        span_count = span_count + excluded.span_count, root_op_id = coalesce(excluded.root_op_id, root_op_id)`),
-    /** (slot, trace_id, trace_id) */
+    traceNum: p('SELECT id FROM traces WHERE trace_id = ?').pluck(),
+    maxTraceNum: p('SELECT max(id) FROM traces').pluck(),
+    /** (id, trace_id, start_us, end_us, span_count, root_op_id) */
+    insertSummary: p('INSERT INTO traces (id, trace_id, start_us, end_us, span_count, root_op_id) VALUES (?, ?, ?, ?, ?, ?)'),
+    /** (start_us, end_us, added spans, root_op_id, id) */
+    updateSummary: p(`UPDATE traces SET start_us = min(start_us, ?), end_us = max(end_us, ?), span_count = span_count + ?,
+      root_op_id = coalesce(?, root_op_id) WHERE id = ?`),
+    /** (trace, trace) */
     recomputeSummary: p(`UPDATE traces SET (start_us, end_us, span_count) =
-      (SELECT min(start_us), max(start_us + duration_us), count(*) FROM spans WHERE slot = ? AND trace_id = ?) WHERE trace_id = ?`),
-    insertSpan: p(`INSERT INTO spans (slot, trace_id, span_id, parent_id, op_id, resource_id, start_us, duration_us, flags, status, payload)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-    oldSpan: p('SELECT parent_id, op_id, start_us, status FROM spans WHERE slot = ? AND trace_id = ? AND span_id = ?'),
+      (SELECT min(start_us), max(start_us + duration_us), count(*) FROM spans WHERE trace = ?) WHERE id = ?`),
+    insertSpan: p(`INSERT INTO spans (trace, span_id, parent_id, op_id, resource_id, start_us, duration_us, flags, status, payload)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    oldSpan: p('SELECT parent_id, op_id, start_us, status FROM spans WHERE trace = ? AND span_id = ?'),
     updateSpan: p(`UPDATE spans SET parent_id = ?, op_id = ?, resource_id = ?, start_us = ?, duration_us = ?, flags = ?, status = ?, payload = ?
-      WHERE slot = ? AND trace_id = ? AND span_id = ?`),
-    spanOp: p('SELECT op_id FROM spans WHERE slot = ? AND trace_id = ? AND span_id = ?').pluck(),
-    insertPending: p('INSERT OR REPLACE INTO pending_edges (trace_id, parent_id, span_id, service_id, start_us, is_error) VALUES (?, ?, ?, ?, ?, ?)'),
-    deletePendingOne: p('DELETE FROM pending_edges WHERE trace_id = ? AND parent_id = ? AND span_id = ?'),
-    pendingChildren: p('SELECT service_id, start_us, is_error FROM pending_edges WHERE trace_id = ? AND parent_id = ?'),
-    deletePendingChildren: p('DELETE FROM pending_edges WHERE trace_id = ? AND parent_id = ?'),
-    insertPostingBlock: p(`INSERT INTO postings (bucket, term, max_off, seq, min_off, max_end_off, n, entries)
+      WHERE trace = ? AND span_id = ?`),
+    spanOp: p('SELECT op_id FROM spans WHERE trace = ? AND span_id = ?').pluck(),
+    insertPending: p('INSERT OR REPLACE INTO pending_edges (trace, parent_id, span_id, service_id, start_us, is_error) VALUES (?, ?, ?, ?, ?, ?)'),
+    deletePendingOne: p('DELETE FROM pending_edges WHERE trace = ? AND parent_id = ? AND span_id = ?'),
+    pendingChildren: p('SELECT service_id, start_us, is_error FROM pending_edges WHERE trace = ? AND parent_id = ?'),
+    deletePendingChildren: p('DELETE FROM pending_edges WHERE trace = ? AND parent_id = ?'),
+    insertPostingBlock: p(`INSERT INTO postings (bucket, term, max_off, seq, min_back, end_ahead, n, entries)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
     addDependency: p(`INSERT INTO dependencies (bucket, parent_service_id, child_service_id, calls, errors) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT DO UPDATE SET calls = calls + excluded.calls, errors = errors + excluded.errors`),
     deleteEmptyDependency: p('DELETE FROM dependencies WHERE bucket = ? AND parent_service_id = ? AND child_service_id = ? AND calls <= 0'),
 
     // --- read path
-    summary: p('SELECT slot, start_us, end_us FROM traces WHERE trace_id = ?'),
+    summary: p('SELECT trace_id, start_us, end_us FROM traces WHERE id = ?'),
     traceSpans: p(`SELECT span_id, parent_id, op_id, resource_id, start_us, duration_us, flags, status, payload
-      FROM spans WHERE slot = ? AND trace_id = ?`),
+      FROM spans WHERE trace = ?`),
     /**
      * (bucket, term, (max_off, seq) upper bound exclusive, max start offset, min end offset, limit):
      * blocks newest first, keyset paging.
      */
     postingBlocks: p(`SELECT max_off, seq, entries FROM postings
-      WHERE bucket = ? AND term = ? AND (max_off, seq) < (?, ?) AND min_off <= ? AND max_end_off >= ?
+      WHERE bucket = ? AND term = ? AND (max_off, seq) < (?, ?) AND max_off - min_back <= ? AND max_off + end_ahead >= ?
       ORDER BY max_off DESC, seq DESC LIMIT ?`),
     /** (bucket, term, max start offset, min end offset, row cap): entries in the first `cap` blocks. */
     postingsCount: p(`SELECT coalesce(sum(n), 0) FROM (SELECT n FROM postings
-      WHERE bucket = ? AND term = ? AND min_off <= ? AND max_end_off >= ? LIMIT ?)`).pluck(),
+      WHERE bucket = ? AND term = ? AND max_off - min_back <= ? AND max_off + end_ahead >= ? LIMIT ?)`).pluck(),
     dependencies: p(`SELECT parent_service_id AS p, child_service_id AS c, sum(calls) AS calls, sum(errors) AS errors
       FROM dependencies WHERE bucket BETWEEN ? AND ? GROUP BY p, c`),
 
     // --- retention
-    oldTraces: p('SELECT trace_id, slot, start_us, end_us FROM traces WHERE start_us < ? ORDER BY start_us LIMIT ?'),
-    deleteTraceSpans: p('DELETE FROM spans WHERE slot = ? AND trace_id = ?'),
-    deleteOldSpans: p('DELETE FROM spans WHERE slot = ? AND trace_id = ? AND start_us < ?'),
-    countTraceSpans: p('SELECT count(*) FROM spans WHERE slot = ? AND trace_id = ?').pluck(),
-    deleteSummary: p('DELETE FROM traces WHERE trace_id = ?'),
-    deleteOldPending: p('DELETE FROM pending_edges WHERE trace_id = ? AND start_us < ?'),
+    oldTraces: p('SELECT id, start_us, end_us FROM traces WHERE start_us < ? ORDER BY start_us LIMIT ?'),
+    deleteTraceSpans: p('DELETE FROM spans WHERE trace = ?'),
+    deleteOldSpans: p('DELETE FROM spans WHERE trace = ? AND start_us < ?'),
+    countTraceSpans: p('SELECT count(*) FROM spans WHERE trace = ?').pluck(),
+    deleteSummary: p('DELETE FROM traces WHERE id = ?'),
+    deleteOldPending: p('DELETE FROM pending_edges WHERE trace = ? AND start_us < ?'),
     deleteDependenciesBefore: p('DELETE FROM dependencies WHERE bucket < ?'),
     /** (bucket bound, chunk size) */
     deletePostingsChunk: p(`DELETE FROM postings WHERE (bucket, term, max_off, seq) IN

@@ -6,28 +6,31 @@
  * (later goal); retention that frees whole pages.
  *
  * Tables
- * - `spans` WITHOUT ROWID, key (slot, trace_id, span_id). `slot` is the second of the first start
- *   time seen for the trace, fixed for the trace's life and kept in `traces`. Trace by id = one
- *   summary lookup + one contiguous range. Keying by slot first makes a batch's inserts land in a
+ * - `traces` one row per trace: `id` (the trace number, allocated in arrival order, never reused),
+ *   the 16-byte trace id (unique index), first start, last end, span count, root operation. Kept
+ *   by one INSERT or UPDATE per trace per batch. Gives the trace duration for the duration filter
+ *   and, through `traces_by_start`, the oldest data for retention. Everything else refers to a
+ *   trace by its number (a 3–5 byte varint instead of 16 bytes).
+ * - `spans` WITHOUT ROWID, key (trace number, span_id). Trace by id = one unique-index lookup +
+ *   one contiguous range. Trace numbers grow in arrival order, so a batch's new traces land in a
  *   few pages at the "end" of the b-tree (few dirty pages per commit, a small hot working set at
- *   10M spans) and makes retention free whole pages; keyed by trace id alone, every batch would
- *   dirty pages all over the file, and deleting old traces would leave every page 90 % full so the
- *   file would never shrink. Ids are BLOBs (16/8 bytes); service, operation and kind are one
- *   interned `op_id`; resource attributes + scope are one interned `resource_id`; the rest of the
- *   span is a compact payload (see span-codec.ts). No secondary index on spans at all.
- * - `traces` one summary row per trace: slot, first start, last end, span count, root operation.
- *   Kept by an UPSERT per trace per batch. Gives the trace duration for the duration filter and,
- *   through `traces_by_start`, the oldest data for retention.
+ *   10M spans) and retention frees whole pages; keyed by the random 16-byte trace id, every batch
+ *   would dirty pages all over the file, and deleting old traces would leave every page 90 % full
+ *   so the file would never shrink. Span ids are BLOBs (8 bytes); service, operation and kind are
+ *   one interned `op_id`; resource attributes + scope are one interned `resource_id`; the rest of
+ *   the span is a compact payload (span-codec.ts). No secondary index on spans at all.
  * - `postings` WITHOUT ROWID, key (bucket, term, max_off, seq): the search index. A term is a
  *   hash of "any span", "service", "service+operation" or "tag key=value" (terms.ts). Each
- *   write batch adds one row per (hour bucket, term) whose blob packs 24-byte entries
- *   (start offset, spread, trace id; posting-block.ts) — one entry per trace, not per span: the
+ *   write batch adds one row per (hour bucket, term) whose blob packs 14-byte entries
+ *   (start offset, spread, trace number; posting-block.ts) — one entry per trace, not per span: the
  *   spans of a trace that share a term within a batch and hour collapse into one entry whose
  *   start is the earliest of them and whose spread is latest − earliest (< 1 h). Resource
  *   attributes are the same for every span of a process, so this collapses them too. `max_off`
- *   (latest entry start within the hour) orders blocks newest first, `min_off`/`max_end_off`
- *   let a search skip blocks outside its window, `n` counts entries (to pick the most selective
- *   term). A search reads a term's blocks per hour newest first and keeps entries whose
+ *   (latest entry start within the hour) orders blocks newest first; `min_back` (max_off −
+ *   earliest entry start) and `end_ahead` (latest entry end − max_off) let a search skip blocks
+ *   outside its window, `n` counts entries (to pick the most selective term) — all three are 0
+ *   for the many single-entry blocks of high-cardinality values, and SQLite stores 0 and 1 in
+ *   no bytes. A search reads a term's blocks per hour newest first and keeps entries whose
  *   [start, start+spread] meets the window: a superset of the matching traces, confirmed
  *   exactly against the spans (so hash collisions and the collapsing cost a little work, never
  *   a wrong answer).
@@ -36,9 +39,8 @@
  *   span with typical resource attributes) and one b-tree insert each — that alone caps writes
  *   far below 50k spans/s. Hashing drops the value text, collapsing drops the per-span
  *   multiplicity, blocks drop the per-row b-tree overhead and make a batch's index writes a few
- *   hundred row inserts. The price: confirmation reads, and a block is read whole. Next steps for
- *   size, if needed: trace ids as small integers in entries, resource attributes indexed per
- *   resource id.
+ *   hundred row inserts. The price: confirmation reads, and a block is read whole. Next step for
+ *   size, if needed: resource attributes indexed once per resource id instead of per trace.
  * - `pending_edges` children whose parent span has not arrived yet (OTel exports children first).
  *   When the parent arrives its edges are counted and the rows deleted, so this stays small;
  *   cheaper than a permanent (trace_id, parent_span_id) index over every span.
@@ -61,8 +63,6 @@ export const SCHEMA_VERSION = 1;
 /** An hour in µs: the bucket of `postings` and `dependencies`. */
 export const HOUR_US = 3_600_000_000;
 export const hourOf = (us: number): number => Math.floor(us / HOUR_US);
-/** The `spans` slot of a trace: the second of the first start time seen for it. */
-export const slotOf = (us: number): number => Math.floor(us / 1_000_000);
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -73,23 +73,23 @@ CREATE TABLE IF NOT EXISTS operations (
   last_seen_us INTEGER NOT NULL, UNIQUE (service_id, name, kind));
 CREATE TABLE IF NOT EXISTS resources (
   id INTEGER PRIMARY KEY, data TEXT NOT NULL, last_seen_us INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS traces (
+  id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL UNIQUE, start_us INTEGER NOT NULL, end_us INTEGER NOT NULL,
+  span_count INTEGER NOT NULL, root_op_id INTEGER);
+CREATE INDEX IF NOT EXISTS traces_by_start ON traces (start_us);
 CREATE TABLE IF NOT EXISTS spans (
-  slot INTEGER NOT NULL, trace_id BLOB NOT NULL, span_id BLOB NOT NULL, parent_id BLOB,
+  trace INTEGER NOT NULL, span_id BLOB NOT NULL, parent_id BLOB,
   op_id INTEGER NOT NULL, resource_id INTEGER NOT NULL, start_us INTEGER NOT NULL,
   duration_us INTEGER NOT NULL, flags INTEGER NOT NULL, status INTEGER NOT NULL, payload BLOB,
-  PRIMARY KEY (slot, trace_id, span_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS traces (
-  trace_id BLOB PRIMARY KEY, slot INTEGER NOT NULL, start_us INTEGER NOT NULL, end_us INTEGER NOT NULL,
-  span_count INTEGER NOT NULL, root_op_id INTEGER) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS traces_by_start ON traces (start_us);
+  PRIMARY KEY (trace, span_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS postings (
   bucket INTEGER NOT NULL, term INTEGER NOT NULL, max_off INTEGER NOT NULL, seq INTEGER NOT NULL,
-  min_off INTEGER NOT NULL, max_end_off INTEGER NOT NULL, n INTEGER NOT NULL, entries BLOB NOT NULL,
+  min_back INTEGER NOT NULL, end_ahead INTEGER NOT NULL, n INTEGER NOT NULL, entries BLOB NOT NULL,
   PRIMARY KEY (bucket, term, max_off, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS pending_edges (
-  trace_id BLOB NOT NULL, parent_id BLOB NOT NULL, span_id BLOB NOT NULL, service_id INTEGER NOT NULL,
+  trace INTEGER NOT NULL, parent_id BLOB NOT NULL, span_id BLOB NOT NULL, service_id INTEGER NOT NULL,
   start_us INTEGER NOT NULL, is_error INTEGER NOT NULL,
-  PRIMARY KEY (trace_id, parent_id, span_id)) WITHOUT ROWID;
+  PRIMARY KEY (trace, parent_id, span_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dependencies (
   bucket INTEGER NOT NULL, parent_service_id INTEGER NOT NULL, child_service_id INTEGER NOT NULL,
   calls INTEGER NOT NULL, errors INTEGER NOT NULL,

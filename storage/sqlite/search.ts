@@ -42,9 +42,11 @@ export function validateTraceQuery(q: TraceQuery): void {
   }
 }
 
-interface Found { id: Buffer; startUs: number }
+/** A trace found: its number, 16-byte id and start (µs). */
+export interface FoundTrace { num: number; id: Buffer; startUs: number }
+type Found = FoundTrace;
 
-export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery): Buffer[] {
+export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery): FoundTrace[] {
   validateTraceQuery(q);
   const wMin = q.startTimeMinUs;
   const wMax = q.startTimeMaxUs;
@@ -69,7 +71,7 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery): B
   const driver = terms.length === 1 ? terms[0] : pickDriver(st, terms, loBucket, hiBucket, wMin, wMax);
 
   const found: Found[] = [];
-  const seen = new Set<string>();
+  const seen = new Set<number>();
   let threshold = -Infinity; // start of the limit-th most recent confirmed trace
   for (let bucket = hiBucket; bucket >= loBucket; bucket--) {
     const base = bucket * HOUR_US;
@@ -86,17 +88,16 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery): B
           if (e.startOff > maxStartOff || e.startOff + e.spreadUs < minEndOff) continue;
           const postingStart = base + e.startOff;
           if (found.length >= q.limit && postingStart < threshold) break; // entries are newest first
-          const key = e.traceId.toString('latin1');
-          if (seen.has(key)) continue;
-          seen.add(key);
-          const sum = st.summary.get(e.traceId) as SummaryRow | undefined;
+          if (seen.has(e.trace)) continue;
+          seen.add(e.trace);
+          const sum = st.summary.get(e.trace) as SummaryRow | undefined;
           if (!sum) continue; // posting left behind by a purge
           const dur = sum.end_us - sum.start_us;
           if (q.durationMinUs !== undefined && dur < q.durationMinUs) continue;
           if (q.durationMaxUs !== undefined && dur > q.durationMaxUs) continue;
           const proven = !needSpans && postingStart >= wMin;
-          if (!proven && !confirm(st, catalog, e.traceId, sum.slot, q, svc?.id, tags)) continue;
-          found.push({ id: e.traceId, startUs: sum.start_us });
+          if (!proven && !confirm(st, catalog, e.trace, q, svc?.id, tags)) continue;
+          found.push({ num: e.trace, id: sum.trace_id, startUs: sum.start_us });
           if (found.length >= q.limit) {
             found.sort(byStartDesc);
             found.length = q.limit;
@@ -115,9 +116,9 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery): B
 
 const byStartDesc = (a: Found, b: Found) => b.startUs - a.startUs || Buffer.compare(b.id, a.id);
 
-function finish(found: Found[], limit: number): Buffer[] {
+function finish(found: Found[], limit: number): Found[] {
   found.sort(byStartDesc);
-  return found.slice(0, limit).map((f) => f.id);
+  return found.slice(0, limit);
 }
 
 /** The term with the fewest postings in the window (capped count; ties: the first). */
@@ -137,10 +138,10 @@ function pickDriver(st: Statements, terms: number[], lo: number, hi: number, wMi
 
 /** Exact check of the service/operation/tag predicates against the trace's spans. */
 function confirm(
-  st: Statements, catalog: Catalog, tid: Buffer, slot: number, q: TraceQuery,
+  st: Statements, catalog: Catalog, trace: number, q: TraceQuery,
   serviceId: number | undefined, tags: [string, string][],
 ): boolean {
-  const rows = st.traceSpans.all(slot, tid) as SpanRow[];
+  const rows = st.traceSpans.all(trace) as SpanRow[];
   const inWindow = (r: SpanRow) => r.start_us >= q.startTimeMinUs && r.start_us <= q.startTimeMaxUs;
   const ofService = (r: SpanRow) => serviceId === undefined || catalog.operationById(r.op_id)!.serviceId === serviceId;
 

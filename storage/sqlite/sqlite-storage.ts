@@ -12,7 +12,7 @@ import { spanKindNames } from '../../model/span.js';
 import type { GetTracesQuery, Storage, TraceQuery } from '../api.js';
 import { Catalog } from './catalog.js';
 import { purgeIndexChunk, purgeSpansChunk } from './purge.js';
-import { type DependencyRow, prepareStatements, type SpanRow, type Statements, type SummaryRow } from './queries.js';
+import { type DependencyRow, prepareStatements, type SpanRow, type Statements } from './queries.js';
 import { applySchema, hourOf } from './schema.js';
 import { findTraceIds } from './search.js';
 import { decodePayload } from './span-codec.js';
@@ -92,12 +92,12 @@ class SqliteStorageImpl implements SqliteStorage {
       getTraces: async (q: GetTracesQuery) => this.getTraces(q),
       findTraces: async (q: TraceQuery) => {
         this.open();
-        const ids = findTraceIds(this.st, this.catalog, q);
-        return ids.map((id) => this.loadTrace(id)).filter((t): t is Trace => t !== undefined);
+        const found = findTraceIds(this.st, this.catalog, q);
+        return found.map((f) => this.loadTrace(f.num, f.id.toString('hex'))).filter((t): t is Trace => t !== undefined);
       },
       findTraceIds: async (q: TraceQuery) => {
         this.open();
-        return findTraceIds(this.st, this.catalog, q).map((id) => id.toString('hex'));
+        return findTraceIds(this.st, this.catalog, q).map((f) => f.id.toString('hex'));
       },
       getServices: async () => {
         this.open();
@@ -134,18 +134,16 @@ class SqliteStorageImpl implements SqliteStorage {
       }
       if (seen.has(id)) continue;
       seen.add(id);
-      const t = this.loadTrace(Buffer.from(id, 'hex'));
+      const num = this.st.traceNum.get(Buffer.from(id, 'hex')) as number | undefined;
+      const t = num === undefined ? undefined : this.loadTrace(num, id);
       if (t) out.push(t);
     }
     return out;
   }
 
-  private loadTrace(tid: Buffer): Trace | undefined {
-    const sum = this.st.summary.get(tid) as SummaryRow | undefined;
-    if (!sum) return undefined;
-    const rows = this.st.traceSpans.all(sum.slot, tid) as SpanRow[];
+  private loadTrace(num: number, traceId: string): Trace | undefined {
+    const rows = this.st.traceSpans.all(num) as SpanRow[];
     if (rows.length === 0) return undefined;
-    const traceId = tid.toString('hex');
     return { traceId, spans: rows.map((r) => this.rowToSpan(traceId, r)) };
   }
 

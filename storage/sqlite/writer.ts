@@ -17,7 +17,7 @@ import { type Span, StatusCode } from '../../model/span.js';
 import type { Catalog, ResourceEntry } from './catalog.js';
 import { canonicalResource } from './catalog.js';
 import type { OldSpanRow, PendingRow, Statements } from './queries.js';
-import { hourOf, HOUR_US, slotOf } from './schema.js';
+import { hourOf, HOUR_US } from './schema.js';
 import { encodeBlock, type PostingEntry } from './posting-block.js';
 import { encodePayload } from './span-codec.js';
 import { ANY_TERM, forEachSpanOwnTag, operationTerm, serviceTerm, tagTerm } from './terms.js';
@@ -41,8 +41,7 @@ export function validateSpan(s: Span, i: number): void {
 interface TermSpan { min: number; max: number }
 
 interface TraceAgg {
-  tid: Buffer;
-  slot: number;
+  trace: number;
   minStart: number;
   maxEnd: number;
   added: number;
@@ -53,14 +52,23 @@ interface TraceAgg {
 }
 
 const SEQ_KEY = 'posting_seq';
+const TRACE_NUM_KEY = 'trace_num_hwm';
 
 export class BatchWriter {
   /** Batch number: the tiebreak in posting block keys, persisted so it survives a restart. */
   private seq: number;
+  /**
+   * Next trace number. Allocated here rather than by SQLite so that numbers are never reused
+   * (SQLite would reuse the largest after it is deleted) — a stale posting must never point at
+   * another trace. The high-water mark is persisted with every batch.
+   */
+  private nextTraceNum: number;
 
   constructor(private readonly st: Statements, private readonly catalog: Catalog) {
     this.seq = Number(st.getMeta.get(SEQ_KEY) ?? 0);
+    this.nextTraceNum = Math.max(Number(st.getMeta.get(TRACE_NUM_KEY) ?? 0), Number(st.maxTraceNum.get() ?? 0)) + 1;
   }
+
 
   /** Writes one batch. Must run inside a transaction; throws on invalid input before writing. */
   write(batch: readonly Span[]): void {
@@ -88,14 +96,10 @@ export class BatchWriter {
       // A span repeated within the batch: the last copy wins, as if written in two batches.
       const spans = dedupeBySpanId(list);
       const tid = Buffer.from(traceId, 'hex');
-      let slot = this.st.traceSlot.get(tid) as number | undefined;
-      const isNewTrace = slot === undefined;
-      if (slot === undefined) {
-        let min = Infinity;
-        for (const s of spans) if (s.startTimeUs < min) min = s.startTimeUs;
-        slot = slotOf(min);
-      }
-      const agg: TraceAgg = { tid, slot, minStart: Infinity, maxEnd: -Infinity, added: 0, rootOpId: null, recompute: false, terms: new Map() };
+      const stored = this.st.traceNum.get(tid) as number | undefined;
+      const isNewTrace = stored === undefined;
+      const trace = stored ?? this.nextTraceNum++;
+      const agg: TraceAgg = { trace, minStart: Infinity, maxEnd: -Infinity, added: 0, rootOpId: null, recompute: false, terms: new Map() };
 
       const recs = spans.map((s): SpanRec => {
         const start = s.startTimeUs;
@@ -124,18 +128,18 @@ export class BatchWriter {
       for (const { s, svcId, opId, res, sid, pid, isError } of recs) {
         const start = s.startTimeUs;
         const payload = encodePayload(s);
-        const inserted = this.st.insertSpan.run(slot, tid, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload).changes;
+        const inserted = this.st.insertSpan.run(trace, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload).changes;
         if (batchSvc) {
           agg.added++;
           if (pid) {
             const parentSvc = batchSvc.get(s.parentSpanId);
             if (parentSvc !== undefined) addEdge(hourOf(start), parentSvc, svcId, isError, 1);
-            else this.st.insertPending.run(tid, pid, sid, svcId, start, isError);
+            else this.st.insertPending.run(trace, pid, sid, svcId, start, isError);
           } else {
             agg.rootOpId = opId;
           }
         } else {
-          this.linkStoredTrace(slot, tid, s, { svcId, opId, res, sid, pid, isError, payload, inserted }, agg, addEdge);
+          this.linkStoredTrace(trace, s, { svcId, opId, res, sid, pid, isError, payload, inserted }, agg, addEdge);
         }
 
         if (start < agg.minStart) agg.minStart = start;
@@ -155,14 +159,15 @@ export class BatchWriter {
         forEachSpanOwnTag(s, (k, v) => note(tagTerm(k, v)));
       }
 
-      this.st.upsertSummary.run(tid, slot, agg.minStart, agg.maxEnd, agg.added, agg.rootOpId);
-      if (agg.recompute) this.st.recomputeSummary.run(slot, tid, tid);
+      if (isNewTrace) this.st.insertSummary.run(trace, tid, agg.minStart, agg.maxEnd, agg.added, agg.rootOpId);
+      else this.st.updateSummary.run(agg.minStart, agg.maxEnd, agg.added, agg.rootOpId, trace);
+      if (agg.recompute) this.st.recomputeSummary.run(trace, trace);
       for (const [hour, terms] of agg.terms) {
         const base = hour * HOUR_US;
         let byTerm = postings.get(hour);
         if (!byTerm) postings.set(hour, (byTerm = new Map()));
         for (const [term, t] of terms) {
-          const e: PostingEntry = { startOff: t.min - base, spreadUs: t.max - t.min, traceId: tid };
+          const e: PostingEntry = { startOff: t.min - base, spreadUs: t.max - t.min, trace };
           const list = byTerm.get(term);
           if (list) list.push(e); else byTerm.set(term, [e]);
         }
@@ -175,10 +180,12 @@ export class BatchWriter {
         const blob = encodeBlock(entries); // sorts newest first
         let maxEnd = 0;
         for (const e of entries) if (e.startOff + e.spreadUs > maxEnd) maxEnd = e.startOff + e.spreadUs;
-        this.st.insertPostingBlock.run(hour, term, entries[0].startOff, seq, entries[entries.length - 1].startOff, maxEnd, entries.length, blob);
+        const maxOff = entries[0].startOff;
+        this.st.insertPostingBlock.run(hour, term, maxOff, seq, maxOff - entries[entries.length - 1].startOff, maxEnd - maxOff, entries.length, blob);
       }
     }
     this.st.setMeta.run(SEQ_KEY, seq);
+    this.st.setMeta.run(TRACE_NUM_KEY, this.nextTraceNum - 1);
 
     for (const [bucket, p, c, calls, errors] of deps.values()) {
       if (calls === 0 && errors === 0) continue;
@@ -191,7 +198,7 @@ export class BatchWriter {
    * against stored parents/children, or handles a rewrite (the INSERT found the row).
    */
   private linkStoredTrace(
-    slot: number, tid: Buffer, s: Span,
+    trace: number, s: Span,
     r: { svcId: number; opId: number; res: ResourceEntry; sid: Buffer; pid: Buffer | null; isError: number; payload: Buffer | null; inserted: number },
     agg: TraceAgg, addEdge: AddEdge,
   ): void {
@@ -200,31 +207,31 @@ export class BatchWriter {
     if (r.inserted === 1) {
       agg.added++;
       // As a parent: children that arrived first are waiting for this span.
-      const waiting = this.st.pendingChildren.all(tid, sid) as PendingRow[];
+      const waiting = this.st.pendingChildren.all(trace, sid) as PendingRow[];
       if (waiting.length) {
         for (const c of waiting) addEdge(hourOf(c.start_us), svcId, c.service_id, c.is_error, 1);
-        this.st.deletePendingChildren.run(tid, sid);
+        this.st.deletePendingChildren.run(trace, sid);
       }
     } else {
       // Rewrite: replace the row, undo its old edge as a child, recompute the summary.
-      const old = this.st.oldSpan.get(slot, tid, sid) as OldSpanRow;
-      this.st.updateSpan.run(pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload, slot, tid, sid);
+      const old = this.st.oldSpan.get(trace, sid) as OldSpanRow;
+      this.st.updateSpan.run(pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload, trace, sid);
       agg.recompute = true;
       if (old.parent_id) {
         const oldSvc = this.catalog.operationById(old.op_id)!.serviceId;
-        const parentOp = this.st.spanOp.get(slot, tid, old.parent_id) as number | undefined;
+        const parentOp = this.st.spanOp.get(trace, old.parent_id) as number | undefined;
         if (parentOp !== undefined) {
           addEdge(hourOf(old.start_us), this.catalog.operationById(parentOp)!.serviceId, oldSvc, old.status === StatusCode.ERROR ? 1 : 0, -1);
         } else {
-          this.st.deletePendingOne.run(tid, old.parent_id, sid);
+          this.st.deletePendingOne.run(trace, old.parent_id, sid);
         }
       }
     }
     // As a child: count the edge now if the parent is stored, else wait for it.
     if (pid) {
-      const parentOp = this.st.spanOp.get(slot, tid, pid) as number | undefined;
+      const parentOp = this.st.spanOp.get(trace, pid) as number | undefined;
       if (parentOp !== undefined) addEdge(hourOf(start), this.catalog.operationById(parentOp)!.serviceId, svcId, isError, 1);
-      else this.st.insertPending.run(tid, pid, sid, svcId, start, isError);
+      else this.st.insertPending.run(trace, pid, sid, svcId, start, isError);
     } else {
       agg.rootOpId = opId;
     }
