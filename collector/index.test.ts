@@ -39,7 +39,7 @@ describe('createCollector', () => {
       });
       expect(res.status).toBe(200);
       expect(writer.spans.map((s) => [s.resource.serviceName, s.name, s.durationUs])).toEqual([['api', 'op', 500]]);
-      expect(collector.counters()).toEqual({ acceptedSpans: 1, refusedSpans: 0, writtenSpans: 1, failedSpans: 0, writes: 1, queuedSpans: 0 });
+      expect(collector.counters()).toEqual({ acceptedSpans: 1, refusedSpans: 0, writtenSpans: 1, failedSpans: 0, writes: 1, splitRetries: 0, queuedSpans: 0 });
     } finally {
       await collector.shutdown();
     }

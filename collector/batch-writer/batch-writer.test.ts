@@ -37,7 +37,7 @@ describe('BatchWriter', () => {
     writer.release();
     await Promise.all([a, b]);
     expect(writer.names).toEqual([['a0', 'a1', 'b0', 'b1', 'b2']]);
-    expect(bw.counters()).toEqual({ acceptedSpans: 5, refusedSpans: 0, writtenSpans: 5, failedSpans: 0, writes: 1, queuedSpans: 0 });
+    expect(bw.counters()).toEqual({ acceptedSpans: 5, refusedSpans: 0, writtenSpans: 5, failedSpans: 0, writes: 1, splitRetries: 0, queuedSpans: 0 });
   });
 
   it('group-commits what arrives while a write is in flight into the next write', async () => {
@@ -116,6 +116,18 @@ describe('BatchWriter', () => {
     await bw.consume(spans('b', 1));
     expect(writer.spans.map((s) => s.name)).toEqual(['b0']);
     expect(bw.counters()).toMatchObject({ failedSpans: 2, writtenSpans: 1, queuedSpans: 0 });
+  });
+
+  it('retries a failed grouped write one request at a time, so only the bad request fails', async () => {
+    const { writer, bw } = make();
+    writer.refuse = (s) => s.name === 'poison0';
+    const good1 = bw.consume(spans('a', 2));
+    const bad = bw.consume(spans('poison', 1));
+    const good2 = bw.consume(spans('b', 1));
+    await expect(bad).rejects.toThrow('refused span in a batch of 1');
+    await Promise.all([good1, good2]);
+    expect(writer.names.sort()).toEqual([['a0', 'a1'], ['b0']]);
+    expect(bw.counters()).toMatchObject({ writtenSpans: 3, failedSpans: 1, splitRetries: 1, writes: 4, queuedSpans: 0 });
   });
 
   it('shutdown writes everything accepted, waits for it, then refuses new spans', async () => {

@@ -9,7 +9,8 @@
  *   earlier if the gathered spans reach `maxBatchSpans`, or the oldest has waited `flushIntervalMs`
  *   (so a stalled write does not hold up the rest; writes are idempotent, so overlapping is safe).
  *
- * The queue (waiting + being written) is bounded by span count: beyond `maxQueueSpans`, `consume`
+ * A failed write that grouped several requests is retried one request per write, so a request
+ * the storage refuses fails alone. The queue (waiting + being written) is bounded by span count: beyond `maxQueueSpans`, `consume`
  * rejects at once with `QueueFullError`.
  */
 import type { Span } from '../../model/span.js';
@@ -28,6 +29,8 @@ export interface BatchWriterCounters {
   failedSpans: number;
   /** `writeSpans` calls made (committed or failed). */
   writes: number;
+  /** Failed multi-request writes that were retried one request at a time. */
+  splitRetries: number;
   /** Spans accepted and not yet committed or failed, right now. */
   queuedSpans: number;
 }
@@ -50,7 +53,7 @@ export class BatchWriter implements SpanConsumer, Component {
   private timer: NodeJS.Timeout | undefined;
   private closing = false;
   private drainWaiters: Array<() => void> = [];
-  private readonly stats = { acceptedSpans: 0, refusedSpans: 0, writtenSpans: 0, failedSpans: 0, writes: 0 };
+  private readonly stats = { acceptedSpans: 0, refusedSpans: 0, writtenSpans: 0, failedSpans: 0, writes: 0, splitRetries: 0 };
 
   private readonly config: BatchWriterConfig;
 
@@ -175,6 +178,15 @@ export class BatchWriter implements SpanConsumer, Component {
         for (const e of entries) e.resolve();
       },
       (err: unknown) => {
+        if (entries.length > 1) {
+          // One bad request must not fail the others it was grouped with. Writes are idempotent,
+          // so each request is retried alone; only the ones that fail again are rejected. (When
+          // storage is down this costs one extra failing write per request of the batch.)
+          this.stats.splitRetries++;
+          for (const e of entries) this.writeBatch([e]);
+          this.settle(n);
+          return;
+        }
         this.stats.failedSpans += n;
         this.settle(n);
         for (const e of entries) e.reject(err);

@@ -9,6 +9,8 @@ export class RecordingWriter implements SpanWriter {
   batches: Span[][] = [];
   started = 0;
   failNext: Error | undefined;
+  /** Fails every write whose batch holds a span this returns true for (a poison span). */
+  refuse: ((s: Span) => boolean) | undefined;
   private holding = false;
   private blocked: Array<() => void> = [];
 
@@ -28,6 +30,8 @@ export class RecordingWriter implements SpanWriter {
     this.failNext = undefined;
     if (this.holding) await new Promise<void>((r) => this.blocked.push(r));
     if (fail) throw fail;
+    const refuse = this.refuse;
+    if (refuse && batch.some((s) => refuse(s))) throw new Error(`refused span in a batch of ${batch.length}`);
     this.batches.push([...batch]);
   }
 
