@@ -27,15 +27,24 @@ export const defaultOtlpHttpConfig = (): OtlpHttpConfig => ({
 
 export const portSchema = z.number().int('must be an integer').min(0, 'must be 0-65535').max(65535, 'must be 0-65535');
 
-/** `*` or a serialized origin (scheme://host[:port], no path). */
-export const corsOriginSchema = z.string().refine((o) => {
-  if (o === '*') return true;
+/**
+ * `*` or an origin (scheme://host[:port]). A trailing `/` is tolerated and dropped, and the
+ * origin is normalized as browsers send it (lowercase host, default port omitted).
+ */
+export const corsOriginSchema = z.string().transform((o, ctx) => {
+  if (o === '*') return o;
   try {
-    return new URL(o).origin === o;
+    const u = new URL(o);
+    if ((u.protocol === 'http:' || u.protocol === 'https:') && u.pathname === '/' && !u.search && !u.hash && !u.username) return u.origin;
   } catch {
-    return false;
+    // reported below
   }
-}, "must be '*' or an origin such as https://app.example.com (scheme, host and optional port; no path)");
+  ctx.addIssue({
+    code: 'custom',
+    message: "must be '*' or an origin such as https://app.example.com (scheme, host and optional port; no path)",
+  });
+  return z.NEVER;
+});
 
 export const otlpHttpConfigSchema = z.object({
   host: z.string().min(1, 'must not be empty'),

@@ -412,5 +412,11 @@ describe('parseOtlpHttpConfig', () => {
     expect(() => parseOtlpHttpConfig({ port: 70000, corsAllowedOrigins: ['https://x.com/path'] })).toThrow(
       /port: must be 0-65535.*corsAllowedOrigins\.0: must be '\*' or an origin/,
     );
+    expect(parseOtlpHttpConfig({ corsAllowedOrigins: ['https://App.Example.com:443/', 'http://localhost:5173', '*'] }).corsAllowedOrigins).toEqual([
+      'https://app.example.com',
+      'http://localhost:5173',
+      '*',
+    ]);
+    expect(() => parseOtlpHttpConfig({ corsAllowedOrigins: ['ftp://x.com'] })).toThrow(/corsAllowedOrigins\.0/);
   });
 });
