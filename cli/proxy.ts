@@ -66,7 +66,7 @@ export function addProxyOptions(cmd: Command, o: { portsOptional: boolean }): Co
     .option('--admin-port <port>', portHelp('/ready, /config, /metrics', '15000'))
     .option('--bind <host>', 'interface the listeners bind to (default 127.0.0.1)')
     .option('--collector <url>', 'OTLP/HTTP base URL spans are sent to, e.g. http://127.0.0.1:4318 (none: no export)')
-    .option('--upstream <name=host:port>', 'send outbound calls for host <name> to host:port (repeatable)', collect)
+    .option('--upstream <name=host:port>', 'send outbound calls for host <name> to host:port; name=h:p,h:p,… balances round-robin (repeatable)', collect)
     .option('--propagators <list>', 'header formats written to forwarded requests besides W3C: tracecontext,baggage,b3,b3multi,jaeger (default tracecontext,b3)')
     .option('--sampling-rate <0..1>', 'probability of recording a trace this proxy starts (default 1)')
     .option('--timeout <duration>', 'longest wait for an upstream\'s response headers, e.g. 15s, 500ms; 0 = none (default 15s)')

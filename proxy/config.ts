@@ -23,6 +23,11 @@ const hostPortString = z.string().transform((s, ctx) => {
 });
 export const hostPortSchema = z.union([hostPortString, z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) })]);
 export type HostPort = { host: string; port: number };
+/** One address, or a non-empty list (`'h:p,h:p'` or an array) that proxy/load-balancer.ts balances round-robin. */
+export const upstreamEndpointsSchema = z.preprocess(
+  (v) => (typeof v === 'string' && v.includes(',') ? v.split(',') : v),
+  z.union([hostPortSchema, z.array(hostPortSchema).min(1)]),
+);
 
 export const samplingRouteSchema = z.object({
   /** Path prefix the rule applies to (`/health`); the longest matching prefix wins. */
@@ -53,8 +58,8 @@ export const proxyConfigSchema = z.object({
   appPort: port.refine((p) => p > 0, 'must be a port number 1–65535'),
   /** OTLP/HTTP base URL (`http://127.0.0.1:4318`); spans go to `<url>/v1/traces`. Empty = no export. */
   collector: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).default(''),
-  /** Outbound routing: a request for host `name` (with or without port) goes to this address. */
-  upstreams: z.record(z.string().min(1), hostPortSchema).default({}),
+  /** Outbound routing: a request for host `name` (with or without port) goes to this address (a list: round-robin). */
+  upstreams: z.record(z.string().min(1), upstreamEndpointsSchema).default({}),
   /** Formats injected into forwarded requests; W3C tracecontext is always written too. */
   propagators: z.array(z.enum(propagatorNames)).min(1).default(['tracecontext', 'b3']),
   sampling: z.object({

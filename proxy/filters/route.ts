@@ -1,4 +1,5 @@
 import type { ProxyConfig } from '../config.js';
+import { balancersFor } from '../load-balancer.js';
 import type { HttpFilter } from './types.js';
 
 /**
@@ -43,10 +44,12 @@ export function splitAuthority(authority: string): { host: string; port?: number
 /**
  * Outbound: the target comes from an absolute-form request target (`GET http://ratings/x`,
  * as HTTP_PROXY clients send) or else the Host header. A host named in `upstreams` (with or
- * without its port) goes to that address; any other host:port is forwarded as is (port 80 when
- * absent). No target, or a target that is this listener itself → 404 `NR`.
+ * without its port) goes to that address (several addresses: round-robin, one turn per request);
+ * any other host:port is forwarded as is (port 80 when absent). No target, or a target that is
+ * this listener itself → 404 `NR`.
  */
 export function outboundRouteFilter(c: ProxyConfig, self: () => { host: string; port: number }): HttpFilter {
+  const balancers = balancersFor(c.upstreams);
   return {
     name: 'outbound-route',
     onRequest(ex) {
@@ -63,10 +66,12 @@ export function outboundRouteFilter(c: ProxyConfig, self: () => { host: string; 
       }
       if (!authority) return { status: 404, body: 'no route: request names no host', flag: 'NR' };
       const { host, port } = splitAuthority(authority);
-      const named = c.upstreams[host] ?? (port !== undefined ? c.upstreams[`${host}:${port}`] : undefined);
-      const name = c.upstreams[host] ? host : port !== undefined && c.upstreams[`${host}:${port}`] ? `${host}:${port}` : undefined;
-      if (named && name) {
-        ex.upstream = { cluster: `outbound|${named.port}||${name}`, service: name, host: named.host, port: named.port };
+      const name = balancers.has(host) ? host : port !== undefined && balancers.has(`${host}:${port}`) ? `${host}:${port}` : undefined;
+      const lb = name !== undefined ? balancers.get(name) : undefined;
+      if (lb && name) {
+        // The cluster is named after the first endpoint, so all of an upstream's endpoints share one.
+        const named = lb.pick();
+        ex.upstream = { cluster: `outbound|${lb.endpoints[0].port}||${name}`, service: name, host: named.host, port: named.port };
         ex.samplingRate = c.sampling.upstreams[name] ?? c.sampling.rate;
       } else {
         const p = port ?? 80;
