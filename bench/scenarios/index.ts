@@ -1,4 +1,9 @@
 /** Every scenario `npm run bench` knows, in the order they run by default. */
 import type { Scenario } from '../scenario.js';
+import { diskScenario } from './disk.js';
+import { ingestScenario } from './ingest.js';
+import { ingestUnderQueryScenario } from './ingest-under-query.js';
+import { memoryScenario } from './memory.js';
+import { queryScenario } from './query.js';
 
-export const scenarios: Scenario[] = [];
+export const scenarios: Scenario[] = [ingestScenario, queryScenario, ingestUnderQueryScenario, memoryScenario, diskScenario];

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sdkProvider } from '../../test/helpers/otel.js';
 import { eventually, getJson, startTestServer, type TestServer } from '../../test/helpers/server.js';
 import { ensureUiBuilt, launchChromium } from './browser.js';
+import { sendOtlpJson, syntheticTrace } from './synthetic-otlp.js';
 
 const XSS = '<img src=x onerror="window.__xss=1">';
 
@@ -188,5 +189,37 @@ describe('meshtrace UI in Chromium', () => {
     await page.waitForSelector('.state.error');
     expect(await page.locator('.state.error').innerText()).toContain('was not found');
     expect(pageErrors).toEqual([]);
+  });
+});
+
+describe('the UI under --ui-base-path', () => {
+  let mounted: TestServer;
+  const id = 'ba5e0000000000000000000000000001';
+  beforeAll(async () => {
+    mounted = await startTestServer({ uiBasePath: '/jaeger' });
+    await sendOtlpJson(mounted.otlpHttpUrl, syntheticTrace({ traceId: id, spans: 30, startMs: Date.now() - 10_000 }));
+    await eventually(async () => (await getJson(`${mounted.queryUrl}/api/traces/${id}`)).status === 200);
+  });
+  afterAll(async () => {
+    await mounted?.stop();
+  });
+
+  it('searches, opens a trace and reloads deep links under the base path', async () => {
+    const p = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    try {
+      await p.goto(`${mounted.queryUrl}/jaeger/search?service=frontend&lookback=1h&limit=20`);
+      await p.locator(`.result[data-trace-id="${id}"] a.result-title`).click();
+      await p.waitForSelector('.wf-row');
+      expect(new URL(p.url()).pathname).toBe(`/jaeger/trace/${id}`);
+      expect(await p.locator('[data-testid=span-count]').innerText()).toBe('30');
+      await p.reload();
+      await p.waitForSelector('.wf-row');
+      expect(await p.locator('[data-testid=span-count]').innerText()).toBe('30');
+      await p.click('nav a:has-text("Service graph")');
+      await p.waitForSelector('svg.graph');
+      expect(new URL(p.url()).pathname).toBe('/jaeger/dependencies');
+    } finally {
+      await p.close();
+    }
   });
 });

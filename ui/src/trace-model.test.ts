@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Span, Trace } from './jaeger-types.js';
 import { criticalPath } from './critical-path.js';
-import { buildTraceModel, collapseWithinService, findInTrace, visibleRows } from './trace-model.js';
+import { buildTraceModel, collapseWithinService, findInTrace, foldMatching, visibleRows } from './trace-model.js';
 import { traceStats } from './trace-stats.js';
 import { compareTraces } from './compare.js';
 
@@ -87,6 +87,16 @@ describe('visibleRows', () => {
     const m = buildTraceModel(sample());
     const c = collapseWithinService(m);
     expect([...c]).toEqual([0, 1, 0, 1, 0]); // a and b keep to their own service; root calls across
+  });
+});
+
+describe('foldMatching', () => {
+  it('folds every span of an operation, or a service where it is entered', () => {
+    const m = buildTraceModel(sample());
+    const none = new Uint8Array(m.n);
+    expect([...foldMatching(m, none, 'operation', m.operations.indexOf('op-a'))]).toEqual([0, 1, 0, 0, 0]);
+    expect([...foldMatching(m, none, 'service', m.services.indexOf('back'))]).toEqual([0, 0, 0, 1, 0]);
+    expect([...none]).toEqual([0, 0, 0, 0, 0]);
   });
 });
 

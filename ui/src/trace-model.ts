@@ -313,3 +313,20 @@ export function collapseWithinService(m: TraceModel): Uint8Array {
   for (let i = 0; i < m.n; i++) if (!crosses[i] && m.subtreeEnd[i] > i + 1) c[i] = 1;
   return c;
 }
+
+/**
+ * Folds every span of one service (`kind` "service") or one operation (`kind` "operation"),
+ * on top of what is already folded: e.g. hide what happens inside every `HGETALL` call.
+ */
+export function foldMatching(m: TraceModel, collapsed: Uint8Array, kind: 'service' | 'operation', index: number): Uint8Array {
+  const c = collapsed.slice();
+  const of = kind === 'service' ? m.service : m.operation;
+  for (let i = 0; i < m.n; i++) {
+    if (of[i] === index && m.subtreeEnd[i] > i + 1) {
+      // For a service, fold where the service is entered, so its calls to others stay visible as one row.
+      if (kind === 'service' && m.parent[i] >= 0 && m.service[m.parent[i]] === index) continue;
+      c[i] = 1;
+    }
+  }
+  return c;
+}

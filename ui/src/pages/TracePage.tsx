@@ -16,7 +16,7 @@ import { formatDuration, formatTime } from '../format.js';
 import type { Process, Span, Trace } from '../jaeger-types.js';
 import { href } from '../router.js';
 import {
-  buildTraceModel, collapseToDepth, collapseWithinService, findInTrace, visibleRows,
+  buildTraceModel, collapseToDepth, collapseWithinService, findInTrace, foldMatching, visibleRows,
 } from '../trace-model.js';
 import { traceStats } from '../trace-stats.js';
 import { Minimap } from '../components/Minimap.js';
@@ -132,6 +132,11 @@ function TraceView({ trace, compact, query }: { trace: Trace; compact: boolean; 
     }),
     [m, collapsed, hideShort, serviceLevel, onlyMatches, matches],
   );
+  const operationsByCount = useMemo(() => {
+    const counts = new Int32Array(m.operations.length);
+    for (let i = 0; i < m.n; i++) counts[m.operation[i]]++;
+    return m.operations.map((name, k) => [name, k] as const).sort((a, b) => counts[b[1]] - counts[a[1]]).slice(0, 200);
+  }, [m]);
   const critical = useMemo(() => (showCritical ? criticalPath(m) : null), [m, showCritical]);
   const stats = useMemo(() => (tab === 'stats' ? traceStats(m) : []), [m, tab]);
 
@@ -271,6 +276,23 @@ function TraceView({ trace, compact, query }: { trace: Trace; compact: boolean; 
               <button onClick={() => setCollapsed(new Uint8Array(m.n))}>Expand all</button>
               <button onClick={() => setCollapsed(collapseToDepth(m, 1))}>Collapse all</button>
               <button onClick={() => setCollapsed(collapseWithinService(m))} title="Fold every subtree that stays inside one service">Fold within services</button>
+              <select
+                aria-label="Fold all spans of a service or operation"
+                value=""
+                onChange={(e) => {
+                  const [kind, idx] = e.currentTarget.value.split(':');
+                  if (kind === 'service' || kind === 'operation') setCollapsed(foldMatching(m, collapsed, kind, Number(idx)));
+                  e.currentTarget.value = '';
+                }}
+              >
+                <option value="">Fold all…</option>
+                <optgroup label="Service (where it is entered)">
+                  {m.services.map((name, k) => <option key={`s${k}`} value={`service:${k}`}>{name}</option>)}
+                </optgroup>
+                <optgroup label="Operation">
+                  {operationsByCount.map(([name, k]) => <option key={`o${k}`} value={`operation:${k}`}>{name}</option>)}
+                </optgroup>
+              </select>
               <label class="inline"><input type="checkbox" checked={serviceLevel} onChange={(e) => setServiceLevel(e.currentTarget.checked)} /> service calls only</label>
               <label class="inline"><input type="checkbox" checked={showCritical} onChange={(e) => setShowCritical(e.currentTarget.checked)} /> critical path</label>
               <select aria-label="Hide short spans" value={String(hideShort)} onChange={(e) => setHideShort(Number(e.currentTarget.value))}>
