@@ -68,6 +68,13 @@ export function prepareStatements(db: Database.Database) {
     /** (bucket, term, max start offset, min end offset, row cap): entries in the first `cap` blocks. */
     postingsCount: p(`SELECT coalesce(sum(n), 0) FROM (SELECT n FROM postings
       WHERE bucket = ? AND term = ? AND max_off - min_back <= ? AND max_off + end_ahead >= ? LIMIT ?)`).pluck(),
+    /** (bucket, term, max start offset, min end offset): every block of a term in a bucket. */
+    postingBlocksAll: p(`SELECT entries FROM postings
+      WHERE bucket = ? AND term = ? AND max_off - min_back <= ? AND max_off + end_ahead >= ?`),
+    /** (min duration, max duration, cap) over all time: the size of the duration driver. */
+    durationCount: p(`SELECT count(*) FROM (SELECT 1 FROM traces WHERE end_us - start_us BETWEEN ? AND ? LIMIT ?)`).pluck(),
+    /** (min duration, max duration, window max, window min): traces in the range overlapping the window. */
+    tracesByDuration: p(`SELECT id FROM traces WHERE end_us - start_us BETWEEN ? AND ? AND start_us <= ? AND end_us >= ?`),
     dependencies: p(`SELECT parent_service_id AS p, child_service_id AS c, sum(calls) AS calls, sum(errors) AS errors
       FROM dependencies WHERE bucket BETWEEN ? AND ? GROUP BY p, c`),
 

@@ -9,6 +9,7 @@
  * - `traces` one row per trace: `id` (the trace number, allocated in arrival order, never reused),
  *   the 16-byte trace id (unique index), first start, last end, span count, root operation. Kept
  *   by one INSERT or UPDATE per trace per batch. Gives the trace duration for the duration filter
+ *   (`traces_by_duration` drives searches whose duration bound is the most selective predicate)
  *   and, through `traces_by_start`, the oldest data for retention. Everything else refers to a
  *   trace by its number (a 3–5 byte varint instead of 16 bytes).
  * - `spans` WITHOUT ROWID, key (trace number, span_id). Trace by id = one unique-index lookup +
@@ -77,6 +78,7 @@ CREATE TABLE IF NOT EXISTS traces (
   id INTEGER PRIMARY KEY, trace_id BLOB NOT NULL UNIQUE, start_us INTEGER NOT NULL, end_us INTEGER NOT NULL,
   span_count INTEGER NOT NULL, root_op_id INTEGER);
 CREATE INDEX IF NOT EXISTS traces_by_start ON traces (start_us);
+CREATE INDEX IF NOT EXISTS traces_by_duration ON traces (end_us - start_us);
 CREATE TABLE IF NOT EXISTS spans (
   trace INTEGER NOT NULL, span_id BLOB NOT NULL, parent_id BLOB,
   op_id INTEGER NOT NULL, resource_id INTEGER NOT NULL, start_us INTEGER NOT NULL,

@@ -1,20 +1,24 @@
 /**
- * `findTraceIds` for the SQLite backend: candidates from the `postings` index, confirmed exactly.
+ * `findTraceIds` for the SQLite backend: candidates from indexes, confirmed exactly.
  *
  * Plan:
  * 1. Turn the query into terms: service+operation (or service alone), one per tag, or the
  *    any-span term when there is neither.
- * 2. Pick the driver: the term with the fewest postings in the window (counted with a cap, so
- *    choosing costs at most a few thousand index steps per term).
- * 3. Walk the driver's posting blocks newest first, hour bucket by hour bucket, in pages (keyset
- *    paging: better-sqlite3 cannot run other statements while an iterator is open).
- * 4. Confirm each new trace id: duration from the summary row; every other predicate against the
- *    trace's spans (service, operation, each tag on a span of the service, span start in the
- *    window). A single service/operation term whose posting starts inside the window needs no
- *    span reads: the posting's start is the start of a span carrying the term.
- * 5. Stop once `limit` traces are confirmed and the walk is older than the limit-th trace start:
+ * 2. Count each term's posting entries in the window, capped (the cost is one row per posting
+ *    block, not per entry), and, with a duration bound, the traces in that duration range
+ *    (`traces_by_duration`, capped). The smallest is the driver.
+ * 3. Terms other than the driver with few entries become sets of trace numbers: a candidate
+ *    missing from one is dropped without reading anything.
+ * 4. Term driver: walk its posting blocks newest first, hour bucket by hour bucket, in pages
+ *    (keyset paging: better-sqlite3 cannot run other statements while an iterator is open).
+ *    Stop once `limit` traces are confirmed and the walk is older than the limit-th trace start:
  *    no later posting can belong to a more recent trace (a trace starts no later than any of its
- *    postings). Results sorted by trace start, newest first.
+ *    postings). Duration driver: read the traces in the duration range that overlap the window.
+ * 5. Confirm each new candidate: duration from the summary row; every predicate against the
+ *    trace's spans (service, operation, each tag on a span of the service, span start in the
+ *    window). A lone service/operation/any term whose posting starts inside the window needs no
+ *    span reads: the posting's start is the start of a span carrying the term.
+ *    Results sorted by trace start, newest first.
  */
 import type { TraceQuery } from '../api.js';
 import type { Catalog } from './catalog.js';
@@ -26,7 +30,10 @@ import { ANY_TERM, operationTerm, serviceTerm, spanOwnTagMatches, tagQueryTerm }
 
 /** Posting blocks per page (a block holds one batch's entries for a term). */
 const PAGE = 32;
-const COUNT_CAP = 5000;
+/** Counting stops here: beyond it a term is "common" and only useful as a driver of last resort. */
+const COUNT_CAP = 100_000;
+/** Terms with at most this many entries in the window filter candidates by set membership. */
+const SET_CAP = 50_000;
 
 /** Throws an Error naming the field when the query cannot be answered. */
 export function validateTraceQuery(q: TraceQuery): void {
@@ -63,16 +70,58 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery): F
   if (service !== undefined) terms.push(operation !== undefined ? operationTerm(service, operation) : serviceTerm(service));
   for (const [k, v] of tags) terms.push(tagQueryTerm(k, v));
   if (terms.length === 0) terms.push(ANY_TERM);
-  // Postings prove their own term; anything beyond one service/operation/any term needs the spans.
+  // A posting proves its own term; tags (service constraint) and a bare operation need the spans.
   const needSpans = tags.length > 0 || (operation !== undefined && service === undefined);
 
   const hiBucket = hourOf(wMax);
   const loBucket = hourOf(wMin);
-  const driver = terms.length === 1 ? terms[0] : pickDriver(st, terms, loBucket, hiBucket, wMin, wMax);
+  const hasDuration = q.durationMinUs !== undefined || q.durationMaxUs !== undefined;
+  const durMin = q.durationMinUs ?? 0;
+  const durMax = q.durationMaxUs ?? Number.MAX_SAFE_INTEGER;
+
+  // Plan: the smallest source drives; other small terms filter by set membership.
+  const counts = terms.length === 1 && !hasDuration
+    ? [0]
+    : terms.map((t) => countEntries(st, t, loBucket, hiBucket, wMin, wMax, COUNT_CAP));
+  const durationCount = hasDuration ? (st.durationCount.get(durMin, durMax, COUNT_CAP) as number) : Infinity;
+  let driverIdx = 0;
+  for (let i = 1; i < terms.length; i++) if (counts[i] < counts[driverIdx]) driverIdx = i;
+  const byDuration = durationCount < counts[driverIdx];
+  const filters: Set<number>[] = [];
+  for (let i = 0; i < terms.length; i++) {
+    if ((i !== driverIdx || byDuration) && counts[i] <= SET_CAP && terms[i] !== ANY_TERM) {
+      filters.push(termTraces(st, terms[i], loBucket, hiBucket, wMin, wMax));
+    }
+  }
 
   const found: Found[] = [];
   const seen = new Set<number>();
   let threshold = -Infinity; // start of the limit-th most recent confirmed trace
+  /** Confirms a new candidate; `proven` = its span predicates are known to hold. */
+  const consider = (num: number, proven: boolean) => {
+    if (seen.has(num)) return;
+    seen.add(num);
+    for (const f of filters) if (!f.has(num)) return;
+    const sum = st.summary.get(num) as SummaryRow | undefined;
+    if (!sum) return; // posting left behind by a purge
+    const dur = sum.end_us - sum.start_us;
+    if (dur < durMin || dur > durMax) return;
+    if (!proven && !confirm(st, catalog, num, q, svc?.id, tags)) return;
+    found.push({ num, id: sum.trace_id, startUs: sum.start_us });
+    if (found.length >= q.limit) {
+      found.sort(byStartDesc);
+      found.length = q.limit;
+      threshold = found[q.limit - 1].startUs;
+    }
+  };
+
+  if (byDuration) {
+    for (const r of st.tracesByDuration.all(durMin, durMax, wMax, wMin) as { id: number }[]) consider(r.id, false);
+    return finish(found, q.limit);
+  }
+
+  const driver = terms[driverIdx];
+  const lone = !needSpans && terms.length === 1;
   for (let bucket = hiBucket; bucket >= loBucket; bucket--) {
     const base = bucket * HOUR_US;
     const maxStartOff = Math.min(wMax - base, HOUR_US - 1);
@@ -88,21 +137,7 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery): F
           if (e.startOff > maxStartOff || e.startOff + e.spreadUs < minEndOff) continue;
           const postingStart = base + e.startOff;
           if (found.length >= q.limit && postingStart < threshold) break; // entries are newest first
-          if (seen.has(e.trace)) continue;
-          seen.add(e.trace);
-          const sum = st.summary.get(e.trace) as SummaryRow | undefined;
-          if (!sum) continue; // posting left behind by a purge
-          const dur = sum.end_us - sum.start_us;
-          if (q.durationMinUs !== undefined && dur < q.durationMinUs) continue;
-          if (q.durationMaxUs !== undefined && dur > q.durationMaxUs) continue;
-          const proven = !needSpans && postingStart >= wMin;
-          if (!proven && !confirm(st, catalog, e.trace, q, svc?.id, tags)) continue;
-          found.push({ num: e.trace, id: sum.trace_id, startUs: sum.start_us });
-          if (found.length >= q.limit) {
-            found.sort(byStartDesc);
-            found.length = q.limit;
-            threshold = found[q.limit - 1].startUs;
-          }
+          consider(e.trace, lone && postingStart >= wMin);
         }
       }
       if (blocks.length < PAGE) break;
@@ -121,19 +156,30 @@ function finish(found: Found[], limit: number): Found[] {
   return found.slice(0, limit);
 }
 
-/** The term with the fewest postings in the window (capped count; ties: the first). */
-function pickDriver(st: Statements, terms: number[], lo: number, hi: number, wMin: number, wMax: number): number {
-  let best = terms[0];
-  let bestCount = Infinity;
-  for (const term of terms) {
-    let n = 0;
-    for (let b = hi; b >= lo && n < COUNT_CAP && n < bestCount; b--) {
-      const base = b * HOUR_US;
-      n += st.postingsCount.get(b, term, Math.min(wMax - base, HOUR_US - 1), wMin - base, COUNT_CAP - n) as number;
-    }
-    if (n < bestCount) { best = term; bestCount = n; }
+/** Posting entries of `term` in the window, counted up to about `cap`. */
+function countEntries(st: Statements, term: number, lo: number, hi: number, wMin: number, wMax: number, cap: number): number {
+  let n = 0;
+  for (let b = hi; b >= lo && n < cap; b--) {
+    const base = b * HOUR_US;
+    n += st.postingsCount.get(b, term, Math.min(wMax - base, HOUR_US - 1), wMin - base, cap - n) as number;
   }
-  return best;
+  return n;
+}
+
+/** Trace numbers with a posting of `term` overlapping the window. */
+function termTraces(st: Statements, term: number, lo: number, hi: number, wMin: number, wMax: number): Set<number> {
+  const out = new Set<number>();
+  for (let b = hi; b >= lo; b--) {
+    const base = b * HOUR_US;
+    const maxStartOff = Math.min(wMax - base, HOUR_US - 1);
+    const minEndOff = wMin - base;
+    for (const block of st.postingBlocksAll.all(b, term, maxStartOff, minEndOff) as { entries: Buffer }[]) {
+      for (const e of decodeBlock(block.entries)) {
+        if (e.startOff <= maxStartOff && e.startOff + e.spreadUs >= minEndOff) out.add(e.trace);
+      }
+    }
+  }
+  return out;
 }
 
 /** Exact check of the service/operation/tag predicates against the trace's spans. */
