@@ -1,11 +1,14 @@
 /**
  * A plain `node:http` server with the Component lifecycle the receivers need: `start` listens
  * (and fails cleanly, e.g. on EADDRINUSE), `shutdown` stops accepting, lets in-flight requests
- * finish (their spans get written and answered), then closes the idle keep-alive connections.
+ * finish (their spans get written and answered; a request still uploading after a grace period is
+ * cut off), then closes the idle keep-alive connections.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+
+const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 export interface HttpListener {
   start(): Promise<void>;
@@ -20,6 +23,8 @@ export function createHttpListener(opts: {
   /** Must not throw; errors it does not handle are logged and answered with a bare 500. */
   handler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   logger: Logger;
+  /** How long `shutdown` waits for in-flight requests before cutting their connections, ms. */
+  shutdownGraceMs?: number;
 }): HttpListener {
   const { logger } = opts;
   const inFlight = new Set<Promise<void>>();
@@ -60,9 +65,17 @@ export function createHttpListener(opts: {
       closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // A client still uploading could hold shutdown for the whole request timeout: after a grace
+      // period its connection is cut (its spans were never acknowledged, so it will retry).
+      let graceOver = false;
+      const grace = setTimeout(() => {
+        graceOver = true;
+        server.closeAllConnections();
+      }, opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      clearTimeout(grace);
       // What is left are keep-alive connections that went idle after their last response.
-      server.closeAllConnections();
+      if (!graceOver) server.closeAllConnections();
       await closed;
     },
     address() {
