@@ -15,7 +15,7 @@ import { createServer } from 'node:net';
 import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { ConfigError } from '../proxy/config.js';
-import { startSidecar, type Sidecar } from '../proxy/sidecar.js';
+import type { Sidecar } from '../proxy/sidecar.js';
 import { addProxyOptions, configFromOptions } from './proxy.js';
 
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -67,6 +67,7 @@ Example:
       const overrides: Record<string, unknown> = {};
       if (opts['appPort'] === undefined) overrides['appPort'] = await freePort();
       for (const k of ['inboundPort', 'outboundPort', 'adminPort']) if (opts[k] === undefined) overrides[k] = 0;
+      const { startSidecar } = await import('../proxy/sidecar.js');
       sidecar = await startSidecar(configFromOptions(opts, overrides));
     } catch (err) {
       process.stderr.write(`meshtrace inject: ${(err as Error).message}\n`);

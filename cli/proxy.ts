@@ -5,7 +5,6 @@
 import { Command, Option } from 'commander';
 import { parseDurationUs } from '../config/units.js';
 import { ConfigError, mergeConfig, parseProxyConfig, parseUpstreamFlags, readConfigFile, type ProxyConfig } from '../proxy/config.js';
-import { startSidecar } from '../proxy/sidecar.js';
 
 export function registerProxy(program: Command): void {
   const cmd = program
@@ -19,6 +18,8 @@ Example:
   cmd.action(async (opts: Record<string, unknown>) => {
     let sidecar;
     try {
+      // Loaded on use: other verbs do not pay for the proxy's modules, nor the proxy for theirs.
+      const { startSidecar } = await import('../proxy/sidecar.js');
       sidecar = await startSidecar(configFromOptions(opts));
     } catch (err) {
       if (err instanceof ConfigError) {

@@ -56,11 +56,25 @@ export class ProxyMetrics {
     this.spansDropped.inc({ reason: 'export_failed' }, 0);
   }
 
+  /**
+   * Label-bound children by label values: prom-client hashes the label object on every call
+   * otherwise, four times per request. Bounded: past MAX_SERIES, fall back to unbound calls.
+   */
+  private readonly series = new Map<string, { c: { inc(): void }; d: { observe(v: number): void }; q: { observe(v: number): void }; s: { observe(v: number): void } }>();
+  private static readonly MAX_SERIES = 10_000;
+
   observe(o: RequestObservation): void {
-    this.requests.inc(o.labels);
-    this.duration.observe(o.labels, o.durationMs);
-    this.reqBytes.observe(o.labels, o.requestBytes);
-    this.resBytes.observe(o.labels, o.responseBytes);
+    const l = o.labels;
+    const key = `${l.reporter}\u0001${l.source_workload}\u0001${l.source_version}\u0001${l.destination_service}\u0001${l.destination_workload}\u0001${l.destination_version}\u0001${l.request_protocol}\u0001${l.response_code}\u0001${l.response_flags}\u0001${l.connection_security_policy}`;
+    let s = this.series.get(key);
+    if (!s) {
+      s = { c: this.requests.labels(l), d: this.duration.labels(l), q: this.reqBytes.labels(l), s: this.resBytes.labels(l) };
+      if (this.series.size < ProxyMetrics.MAX_SERIES) this.series.set(key, s);
+    }
+    s.c.inc();
+    s.d.observe(o.durationMs);
+    s.q.observe(o.requestBytes);
+    s.s.observe(o.responseBytes);
   }
 
   spanDropped(n: number, reason: 'queue_full' | 'export_failed'): void { this.spansDropped.inc({ reason }, n); }

@@ -1,4 +1,5 @@
-import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+// The trace serializer alone: the package index also loads the logs and metrics SDKs (~15 MB RSS).
+import { serializeTraceExportRequest } from '@opentelemetry/otlp-transformer/build/src/trace/protobuf/trace-serializer.js';
 import { request, type Dispatcher, Agent } from 'undici';
 import type { ReadableSpan } from './span.js';
 
@@ -75,7 +76,7 @@ export class BatchSpanExporter {
 
   private async send(batch: ReadableSpan[]): Promise<void> {
     try {
-      const body = ProtobufTraceSerializer.serializeRequest(batch);
+      const body = serializeTraceExportRequest(batch);
       if (!body) throw new Error('serialization failed');
       const res = await request(this.url, {
         method: 'POST',

@@ -1,7 +1,7 @@
-import type { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { serializeTraceExportRequest } from '@opentelemetry/otlp-transformer/build/src/trace/protobuf/trace-serializer.js';
 
 /** The SDK's ReadableSpan as the OTLP serializer consumes it (taken from its signature). */
-export type ReadableSpan = Parameters<typeof ProtobufTraceSerializer.serializeRequest>[0][number];
+export type ReadableSpan = Parameters<typeof serializeTraceExportRequest>[0][number];
 type HrTime = [number, number];
 export type AttributeValue = string | number | boolean;
 
