@@ -1,4 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { connect } from 'node:net';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpanKind, StatusCode } from '../model/span.js';
 import { startSidecar, type Sidecar } from './sidecar.js';
@@ -13,6 +15,9 @@ describe('sidecar: inbound and outbound forwarding with tracing', () => {
   let backend: Running;
   let sidecar: Sidecar;
   const log = lineCollector();
+  /** The sidecar's own diagnostics: a filter that throws logs here, and the last test checks none did. */
+  const diagnostics = lineCollector();
+  const appSockets = new Set<unknown>();
   /** Headers the app and backend saw, by x-test-id. */
   const seenByApp = new Map<string, IncomingHttpHeaders>();
   const seenByBackend = new Map<string, IncomingHttpHeaders>();
@@ -26,6 +31,7 @@ describe('sidecar: inbound and outbound forwarding with tracing', () => {
       res.end(`backend:${req.url}:${body.length}`);
     });
     app = await listen(async (req, res) => {
+      appSockets.add(req.socket);
       seenByApp.set(String(req.headers['x-test-id']), req.headers);
       const body = await readBody(req);
       res.writeHead(200, { 'content-type': 'application/json', connection: 'keep-alive', 'keep-alive': 'timeout=5' });
@@ -36,7 +42,7 @@ describe('sidecar: inbound and outbound forwarding with tracing', () => {
       collector: sink.url, upstreams: { ratings: `127.0.0.1:${backend.port}` },
       sampling: { rate: 1, routes: [{ pathPrefix: '/health', rate: 0 }, { pathPrefix: '/api/items', route: '/api/items/{id}', rate: 1 }], upstreams: {} },
       export: { flushIntervalMs: 20, maxQueueSpans: 1000, maxBatchSpans: 100, timeoutMs: 2000 },
-    }, { accessLog: log });
+    }, { accessLog: log, logger: pino({ level: 'warn' }, diagnostics) });
   });
   afterAll(async () => {
     await sidecar?.close({ drainMs: 100 });
@@ -192,6 +198,34 @@ describe('sidecar: inbound and outbound forwarding with tracing', () => {
     expect(text).toMatch(/^meshtrace_proxy_active_connections\{listener="inbound"\} \d+$/m);
     expect(text).toMatch(/^meshtrace_proxy_spans_dropped_total\{reason="queue_full"\} 0$/m);
     expect(text).toMatch(/^meshtrace_propagation_broken_total\{service="reviews"\} \d+$/m);
+  });
+
+  it('keeps connections to the app alive across requests from many clients', async () => {
+    appSockets.clear();
+    for (let i = 0; i < 20; i++) expect((await send(sidecar.inboundPort, `/keepalive/${i}`)).status).toBe(200);
+    // 20 client connections (one per request), one pooled upstream connection reused
+    expect(appSockets.size).toBe(1);
+  });
+
+  it('relays CONNECT tunnels on the outbound port', async () => {
+    const reply = await new Promise<string>((resolve, reject) => {
+      const s = connect(sidecar.outboundPort, '127.0.0.1', () => s.write(`CONNECT 127.0.0.1:${backend.port} HTTP/1.1\r\nHost: 127.0.0.1:${backend.port}\r\n\r\n`));
+      let out = '';
+      s.on('data', (c: Buffer) => {
+        out += c.toString();
+        if (out.includes('200 Connection Established\r\n\r\n') && !out.includes('GET')) {
+          out += 'GET';
+          s.write('GET /tunnelled HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+        }
+      });
+      s.on('close', () => resolve(out));
+      s.on('error', reject);
+    });
+    expect(reply).toContain('backend:/tunnelled:0');
+  });
+
+  it('logged no filter errors along the way', () => {
+    expect(diagnostics.lines).toEqual([]);
   });
 
   it('serves /ready, /config and /metrics on the admin port', async () => {
