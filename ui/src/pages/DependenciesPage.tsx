@@ -46,6 +46,11 @@ interface Laid {
 
 const NODE_H = 36;
 
+/** Approximate width of an edge label at 11px: enough for the background box. */
+function labelWidth(lines: string[]): number {
+  return Math.max(...lines.map((l) => l.length)) * 6.2 + 8;
+}
+
 function layout(g: ServiceGraph): Laid {
   const graph = new dagre.graphlib.Graph({ multigraph: false });
   graph.setGraph({ rankdir: 'LR', nodesep: 28, ranksep: 150, edgesep: 16, marginx: 20, marginy: 20 });
@@ -168,6 +173,15 @@ export function DependenciesPage({ query }: { query: string }) {
             {/* Labels after every edge line, so no line crosses a label. */}
             {laid.edges.map((e) => (
               <g key={e.key} class={`edge-labels${dim(e.parent) || dim(e.child) ? ' dim' : ''}`} data-parent={e.parent} data-child={e.child}>
+                {/* dagre centres the label on the edge: an opaque box keeps the line out of the text. */}
+                <rect
+                  class="edge-label-bg"
+                  x={e.lx - labelWidth(e.label) / 2}
+                  y={e.ly - (e.label.length * 14) / 2 - 1}
+                  width={labelWidth(e.label)}
+                  height={e.label.length * 14 + 2}
+                  rx={3}
+                />
                 {e.label.map((l, k) => (
                   <text key={k} x={e.lx} y={e.ly + (k - (e.label.length - 1) / 2) * 14 + 4} text-anchor="middle" class="edge-label">{l}</text>
                 ))}
