@@ -69,6 +69,11 @@ export function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse,
   let timer: NodeJS.Timeout | undefined;
   let answered = false;
   let t0 = 0;
+  let held: Buffer | undefined;
+  let sawFirst = false;
+  const flushHeld = () => {
+    if (held && !res.destroyed) { const h = held; held = undefined; res.write(h); }
+  };
 
   const abort = (why: ProxyAbort) => {
     if (controller) controller.abort(why);
@@ -128,11 +133,22 @@ export function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse,
     },
     onResponseData(c, chunk) {
       ex.responseBytes += chunk.length;
+      // Hold the first chunk: a small response usually ends in the same parse, and then headers,
+      // body and end go out in one write. Streams get it on the next turn of the event loop.
+      if (!sawFirst) {
+        sawFirst = true;
+        held = chunk;
+        setImmediate(flushHeld);
+        return;
+      }
+      if (held) { const prev = held; held = undefined; res.write(prev); }
       if (!res.write(chunk)) c.pause();
     },
     onResponseEnd() {
       res.off('close', onClientClose);
-      res.end();
+      const last = held;
+      held = undefined;
+      if (last) res.end(last); else res.end();
     },
     onResponseError(_c, err) {
       if (timer) { clearTimeout(timer); timer = undefined; }

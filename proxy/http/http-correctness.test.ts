@@ -60,7 +60,10 @@ describe('sidecar: HTTP correctness', () => {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
         res.write('data: first\n\n');
         // The second event is sent only when the client says it got the first: proof of streaming.
-        app.server.once('second', () => res.end('data: second\n\n'));
+        app.server.once('second', () => {
+          res.write('data: second\n\n');
+          app.server.once('third', () => res.end('data: third\n\n'));
+        });
       } else if (req.url === '/hang') {
         res.on('close', () => { appSawAbort = !res.writableFinished; });
       } else if (req.url === '/slow') {
@@ -109,14 +112,17 @@ describe('sidecar: HTTP correctness', () => {
     const dec = new TextDecoder();
     let text = '';
     while (!text.includes('first')) text += dec.decode((await reader.read()).value);
-    // The app writes the second event only now; had the proxy buffered, the first would never arrive.
+    // The app writes each next event only once the previous one arrived: had the proxy buffered
+    // anything, this would never finish.
     app.server.emit('second');
+    while (!text.includes('second')) text += dec.decode((await reader.read()).value);
+    app.server.emit('third');
     for (;;) {
       const { value, done } = await reader.read();
       if (done) break;
       text += dec.decode(value);
     }
-    expect(text).toBe('data: first\n\ndata: second\n\n');
+    expect(text).toBe('data: first\n\ndata: second\n\ndata: third\n\n');
   });
 
   it('passes WebSocket upgrades through, with trace context on the handshake', async () => {
