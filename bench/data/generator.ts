@@ -9,9 +9,11 @@
  *   span picks an earlier span of the trace as its parent; with probability 0.5 it is a call into
  *   another service (CLIENT span in the parent's service + SERVER span in the callee, counted as two
  *   spans), otherwise an INTERNAL span of the parent's service.
- * - Span attributes (5–6 per span): `http.request.method` (4 values), `http.response.status_code`
- *   (int, 6 values), `http.route` (the operation, 200 values), `customer.tier` (3 values),
- *   `user.id` (10,000 values), and on 20 % of spans `db.system` (3 values).
+ * - Span attributes (4–7 per span): `http.request.method` (4 values), `http.response.status_code`
+ *   (int, 6 values), `http.route` (the operation), `customer.tier` (3 values); on SERVER spans
+ *   `user.id` (one per trace, 10,000 values); on CLIENT and SERVER spans `network.peer.port`
+ *   (int, random ephemeral port: a per-span high-cardinality value); on 20 % of spans `db.system`
+ *   (3 values).
  * - 1 % of traces have an ERROR span (status ERROR + `error.type`); 10 % of spans carry one event
  *   (`cache.miss` with a `cache.key` attribute of 1,000 values).
  * - Trace `i` starts at `startUs + i × spacingUs` (ingest order = time order, as live traffic);
@@ -113,6 +115,7 @@ export class TraceGenerator {
     const target = 5 + Math.floor(rnd() * 46);
     const t0 = this.opts.startUs + index * this.opts.spacingUs;
     const isErrorTrace = rnd() < 0.01;
+    const userId = `user-${Math.floor(rnd() * USER_IDS)}`;
     const spans: Span[] = [];
     const svcOf: number[] = [];
     let spanSeq = 0;
@@ -127,8 +130,9 @@ export class TraceGenerator {
         { key: 'http.response.status_code', type: 'int64', value: STATUS_CODES[Math.floor(rnd() * STATUS_CODES.length)] },
         str('http.route', op),
         str('customer.tier', TIERS[Math.floor(rnd() * TIERS.length)]),
-        str('user.id', `user-${Math.floor(rnd() * USER_IDS)}`),
       ];
+      if (kind === SpanKind.SERVER) attributes.push(str('user.id', userId));
+      if (kind !== SpanKind.INTERNAL) attributes.push({ key: 'network.peer.port', type: 'int64', value: 32768 + Math.floor(rnd() * 28232) });
       if (rnd() < 0.2) attributes.push(str('db.system', DB_SYSTEMS[Math.floor(rnd() * DB_SYSTEMS.length)]));
       const span: Span = {
         traceId,

@@ -57,10 +57,11 @@ async function ingestRun(child: ServerChild, dir: string, bodies: Body[], client
   }
 }
 
-async function rawRun(child: ServerChild, dir: string, spec: DataSpec, tag: string): Promise<Run> {
-  const dbPath = join(dir, `raw-${tag}.db`);
+/** The raw better-sqlite3 insert (`raw`) or the storage writer alone (`write`) of the same spans. */
+async function baselineRun(child: ServerChild, cmd: 'raw' | 'write', dir: string, spec: DataSpec, tag: string): Promise<Run> {
+  const dbPath = join(dir, `${cmd}-${tag}.db`);
   try {
-    const r = await child.request<{ ms: number; cpuUs: number; spans: number }>({ cmd: 'raw', dbPath, data: spec });
+    const r = await child.request<{ ms: number; cpuUs: number; spans: number }>({ cmd, dbPath, data: spec });
     return { spansPerSec: (r.spans / r.ms) * 1000, cpuUsPerSpan: r.cpuUs / r.spans };
   } finally {
     removeDb(dbPath);
@@ -105,6 +106,7 @@ export const ingestScenario: Scenario = {
     };
     const e2e = new Map<string, Run[]>();
     const raw = new Map<number, Run[]>();
+    const writer = new Map<number, Run[]>();
     const child = ServerChild.start();
     try {
       // Warm-up: JIT the server's hot paths before the first measured run.
@@ -113,8 +115,11 @@ export const ingestScenario: Scenario = {
         // Baselines and configurations interleaved, so a noisy moment hits them alike.
         for (const batch of [100, 1000]) {
           const runs = raw.get(batch) ?? [];
-          runs.push(await rawRun(child, opts.tmpDir, dataSpec(total, batch, 7), `${batch}-${rep}`));
+          runs.push(await baselineRun(child, 'raw', opts.tmpDir, dataSpec(total, batch, 7), `${batch}-${rep}`));
           raw.set(batch, runs);
+          const w = writer.get(batch) ?? [];
+          w.push(await baselineRun(child, 'write', opts.tmpDir, dataSpec(total, batch, 7), `${batch}-${rep}`));
+          writer.set(batch, w);
         }
         for (const c of configs) {
           const key = `${c.json ? 'json' : 'protobuf'}:${c.batch}:${c.clients}`;
@@ -134,6 +139,14 @@ export const ingestScenario: Scenario = {
     }
 
     const rows: (string | number)[][] = [];
+    for (const batch of [100, 1000]) {
+      const base = raw.get(batch)!;
+      for (const [name, runs] of [['baseline: raw better-sqlite3 insert', base], ['storage.writer alone (no HTTP, no decode)', writer.get(batch)!]] as const) {
+        const sps = runs.map((r) => r.spansPerSec);
+        const cpu = runs.map((r) => r.cpuUsPerSpan);
+        rows.push([name, String(batch), '—', spread(sps), spread(cpu), num(1e6 / median(cpu)), '', ratio(sps, base.map((r) => r.spansPerSec)), ratio(cpu, base.map((r) => r.cpuUsPerSpan))]);
+      }
+    }
     for (const c of configs) {
       const runs = e2e.get(`${c.json ? 'json' : 'protobuf'}:${c.batch}:${c.clients}`)!;
       const base = raw.get(c.batch)!;
@@ -141,8 +154,8 @@ export const ingestScenario: Scenario = {
       const cpu = runs.map((r) => r.cpuUsPerSpan);
       rows.push([
         c.json ? 'JSON' : 'protobuf',
-        c.batch,
-        c.clients,
+        String(c.batch),
+        String(c.clients),
         spread(sps),
         spread(cpu),
         num(1e6 / median(cpu)),
@@ -161,6 +174,7 @@ export const ingestScenario: Scenario = {
       notes: [
         `${reps} run(s) per row, ${total.toLocaleString('en-US')} spans per protobuf run, ${jsonTotal.toLocaleString('en-US')} per JSON run, each into a fresh database; configurations and baselines interleaved.`,
         'Server CPU = process.cpuUsage() (user + system, all threads) of the server child process from the first request to the last answer; "spans per CPU-second" is ingest per fully used core.',
+        '"storage.writer alone": the same spans as model objects (decoded before timing) written with writeSpans, one call per request-sized batch, in the same child process: the storage share of the end-to-end cost.',
         'Raw baseline: the same spans pre-converted to rows (ids as BLOBs, attributes + events + resource as one JSON text), one minimal rowid table without indexes, one prepared INSERT, one transaction per request-sized batch, WAL + synchronous NORMAL.',
         'Targets (issue 6): ≥ 50,000 spans/s per core end to end, and ≥ 0.5× the raw insert rate.',
         'The load generator runs on the same 2 cores; spans/s is wall-clock throughput, CPU per span is the server alone.',

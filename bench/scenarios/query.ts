@@ -145,7 +145,7 @@ export const queryScenario: Scenario = {
   async run(opts) {
     const spans = benchSpanCount(opts.quick);
     const reps = opts.quick ? 1 : 3;
-    const n = opts.quick ? 5 : 200;
+    const n = opts.quick ? 5 : 100;
     const g = await generateStore(opts.tmpDir, spans);
     const rnd = prng(5);
     const pk = new Database(g.path, { readonly: true });

@@ -5,7 +5,8 @@
  *
  * Commands: `collector` (SQLite storage + createCollector on 127.0.0.1:0), `all-in-one`
  * (startAllInOne), `populate` (synthetic spans straight through the storage writer), `raw` (the
- * raw better-sqlite3 baseline insert of the same spans), `stop`, `usage`, `profile-start`,
+ * raw better-sqlite3 baseline insert of the same spans), `write` (the same spans through the
+ * storage writer alone, no HTTP or decoding), `stop`, `usage`, `profile-start`,
  * `profile-stop`.
  */
 import { writeFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ type Msg =
   | { cmd: 'all-in-one'; dataDir: string }
   | { cmd: 'populate'; dbPath: string; data: DataSpec }
   | { cmd: 'raw'; dbPath: string; data: DataSpec }
+  | { cmd: 'write'; dbPath: string; data: DataSpec }
   | { cmd: 'stop' }
   | { cmd: 'usage' }
   | { cmd: 'profile-start' }
@@ -85,6 +87,17 @@ async function handle(m: Msg): Promise<Record<string, unknown>> {
       const cpuUs = usage().cpuUs - before;
       raw.close();
       return { ms, cpuUs, spans };
+    }
+    case 'write': {
+      const batches = [...new TraceGenerator(m.data).batches(m.data.totalSpans, m.data.batchSpans)];
+      const st = openSqliteStorage({ path: m.dbPath });
+      const before = usage().cpuUs;
+      const t0 = performance.now();
+      for (const b of batches) await st.writer.writeSpans(b);
+      const ms = performance.now() - t0;
+      const cpuUs = usage().cpuUs - before;
+      await st.close();
+      return { ms, cpuUs, spans: batches.reduce((n, b) => n + b.length, 0) };
     }
     case 'stop': {
       const counters = collector?.counters();
