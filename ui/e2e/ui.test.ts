@@ -184,6 +184,37 @@ describe('meshtrace UI in Chromium', () => {
     expect(await page.locator('g.node.kind-database[data-node="postgresql"]').count()).toBe(1);
   });
 
+  it('flags an incomplete trace instead of silently re-rooting it', async () => {
+    const orphanTrace = 'deadbeef000000000000000000000001';
+    const now = Date.now() * 1_000_000;
+    await sendOtlpJson(server.otlpHttpUrl, [{
+      resourceSpans: [{
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'late-service' } }] },
+        scopeSpans: [{ spans: [
+          { traceId: orphanTrace, spanId: '1111111111111111', parentSpanId: '9999999999999999', name: 'lonely child', kind: 2, startTimeUnixNano: String(now - 5e9), endTimeUnixNano: String(now - 4e9) },
+          { traceId: orphanTrace, spanId: '2222222222222222', parentSpanId: '1111111111111111', name: 'grandchild', kind: 1, startTimeUnixNano: String(now - 4.8e9), endTimeUnixNano: String(now - 4.5e9) },
+        ] }],
+      }],
+    }]);
+    await eventually(async () => (await getJson(`${server.queryUrl}/api/traces/${orphanTrace}`)).status === 200);
+    await page.goto(`${server.queryUrl}/trace/${orphanTrace}`);
+    await page.waitForSelector('.wf-row');
+    const banner = await page.locator('.warn-box').innerText();
+    expect(banner).toContain('the root span is missing');
+    expect(banner).toContain('1 span whose parent never arrived');
+    expect(await page.locator('.wf-row[data-span-id="1111111111111111"] .wf-orphan').count()).toBe(1);
+    expect(await rows()).toEqual(['0 late-service lonely child', '1 late-service grandchild']);
+  });
+
+  it('opens a trace from the scatter plot', async () => {
+    await page.goto(`${server.queryUrl}/search?service=billing&lookback=1h&limit=20`);
+    await page.waitForSelector('svg.scatter circle.dot');
+    expect(await page.locator('svg.scatter circle.dot.error').count()).toBe(1);
+    await page.click('svg.scatter circle.dot');
+    await page.waitForSelector('.wf-row');
+    expect(new URL(page.url()).pathname).toBe(`/trace/${traceId}`);
+  });
+
   it('says so when a trace does not exist', async () => {
     await page.goto(`${server.queryUrl}/trace/0123456789abcdef0123456789abcdef`);
     await page.waitForSelector('.state.error');
@@ -201,7 +232,7 @@ describe('the UI under --ui-base-path', () => {
     await eventually(async () => (await getJson(`${mounted.queryUrl}/api/traces/${id}`)).status === 200);
   });
   afterAll(async () => {
-    await mounted?.stop();
+    await mounted?.stop(); // idempotent: the test stops it early on purpose
   });
 
   it('searches, opens a trace and reloads deep links under the base path', async () => {
@@ -218,6 +249,11 @@ describe('the UI under --ui-base-path', () => {
       await p.click('nav a:has-text("Service graph")');
       await p.waitForSelector('svg.graph');
       expect(new URL(p.url()).pathname).toBe('/jaeger/dependencies');
+      // With the server gone, the next API call says so instead of hanging or going blank.
+      await mounted.stop();
+      await p.click('nav a:has-text("Search")');
+      await p.waitForSelector('.form-error');
+      expect(await p.locator('.form-error').innerText()).toContain('Cannot reach the query server');
     } finally {
       await p.close();
     }

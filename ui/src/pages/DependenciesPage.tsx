@@ -4,7 +4,7 @@
  * virtual nodes for uninstrumented databases and hosts); against a plain Jaeger API it falls
  * back to `/api/dependencies` (call counts only).
  */
-import * as dagre from '@dagrejs/dagre';
+import type * as Dagre from '@dagrejs/dagre';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, ApiError, type ServiceGraph } from '../api.js';
 import { serviceColor } from '../colors.js';
@@ -16,7 +16,7 @@ const LOOKBACKS: [string, string][] = [
   ['15m', 'Last 15 minutes'], ['1h', 'Last hour'], ['6h', 'Last 6 hours'], ['24h', 'Last 24 hours'], ['2d', 'Last 2 days'], ['7d', 'Last 7 days'],
 ];
 
-type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'done'; graph: ServiceGraph; extended: boolean };
+type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'done'; graph: ServiceGraph; extended: boolean; dagre: typeof Dagre };
 
 async function loadGraph(endMs: number, lbMs: number, signal: AbortSignal): Promise<{ graph: ServiceGraph; extended: boolean }> {
   try {
@@ -51,7 +51,7 @@ function labelWidth(lines: string[]): number {
   return Math.max(...lines.map((l) => l.length)) * 6.2 + 8;
 }
 
-function layout(g: ServiceGraph): Laid {
+function layout(dagre: typeof Dagre, g: ServiceGraph): Laid {
   const graph = new dagre.graphlib.Graph({ multigraph: false });
   graph.setGraph({ rankdir: 'LR', nodesep: 28, ranksep: 150, edgesep: 16, marginx: 20, marginy: 20 });
   graph.setDefaultEdgeLabel(() => ({}));
@@ -75,7 +75,7 @@ function layout(g: ServiceGraph): Laid {
       return { id, kind: kinds.get(id) ?? 'service', x: n.x, y: n.y, w: n.width, h: n.height };
     }),
     edges: g.edges.map((e) => {
-      const ge = graph.edge(e.parent, e.child) as dagre.GraphEdge & { x: number; y: number };
+      const ge = graph.edge(e.parent, e.child) as Dagre.GraphEdge & { x: number; y: number };
       const pts = ge.points;
       const path = pts.map((p, k) => `${k ? 'L' : 'M'}${p.x.toFixed(1)},${p.y.toFixed(1)}`).join(' ');
       return {
@@ -99,14 +99,15 @@ export function DependenciesPage({ query }: { query: string }) {
   useEffect(() => {
     const ac = new AbortController();
     setLoad({ state: 'loading' });
-    loadGraph(Date.now(), lookbackMs(lookback) || 86_400_000, ac.signal).then(
-      (r) => setLoad({ state: 'done', ...r }),
+    // dagre is loaded with the page that needs it, in parallel with the data, to keep other pages' bundle small.
+    Promise.all([loadGraph(Date.now(), lookbackMs(lookback) || 86_400_000, ac.signal), import('@dagrejs/dagre')]).then(
+      ([r, dagre]) => setLoad({ state: 'done', ...r, dagre }),
       (e: Error) => { if (e.name !== 'AbortError') setLoad({ state: 'error', message: e.message }); },
     );
     return () => ac.abort();
   }, [lookback]);
 
-  const laid = useMemo(() => (load.state === 'done' ? layout(load.graph) : null), [load]);
+  const laid = useMemo(() => (load.state === 'done' ? layout(load.dagre, load.graph) : null), [load]);
   const needle = find.trim().toLowerCase();
   const focus = laid && needle ? laid.nodes.find((n) => n.id.toLowerCase().includes(needle)) : undefined;
 

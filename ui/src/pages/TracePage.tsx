@@ -137,7 +137,13 @@ function TraceView({ trace, compact, query }: { trace: Trace; compact: boolean; 
     for (let i = 0; i < m.n; i++) counts[m.operation[i]]++;
     return m.operations.map((name, k) => [name, k] as const).sort((a, b) => counts[b[1]] - counts[a[1]]).slice(0, 200);
   }, [m]);
-  const critical = useMemo(() => (showCritical ? criticalPath(m) : null), [m, showCritical]);
+  // Computed after the first paint: the waterfall should not wait for it.
+  const [critical, setCritical] = useState<ReturnType<typeof criticalPath> | null>(null);
+  useEffect(() => {
+    if (!showCritical) { setCritical(null); return; }
+    const t = setTimeout(() => setCritical(criticalPath(m)), 0);
+    return () => clearTimeout(t);
+  }, [m, showCritical]);
   const stats = useMemo(() => (tab === 'stats' ? traceStats(m) : []), [m, tab]);
 
   // Span details: local for Jaeger JSON; fetched (and kept) per span for compact traces.
