@@ -71,9 +71,10 @@ describe('e2e: two instrumented services behind sidecars, traces in the store', 
       const span = a.tracer.startSpan('frontend work', { kind: SpanKind.SERVER }, parent);
       const ctx: Context = trace.setSpan(parent, span);
       const headers: Record<string, string> = { host: 'backend' };
-      w3c.inject(ctx, headers, { set: (c, k, v) => { c[k] = v; } });
+      // '/leaky' is the bug the propagation doctor exists for: the outbound call carries no context.
+      if (req.url !== '/leaky') w3c.inject(ctx, headers, { set: (c, k, v) => { c[k] = v; } });
       // Apps forward headers from their inbound request to their outbound calls, as with Istio.
-      for (const h of ['tracestate', 'baggage', 'x-request-id']) if (req.headers[h]) headers[h] = String(req.headers[h]);
+      if (req.url !== '/leaky') for (const h of ['tracestate', 'baggage', 'x-request-id']) if (req.headers[h]) headers[h] = String(req.headers[h]);
       send(sidecarA.outboundPort, '/api/backend', headers).then((r) => {
         res.end(JSON.stringify({ traceId: span.spanContext().traceId, backend: JSON.parse(r.body) }));
         span.end();
@@ -155,5 +156,26 @@ describe('e2e: two instrumented services behind sidecars, traces in the store', 
     const t = await fetchTrace(traceId, 5);
     const root = t.spans.find((s) => s.operationName === 'GET /api/frontend')!;
     expect(root.references).toEqual([{ refType: 'CHILD_OF', traceID: traceId, spanID: 'e457b5a2e4d86bd1' }]);
+  });
+
+  it('the propagation doctor names the service whose app drops the context, findable by tag in the query API', async () => {
+    const r = await send(sidecarA.inboundPort, '/leaky', {});
+    const body = JSON.parse(r.body) as { traceId: string; backend: { traceId: string } };
+    // the trace broke: B's side is a different trace
+    expect(body.backend.traceId).not.toBe(body.traceId);
+    await Promise.all([sidecarA.flushSpans(), sidecarB.flushSpans(), ...providers.map((p) => p.forceFlush())]);
+    const found = await waitFor(async () => {
+      const res = await fetch(`${aio.queryUrl}/api/traces?service=frontend&tag=meshtrace.propagation:broken&lookback=1h`);
+      const t = (await res.json()) as { data: JaegerTrace[] };
+      return t.data.length > 0 ? t.data : undefined;
+    }, 'a trace with a broken-propagation span');
+    expect(found).toHaveLength(1);
+    const t = found[0];
+    expect(t.traceID).toBe(body.backend.traceId);
+    const broken = t.spans.find((s) => s.tags.some((x) => x.key === 'meshtrace.propagation' && x.value === 'broken'))!;
+    expect(t.processes[broken.processID].serviceName).toBe('frontend');
+    expect(broken.tags.find((x) => x.key === 'span.kind')?.value).toBe('client');
+    expect(String(broken.tags.find((x) => x.key === 'meshtrace.propagation.fix')?.value)).toContain('traceparent');
+    expect(await sidecarA.metrics.text()).toMatch(/^meshtrace_propagation_broken_total\{service="frontend"\} 1$/m);
   });
 });
