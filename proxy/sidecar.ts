@@ -8,7 +8,7 @@ import { parseProxyConfig, publicConfig, type ProxyConfig, type ProxyConfigInput
 import { InflightTraces } from './doctor.js';
 import type { Exchange } from './filters/types.js';
 import { inboundChain } from './listeners/inbound.js';
-import { createListener } from './listeners/listener.js';
+import { createListener, destroyConnections } from './listeners/listener.js';
 import { outboundChain } from './listeners/outbound.js';
 import { ProxyMetrics } from './metrics.js';
 import { BatchSpanExporter } from './spans/exporter.js';
@@ -54,7 +54,7 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 function closeServer(server: Server, drainMs: number): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) { resolve(); return; }
-    const t = setTimeout(() => server.closeAllConnections(), drainMs);
+    const t = setTimeout(() => destroyConnections(server), drainMs);
     server.close(() => { clearTimeout(t); resolve(); });
     server.closeIdleConnections();
   });

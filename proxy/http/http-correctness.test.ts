@@ -137,6 +137,7 @@ describe('sidecar: HTTP correctness', () => {
       ws.on('error', reject);
     });
     expect(messages).toEqual(['hello 00', 'echo:ping']);
+    expect(await waitFor(() => ws.readyState === WebSocket.CLOSED, 'the socket to close')).toBe(true);
     const line = await waitFor(() => log.lines.find((l) => l['path'] === '/ws'), 'websocket log line');
     expect(line['response_code']).toBe(101);
   });
@@ -192,6 +193,28 @@ describe('sidecar: upstream down', () => {
       expect(await sc.metrics.text()).toMatch(/istio_requests_total\{reporter="destination",.*response_code="503",response_flags="UF".*\} 1/);
     } finally {
       await sc.close({ drainMs: 50 });
+    }
+  });
+});
+
+describe('sidecar: shutdown', () => {
+  it('turns /ready to 503 while draining and ends open WebSocket sessions after the drain period', async () => {
+    const app = await listen((_req, res) => res.end('ok'));
+    const wss = new WebSocketServer({ server: app.server });
+    const sc = await startSidecar({ service: 'drain', appPort: app.port, inboundPort: 0, outboundPort: 0, adminPort: 0, accessLog: false });
+    try {
+      const ws = new WebSocket(`ws://127.0.0.1:${sc.inboundPort}/ws`);
+      await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+      const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+      const closing = sc.close({ drainMs: 200 });
+      const ready = await send(sc.adminPort, '/ready');
+      expect(ready).toMatchObject({ status: 503, body: 'DRAINING\n' });
+      await closing;
+      await closed;
+    } finally {
+      await sc.close();
+      wss.close();
+      await app.close();
     }
   });
 });

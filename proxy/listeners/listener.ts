@@ -24,6 +24,15 @@ export interface ListenerOptions {
   allowConnect?: boolean;
 }
 
+/** Every downstream socket of a listener, including upgraded (WebSocket) and tunnelled ones the HTTP server no longer tracks. */
+const openSockets = new WeakMap<Server, Set<Duplex>>();
+
+/** Ends a listener's remaining connections (after the drain period), upgraded ones included. */
+export function destroyConnections(server: Server): void {
+  server.closeAllConnections();
+  for (const s of openSockets.get(server) ?? []) s.destroy();
+}
+
 /** performance.now() in epoch ms, with sub-ms precision. */
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
@@ -63,9 +72,12 @@ export function createListener(o: ListenerOptions): Server {
   const active = metrics.activeRequests.labels(name);
   const conns = metrics.activeConnections.labels(name);
 
-  server.on('connection', (socket) => {
+  const sockets = new Set<Duplex>();
+  openSockets.set(server, sockets);
+  server.on('connection', (socket: Duplex) => {
     conns.inc();
-    socket.once('close', () => conns.dec());
+    sockets.add(socket);
+    socket.once('close', () => { conns.dec(); sockets.delete(socket); });
   });
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
