@@ -4,6 +4,7 @@
  */
 import { Command } from 'commander';
 import { registerAllInOne } from './all-in-one.js';
+import { registerDemo } from './demo.js';
 import { registerInject } from './inject.js';
 import { registerProxy } from './proxy.js';
 
@@ -17,5 +18,6 @@ export async function main(argv: string[]): Promise<void> {
   registerAllInOne(program);
   registerProxy(program);
   registerInject(program);
+  registerDemo(program);
   await program.parseAsync(argv, { from: 'user' });
 }

@@ -1,0 +1,189 @@
+/**
+ * `meshtrace demo`: the all-in-one server (in this process), every bookshop instance behind its own
+ * sidecar (`meshtrace inject` child processes, started callee-first so each sidecar knows its
+ * upstreams' addresses), the reviews versions as three endpoints of one upstream, and a bounded
+ * load generator. Stopping (duration over, Ctrl-C, SIGTERM) ends every child and listener and
+ * removes the temp data dir; a failed start undoes what it started.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startAllInOne, type AllInOneServer } from '../all-in-one/server.js';
+import type { DemoConfig } from './config.js';
+import { startLoad, type LoadGenerator } from './loadgen.js';
+import { startServiceProcess, type ServiceProcess } from './service-process.js';
+import { BOOKSHOP, startLayers, upstreamFlags } from './topology.js';
+
+const HOST = '127.0.0.1';
+
+export interface DemoUrls {
+  productPage: string;
+  ui: string;
+  search: string;
+  graph: string;
+  metrics: string;
+  otlpHttp: string;
+}
+
+export interface RunningDemo {
+  urls: DemoUrls;
+  services: readonly ServiceProcess[];
+  /** Resolves when the demo has stopped (duration over or stop()) and everything is cleaned up. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A port free on HOST right now (the OS picks it); the sidecar binds it a moment later. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, HOST, () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** `preferred` when it is free on HOST, else 0 (a free port); an explicit choice is kept as is. */
+async function portOrFree(explicit: number | undefined, preferred: number): Promise<number> {
+  if (explicit !== undefined) return explicit;
+  const free = await new Promise<boolean>((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(preferred, HOST, () => s.close(() => resolve(true)));
+  });
+  return free ? preferred : 0;
+}
+
+export interface DemoIo {
+  /** Human output (URLs, progress). */
+  print(line: string): void;
+  /** Child output in verbose mode. */
+  debug?(line: string): void;
+}
+
+export async function startDemo(c: DemoConfig, io: DemoIo): Promise<RunningDemo> {
+  const t0 = performance.now();
+  const tempDir = c.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'meshtrace-demo-'));
+  const dataDir = c.dataDir ?? tempDir!;
+  let aio: AllInOneServer | undefined;
+  const services: ServiceProcess[] = [];
+  let load: LoadGenerator | undefined;
+  let watcher: AbortController | undefined;
+
+  const teardown = async () => {
+    watcher?.abort();
+    await load?.stop();
+    // Callers first, so no request is in flight towards a stopped service; then the store.
+    for (const layer of startLayers().reverse()) {
+      await Promise.all(services.filter((s) => layer.includes(s.svc)).map((s) => s.stop()));
+    }
+    await aio?.close();
+    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+  };
+
+  try {
+    io.print(`meshtrace demo: starting the bookshop behind sidecars (data in ${dataDir}) …`);
+    aio = await startAllInOne({
+      dataDir, host: HOST, logLevel: 'warn',
+      queryPort: await portOrFree(c.queryPort, 16686),
+      otlpHttpPort: await portOrFree(c.otlpHttpPort, 4318),
+    });
+    // Sidecar settings with no flag: send spans every 200 ms (default 1 s) so the first trace shows sooner.
+    const sidecarConfig = join(dataDir, 'demo-sidecar.json');
+    writeFileSync(sidecarConfig, JSON.stringify({ export: { flushIntervalMs: 200 } }));
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      BOOKSHOP_ERROR_RATE: String(c.errorRate),
+      BOOKSHOP_SLOW_RATE: String(c.slowRate),
+      BOOKSHOP_LATENCY_SCALE: String(c.latencyScale),
+    };
+    // Every sidecar's inbound port is chosen up front, so all instances start at once (callers'
+    // sidecars know their upstreams' addresses before those listen; the load starts after all are up).
+    const inbound = new Map<string, number>();
+    for (const svc of BOOKSHOP) inbound.set(svc.id, svc.id === 'productpage' ? await portOrFree(c.port, 9080) : await freePort());
+    const byId = new Map<string, ServiceProcess>();
+    const started = await Promise.allSettled(BOOKSHOP.map((svc) => startServiceProcess(svc, {
+      collector: aio!.otlpHttpUrl,
+      upstreams: upstreamFlags(svc, (id) => `${HOST}:${inbound.get(id)}`),
+      inboundPort: inbound.get(svc.id),
+      configFile: sidecarConfig,
+      env,
+      onLine: c.verbose ? io.debug : undefined,
+    })));
+    for (const r of started) if (r.status === 'fulfilled') { services.push(r.value); byId.set(r.value.svc.id, r.value); }
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const product = byId.get('productpage')!;
+    const productPage = `http://${HOST}:${product.ports.inboundPort}`;
+    const urls: DemoUrls = {
+      productPage: `${productPage}/productpage`,
+      ui: `${aio.queryUrl}/`,
+      search: `${aio.queryUrl}/search?service=productpage`,
+      graph: `${aio.queryUrl}/dependencies`,
+      metrics: `http://${HOST}:${product.ports.adminPort}/metrics`,
+      otlpHttp: aio.otlpHttpUrl,
+    };
+    printBanner(io, urls, services, c, (performance.now() - t0) / 1000);
+
+    load = startLoad({ target: productPage, rps: c.rps, durationMs: c.loadDuration });
+    watcher = new AbortController();
+    void announceFirstTrace(aio.queryUrl, io, watcher.signal);
+
+    let stopping: Promise<void> | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let stopped!: () => void;
+    const done = new Promise<void>((r) => { stopped = r; });
+    const stop = () => (stopping ??= (async () => {
+      clearTimeout(timer);
+      io.print('meshtrace demo: stopping …');
+      await load!.stop();
+      const stats = { ...load!.stats };
+      await teardown();
+      io.print(`meshtrace demo: stopped (${stats.sent} requests sent, ${stats.ok} ok, ${stats.failed} failed).`);
+      stopped();
+    })());
+    if (c.duration > 0) timer = setTimeout(() => void stop(), c.duration);
+    return { urls, services, done, stop };
+  } catch (err) {
+    await teardown();
+    throw err;
+  }
+}
+
+function printBanner(io: DemoIo, u: DemoUrls, services: readonly ServiceProcess[], c: DemoConfig, startedS: number): void {
+  const pad = (s: string, n: number) => s.padEnd(n);
+  io.print('');
+  io.print(`  Product page     ${u.productPage}`);
+  io.print(`  Traces (UI)      ${u.search}`);
+  io.print(`  Service graph    ${u.graph}`);
+  io.print(`  Sidecar metrics  ${u.metrics}   (productpage's sidecar, Istio names)`);
+  io.print(`  OTLP/HTTP        ${u.otlpHttp}`);
+  io.print('');
+  io.print(`  ${pad('instance', 13)}${pad('version', 9)}${pad('sidecar inbound', 18)}${pad('admin', 8)}app`);
+  for (const s of services) {
+    io.print(`  ${pad(s.svc.id, 13)}${pad(s.svc.version, 9)}${pad(`${HOST}:${s.ports.inboundPort}`, 18)}${pad(String(s.ports.adminPort), 8)}${s.ports.appPort}`);
+  }
+  io.print('');
+  const load = c.loadDuration > 0 ? ` for ${c.loadDuration / 1000} s` : '';
+  const runs = c.duration > 0 ? `the demo ends after ${c.duration / 1000} s` : 'Ctrl-C stops everything';
+  io.print(`  Started in ${startedS.toFixed(1)} s. Load: ${c.rps} requests/s${load}; ${runs}.`);
+}
+
+/** Polls the query API until the first product-page trace is searchable, then prints its link. */
+async function announceFirstTrace(queryUrl: string, io: DemoIo, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const r = await fetch(`${queryUrl}/api/traces?service=productpage&limit=1&lookback=1h`, { signal });
+      const body = (await r.json()) as { data?: { traceID: string }[] };
+      const id = body.data?.[0]?.traceID;
+      if (id) {
+        io.print(`  First trace in the UI ${process.uptime().toFixed(1)} s after the command started: ${queryUrl}/trace/${id}`);
+        return;
+      }
+    } catch { /* not up yet, or stopping */ }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
