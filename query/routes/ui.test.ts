@@ -17,7 +17,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dist, { recursive: true, force: true }));
 
-async function app(opts: { basePath: string; distDir?: string; apiBasePath?: string }): Promise<FastifyInstance> {
+async function app(opts: { basePath: string; distDir?: string; apiBasePath?: string; preloadTrace?: boolean }): Promise<FastifyInstance> {
   const a = Fastify({ routerOptions: { ignoreTrailingSlash: true } });
   await a.register(uiRoutes, { distDir: dist, ...opts });
   return a;
@@ -35,6 +35,21 @@ describe('ui routes', () => {
       expect(res.body).toContain('<base href="/" />');
     }
     await a.close();
+  });
+
+  it('preloads the compact trace on trace pages, only for hex ids', async () => {
+    const a = await app({ basePath: '/' });
+    const page = await a.inject('/trace/0AF7651916cd43dd');
+    expect(page.body).toContain('<link rel="preload" href="/api/ext/traces/0AF7651916cd43dd/compact" as="fetch" crossorigin="anonymous" />');
+    const bad = await a.inject('/trace/%22%3E%3Cscript%3E');
+    expect(bad.statusCode).toBe(200);
+    expect(bad.body).not.toContain('preload');
+    expect(bad.body).not.toContain('<script>');
+    expect((await a.inject('/search')).body).not.toContain('preload');
+    await a.close();
+    const off = await app({ basePath: '/', preloadTrace: false });
+    expect((await off.inject('/trace/abc')).body).not.toContain('preload');
+    await off.close();
   });
 
   it('serves hashed assets as immutable', async () => {

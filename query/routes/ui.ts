@@ -7,6 +7,9 @@
  *   index.html with `Cache-Control: no-cache` (so a new build is picked up at once), its
  *   `<base href>` set to the base path and its `meshtrace-api-base` meta set to `apiBasePath`.
  *   The file is re-read when its mtime changes, so rebuilding the UI needs no restart.
+ * - `<basePath>trace/:id` also gets `<link rel="preload">` for the trace's compact form (meshtrace
+ *   extension), so the server reads the trace while the browser is still loading the scripts.
+ *   Off with `preloadTrace: false` (e.g. when the extensions are not registered).
  * - When `basePath` is not `/`, `GET /` redirects to it.
  * - If the UI was never built, those pages answer 503 with the command that builds it.
  */
@@ -22,6 +25,8 @@ export interface UiRoutesOptions {
   distDir: string;
   /** URL path of the query API root the UI calls (`<apiBasePath>api/...`); default `/`. */
   apiBasePath?: string;
+  /** Preload `api/ext/traces/:id/compact` on trace pages; default true. */
+  preloadTrace?: boolean;
 }
 
 /** `jaeger` → `/jaeger/`, `/` → `/`. Rejects characters that would need escaping in HTML or URLs. */
@@ -61,8 +66,13 @@ export const uiRoutes: FastifyPluginAsync<UiRoutesOptions> = async (app, opts) =
     return cached.html;
   };
 
-  const sendIndex = (reply: FastifyReply) => {
-    const html = indexHtml();
+  const sendIndex = (reply: FastifyReply, traceId?: string) => {
+    let html = indexHtml();
+    // Only a plain hex id goes into the markup; anything else gets no preload (the page reports the bad id).
+    if (html !== undefined && traceId && opts.preloadTrace !== false && /^[0-9a-fA-F]{1,32}$/.test(traceId)) {
+      const href = `${apiBase}api/ext/traces/${traceId}/compact`;
+      html = html.replace('</head>', `  <link rel="preload" href="${href}" as="fetch" crossorigin="anonymous" />\n  </head>`);
+    }
     if (html === undefined) {
       return reply.code(503).type('text/plain; charset=utf-8').header('cache-control', 'no-store')
         .send(`meshtrace UI is not built (${indexPath} is missing): run \`npm run build:ui\`.\n`);
@@ -76,7 +86,9 @@ export const uiRoutes: FastifyPluginAsync<UiRoutesOptions> = async (app, opts) =
       .send(html);
   };
 
-  for (const route of SPA_ROUTES) app.get(`${base}${route}`, (_req, reply) => sendIndex(reply));
+  for (const route of SPA_ROUTES) {
+    app.get<{ Params: { id?: string } }>(`${base}${route}`, (req, reply) => sendIndex(reply, route === 'trace/:id' ? req.params.id : undefined));
+  }
   if (base !== '/') app.get('/', (_req, reply) => reply.redirect(base, 302));
 
   await app.register(fastifyStatic, {

@@ -21,7 +21,8 @@ export async function getEnvelope<T>(path: string, signal?: AbortSignal): Promis
   const url = new URL(path, apiBase());
   let res: Response;
   try {
-    res = await fetch(url, { signal, headers: { accept: 'application/json' } });
+    // No custom headers: the request must match the server's <link rel="preload"> to reuse it.
+    res = await fetch(url, { signal });
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
     throw new ApiError(`Cannot reach the query server (${url.host}): ${(e as Error).message}`, 0);

@@ -1,10 +1,12 @@
 /** Details of one span: everything rendered as text. */
-import type { KV } from '../jaeger-types.js';
-import type { Detail } from '../pages/TracePage.js';
+import type { KV, Process, Span } from '../jaeger-types.js';
 import { serviceColor } from '../colors.js';
 import { formatDuration, formatTime, valueText } from '../format.js';
 import { href, onLinkClick } from '../router.js';
 import type { TraceModel } from '../trace-model.js';
+
+/** The full span behind a row, once known (compact traces fetch it when the row is selected). */
+export type Detail = { state: 'loading' } | { state: 'error'; message: string } | { state: 'done'; span: Span; process: Process | undefined };
 
 function KVTable({ items, label }: { items: KV[]; label: string }) {
   if (!items.length) return <p class="muted">No {label.toLowerCase()}.</p>;

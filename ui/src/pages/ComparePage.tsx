@@ -10,7 +10,7 @@ import { formatDuration } from '../format.js';
 import type { Trace } from '../jaeger-types.js';
 import { href, onLinkClick } from '../router.js';
 import { buildTraceModel } from '../trace-model.js';
-import { loadTrace } from './TracePage.js';
+import { loadTrace } from '../trace-source.js';
 
 type Load = { state: 'loading' } | { state: 'error'; message: string } | { state: 'done'; a: Trace; b: Trace };
 

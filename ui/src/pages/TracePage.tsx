@@ -8,19 +8,19 @@
  * it falls back to `/api/traces/:id` and does everything locally.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, ApiError, isMissingRoute } from '../api.js';
-import { compactToTrace } from '../compact.js';
+import { api, ApiError } from '../api.js';
+import { loadTrace } from '../trace-source.js';
 import { serviceColor } from '../colors.js';
 import { criticalPath } from '../critical-path.js';
 import { formatDuration, formatTime } from '../format.js';
-import type { Process, Span, Trace } from '../jaeger-types.js';
+import type { Trace } from '../jaeger-types.js';
 import { href } from '../router.js';
 import {
   buildTraceModel, collapseToDepth, collapseWithinService, findInTrace, foldMatching, visibleRows,
 } from '../trace-model.js';
 import { traceStats } from '../trace-stats.js';
 import { Minimap } from '../components/Minimap.js';
-import { SpanDetails } from '../components/SpanDetails.js';
+import { SpanDetails, type Detail } from '../components/SpanDetails.js';
 import { Waterfall } from '../components/Waterfall.js';
 
 type Load =
@@ -29,15 +29,6 @@ type Load =
   /** `compact`: spans carry no tags/logs yet; details and find go to the server. */
   | { state: 'done'; trace: Trace; compact: boolean };
 
-/** The trace for the waterfall: compact form when the server has it, else Jaeger JSON. */
-export async function loadTrace(id: string, signal?: AbortSignal): Promise<{ trace: Trace; compact: boolean }> {
-  try {
-    return { trace: compactToTrace(await api.traceCompact(id, signal)), compact: true };
-  } catch (e) {
-    if (!isMissingRoute(e)) throw e;
-  }
-  return { trace: await api.trace(id, signal), compact: false };
-}
 
 /** Keeps `key=value` in the page URL without adding a history entry. */
 function setUrlParam(key: string, value: string) {
@@ -46,8 +37,6 @@ function setUrlParam(key: string, value: string) {
   else u.searchParams.delete(key);
   history.replaceState(null, '', u);
 }
-
-export type { Detail };
 
 export function TracePage({ id, query }: { id: string; query: string }) {
   const [load, setLoad] = useState<Load>({ state: 'loading' });
@@ -82,8 +71,6 @@ const HIDE_SHORT = [
   [0.01, 'Hide spans < 1% of trace'],
   [0.05, 'Hide spans < 5% of trace'],
 ] as const;
-
-type Detail = { state: 'loading' } | { state: 'error'; message: string } | { state: 'done'; span: Span; process: Process | undefined };
 
 function TraceView({ trace, compact, query }: { trace: Trace; compact: boolean; query: string }) {
   const m = useMemo(() => buildTraceModel(trace), [trace]);
