@@ -209,6 +209,8 @@ export function runStorageContract(name: string, open: () => Promise<Storage>): 
         expect(await findIds({ serviceName: 'tw', startTimeMinUs: now - 4 * HOUR_US, startTimeMaxUs: now - 2 * HOUR_US })).toEqual([old.traceId]);
         expect(await findIds({ startTimeMinUs: now - 4 * HOUR_US, startTimeMaxUs: now })).toEqual([old.traceId, recent.traceId].sort());
         expect(await findIds({ serviceName: 'tw', startTimeMinUs: now - 29 * MINUTE_US, startTimeMaxUs: now })).toEqual([]);
+        // An unbounded window costs no more than the data in it.
+        expect(await findIds({ serviceName: 'tw', startTimeMinUs: 0, startTimeMaxUs: Number.MAX_SAFE_INTEGER })).toEqual([old.traceId, recent.traceId].sort());
       });
 
       it('returns at most `limit` traces, the most recent first', async () => {

@@ -30,6 +30,7 @@ export function prepareStatements(db: Database.Database) {
     // --- write path
     traceNum: p('SELECT id FROM traces WHERE trace_id = ?').pluck(),
     maxTraceNum: p('SELECT max(id) FROM traces').pluck(),
+    maxTraceEnd: p('SELECT max(end_us) FROM traces').pluck(),
     /** (id, trace_id, start_us, end_us, span_count, root_op_id) */
     insertSummary: p('INSERT INTO traces (id, trace_id, start_us, end_us, span_count, root_op_id) VALUES (?, ?, ?, ?, ?, ?)'),
     /** (start_us, end_us, added spans, root_op_id, id) */

@@ -53,7 +53,11 @@ export function validateTraceQuery(q: TraceQuery): void {
 export interface FoundTrace { num: number; id: Buffer; startUs: number }
 type Found = FoundTrace;
 
-export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery): FoundTrace[] {
+/**
+ * `maxStartUs`: the latest span start stored (µs), or < 0 when empty. With the oldest trace
+ * start it clamps the hour buckets visited, so a window like [0, ∞) costs no more than the data.
+ */
+export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, maxStartUs: number): FoundTrace[] {
   validateTraceQuery(q);
   const wMin = q.startTimeMinUs;
   const wMax = q.startTimeMaxUs;
@@ -73,8 +77,11 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery): F
   // A posting proves its own term; tags (service constraint) and a bare operation need the spans.
   const needSpans = tags.length > 0 || (operation !== undefined && service === undefined);
 
-  const hiBucket = hourOf(wMax);
-  const loBucket = hourOf(wMin);
+  const oldest = st.oldestStart.get() as number | null;
+  if (oldest === null || maxStartUs < 0) return [];
+  const hiBucket = Math.min(hourOf(wMax), hourOf(maxStartUs));
+  const loBucket = Math.max(hourOf(wMin), hourOf(oldest));
+  if (loBucket > hiBucket) return [];
   const hasDuration = q.durationMinUs !== undefined || q.durationMaxUs !== undefined;
   const durMin = q.durationMinUs ?? 0;
   const durMax = q.durationMaxUs ?? Number.MAX_SAFE_INTEGER;

@@ -76,6 +76,7 @@ class SqliteStorageImpl implements SqliteStorage {
   readonly dependencies;
   private readonly st: Statements;
   private readonly catalog: Catalog;
+  private readonly batchWriter: BatchWriter;
   private readonly writeTx: (batch: readonly Span[]) => void;
   private watermarkUs: number;
   private closed = false;
@@ -84,6 +85,7 @@ class SqliteStorageImpl implements SqliteStorage {
     this.st = prepareStatements(db);
     this.catalog = new Catalog(db);
     const batchWriter = new BatchWriter(this.st, this.catalog);
+    this.batchWriter = batchWriter;
     this.writeTx = db.transaction((batch: readonly Span[]) => batchWriter.write(batch));
     this.watermarkUs = Number(this.st.getMeta.get(WATERMARK_KEY) ?? -Infinity);
 
@@ -92,12 +94,12 @@ class SqliteStorageImpl implements SqliteStorage {
       getTraces: async (q: GetTracesQuery) => this.getTraces(q),
       findTraces: async (q: TraceQuery) => {
         this.open();
-        const found = findTraceIds(this.st, this.catalog, q);
+        const found = findTraceIds(this.st, this.catalog, q, this.batchWriter.maxStartUs);
         return found.map((f) => this.loadTrace(f.num, f.id.toString('hex'))).filter((t): t is Trace => t !== undefined);
       },
       findTraceIds: async (q: TraceQuery) => {
         this.open();
-        return findTraceIds(this.st, this.catalog, q).map((f) => f.id.toString('hex'));
+        return findTraceIds(this.st, this.catalog, q, this.batchWriter.maxStartUs).map((f) => f.id.toString('hex'));
       },
       getServices: async () => {
         this.open();

@@ -53,6 +53,7 @@ interface TraceAgg {
 
 const SEQ_KEY = 'posting_seq';
 const TRACE_NUM_KEY = 'trace_num_hwm';
+const MAX_START_KEY = 'max_start_us';
 
 export class BatchWriter {
   /** Batch number: the tiebreak in posting block keys, persisted so it survives a restart. */
@@ -63,10 +64,15 @@ export class BatchWriter {
    * another trace. The high-water mark is persisted with every batch.
    */
   private nextTraceNum: number;
+  /** Latest span start ever written (µs); bounds the hour buckets a search visits. */
+  maxStartUs: number;
 
   constructor(private readonly st: Statements, private readonly catalog: Catalog) {
     this.seq = Number(st.getMeta.get(SEQ_KEY) ?? 0);
     this.nextTraceNum = Math.max(Number(st.getMeta.get(TRACE_NUM_KEY) ?? 0), Number(st.maxTraceNum.get() ?? 0)) + 1;
+    // A file without the key (older writer): every span starts before its trace ends. One scan of
+    // the per-trace rows at open.
+    this.maxStartUs = Number(st.getMeta.get(MAX_START_KEY) ?? st.maxTraceEnd.get() ?? -1);
   }
 
 
@@ -186,6 +192,13 @@ export class BatchWriter {
     }
     this.st.setMeta.run(SEQ_KEY, seq);
     this.st.setMeta.run(TRACE_NUM_KEY, this.nextTraceNum - 1);
+    let maxStart = this.maxStartUs;
+    for (const s of batch) if (s.startTimeUs > maxStart) maxStart = s.startTimeUs;
+    if (maxStart > this.maxStartUs) {
+      this.st.setMeta.run(MAX_START_KEY, maxStart);
+      // Only after the statement succeeded; a rolled-back batch leaves a harmless overestimate.
+      this.maxStartUs = maxStart;
+    }
 
     for (const [bucket, p, c, calls, errors] of deps.values()) {
       if (calls === 0 && errors === 0) continue;
