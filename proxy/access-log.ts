@@ -30,7 +30,9 @@ export interface AccessLogEntry {
 }
 
 export function createAccessLogger(dest?: DestinationStream): Logger {
-  return pino({ base: null, messageKey: 'msg', timestamp: false }, dest ?? pino.destination({ dest: 1, sync: false }));
+  // No pid, hostname or time keys: start_time says when. (pino always writes `level`; an empty
+  // level formatter makes it emit invalid JSON.)
+  return pino({ base: null, timestamp: false }, dest ?? pino.destination({ dest: 1, sync: false }));
 }
 
 export function logRequest(logger: Logger, e: AccessLogEntry): void {
