@@ -74,6 +74,10 @@ describe('meshtrace UI extensions', () => {
     const orphan = data.spans.spanID.indexOf('00000000000000a5');
     expect(data.spans.flags[orphan] & 2).toBe(2);
     expect(data.warnings.some((w: string) => w.startsWith('span 00000000000000a5: '))).toBe(true);
+    // Served again from the cache, byte for byte.
+    const again = await app.inject(`/api/ext/traces/${TRACE}/compact`);
+    expect(again.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(again.body).toBe(res.body);
   });
 
   it('returns one span with tags, logs and process', async () => {

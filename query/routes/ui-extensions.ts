@@ -109,8 +109,16 @@ export const uiExtensionRoutes: FastifyPluginAsync<UiExtensionsOptions> = async 
     return trace;
   };
 
-  app.get<{ Params: { traceID: string }; Querystring: QueryString }>('/api/ext/traces/:traceID/compact', async (req) => {
-    return envelope(toCompactTrace(await loadTrace(req.params.traceID, req.query)), { total: 1 });
+  // Serialized compact form per cached trace object: reopening a big trace sends bytes, no re-encoding.
+  const compactJson = new WeakMap<Trace, string>();
+  app.get<{ Params: { traceID: string }; Querystring: QueryString }>('/api/ext/traces/:traceID/compact', async (req, reply) => {
+    const trace = await loadTrace(req.params.traceID, req.query);
+    let body = compactJson.get(trace);
+    if (body === undefined) {
+      body = JSON.stringify(envelope(toCompactTrace(trace), { total: 1 }));
+      compactJson.set(trace, body);
+    }
+    return reply.type('application/json; charset=utf-8').send(body);
   });
 
   app.get<{ Params: { traceID: string; spanID: string }; Querystring: QueryString }>('/api/ext/traces/:traceID/spans/:spanID', async (req) => {
