@@ -165,6 +165,7 @@ describe('sidecar: inbound and outbound forwarding with tracing', () => {
   it('passes other hosts through as they are', async () => {
     const r = await send(sidecar.outboundPort, `http://127.0.0.1:${backend.port}/direct`, { 'x-test-id': 'direct' });
     expect(r.body).toBe('backend:/direct:0');
+    expect(seenByBackend.get('direct')!['x-meshtrace-peer-workload']).toBeUndefined();
     const span = await spanById(String(seenByBackend.get('direct')!['traceparent']).split('-')[2]);
     expect(attr(span, 'upstream_cluster')).toBe('PassthroughCluster');
   });

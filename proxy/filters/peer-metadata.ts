@@ -20,7 +20,8 @@ export function peerMetadataFilter(self: { service: string; version: string }): 
       if (ex.listener === 'inbound') {
         if (typeof w === 'string' && w) ex.peer.workload = w;
         if (typeof v === 'string' && v) ex.peer.version = v;
-      } else {
+      } else if (ex.upstream && ex.upstream.cluster !== 'PassthroughCluster') {
+        // Only to named upstreams (inside the mesh): a workload name is nothing to tell the world.
         ex.headers[PEER_WORKLOAD] = self.service;
         ex.headers[PEER_VERSION] = self.version;
       }
