@@ -36,21 +36,26 @@ Example:
     let config;
     try { config = parseDemoConfig(opts); } catch (err) { fail('demo', err); }
     const print = (line: string) => process.stdout.write(`${line}\n`);
-    let running;
-    try {
-      const { startDemo } = await import('../demo/orchestrator.js');
-      running = await startDemo(config, { print, debug: (l) => process.stderr.write(`${l}\n`) });
-    } catch (err) {
-      fail('demo', err);
-    }
+    // Handlers first: Ctrl-C during start-up must also undo what was started (children, temp dir).
+    const interrupt = new AbortController();
+    let running: Awaited<ReturnType<typeof import('../demo/orchestrator.js').startDemo>> | undefined;
     let signals = 0;
     const onSignal = () => {
       // A second Ctrl-C while stopping: give up waiting (children get SIGINT from the terminal too).
       if (++signals > 1) process.exit(130);
-      void running.stop();
+      if (running) void running.stop();
+      else interrupt.abort();
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    try {
+      const { startDemo } = await import('../demo/orchestrator.js');
+      running = await startDemo(config, { print, debug: (l) => process.stderr.write(`${l}\n`) }, interrupt.signal);
+      if (interrupt.signal.aborted) void running.stop();
+    } catch (err) {
+      if (interrupt.signal.aborted) process.exit(130);
+      fail('demo', err);
+    }
     await running.done;
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);

@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI } from './service-process.js';
 import { EXPECTED_EDGES, serviceNames } from './topology.js';
@@ -53,6 +53,7 @@ function runDemo(args: string[]): DemoRun {
     child.stdout!.on('data', onData);
     void exited.then((code) => reject(new Error(`demo exited (${code}) before it started:\n${out}`)));
   });
+  banner.catch(() => undefined); // awaited by the tests that need it; not an unhandled rejection otherwise
   const run = { child, marker, output: () => out, banner, exited };
   running.push(run);
   return run;
@@ -220,6 +221,17 @@ describe('meshtrace demo', () => {
     expect(await run.exited).toBe(0);
     await expectNothingLeft(run, b);
   }, 90_000);
+
+  it('Ctrl-C during start-up undoes what was started: children, listeners, temp data dir', async () => {
+    const run = runDemo([]);
+    const dataDir = await eventually('the start-up line', async () => /data in (\S+)\)/.exec(run.output())?.[1], 20_000);
+    // Some sidecars are starting now (inject processes spawned, not yet ready).
+    await eventually('a sidecar process', async () => (processesWith(run.marker).length > 1 ? true : undefined), 20_000);
+    process.kill(-run.child.pid!, 'SIGINT');
+    expect([0, 130]).toContain(await run.exited);
+    expect(processesWith(run.marker)).toEqual([]);
+    expect(existsSync(dataDir)).toBe(false);
+  }, 60_000);
 
   it('names a bad flag and exits 2', async () => {
     const run = runDemo(['--rps', 'lots', '--duration', 'soon']);

@@ -64,7 +64,11 @@ export interface DemoIo {
   debug?(line: string): void;
 }
 
-export async function startDemo(c: DemoConfig, io: DemoIo): Promise<RunningDemo> {
+/**
+ * Starts everything and returns once the load runs. `interrupt` (Ctrl-C during start-up) makes a
+ * start in progress undo what it started and reject; after start, call `stop()` instead.
+ */
+export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSignal): Promise<RunningDemo> {
   const t0 = performance.now();
   const tempDir = c.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'meshtrace-demo-'));
   const dataDir = c.dataDir ?? tempDir!;
@@ -84,6 +88,7 @@ export async function startDemo(c: DemoConfig, io: DemoIo): Promise<RunningDemo>
     if (tempDir) rmSync(tempDir, { recursive: true, force: true });
   };
 
+  const checkInterrupt = () => { if (interrupt?.aborted) throw new Error('interrupted during start-up'); };
   try {
     io.print(`meshtrace demo: starting the bookshop behind sidecars (data in ${dataDir}) …`);
     aio = await startAllInOne({
@@ -91,6 +96,7 @@ export async function startDemo(c: DemoConfig, io: DemoIo): Promise<RunningDemo>
       queryPort: await portOrFree(c.queryPort, 16686),
       otlpHttpPort: await portOrFree(c.otlpHttpPort, 4318),
     });
+    checkInterrupt();
     // Sidecar settings with no flag: send spans every 200 ms (default 1 s) so the first trace shows sooner.
     const sidecarConfig = join(dataDir, 'demo-sidecar.json');
     writeFileSync(sidecarConfig, JSON.stringify({ export: { flushIntervalMs: 200 } }));
@@ -115,6 +121,7 @@ export async function startDemo(c: DemoConfig, io: DemoIo): Promise<RunningDemo>
     })));
     for (const r of started) if (r.status === 'fulfilled') { services.push(r.value); byId.set(r.value.svc.id, r.value); }
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    checkInterrupt();
     if (failed) throw failed.reason;
     const product = byId.get('productpage')!;
     const productPage = `http://${HOST}:${product.ports.inboundPort}`;
