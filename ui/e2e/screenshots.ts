@@ -41,8 +41,11 @@ try {
 
   await page.goto(`${server.queryUrl}/trace/${ids[4]}`);
   await page.waitForSelector('.wf-row');
-  await page.click('.wf-row.is-error, .wf-row:nth-child(6)');
-  await page.waitForSelector('aside.details');
+  // Find spans with a "cache miss" event (a server-side search of event names) and open one.
+  await page.fill('input[aria-label="Find in trace"]', 'cache miss');
+  await page.waitForSelector('.wf-row.match');
+  await page.click('.wf-row.match');
+  await page.waitForSelector('aside.details .event');
   await page.screenshot({ path: join(outDir, 'screenshot-trace.png') });
 
   await page.goto(`${server.queryUrl}/dependencies?lookback=1h`);

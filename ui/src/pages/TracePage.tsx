@@ -86,6 +86,8 @@ function TraceView({ trace, compact, query }: { trace: Trace; compact: boolean; 
   const [serviceLevel, setServiceLevel] = useState(false);
   const [showCritical, setShowCritical] = useState(true);
   const [range, setRange] = useState<[number, number]>([0, 1]);
+  /** Width of the name column, % of the waterfall (drag the header divider). */
+  const [nameWidth, setNameWidth] = useState(() => (innerWidth < 900 ? 45 : 34));
 
   // Compact traces have no tags locally: names/ids match at once, tag values when the server answers.
   const [serverMatches, setServerMatches] = useState<{ q: string; ids: string[] } | null>(null);
@@ -300,10 +302,30 @@ function TraceView({ trace, compact, query }: { trace: Trace; compact: boolean; 
       {tab === 'stats' && <StatsTable rows={stats} />}
       {tab === 'timeline' && (
         <div class={selected >= 0 ? 'trace-body with-details' : 'trace-body'}>
-          <div class="timeline-pane">
+          <div class="timeline-pane" style={{ '--name-w': `${nameWidth}%` }}>
             <Minimap model={m} view={view} range={range} onRange={setRange} />
             <div class="wf-header">
-              <div class="wf-name">Service &amp; operation <small>({view.rows.length} of {m.n} rows shown)</small></div>
+              <div class="wf-name">
+                Service &amp; operation <small>({view.rows.length} of {m.n} rows shown)</small>
+                <span
+                  class="wf-resizer"
+                  role="separator"
+                  aria-orientation="vertical"
+                  aria-label="Resize the name column"
+                  onPointerDown={(e) => {
+                    const handle = e.currentTarget as HTMLElement;
+                    handle.setPointerCapture(e.pointerId);
+                    const pane = handle.closest('.timeline-pane') as HTMLElement;
+                    const move = (ev: PointerEvent) => {
+                      const r = pane.getBoundingClientRect();
+                      setNameWidth(Math.min(75, Math.max(12, ((ev.clientX - r.left) / r.width) * 100)));
+                    };
+                    const up = () => { handle.removeEventListener('pointermove', move); handle.removeEventListener('pointerup', up); };
+                    handle.addEventListener('pointermove', move);
+                    handle.addEventListener('pointerup', up);
+                  }}
+                />
+              </div>
               <div class="wf-timeline ruler">
                 {ticks.map((t) => (
                   <span key={t} style={{ left: `${t * 100}%` }} class={t === 1 ? 'last' : t === 0 ? 'first' : ''}>
