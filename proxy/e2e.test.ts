@@ -53,7 +53,7 @@ describe('e2e: two instrumented services behind sidecars, traces in the store', 
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'meshtrace-proxy-e2e-'));
-    aio = await startAllInOne({ dataDir: dir, host: '127.0.0.1', otlpHttpPort: 0, queryPort: 0, logLevel: 'silent' });
+    aio = await startAllInOne({ dataDir: dir, host: '127.0.0.1', otlpHttpPort: 0, otlpGrpcPort: 'off', zipkinPort: 'off', queryPort: 0, logLevel: 'silent' });
     const a = tracerFor('frontend', aio.otlpHttpUrl);
     const b = tracerFor('backend', aio.otlpHttpUrl);
     providers = [a.provider, b.provider];
