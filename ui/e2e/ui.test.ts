@@ -215,6 +215,34 @@ describe('meshtrace UI in Chromium', () => {
     expect(new URL(page.url()).pathname).toBe(`/trace/${traceId}`);
   });
 
+  it('keeps only the visible rows of a big trace in the DOM', async () => {
+    const big = 'b1900000000000000000000000005000';
+    await sendOtlpJson(server.otlpHttpUrl, syntheticTrace({ traceId: big, spans: 5000, startMs: Date.now() - 20_000 }));
+    await eventually(async () => (await getJson(`${server.queryUrl}/api/ext/traces/${big}/compact`)).body?.data?.spans?.spanID?.length === 5000);
+    await page.goto(`${server.queryUrl}/trace/${big}`);
+    await page.waitForSelector('.wf-row');
+    expect(await page.locator('[data-testid=span-count]').innerText()).toBe('5000');
+    expect(await page.locator('.wf-header small').innerText()).toBe('(5000 of 5000 rows shown)');
+    const inDom = await page.locator('.wf-row').count();
+    expect(inDom).toBeGreaterThan(10);
+    expect(inDom).toBeLessThan(100);
+    // Jump to the last row with the keyboard: it is rendered, and the DOM stays small.
+    const rootId = await page.locator('.wf-row[data-depth="0"]').getAttribute('data-span-id');
+    await page.click('.wf-row[data-depth="0"]');
+    await page.focus('.wf-scroll');
+    await page.keyboard.press('End');
+    await page.waitForFunction((id) => {
+      const sel = document.querySelector('.wf-row.selected');
+      return sel && sel.getAttribute('data-span-id') !== id;
+    }, rootId);
+    expect(await page.locator('.wf-row[data-depth="0"]').count()).toBe(0); // scrolled far from the root
+    expect(await page.locator('.wf-row').count()).toBeLessThan(100);
+    // Service calls only: a handful of rows, nested by service hops.
+    await page.check('label:has-text("service calls only") input');
+    const shown = await page.locator('.wf-header small').innerText();
+    expect(Number(/\((\d+) of 5000/.exec(shown)?.[1])).toBeLessThan(5000);
+  });
+
   it('says so when a trace does not exist', async () => {
     await page.goto(`${server.queryUrl}/trace/0123456789abcdef0123456789abcdef`);
     await page.waitForSelector('.state.error');
