@@ -4,6 +4,7 @@ import { diskScenario } from './disk.js';
 import { ingestScenario } from './ingest.js';
 import { ingestUnderQueryScenario } from './ingest-under-query.js';
 import { memoryScenario } from './memory.js';
+import { proxyScenario } from './proxy.js';
 import { queryScenario } from './query.js';
 
-export const scenarios: Scenario[] = [ingestScenario, queryScenario, ingestUnderQueryScenario, memoryScenario, diskScenario];
+export const scenarios: Scenario[] = [ingestScenario, queryScenario, ingestUnderQueryScenario, memoryScenario, diskScenario, proxyScenario];
