@@ -39,7 +39,10 @@ export interface RetentionRunResult { removedByAge: number; removedBySize: numbe
 
 export interface RetentionHandle {
   stop(): void;
-  /** Runs once now (or waits for the run in progress); for tests and shutdown hooks. */
+  /**
+   * Runs once now, or returns the run in progress; after `stop()` only the run in progress (or
+   * an empty result). For tests and shutdown hooks.
+   */
   runNow(): Promise<RetentionRunResult>;
 }
 
@@ -88,6 +91,8 @@ export function startRetention(opts: RetentionOptions): RetentionHandle {
 
   const runNow = (): Promise<RetentionRunResult> => {
     if (!running) {
+      // After stop(): only wait for a run in progress, never start one.
+      if (stopped) return Promise.resolve({ removedByAge: 0, removedBySize: 0 });
       running = runOnce().finally(() => { running = undefined; });
     }
     return running;

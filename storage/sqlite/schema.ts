@@ -116,6 +116,8 @@ export function applySchema(db: Database.Database, opts: SchemaOptions): void {
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   db.pragma('temp_store = MEMORY');
+  // Another connection to the same file (a CLI, a second process) waits instead of failing.
+  db.pragma('busy_timeout = 5000');
   // Checkpoint every ~40 MB of WAL instead of 4 MB: pages dirtied by consecutive batches are
   // copied back once, not once per batch.
   db.pragma('wal_autocheckpoint = 10000');

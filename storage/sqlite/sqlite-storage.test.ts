@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
@@ -177,7 +177,10 @@ describe('sqlite storage', () => {
     });
 
     it('deletes the oldest data until under the size cap, and gives the pages back', async () => {
+      expect(storage.oldestStartUs()).toBeUndefined();
       await fill(24, 300);
+      await storage.reclaimSpace(); // checkpoints the WAL into the file
+      const fileBefore = statSync(path).size;
       const before = storage.sizeBytes();
       const oldestBefore = storage.oldestStartUs()!;
       const cap = Math.floor(before / 2);
@@ -187,6 +190,7 @@ describe('sqlite storage', () => {
         expect(result.removedBySize).toBeGreaterThan(0);
         expect(storage.sizeBytes()).toBeLessThanOrEqual(cap);
         expect(storage.oldestStartUs()!).toBeGreaterThan(oldestBefore);
+        expect(statSync(path).size).toBeLessThan(fileBefore);
         // The newest hour survives.
         const recent = await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'backend' });
         expect(recent.length).toBe(100);

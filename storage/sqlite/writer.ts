@@ -64,7 +64,7 @@ export class BatchWriter {
    * another trace. The high-water mark is persisted with every batch.
    */
   private nextTraceNum: number;
-  /** Latest span start ever written (µs); bounds the hour buckets a search visits. */
+  /** Latest span start ever written (µs), -1 when none; bounds the hour buckets a search visits. Read-only outside. */
   maxStartUs: number;
 
   constructor(private readonly st: Statements, private readonly catalog: Catalog) {
@@ -74,7 +74,6 @@ export class BatchWriter {
     // the per-trace rows at open.
     this.maxStartUs = Number(st.getMeta.get(MAX_START_KEY) ?? st.maxTraceEnd.get() ?? -1);
   }
-
 
   /** Writes one batch. Must run inside a transaction; throws on invalid input before writing. */
   write(batch: readonly Span[]): void {
