@@ -12,6 +12,8 @@ export const allInOneOptions = {
   dataDir: { flag: '--data-dir', env: 'MESHTRACE_DATA_DIR', default: './data', help: 'directory for the SQLite database' },
   host: { flag: '--host', env: 'MESHTRACE_HOST', default: '0.0.0.0', help: 'interface every listener binds to' },
   otlpHttpPort: { flag: '--otlp-http-port', env: 'MESHTRACE_OTLP_HTTP_PORT', default: '4318', help: 'OTLP/HTTP receiver port (0 = any free port)' },
+  otlpGrpcPort: { flag: '--otlp-grpc-port', env: 'MESHTRACE_OTLP_GRPC_PORT', default: '4317', help: 'OTLP/gRPC receiver port (0 = any free port, off = disabled)' },
+  zipkinPort: { flag: '--zipkin-port', env: 'MESHTRACE_ZIPKIN_PORT', default: '9411', help: 'Zipkin v2 JSON receiver port (0 = any free port, off = disabled)' },
   queryPort: { flag: '--query-port', env: 'MESHTRACE_QUERY_PORT', default: '16686', help: 'query API and UI port (0 = any free port)' },
   retention: { flag: '--retention', env: 'MESHTRACE_RETENTION', default: '72h', help: 'delete spans older than this (e.g. 72h, 7d; 0 = keep forever)' },
   maxSize: { flag: '--max-size', env: 'MESHTRACE_MAX_SIZE', default: '0', help: 'delete the oldest spans when the database exceeds this size (e.g. 10GiB; 0 = no cap)' },
@@ -28,6 +30,8 @@ export type AllInOneOptionName = keyof typeof allInOneOptions;
 export type RawAllInOneConfig = Partial<Record<AllInOneOptionName, string | number>>;
 
 const port = z.coerce.number().int('must be an integer').min(0, 'must be 0–65535').max(65535, 'must be 0–65535');
+/** A port, or `off` (null) for a receiver that is not started. */
+const optionalPort = z.union([z.literal('off').transform(() => null), port]);
 const positiveInt = z.coerce.number().int('must be an integer').positive('must be greater than zero');
 
 function durationUs(what: string) {
@@ -56,6 +60,8 @@ export const allInOneConfigSchema = z.object({
   dataDir: z.string().min(1, 'must not be empty'),
   host: z.string().min(1, 'must not be empty'),
   otlpHttpPort: port,
+  otlpGrpcPort: optionalPort,
+  zipkinPort: optionalPort,
   queryPort: port,
   /** µs; 0 keeps spans forever. */
   retention: durationUs('duration'),

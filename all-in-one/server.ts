@@ -18,6 +18,10 @@ import { uiPlugins } from './ui.js';
 
 export interface AllInOneServer {
   otlpHttpUrl: string;
+  /** `host:port` of the OTLP/gRPC receiver; undefined when disabled. */
+  otlpGrpcAddress?: string;
+  /** Base URL of the Zipkin receiver (`POST /api/v2/spans`); undefined when disabled. */
+  zipkinUrl?: string;
   queryUrl: string;
   config: AllInOneConfig;
   /** Drains the collector, stops listeners and closes the database. Idempotent. */
@@ -64,6 +68,8 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
       config: {
         host: config.host,
         otlpHttpPort: config.otlpHttpPort,
+        otlpGrpcPort: config.otlpGrpcPort,
+        zipkinPort: config.zipkinPort,
         maxRequestBodyBytes: config.maxBodySize,
         maxQueueSpans: config.queueSize,
         corsAllowedOrigins: config.corsOrigins,
@@ -85,11 +91,17 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
     ready = true;
 
     const otlpHttpUrl = urlOf(config.host, collector.otlpHttpAddress().port);
+    const grpc = collector.otlpGrpcAddress();
+    const otlpGrpcAddress = grpc ? urlOf(config.host, grpc.port).slice('http://'.length) : undefined;
+    const zipkin = collector.zipkinAddress();
+    const zipkinUrl = zipkin ? urlOf(config.host, zipkin.port) : undefined;
     const queryUrl = urlOf(config.host, queryPort);
-    logger.info({ otlpHttpUrl, queryUrl, dataDir: config.dataDir }, 'meshtrace all-in-one started');
+    logger.info({ otlpHttpUrl, otlpGrpcAddress, zipkinUrl, queryUrl, dataDir: config.dataDir }, 'meshtrace all-in-one started');
     let closing: Promise<void> | undefined;
     return {
       otlpHttpUrl,
+      otlpGrpcAddress,
+      zipkinUrl,
       queryUrl,
       config,
       close: () => (closing ??= undo().then(() => logger.info('meshtrace all-in-one stopped'))),

@@ -95,6 +95,9 @@ export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSign
       dataDir, host: HOST, logLevel: 'warn',
       queryPort: await portOrFree(c.queryPort, 16686),
       otlpHttpPort: await portOrFree(c.otlpHttpPort, 4318),
+      // The demo's services speak OTLP/HTTP only; don't claim the gRPC and Zipkin ports.
+      otlpGrpcPort: 'off',
+      zipkinPort: 'off',
     });
     checkInterrupt();
     // Sidecar settings with no flag: send spans every 200 ms (default 1 s) so the first trace shows sooner.

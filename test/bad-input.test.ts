@@ -62,7 +62,7 @@ describe('bad input never lands, good input around it does', () => {
     ok.resourceSpans[0].scopeSpans[0].spans.push({ ...ok.resourceSpans[0].scopeSpans[0].spans[0], spanId: '0000000000000000', name: 'bad' });
     const partial = await post(JSON.stringify(ok), json);
     expect(partial.status).toBe(200);
-    const pr = await partial.json();
+    const pr = (await partial.json()) as { partialSuccess: { rejectedSpans: string; errorMessage: string } };
     expect(pr.partialSuccess.rejectedSpans).toBe('1');
     expect(pr.partialSuccess.errorMessage).toMatch(/span/i);
 

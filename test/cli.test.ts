@@ -32,7 +32,7 @@ describe('meshtrace CLI', () => {
   it('starts from env vars and shuts down cleanly on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'meshtrace-cli-'));
     try {
-      const run = await startCli(['all-in-one'], { MESHTRACE_DATA_DIR: dataDir, MESHTRACE_HOST: '127.0.0.1', MESHTRACE_OTLP_HTTP_PORT: '0', MESHTRACE_QUERY_PORT: '0' });
+      const run = await startCli(['all-in-one'], { MESHTRACE_DATA_DIR: dataDir, MESHTRACE_HOST: '127.0.0.1', MESHTRACE_OTLP_HTTP_PORT: '0', MESHTRACE_OTLP_GRPC_PORT: '0', MESHTRACE_ZIPKIN_PORT: '0', MESHTRACE_QUERY_PORT: '0' });
       expect((await getJson(`${run.started.queryUrl}/api/services`)).status).toBe(200);
       run.child.kill('SIGTERM');
       expect(await waitForExit(run.child)).toBe(0);

@@ -12,7 +12,7 @@ import { getJson } from './helpers/server.js';
 import { startCli, waitForExit } from './helpers/process.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'meshtrace-kill9-'));
-const args = ['all-in-one', '--data-dir', dataDir, '--host', '127.0.0.1', '--otlp-http-port', '0', '--query-port', '0'];
+const args = ['all-in-one', '--data-dir', dataDir, '--host', '127.0.0.1', '--otlp-http-port', '0', '--otlp-grpc-port', '0', '--zipkin-port', 'off', '--query-port', '0'];
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 function request(traceId: string, spans: number) {

@@ -11,7 +11,7 @@ import { eventually, getJson } from './helpers/server.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'meshtrace-retention-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-const config = { dataDir, host: '127.0.0.1', otlpHttpPort: 0, queryPort: 0, logLevel: 'silent', retention: '1h' };
+const config = { dataDir, host: '127.0.0.1', otlpHttpPort: 0, otlpGrpcPort: 'off', zipkinPort: 'off', queryPort: 0, logLevel: 'silent', retention: '1h' };
 
 function request(traceId: string, ageMs: number) {
   const start = BigInt(Date.now() - ageMs) * 1_000_000n;

@@ -80,7 +80,7 @@ export const uiScenario: Scenario = {
     const sizes = opts.quick ? [200] : [1_000, 10_000, 100_000];
     const repeats = opts.quick ? 1 : 3;
     await ensureUiBuilt();
-    const start = () => startAllInOne({ dataDir: opts.tmpDir, host: '127.0.0.1', otlpHttpPort: 0, queryPort: 0, logLevel: 'silent' });
+    const start = () => startAllInOne({ dataDir: opts.tmpDir, host: '127.0.0.1', otlpHttpPort: 0, otlpGrpcPort: 'off', zipkinPort: 'off', queryPort: 0, logLevel: 'silent' });
     let server = await start();
     const browser = await launchChromium();
     const rows: (string | number)[][] = [];

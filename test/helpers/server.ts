@@ -14,7 +14,7 @@ export interface TestServer extends AllInOneServer {
 
 export async function startTestServer(overrides: RawAllInOneConfig = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'meshtrace-test-'));
-  const server = await startAllInOne({ dataDir, host: '127.0.0.1', otlpHttpPort: 0, queryPort: 0, logLevel: 'silent', ...overrides });
+  const server = await startAllInOne({ dataDir, host: '127.0.0.1', otlpHttpPort: 0, otlpGrpcPort: 0, zipkinPort: 0, queryPort: 0, logLevel: 'silent', ...overrides });
   return {
     ...server,
     dataDir,

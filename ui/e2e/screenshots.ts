@@ -15,7 +15,7 @@ import { sendOtlpJson, syntheticTrace } from './synthetic-otlp.js';
 const outDir = resolve(process.argv[2] ?? join(UI_DIR, '..', 'docs'));
 const dataDir = mkdtempSync(join(tmpdir(), 'meshtrace-shots-'));
 await ensureUiBuilt();
-const server = await startAllInOne({ dataDir, host: '127.0.0.1', otlpHttpPort: 0, queryPort: 0, logLevel: 'silent' });
+const server = await startAllInOne({ dataDir, host: '127.0.0.1', otlpHttpPort: 0, otlpGrpcPort: 'off', zipkinPort: 'off', queryPort: 0, logLevel: 'silent' });
 const browser = await launchChromium();
 try {
   const now = Date.now();

@@ -55,7 +55,7 @@ async function handle(m: Msg): Promise<Record<string, unknown>> {
       return { port: collector.otlpHttpAddress().port };
     }
     case 'all-in-one': {
-      allInOne = await startAllInOne({ dataDir: m.dataDir, host: '127.0.0.1', otlpHttpPort: 0, queryPort: 0, logLevel: 'silent' });
+      allInOne = await startAllInOne({ dataDir: m.dataDir, host: '127.0.0.1', otlpHttpPort: 0, otlpGrpcPort: 'off', zipkinPort: 'off', queryPort: 0, logLevel: 'silent' });
       return { otlpHttpUrl: allInOne.otlpHttpUrl, queryUrl: allInOne.queryUrl };
     }
     case 'populate': {
