@@ -1,6 +1,6 @@
 /**
  * The other receivers of the all-in-one server, end to end: OTLP/gRPC from the OpenTelemetry gRPC
- * exporter, exporter.
+ * exporter.
  */
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
