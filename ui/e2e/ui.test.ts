@@ -4,6 +4,7 @@
  * span details show an attribute, an event and the resource → collapse a subtree → the service
  * graph has the expected edges → an XSS attempt stays text → a deep link reloads to the same view.
  */
+import { readFileSync } from 'node:fs';
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,6 +141,20 @@ describe('meshtrace UI in Chromium', () => {
     expect(await rows()).toHaveLength(4);
     await page.keyboard.press('ArrowRight');
     expect(await rows()).toHaveLength(5);
+  });
+
+  it('shows trace statistics and downloads the full Jaeger JSON', async () => {
+    await page.click('.tabs button:has-text("Statistics")');
+    const row = page.locator('table.stats tbody tr:has(td:text-is("SELECT invoices"))');
+    expect(await row.locator('td').allInnerTexts()).toEqual(['billing', 'SELECT invoices', '1', '1', '40ms', '40ms', '40ms', '40ms', '40ms']);
+    expect(new URL(page.url()).searchParams.get('view')).toBe('stats');
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Download JSON")')]);
+    expect(download.suggestedFilename()).toBe(`trace-${traceId}.json`);
+    const body = JSON.parse(readFileSync((await download.path())!, 'utf8'));
+    expect(body.data[0].spans).toHaveLength(5);
+    expect(body.data[0].spans.find((x: { operationName: string }) => x.operationName === 'SELECT invoices').logs).toHaveLength(1);
+    await page.click('.tabs button:has-text("Timeline")');
+    await page.waitForSelector('.wf-row');
   });
 
   it('renders an XSS attempt in a tag value and an operation name as text', async () => {

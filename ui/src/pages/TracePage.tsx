@@ -185,14 +185,16 @@ function TraceView({ trace, compact, query }: { trace: Trace; compact: boolean; 
       if (matches[i]) return reveal(i);
     }
   };
+  const [downloadError, setDownloadError] = useState('');
   const download = async () => {
+    setDownloadError('');
     // A compact trace lacks tags and logs: download the full Jaeger JSON from the server.
     let full = trace;
     if (compact) {
       try {
         full = await api.trace(trace.traceID);
       } catch (e) {
-        alert(`Could not download the trace: ${(e as Error).message}`);
+        setDownloadError(`Could not download the trace: ${(e as Error).message}`);
         return;
       }
     }
@@ -251,6 +253,7 @@ function TraceView({ trace, compact, query }: { trace: Trace; compact: boolean; 
           <button class={tab === 'timeline' ? 'active' : ''} onClick={() => setTab('timeline')}>Timeline</button>
           <button class={tab === 'stats' ? 'active' : ''} onClick={() => setTab('stats')}>Statistics</button>
           <button onClick={() => void download()}>Download JSON</button>
+          {downloadError && <span class="error-text" role="alert">{downloadError}</span>}
         </div>
         {tab === 'timeline' && (
           <>
