@@ -37,7 +37,7 @@ export interface StartOptions {
   env: NodeJS.ProcessEnv;
   /** Called with every output line (verbose mode). */
   onLine?: (line: string) => void;
-  /** Longest wait for both ready lines, ms. */
+  /** Longest wait for both ready lines, ms (default 60 000: six sidecars start at once on small machines). */
   startTimeoutMs?: number;
 }
 
@@ -97,8 +97,8 @@ export function startServiceProcess(svc: DemoService, o: StartOptions): Promise<
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       void stop(1_000);
-      reject(new Error(`${svc.id} did not start within ${(o.startTimeoutMs ?? 30_000) / 1000} s; its output:\n${tail()}`));
-    }, o.startTimeoutMs ?? 30_000);
+      reject(new Error(`${svc.id} did not start within ${(o.startTimeoutMs ?? 60_000) / 1000} s; its output:\n${tail()}`));
+    }, o.startTimeoutMs ?? 60_000);
     onReady = () => {
       clearTimeout(timer);
       onReady = () => {};

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { parseDemoConfig, parseLoadgenConfig } from './config.js';
+import { pickPath } from './loadgen.js';
+import { BOOKSHOP, serviceNames, startLayers, upstreamFlags, type DemoService } from './topology.js';
+
+describe('bookshop topology', () => {
+  it('starts callees before callers', () => {
+    expect(startLayers().map((l) => l.map((s) => s.id))).toEqual([
+      ['details', 'ratings', 'reviews-v1'],
+      ['reviews-v2', 'reviews-v3'],
+      ['productpage'],
+    ]);
+  });
+
+  it('refuses unknown callees and cycles', () => {
+    const a: DemoService = { id: 'a', service: 'a', version: 'v1', script: 'a.mjs', calls: ['b'] };
+    const b: DemoService = { id: 'b', service: 'b', version: 'v1', script: 'b.mjs', calls: ['a'] };
+    expect(() => startLayers([a])).toThrow(/a calls unknown service 'b'/);
+    expect(() => startLayers([a, b])).toThrow(/call cycle among a, b/);
+  });
+
+  it('gives productpage one upstream per called service, every reviews version an endpoint of it', () => {
+    const pp = BOOKSHOP.find((s) => s.id === 'productpage')!;
+    expect(upstreamFlags(pp, (id) => `${id}:9080`)).toEqual(['details=details:9080', 'reviews=reviews-v1:9080,reviews-v2:9080,reviews-v3:9080']);
+    expect(upstreamFlags(BOOKSHOP.find((s) => s.id === 'reviews-v1')!, (id) => id)).toEqual([]);
+    expect(serviceNames()).toEqual(['details', 'ratings', 'reviews', 'productpage']);
+  });
+});
+
+describe('load mix', () => {
+  it('asks for HTML product pages and JSON products of the three books', () => {
+    const seq = (...v: number[]) => { let i = 0; return () => v[i++ % v.length]; };
+    expect(pickPath(seq(0, 0.1))).toBe('/productpage?id=0');
+    expect(pickPath(seq(0.99, 0.9))).toBe('/api/v1/products/2');
+  });
+});
+
+describe('demo options', () => {
+  it('has defaults a newcomer can run with', () => {
+    expect(parseDemoConfig({})).toEqual({ duration: 0, loadDuration: 600_000, rps: 3, errorRate: 0.02, slowRate: 0.05, latencyScale: 1, verbose: false });
+    expect(parseDemoConfig({ duration: '20s', port: '0', rps: '0.5' })).toMatchObject({ duration: 20_000, port: 0, rps: 0.5 });
+  });
+
+  it('names every bad flag', () => {
+    expect(() => parseDemoConfig({ duration: 'later', rps: '0', errorRate: '2', queryPort: '70000' }))
+      .toThrow(/--duration: expected a duration[\s\S]*--rps: expected a number[\s\S]*--query-port[\s\S]*--error-rate/);
+    expect(() => parseLoadgenConfig({ target: 'productpage:9080' })).toThrow(/--target/);
+  });
+});
