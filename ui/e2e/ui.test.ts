@@ -221,6 +221,21 @@ describe('meshtrace UI in Chromium', () => {
     expect(await rows()).toEqual(['0 late-service lonely child', '1 late-service grandchild']);
   });
 
+  it('compares two traces by structure and time', async () => {
+    await page.goto(`${server.queryUrl}/compare/${traceId}...deadbeef000000000000000000000001`);
+    await page.waitForSelector('table.compare');
+    const cells = await page.$$eval('table.compare tbody tr', (trs) => trs.map((tr) => `${tr.className}: ${tr.querySelector('td')?.textContent}`));
+    expect(cells).toEqual([
+      'only-a: web-frontend: GET /checkoutonly in A',
+      'only-a: web-frontend: POST /chargeonly in A',
+      'only-a: billing: POST /chargeonly in A',
+      'only-a: billing: SELECT invoicesonly in A',
+      'only-a: web-frontend: render <b>page</b>only in A',
+      'only-b: late-service: lonely childonly in B',
+      'only-b: late-service: grandchildonly in B',
+    ]);
+  });
+
   it('opens a trace from the scatter plot', async () => {
     await page.goto(`${server.queryUrl}/search?service=billing&lookback=1h&limit=20`);
     await page.waitForSelector('svg.scatter circle.dot');
