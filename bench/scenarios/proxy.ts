@@ -197,16 +197,19 @@ export const proxyScenario: Scenario = {
   description: 'Sidecar cost: direct vs one sidecar vs two sidecars (a mesh call) vs nginx, at a fixed 1,000 rps and saturated.',
   async run(opts: BenchOptions): Promise<BenchTable[]> {
     const reps = opts.quick ? 1 : 3;
-    const o = opts.quick ? { rate: 200, fixedS: 1, satS: 1, warmS: 0 } : { rate: 1000, fixedS: 8, satS: 5, warmS: 2 };
+    const o = opts.quick ? { rate: 100, fixedS: 0.5, satS: 0.5, warmS: 0 } : { rate: 1000, fixedS: 8, satS: 5, warmS: 2 };
     const sink = await startSink();
     const app = await startApp();
     const started: (() => Promise<void>)[] = [() => kill(app.child), () => new Promise<void>((r) => sink.server.close(() => r()))];
     const notes: string[] = [];
     try {
-      const server = await startProxy(['--service', 'reviews', '--app-port', String(app.port), '--collector', sink.url]);
-      started.push(() => kill(server.child));
-      const client = await startProxy(['--service', 'productpage', '--app-port', '1', '--collector', sink.url, '--upstream', `reviews=127.0.0.1:${server.ports.inboundPort}`]);
-      started.push(() => kill(client.child));
+      // Both sidecars start together (start-up is most of quick mode): the server's inbound port is chosen first.
+      const serverInbound = await freePort();
+      const [server, client] = await Promise.all([
+        startProxy(['--service', 'reviews', '--app-port', String(app.port), '--collector', sink.url, '--inbound-port', String(serverInbound)]),
+        startProxy(['--service', 'productpage', '--app-port', '1', '--collector', sink.url, '--upstream', `reviews=127.0.0.1:${serverInbound}`]),
+      ]);
+      started.push(() => kill(server.child), () => kill(client.child));
       const targets: Target[] = [
         { name: 'direct', url: `http://127.0.0.1:${app.port}/reviews/0`, pids: () => [], stop: async () => {} },
         { name: '1 sidecar', url: `http://127.0.0.1:${server.ports.inboundPort}/reviews/0`, pids: () => [server.child.pid!], stop: async () => {} },
