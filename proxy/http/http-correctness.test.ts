@@ -5,7 +5,8 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startSidecar, type Sidecar } from '../sidecar.js';
-import { lineCollector, listen, send, waitFor, type Running } from '../testing/harness.js';
+import { SpanKind, StatusCode } from '../../model/span.js';
+import { attr, lineCollector, listen, send, startOtlpSink, waitFor, type Running } from '../testing/harness.js';
 
 const MiB = 1024 * 1024;
 
@@ -181,7 +182,8 @@ describe('sidecar: upstream down', () => {
     const gone = await listen(() => {});
     await gone.close();
     const log = lineCollector();
-    const sc = await startSidecar({ service: 'down', appPort: gone.port, inboundPort: 0, outboundPort: 0, adminPort: 0, upstreams: { dead: `127.0.0.1:${gone.port}` } }, { accessLog: log });
+    const sink = await startOtlpSink();
+    const sc = await startSidecar({ service: 'down', appPort: gone.port, inboundPort: 0, outboundPort: 0, adminPort: 0, collector: sink.url, upstreams: { dead: `127.0.0.1:${gone.port}` }, export: { flushIntervalMs: 20, maxQueueSpans: 10, maxBatchSpans: 10, timeoutMs: 2000 } }, { accessLog: log });
     try {
       const r = await fetch(`http://127.0.0.1:${sc.inboundPort}/x`);
       expect(r.status).toBe(503);
@@ -191,8 +193,17 @@ describe('sidecar: upstream down', () => {
       await waitFor(() => log.lines.length === 2, 'two log lines');
       expect(log.lines.map((l) => [l['direction'], l['response_code'], l['response_flags']])).toEqual([['inbound', 503, 'UF'], ['outbound', 503, 'UF']]);
       expect(await sc.metrics.text()).toMatch(/istio_requests_total\{reporter="destination",.*response_code="503",response_flags="UF".*\} 1/);
+      await sc.flushSpans();
+      const spans = await waitFor(() => sink.spans.length === 2 && sink.spans, 'two spans');
+      for (const span of spans) {
+        expect(span.status.code).toBe(StatusCode.ERROR);
+        expect(attr(span, 'response_flags')).toBe('UF');
+        expect(attr(span, 'error.type')).toBe('ECONNREFUSED');
+      }
+      expect(spans.map((x) => x.kind).sort()).toEqual([SpanKind.SERVER, SpanKind.CLIENT].sort());
     } finally {
       await sc.close({ drainMs: 50 });
+      await sink.close();
     }
   });
 });
