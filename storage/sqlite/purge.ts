@@ -51,11 +51,14 @@ export function purgeSpansChunk(st: Statements, catalog: Catalog, cutoffUs: numb
     if (t.end_us < cutoffUs) {
       removed += st.deleteTraceSpans.run(t.id).changes;
       st.deleteSummary.run(t.id);
+      st.deleteMoved.run(t.id);
     } else {
       removed += st.deleteOldSpans.run(t.id, cutoffUs).changes;
       // Every span may have been older even though the trace ended later (a long span).
-      if ((st.countTraceSpans.get(t.id) as number) === 0) st.deleteSummary.run(t.id);
-      else st.recomputeSummary.run(t.id, t.id);
+      if ((st.countTraceSpans.get(t.id) as number) === 0) {
+        st.deleteSummary.run(t.id);
+        st.deleteMoved.run(t.id);
+      } else st.recomputeSummary.run(t.id, t.id);
     }
     st.deleteOldPending.run(t.id, cutoffUs);
   }

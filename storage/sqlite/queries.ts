@@ -51,6 +51,8 @@ export function prepareStatements(db: Database.Database) {
     deletePendingChildren: p('DELETE FROM pending_edges WHERE trace = ? AND parent_id = ?'),
     insertPostingBlock: p(`INSERT INTO postings (bucket, term, max_off, seq, min_back, end_ahead, n, entries)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertMoved: p('INSERT OR IGNORE INTO moved_traces (trace) VALUES (?)'),
+    allMoved: p('SELECT trace FROM moved_traces').pluck(),
     addDependency: p(`INSERT INTO dependencies (bucket, parent_service_id, child_service_id, calls, errors) VALUES (?, ?, ?, ?, ?)
       ON CONFLICT DO UPDATE SET calls = calls + excluded.calls, errors = errors + excluded.errors`),
     deleteEmptyDependency: p('DELETE FROM dependencies WHERE bucket = ? AND parent_service_id = ? AND child_service_id = ? AND calls <= 0'),
@@ -85,6 +87,7 @@ export function prepareStatements(db: Database.Database) {
     deleteOldSpans: p('DELETE FROM spans WHERE trace = ? AND start_us < ?'),
     countTraceSpans: p('SELECT count(*) FROM spans WHERE trace = ?').pluck(),
     deleteSummary: p('DELETE FROM traces WHERE id = ?'),
+    deleteMoved: p('DELETE FROM moved_traces WHERE trace = ?'),
     deleteOldPending: p('DELETE FROM pending_edges WHERE trace = ? AND start_us < ?'),
     deleteDependenciesBefore: p('DELETE FROM dependencies WHERE bucket < ?'),
     /** (bucket bound, chunk size) */

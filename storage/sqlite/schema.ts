@@ -48,6 +48,8 @@
  * - `dependencies` WITHOUT ROWID (bucket hour, parent service, child service) → calls, errors,
  *   counted once per parent→child pair when the second of the two spans arrives, bucketed by the
  *   child's start. getDependencies sums whole hour buckets overlapping the window.
+ * - `moved_traces` traces in which a rewrite changed a span's operation or start: their postings
+ *   may be stale, so searches always confirm them against the spans. Rare; tiny.
  * - `services`, `operations`, `resources` interned names with `last_seen_us` (rounded up to the
  *   hour, so it changes at most hourly). Loaded into memory at open: listing services and
  *   operations never touches spans. Rows are never deleted (span rows reference them); listings
@@ -92,6 +94,7 @@ CREATE TABLE IF NOT EXISTS pending_edges (
   trace INTEGER NOT NULL, parent_id BLOB NOT NULL, span_id BLOB NOT NULL, service_id INTEGER NOT NULL,
   start_us INTEGER NOT NULL, is_error INTEGER NOT NULL,
   PRIMARY KEY (trace, parent_id, span_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS moved_traces (trace INTEGER PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS dependencies (
   bucket INTEGER NOT NULL, parent_service_id INTEGER NOT NULL, child_service_id INTEGER NOT NULL,
   calls INTEGER NOT NULL, errors INTEGER NOT NULL,

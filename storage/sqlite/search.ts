@@ -17,7 +17,9 @@
  * 5. Confirm each new candidate: duration from the summary row; every predicate against the
  *    trace's spans (service, operation, each tag on a span of the service, span start in the
  *    window). A lone service/operation/any term whose posting starts inside the window needs no
- *    span reads: the posting's start is the start of a span carrying the term.
+ *    span reads: the posting's start is the start of a span carrying the term — unless that
+ *    span may have been purged (posting older than the retention watermark) or rewritten with
+ *    another operation or start (`moved_traces`).
  *    Results sorted by trace start, newest first.
  */
 import type { TraceQuery } from '../api.js';
@@ -53,11 +55,21 @@ export function validateTraceQuery(q: TraceQuery): void {
 export interface FoundTrace { num: number; id: Buffer; startUs: number }
 type Found = FoundTrace;
 
-/**
- * `maxStartUs`: the latest span start stored (µs), or < 0 when empty. With the oldest trace
- * start it clamps the hour buckets visited, so a window like [0, ∞) costs no more than the data.
- */
-export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, maxStartUs: number): FoundTrace[] {
+/** What the search needs to know about the store besides its tables. */
+export interface SearchContext {
+  /**
+   * Latest span start stored (µs), < 0 when empty. With the oldest trace start it clamps the
+   * hour buckets visited, so a window like [0, ∞) costs no more than the data.
+   */
+  maxStartUs: number;
+  /** Retention cutoff applied so far (µs): postings older than it may name purged spans. */
+  watermarkUs: number;
+  /** Traces whose postings may be stale after a rewrite: always confirmed. */
+  movedTraces: ReadonlySet<number>;
+}
+
+export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ctx: SearchContext): FoundTrace[] {
+  const { maxStartUs } = ctx;
   validateTraceQuery(q);
   const wMin = q.startTimeMinUs;
   const wMax = q.startTimeMaxUs;
@@ -113,7 +125,7 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ma
     if (!sum) return; // posting left behind by a purge
     const dur = sum.end_us - sum.start_us;
     if (dur < durMin || dur > durMax) return;
-    if (!proven && !confirm(st, catalog, num, q, svc?.id, tags)) return;
+    if (!(proven && !ctx.movedTraces.has(num)) && !confirm(st, catalog, num, q, svc?.id, tags)) return;
     found.push({ num, id: sum.trace_id, startUs: sum.start_us });
     if (found.length >= q.limit) {
       found.sort(byStartDesc);
@@ -144,7 +156,7 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ma
           if (e.startOff > maxStartOff || e.startOff + e.spreadUs < minEndOff) continue;
           const postingStart = base + e.startOff;
           if (found.length >= q.limit && postingStart < threshold) break; // entries are newest first
-          consider(e.trace, lone && postingStart >= wMin);
+          consider(e.trace, lone && postingStart >= wMin && postingStart >= ctx.watermarkUs);
         }
       }
       if (blocks.length < PAGE) break;

@@ -126,6 +126,26 @@ describe('sqlite storage', () => {
     expect(storage.oldestStartUs()).toBe(during[0].startTimeUs);
   });
 
+  it('does not find a trace by an operation a rewrite took away', async () => {
+    const s1 = makeSpan({ traceId: newTraceId(), service: 'rw', name: 'before', startTimeUs: now - MINUTE_US });
+    await storage.writer.writeSpans([s1]);
+    await storage.writer.writeSpans([{ ...s1, name: 'after' }]);
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'rw', operationName: 'before' })).toEqual([]);
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'rw', operationName: 'after' })).toEqual([s1.traceId]);
+  });
+
+  it('does not find a straddling trace by a service whose spans were purged', async () => {
+    const t = newTraceId();
+    const cutoff = now - 30 * MINUTE_US;
+    // Same hour bucket on both sides of the cutoff where possible: the postings stay behind.
+    const old = makeSpan({ traceId: t, service: 'purged-svc', startTimeUs: cutoff - 1000 });
+    const kept = makeSpan({ traceId: t, service: 'kept-svc', parentSpanId: old.spanId, startTimeUs: cutoff + 1000 });
+    await storage.writer.writeSpans([old, kept]);
+    await storage.purgeOlderThan(cutoff);
+    expect(await storage.reader.findTraceIds({ ...lastHours(2), serviceName: 'purged-svc' })).toEqual([]);
+    expect(await storage.reader.findTraceIds({ ...lastHours(2), serviceName: 'kept-svc' })).toEqual([t]);
+  });
+
   it('hides services and operations seen only before the purge cutoff', async () => {
     await storage.writer.writeSpans(makeCallTrace({ startTimeUs: now - 3 * DAY_US, frontend: 'gone-front', backend: 'gone-back' }));
     await storage.writer.writeSpans([makeSpan({ traceId: newTraceId(), service: 'alive', name: 'live-op', kind: SpanKind.SERVER, startTimeUs: now })]);

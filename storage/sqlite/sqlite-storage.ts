@@ -14,7 +14,7 @@ import { Catalog } from './catalog.js';
 import { purgeIndexChunk, purgeSpansChunk } from './purge.js';
 import { type DependencyRow, prepareStatements, type SpanRow, type Statements } from './queries.js';
 import { applySchema, hourOf } from './schema.js';
-import { findTraceIds } from './search.js';
+import { findTraceIds, type SearchContext } from './search.js';
 import { decodePayload } from './span-codec.js';
 import { BatchWriter } from './writer.js';
 
@@ -94,12 +94,12 @@ class SqliteStorageImpl implements SqliteStorage {
       getTraces: async (q: GetTracesQuery) => this.getTraces(q),
       findTraces: async (q: TraceQuery) => {
         this.open();
-        const found = findTraceIds(this.st, this.catalog, q, this.batchWriter.maxStartUs);
+        const found = findTraceIds(this.st, this.catalog, q, this.searchContext());
         return found.map((f) => this.loadTrace(f.num, f.id.toString('hex'))).filter((t): t is Trace => t !== undefined);
       },
       findTraceIds: async (q: TraceQuery) => {
         this.open();
-        return findTraceIds(this.st, this.catalog, q, this.batchWriter.maxStartUs).map((f) => f.id.toString('hex'));
+        return findTraceIds(this.st, this.catalog, q, this.searchContext()).map((f) => f.id.toString('hex'));
       },
       getServices: async () => {
         this.open();
@@ -108,6 +108,10 @@ class SqliteStorageImpl implements SqliteStorage {
       getOperations: async (q: { serviceName: string; spanKind?: SpanKind }) => this.getOperations(q),
     };
     this.dependencies = { getDependencies: async (q: { startUs: number; endUs: number }) => this.getDependencies(q) };
+  }
+
+  private searchContext(): SearchContext {
+    return { maxStartUs: this.batchWriter.maxStartUs, watermarkUs: this.watermarkUs, movedTraces: this.batchWriter.movedTraces };
   }
 
   private open(): void {

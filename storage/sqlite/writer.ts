@@ -64,11 +64,14 @@ export class BatchWriter {
    * another trace. The high-water mark is persisted with every batch.
    */
   private nextTraceNum: number;
+  /** Traces whose postings may be stale (see `moved_traces` in schema.ts). Read-only outside. */
+  readonly movedTraces: Set<number>;
   /** Latest span start ever written (µs), -1 when none; bounds the hour buckets a search visits. Read-only outside. */
   maxStartUs: number;
 
   constructor(private readonly st: Statements, private readonly catalog: Catalog) {
     this.seq = Number(st.getMeta.get(SEQ_KEY) ?? 0);
+    this.movedTraces = new Set(st.allMoved.all() as number[]);
     this.nextTraceNum = Math.max(Number(st.getMeta.get(TRACE_NUM_KEY) ?? 0), Number(st.maxTraceNum.get() ?? 0)) + 1;
     // A file without the key (older writer): every span starts before its trace ends. One scan of
     // the per-trace rows at open.
@@ -229,6 +232,10 @@ export class BatchWriter {
       const old = this.st.oldSpan.get(trace, sid) as OldSpanRow;
       this.st.updateSpan.run(pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload, trace, sid);
       agg.recompute = true;
+      if (old.op_id !== opId || old.start_us !== start) {
+        this.st.insertMoved.run(trace);
+        this.movedTraces.add(trace); // kept if the batch rolls back: only costs a confirmation
+      }
       if (old.parent_id) {
         const oldSvc = this.catalog.operationById(old.op_id)!.serviceId;
         const parentOp = this.st.spanOp.get(trace, old.parent_id) as number | undefined;
