@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI } from './service-process.js';
 import { EXPECTED_EDGES, serviceNames } from './topology.js';
@@ -220,6 +220,20 @@ describe('meshtrace demo', () => {
     const b = await run.banner;
     expect(await run.exited).toBe(0);
     await expectNothingLeft(run, b);
+  }, 90_000);
+
+  it('leaves no orphans even when the demo process is killed with SIGKILL', async () => {
+    const run = runDemo(['--latency-scale', '0']);
+    const b = await run.banner;
+    process.kill(run.child.pid!, 'SIGKILL');
+    await run.exited;
+    // The services see their stdin pipe close and exit; each `inject` then stops its sidecar.
+    await eventually('every child of the killed demo gone', async () => (processesWith(run.marker).length === 0 ? true : undefined), 20_000);
+    const listening = listeningPorts();
+    expect(b.instances.flatMap((i) => i.ports).filter((p) => listening.has(p))).toEqual([]);
+    // Only the temp data dir survives a SIGKILL (nobody is left to remove it).
+    const dataDir = /data in (\S+)\)/.exec(run.output())![1];
+    rmSync(dataDir, { recursive: true, force: true });
   }, 90_000);
 
   it('Ctrl-C during start-up undoes what was started: children, listeners, temp data dir', async () => {

@@ -54,8 +54,10 @@ export function injectArgs(svc: DemoService, o: Pick<StartOptions, 'collector' |
 
 export function startServiceProcess(svc: DemoService, o: StartOptions): Promise<ServiceProcess> {
   const child = spawn(process.execPath, [CLI, ...injectArgs(svc, o)], {
-    env: { ...o.env, SERVICE_VERSION: svc.version },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...o.env, SERVICE_VERSION: svc.version, BOOKSHOP_EXIT_ON_STDIN_EOF: '1' },
+    // stdin: a pipe nobody writes to; inject passes it on to the app, which exits when it closes,
+    // i.e. when this process is gone however it died (no orphans even after SIGKILL).
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
   let ports: SidecarPorts | undefined;

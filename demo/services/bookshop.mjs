@@ -190,5 +190,10 @@ export function serve(routes) {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // Started by `meshtrace demo`: stdin is a pipe from the demo process, so its end means the demo
+  // is gone (even killed with SIGKILL); exit then, and `inject` takes the sidecar down with us.
+  if (process.env.BOOKSHOP_EXIT_ON_STDIN_EOF === '1') {
+    process.stdin.on('end', stop).on('close', stop).on('error', stop).resume();
+  }
   return server;
 }
