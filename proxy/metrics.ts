@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * Istio's standard metrics, names, labels and buckets as Istio's stats filter emits them, so
@@ -50,6 +50,8 @@ export class ProxyMetrics {
     this.spansExported = new Counter({ name: 'meshtrace_proxy_spans_exported_total', help: 'Spans accepted by the collector.', registers });
     this.propagationBroken = new Counter({ name: 'meshtrace_propagation_broken_total', help: 'Outbound calls made without the trace context of an in-flight inbound request.', labelNames: ['service'], registers });
     this.invalidContext = new Counter({ name: 'meshtrace_proxy_invalid_trace_context_total', help: 'Requests whose trace headers were malformed (a new trace was started).', labelNames: ['listener', 'format'], registers });
+    // process_resident_memory_bytes, process_cpu_seconds_total, nodejs_heap_*: the sidecar's own cost.
+    collectDefaultMetrics({ register: this.registry });
     // Present from the start so dashboards and alerts see 0 rather than no series.
     this.propagationBroken.inc({ service }, 0);
     this.spansDropped.inc({ reason: 'queue_full' }, 0);

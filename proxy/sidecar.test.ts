@@ -199,6 +199,7 @@ describe('sidecar: inbound and outbound forwarding with tracing', () => {
     expect(text).toMatch(/^meshtrace_proxy_active_connections\{listener="inbound"\} \d+$/m);
     expect(text).toMatch(/^meshtrace_proxy_spans_dropped_total\{reason="queue_full"\} 0$/m);
     expect(text).toMatch(/^meshtrace_propagation_broken_total\{service="reviews"\} \d+$/m);
+    expect(text).toMatch(/^process_resident_memory_bytes \d+/m);
   });
 
   it('keeps connections to the app alive across requests from many clients', async () => {
