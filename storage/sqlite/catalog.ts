@@ -1,5 +1,5 @@
 /**
- * Interned services, operations and resources, mirrored in memory so that the write path pays
+ * Interned services, operations, resources and attribute keys, mirrored in memory so that the write path pays
  * nothing for names it has seen and listings never touch the spans table.
  *
  * `last_seen_us` is the latest span start seen, rounded UP to the next hour: it is always ≥ the
@@ -12,7 +12,7 @@
 import type Database from 'better-sqlite3';
 import type { Attribute, InstrumentationScope, Resource, SpanKind } from '../../model/span.js';
 import { HOUR_US } from './schema.js';
-import { decodeAttributes, encodeAttributes } from './span-codec.js';
+import { decodeAttributes, encodeAttributes, type KeyDictionary } from './span-codec.js';
 import { forEachAttributeTag, SERVICE_NAME_KEY, tagTerm } from './terms.js';
 
 export interface ServiceEntry { id: number; name: string; lastSeenUs: number }
@@ -31,13 +31,15 @@ export interface ResourceEntry {
 
 const ceilHour = (us: number): number => (Math.floor(us / HOUR_US) + 1) * HOUR_US;
 
-export class Catalog {
+export class Catalog implements KeyDictionary {
   private services = new Map<string, ServiceEntry>();
   private servicesById = new Map<number, ServiceEntry>();
   private ops = new Map<string, OperationEntry>();
   private opsById = new Map<number, OperationEntry>();
   private resources = new Map<string, ResourceEntry>();
   private resourcesById = new Map<number, ResourceEntry>();
+  private keys = new Map<string, number>();
+  private keysById = new Map<number, string>();
   private readonly st;
 
   constructor(private readonly db: Database.Database) {
@@ -48,6 +50,7 @@ export class Catalog {
       seenOp: db.prepare('UPDATE operations SET last_seen_us = ? WHERE id = ?'),
       insRes: db.prepare('INSERT INTO resources (data, last_seen_us) VALUES (?, ?)'),
       seenRes: db.prepare('UPDATE resources SET last_seen_us = ? WHERE id = ?'),
+      insKey: db.prepare('INSERT INTO attr_keys (key) VALUES (?)'),
     };
     this.reload();
   }
@@ -56,6 +59,10 @@ export class Catalog {
     this.services.clear(); this.servicesById.clear();
     this.ops.clear(); this.opsById.clear();
     this.resources.clear(); this.resourcesById.clear();
+    this.keys.clear(); this.keysById.clear();
+    for (const r of this.db.prepare('SELECT id, key FROM attr_keys').all() as { id: number; key: string }[]) {
+      this.keys.set(r.key, r.id); this.keysById.set(r.id, r.key);
+    }
     for (const r of this.db.prepare('SELECT id, name, last_seen_us FROM services').all() as { id: number; name: string; last_seen_us: number }[]) {
       const e = { id: r.id, name: r.name, lastSeenUs: r.last_seen_us };
       this.services.set(e.name, e); this.servicesById.set(e.id, e);
@@ -114,6 +121,21 @@ export class Catalog {
       this.st.seenRes.run(e.lastSeenUs, e.id);
     }
     return e;
+  }
+
+  idOf(key: string): number {
+    let id = this.keys.get(key);
+    if (id === undefined) {
+      id = Number(this.st.insKey.run(key).lastInsertRowid);
+      this.keys.set(key, id); this.keysById.set(id, key);
+    }
+    return id;
+  }
+
+  keyOf(id: number): string {
+    const key = this.keysById.get(id);
+    if (key === undefined) throw new Error(`SQLite storage: unknown attribute key #${id}`);
+    return key;
   }
 
   serviceById(id: number): ServiceEntry | undefined { return this.servicesById.get(id); }

@@ -50,6 +50,7 @@
  *   child's start. getDependencies sums whole hour buckets overlapping the window.
  * - `moved_traces` traces in which a rewrite changed a span's operation or start: their postings
  *   may be stale, so searches always confirm them against the spans. Rare; tiny.
+ * - `attr_keys` attribute keys interned as numbers for span payloads (span-codec.ts).
  * - `services`, `operations`, `resources` interned names with `last_seen_us` (rounded up to the
  *   hour, so it changes at most hourly). Loaded into memory at open: listing services and
  *   operations never touches spans. Rows are never deleted (span rows reference them); listings
@@ -74,6 +75,7 @@ CREATE TABLE IF NOT EXISTS services (
 CREATE TABLE IF NOT EXISTS operations (
   id INTEGER PRIMARY KEY, service_id INTEGER NOT NULL, name TEXT NOT NULL, kind INTEGER NOT NULL,
   last_seen_us INTEGER NOT NULL, UNIQUE (service_id, name, kind));
+CREATE TABLE IF NOT EXISTS attr_keys (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS resources (
   id INTEGER PRIMARY KEY, data TEXT NOT NULL, last_seen_us INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS traces (

@@ -224,7 +224,7 @@ function confirm(
     const ok = candidates.some((r) => {
       if (catalog.resourceById(r.resource_id)?.tags.get(key)?.has(value)) return true;
       let p = decoded.get(r);
-      if (!p) decoded.set(r, (p = decodePayload(r.payload, r.start_us)));
+      if (!p) decoded.set(r, (p = decodePayload(r.payload, r.start_us, catalog)));
       const op = catalog.operationById(r.op_id)!;
       return spanOwnTagMatches({ attributes: p.attributes, events: p.events, kind: op.kind, status: { code: r.status as 0 | 1 | 2, message: '' } }, key, value);
     });

@@ -49,6 +49,22 @@ describe('span payload codec', () => {
     expect(decodePayload(encodePayload(span), 5_000_000).events).toEqual(span.events);
   });
 
+  it('writes attribute keys as dictionary numbers when given a dictionary', () => {
+    const ids = new Map<string, number>();
+    const keys = {
+      idOf: (k: string) => ids.get(k) ?? (ids.set(k, ids.size + 1), ids.size),
+      keyOf: (id: number) => [...ids].find(([, v]) => v === id)![0],
+    };
+    const span = makeRichSpan(newTraceId(), 1_700_000_000_000_000);
+    const buf = encodePayload(span, keys)!;
+    expect(buf.toString('utf8', 1)).not.toContain('http.method');
+    const back = decodePayload(buf, span.startTimeUs, keys);
+    expect(back.attributes).toEqual(span.attributes);
+    expect(back.events).toEqual(span.events);
+    expect(back.links).toEqual(span.links);
+    expect(() => decodePayload(buf, span.startTimeUs)).toThrow(/key dictionary/);
+  });
+
   it('rejects an unknown format byte', () => {
     expect(() => decodePayload(Buffer.from([9, 91, 93]), 0)).toThrow(/unknown format 9/);
   });

@@ -157,7 +157,7 @@ class SqliteStorageImpl implements SqliteStorage {
     const op = this.catalog.operationById(r.op_id);
     const res = this.catalog.resourceById(r.resource_id);
     if (!op || !res) throw new Error(`SQLite storage: span ${r.span_id.toString('hex')} references unknown operation/resource`);
-    const p = decodePayload(r.payload, r.start_us);
+    const p = decodePayload(r.payload, r.start_us, this.catalog);
     const span: Span = {
       traceId,
       spanId: r.span_id.toString('hex'),

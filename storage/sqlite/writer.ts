@@ -135,7 +135,7 @@ export class BatchWriter {
 
       for (const { s, svcId, opId, res, sid, pid, isError } of recs) {
         const start = s.startTimeUs;
-        const payload = encodePayload(s);
+        const payload = encodePayload(s, this.catalog);
         const inserted = this.st.insertSpan.run(trace, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload).changes;
         if (batchSvc) {
           agg.added++;
