@@ -62,7 +62,8 @@
  */
 import type Database from 'better-sqlite3';
 
-export const SCHEMA_VERSION = 1;
+/** Version 1 only existed in development builds before the first release; it is not migrated. */
+export const SCHEMA_VERSION = 2;
 
 /** An hour in µs: the bucket of `postings` and `dependencies`. */
 export const HOUR_US = 3_600_000_000;
@@ -115,6 +116,9 @@ export function applySchema(db: Database.Database, opts: SchemaOptions): void {
   const tables = db.prepare("SELECT count(*) FROM sqlite_schema WHERE type = 'table'").pluck().get() as number;
   if (version > SCHEMA_VERSION) {
     throw new Error(`SQLite storage: schema version ${version} is newer than this meshtrace understands (${SCHEMA_VERSION})`);
+  }
+  if (version > 0 && version < SCHEMA_VERSION) {
+    throw new Error(`SQLite storage: schema version ${version} comes from a pre-release build; delete the database file (${db.name}) and start again`);
   }
   // Only effective before the first table exists; later it would need a full VACUUM.
   if (tables === 0) db.pragma('auto_vacuum = INCREMENTAL');

@@ -45,6 +45,16 @@ describe('sqlite storage', () => {
     ]);
   });
 
+  it('refuses a file with a pre-release schema version, saying what to do', async () => {
+    await storage.close();
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(path);
+    db.pragma('user_version = 1');
+    db.close();
+    expect(() => openSqliteStorage({ path })).toThrow(/pre-release build; delete the database file/);
+    storage = openSqliteStorage({ path: freshPath() });
+  });
+
   it('rejects invalid spans naming the field, and writes nothing of that batch', async () => {
     const good = makeSpan({ traceId: newTraceId(), service: 'good', startTimeUs: now });
     const bad = { ...makeSpan({ traceId: newTraceId(), service: 'bad', startTimeUs: now }), spanId: 'XYZ' };
