@@ -120,9 +120,9 @@ describe('meshtrace UI in Chromium', () => {
 
   it('collapses and expands a subtree', async () => {
     await page.click('.wf-row:has(.wf-op:text-is("POST /charge"))[data-depth="1"] .wf-toggle');
-    expect(await rows()).toEqual(['0 web-frontend GET /checkout', '1 web-frontend POST /charge', '1 web-frontend render <b>page</b>']);
+    await expect.poll(rows).toEqual(['0 web-frontend GET /checkout', '1 web-frontend POST /charge', '1 web-frontend render <b>page</b>']);
     await page.click('.wf-row:has(.wf-op:text-is("POST /charge"))[data-depth="1"] .wf-toggle');
-    expect(await rows()).toHaveLength(5);
+    await expect.poll(rows).toHaveLength(5);
   });
 
   it('finds spans by a tag value and moves through the waterfall with the keyboard', async () => {
@@ -135,17 +135,19 @@ describe('meshtrace UI in Chromium', () => {
     await page.focus('.wf-scroll');
     await page.keyboard.press('ArrowDown');
     await page.keyboard.press('ArrowDown');
-    expect(await page.locator('.wf-row.selected .wf-op').innerText()).toBe('POST /charge');
-    expect(await page.locator('.wf-row.selected .wf-svc').innerText()).toBe('billing');
+    // Renders follow key presses asynchronously: poll instead of reading once.
+    await expect.poll(() => page.locator('.wf-row.selected .wf-op').innerText()).toBe('POST /charge');
+    await expect.poll(() => page.locator('.wf-row.selected .wf-svc').innerText()).toBe('billing');
     await page.keyboard.press('ArrowLeft'); // folds billing's subtree
-    expect(await rows()).toHaveLength(4);
+    await expect.poll(rows).toHaveLength(4);
     await page.keyboard.press('ArrowRight');
-    expect(await rows()).toHaveLength(5);
+    await expect.poll(rows).toHaveLength(5);
   });
 
   it('shows trace statistics and downloads the full Jaeger JSON', async () => {
     await page.click('.tabs button:has-text("Statistics")');
     const row = page.locator('table.stats tbody tr:has(td:text-is("SELECT invoices"))');
+    await row.waitFor();
     expect(await row.locator('td').allInnerTexts()).toEqual(['billing', 'SELECT invoices', '1', '1', '40ms', '40ms', '40ms', '40ms', '40ms']);
     expect(new URL(page.url()).searchParams.get('view')).toBe('stats');
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('button:has-text("Download JSON")')]);

@@ -35,12 +35,23 @@ export function SearchPage({ query }: { query: string }) {
 
   useEffect(() => setForm(fromUrl), [fromUrl]);
 
+  // Services; while there are none yet, look again every 5 s so first traces show up by themselves.
   useEffect(() => {
     const ac = new AbortController();
-    api.services(ac.signal).then(setServices, (e: Error) => {
-      if (e.name !== 'AbortError') { setServices([]); setServicesError(e.message); }
-    });
-    return () => ac.abort();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const load = () =>
+      api.services(ac.signal).then(
+        (list) => {
+          setServices(list);
+          setServicesError('');
+          if (list.length === 0) timer = setTimeout(load, 5000);
+        },
+        (e: Error) => {
+          if (e.name !== 'AbortError') { setServices([]); setServicesError(e.message); }
+        },
+      );
+    void load();
+    return () => { ac.abort(); clearTimeout(timer); };
   }, []);
 
   useEffect(() => {
@@ -142,7 +153,14 @@ export function SearchPage({ query }: { query: string }) {
       </form>
 
       <section class="results" aria-live="polite">
-        {results.state === 'idle' && <div class="state">Choose a service and press “Find traces”.</div>}
+        {results.state === 'idle' && services?.length === 0 && !servicesError && (
+          <div class="state">
+            No traces have arrived yet. Point an OpenTelemetry SDK’s OTLP exporter at this server’s collector
+            (OTLP/HTTP, port 4318 by default: <span class="mono">OTEL_EXPORTER_OTLP_ENDPOINT=http://&lt;host&gt;:4318</span>),
+            Services appear here by themselves.
+          </div>
+        )}
+        {results.state === 'idle' && (services === null || services.length > 0) && <div class="state">Choose a service and press “Find traces”.</div>}
         {results.state === 'loading' && <div class="state">Searching…</div>}
         {results.state === 'error' && <div class="state error" role="alert">{results.message}</div>}
         {results.state === 'done' && (
