@@ -125,6 +125,23 @@ describe('meshtrace UI in Chromium', () => {
     await expect.poll(rows).toHaveLength(5);
   });
 
+  it('zooms into a time range by dragging across the minimap', async () => {
+    const box = (await page.locator('.minimap').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.2, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 4 });
+    await page.mouse.up();
+    await page.locator('button:has-text("Reset zoom")').waitFor();
+    const ruler = await page.locator('.wf-header .ruler span').allInnerTexts();
+    // The trace lasts 100 ms: the window now starts near 20 ms and ends near 60 ms.
+    expect(parseFloat(ruler[0])).toBeGreaterThan(15);
+    expect(parseFloat(ruler[0])).toBeLessThan(25);
+    expect(parseFloat(ruler[4])).toBeGreaterThan(55);
+    expect(parseFloat(ruler[4])).toBeLessThan(65);
+    await page.click('button:has-text("Reset zoom")');
+    await expect.poll(() => page.locator('.wf-header .ruler span').first().innerText()).toBe('0μs');
+  });
+
   it('finds spans by a tag value and moves through the waterfall with the keyboard', async () => {
     await page.fill('input[aria-label="Find in trace"]', 'select * from invoices');
     await page.waitForSelector('.wf-row.match');
