@@ -216,6 +216,10 @@ describe('meshtrace UI in Chromium', () => {
     const label = await page.locator('g.edge-labels[data-parent="web-frontend"] text').first().textContent();
     expect(label).toMatch(/^1 call/);
     expect(await page.locator('g.node.kind-database[data-node="postgresql"]').count()).toBe(1);
+    // A service node leads to its traces.
+    await page.click('g.node[data-node="billing"]');
+    await page.locator(`.result[data-trace-id="${traceId}"]`).waitFor();
+    expect(new URL(page.url()).searchParams.get('service')).toBe('billing');
   });
 
   it('flags an incomplete trace instead of silently re-rooting it', async () => {
