@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { startAllInOne, type AllInOneServer } from '../all-in-one/server.js';
 import type { DemoConfig } from './config.js';
 import { startLoad, type LoadGenerator } from './loadgen.js';
+import { reservePorts } from './ports.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
 import { BOOKSHOP, startLayers, upstreamFlags } from './topology.js';
 
@@ -32,18 +33,6 @@ export interface RunningDemo {
   /** Resolves when the demo has stopped (duration over or stop()) and everything is cleaned up. */
   done: Promise<void>;
   stop(): Promise<void>;
-}
-
-/** A port free on HOST right now (the OS picks it); the sidecar binds it a moment later. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, HOST, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** `preferred` when it is free on HOST, else 0 (a free port); an explicit choice is kept as is. */
@@ -70,8 +59,9 @@ export interface DemoIo {
  */
 export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSignal): Promise<RunningDemo> {
   const t0 = performance.now();
-  const tempDir = c.dataDir ? undefined : mkdtempSync(join(tmpdir(), 'meshtrace-demo-'));
-  const dataDir = c.dataDir ?? tempDir!;
+  // The run's own files (sidecar config; the store unless --data-dir) live in a temp dir removed at the end.
+  const tempDir = mkdtempSync(join(tmpdir(), 'meshtrace-demo-'));
+  const dataDir = c.dataDir ?? tempDir;
   let aio: AllInOneServer | undefined;
   const services: ServiceProcess[] = [];
   let load: LoadGenerator | undefined;
@@ -85,7 +75,7 @@ export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSign
       await Promise.all(services.filter((s) => layer.includes(s.svc)).map((s) => s.stop()));
     }
     await aio?.close();
-    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+    rmSync(tempDir, { recursive: true, force: true });
   };
 
   const checkInterrupt = () => { if (interrupt?.aborted) throw new Error('interrupted during start-up'); };
@@ -101,7 +91,7 @@ export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSign
     });
     checkInterrupt();
     // Sidecar settings with no flag: send spans every 200 ms (default 1 s) so the first trace shows sooner.
-    const sidecarConfig = join(dataDir, 'demo-sidecar.json');
+    const sidecarConfig = join(tempDir, 'demo-sidecar.json');
     writeFileSync(sidecarConfig, JSON.stringify({ export: { flushIntervalMs: 200 } }));
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -109,15 +99,23 @@ export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSign
       BOOKSHOP_SLOW_RATE: String(c.slowRate),
       BOOKSHOP_LATENCY_SCALE: String(c.latencyScale),
     };
-    // Every sidecar's inbound port is chosen up front, so all instances start at once (callers'
-    // sidecars know their upstreams' addresses before those listen; the load starts after all are up).
+    // Every sidecar's inbound port and every app's port is chosen up front (ports.ts says how, and
+    // why not port 0), so all instances start at once: callers' sidecars know their upstreams'
+    // addresses before those listen; the load starts once all are up.
+    const pool = await reservePorts(BOOKSHOP.length * 2, HOST);
     const inbound = new Map<string, number>();
-    for (const svc of BOOKSHOP) inbound.set(svc.id, svc.id === 'productpage' ? await portOrFree(c.port, 9080) : await freePort());
+    const appPort = new Map<string, number>();
+    for (const svc of BOOKSHOP) {
+      appPort.set(svc.id, pool.pop()!);
+      const productPort = svc.id === 'productpage' ? await portOrFree(c.port, 9080) : 0;
+      inbound.set(svc.id, productPort || pool.pop()!);
+    }
     const byId = new Map<string, ServiceProcess>();
     const started = await Promise.allSettled(BOOKSHOP.map((svc) => startServiceProcess(svc, {
       collector: aio!.otlpHttpUrl,
       upstreams: upstreamFlags(svc, (id) => `${HOST}:${inbound.get(id)}`),
       inboundPort: inbound.get(svc.id),
+      appPort: appPort.get(svc.id),
       configFile: sidecarConfig,
       env,
       onLine: c.verbose ? io.debug : undefined,

@@ -32,6 +32,8 @@ export interface StartOptions {
   upstreams: string[];
   /** Sidecar inbound port; 0/undefined = a free port. */
   inboundPort?: number;
+  /** The app's port (PORT); 0/undefined = inject picks one. */
+  appPort?: number;
   /** A sidecar JSON config file (settings without a flag); flags win over it. */
   configFile?: string;
   env: NodeJS.ProcessEnv;
@@ -42,11 +44,12 @@ export interface StartOptions {
 }
 
 /** The inject command line for one instance (also what docker-compose.yml mirrors). */
-export function injectArgs(svc: DemoService, o: Pick<StartOptions, 'collector' | 'upstreams' | 'inboundPort' | 'configFile'>): string[] {
+export function injectArgs(svc: DemoService, o: Pick<StartOptions, 'collector' | 'upstreams' | 'inboundPort' | 'appPort' | 'configFile'>): string[] {
   return [
     'inject', '--service', svc.service, '--service-version', svc.version, '--collector', o.collector, '--no-access-log',
     ...(o.configFile ? ['--config', o.configFile] : []),
     ...(o.inboundPort ? ['--inbound-port', String(o.inboundPort)] : []),
+    ...(o.appPort ? ['--app-port', String(o.appPort)] : []),
     ...o.upstreams.flatMap((u) => ['--upstream', u]),
     '--', process.execPath, join(SERVICES_DIR, svc.script),
   ];
