@@ -87,7 +87,7 @@ describe('docker-compose.yml', () => {
     expect(compose.services.meshtrace.profiles).toBeUndefined();
     for (const name of ['loadgen', ...BOOKSHOP.map((s) => s.id)]) expect(compose.services[name].profiles, name).toEqual(['demo']);
     expect(compose.services.meshtrace.ports).toEqual(expect.arrayContaining(['4318:4318', '16686:16686']));
-    expect(compose.services.productpage.ports).toEqual(['9080:9080']);
+    expect(compose.services.productpage.ports).toEqual(['9080:9080', '15000:15000']);
     // The image runs `node bin/meshtrace.js <command…>`, so each command is a meshtrace verb.
     expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/^ENTRYPOINT \["node", "bin\/meshtrace\.js"\]$/m);
   });
