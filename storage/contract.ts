@@ -78,6 +78,15 @@ export function runStorageContract(name: string, open: () => Promise<Storage>): 
         expect(bySpanId(traces[0].spans)).toEqual(bySpanId([rich, root, child]));
       });
 
+      it('treats start-time bounds as hints: spans outside them are still returned', async () => {
+        const t = newTraceId();
+        const early = makeSpan({ traceId: t, service: 'hint', startTimeUs: now - 3 * HOUR_US });
+        const late = makeSpan({ traceId: t, service: 'hint', parentSpanId: early.spanId, startTimeUs: now - MINUTE_US });
+        await write([early, late]);
+        const [trace] = await storage.reader.getTraces({ traceIds: [t], startTimeMinUs: now - 2 * MINUTE_US, startTimeMaxUs: now });
+        expect(bySpanId(trace.spans)).toEqual(bySpanId([early, late]));
+      });
+
       it('returns nothing for an unknown id, and only the known ones of a mixed request', async () => {
         const t = newTraceId();
         await write([makeSpan({ traceId: t, service: 's', startTimeUs: now })]);
@@ -139,6 +148,16 @@ export function runStorageContract(name: string, open: () => Promise<Storage>): 
         const traces = await storage.reader.findTraces(window({ serviceName: 'billing' }));
         expect(traces).toHaveLength(1);
         expect(bySpanId(traces[0].spans)).toEqual(bySpanId(b));
+      });
+
+      it('returns whole traces: spans of other services and outside the window included', async () => {
+        const t = newTraceId();
+        const early = makeSpan({ traceId: t, service: 'edge', startTimeUs: now - 5 * HOUR_US });
+        const inWindow = makeSpan({ traceId: t, service: 'core', parentSpanId: early.spanId, startTimeUs: now - MINUTE_US });
+        await write([early, inWindow]);
+        const traces = await storage.reader.findTraces(window({ serviceName: 'core' }));
+        expect(traces).toHaveLength(1);
+        expect(bySpanId(traces[0].spans)).toEqual(bySpanId([early, inWindow]));
       });
 
       it('matches tags on span attributes, resource attributes, event attributes and event names', async () => {
