@@ -24,10 +24,18 @@ const hostPortString = z.string().transform((s, ctx) => {
 export const hostPortSchema = z.union([hostPortString, z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) })]);
 export type HostPort = { host: string; port: number };
 /** One address, or a non-empty list (`'h:p,h:p'` or an array) that proxy/load-balancer.ts balances round-robin. */
-export const upstreamEndpointsSchema = z.preprocess(
-  (v) => (typeof v === 'string' && v.includes(',') ? v.split(',') : v),
-  z.union([hostPortSchema, z.array(hostPortSchema).min(1)]),
-);
+export const upstreamEndpointsSchema = z.unknown().transform((v, ctx) => {
+  const input = typeof v === 'string' && v.includes(',') ? v.split(',') : v;
+  const r = (Array.isArray(input) ? z.array(hostPortSchema).min(1) : hostPortSchema).safeParse(input);
+  if (r.success) return r.data;
+  // Report "expected host:port, got 'x'" rather than the union's bare "Invalid input".
+  for (const issue of r.error.issues) {
+    const inner = issue.code === 'invalid_union' ? issue.errors.flat().find((e) => e.code === 'custom') : undefined;
+    const message = inner?.message ?? (issue.code === 'invalid_union' ? `expected host:port or a list of them, got ${JSON.stringify(input)}` : issue.message);
+    ctx.addIssue({ code: 'custom', path: issue.path, message });
+  }
+  return z.NEVER;
+});
 
 export const samplingRouteSchema = z.object({
   /** Path prefix the rule applies to (`/health`); the longest matching prefix wins. */

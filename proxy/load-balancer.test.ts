@@ -45,7 +45,9 @@ describe('multi-endpoint upstreams in the proxy configuration', () => {
 
   it('names the upstream when a list is empty or has a bad address', () => {
     expect(() => parseProxyConfig({ service: 's', appPort: 1, upstreams: { reviews: [] } })).toThrow(/upstreams\.reviews/);
-    expect(() => parseProxyConfig({ service: 's', appPort: 1, upstreams: { reviews: '127.0.0.1:9081,nohost' } })).toThrow(/upstreams\.reviews/);
+    expect(() => parseProxyConfig({ service: 's', appPort: 1, upstreams: { reviews: '127.0.0.1:9081,nohost' } })).toThrow(/upstreams\.reviews\.1: expected host:port, got 'nohost'/);
+    expect(() => parseProxyConfig({ service: 's', appPort: 1, upstreams: { reviews: 'nohost' } })).toThrow(/upstreams\.reviews: expected host:port, got 'nohost'/);
+    expect(() => parseProxyConfig({ service: 's', appPort: 1, upstreams: { reviews: 5 } })).toThrow(/upstreams\.reviews: expected host:port or a list of them, got 5/);
   });
 });
 
