@@ -204,9 +204,20 @@ describe('meshtrace demo', () => {
     }
 
     // The product page itself renders.
+    // The product page renders and links to its own trace, which the store then has in full.
     const page = await fetch(b.productPage);
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('Book reviews');
+    const html = await page.text();
+    expect(html).toContain('Book reviews');
+    const link = new RegExp(`href="${b.query}/trace/([0-9a-f]{32})"`).exec(html);
+    expect(link, 'link to the page\'s trace').not.toBeNull();
+    const own = await eventually('the page\'s own trace', async () => {
+      const r = await fetch(`${b.query}/api/traces/${link![1]}`);
+      if (r.status !== 200) return undefined;
+      const { data: [t] } = (await r.json()) as { data: JaegerTrace[] };
+      return t.spans.length >= 11 ? t : undefined; // 11 via reviews v1, 15 via v2/v3
+    });
+    expect(shape(own)[0]).toMatch(/^productpage:server:sidecar > productpage:server:app/);
 
     // Ctrl-C in a terminal: SIGINT to the whole process group.
     process.kill(-run.child.pid!, 'SIGINT');

@@ -98,6 +98,7 @@ export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSign
       BOOKSHOP_ERROR_RATE: String(c.errorRate),
       BOOKSHOP_SLOW_RATE: String(c.slowRate),
       BOOKSHOP_LATENCY_SCALE: String(c.latencyScale),
+      BOOKSHOP_TRACE_UI: aio.queryUrl,
     };
     // Every sidecar's inbound port and every app's port is chosen up front (ports.ts says how, and
     // why not port 0), so all instances start at once: callers' sidecars know their upstreams'

@@ -14,6 +14,7 @@
  *   BOOKSHOP_LATENCY_SCALE  multiplies every simulated delay (default 1; 0 = no artificial latency)
  *   BOOKSHOP_ERROR_RATE     probability that details or ratings answers 500 (default 0.02)
  *   BOOKSHOP_SLOW_RATE      probability that a ratings lookup takes 300–700 ms more (default 0.05)
+ *   BOOKSHOP_TRACE_UI       productpage: the meshtrace UI's URL, for a link to each page's trace
  */
 import http from 'node:http';
 import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';

@@ -6,7 +6,11 @@
  *   GET /api/v1/products            → JSON list
  *   GET /api/v1/products/:id        → JSON: details + reviews
  */
+import { trace } from '@opentelemetry/api';
 import { call, inSpan, serve, work } from './bookshop.mjs';
+
+/** Where the meshtrace UI is, for a link to each page's own trace (unset: no link). */
+const TRACE_UI = process.env.BOOKSHOP_TRACE_UI?.replace(/\/+$/, '');
 
 const PRODUCTS = [
   { id: 0, title: 'The Comedy of Errors' },
@@ -29,7 +33,7 @@ async function product(id, req) {
 
 const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function page(p) {
+function page(p, traceId) {
   const d = p.details;
   const stars = (r) => !r ? '' : r.error
     ? `<p class="err">${esc(r.error)}</p>`
@@ -44,7 +48,8 @@ function page(p) {
 .cols>div{flex:1}dt{font-weight:bold}.err{color:#c0392b}.muted{color:#888;font-size:.9em}nav a{margin-right:1em}</style></head>
 <body><nav>${PRODUCTS.map((x) => `<a href="/productpage?id=${x.id}">${esc(x.title)}</a>`).join('')}</nav>
 <h1>${esc(p.title)}</h1><div class="cols"><div><h2>Book details</h2>${details}</div><div><h2>Book reviews</h2>${reviews}</div></div>
-<p class="muted">Reload to see reviews v1 (no stars), v2 (black stars) and v3 (red stars) take turns.</p></body></html>`;
+<p class="muted">Reload to see reviews v1 (no stars), v2 (black stars) and v3 (red stars) take turns.</p>
+${TRACE_UI && traceId ? `<p><a href="${esc(`${TRACE_UI}/trace/${traceId}`)}">This request\u2019s trace in meshtrace \u2192</a></p>` : ''}</body></html>`;
 }
 
 function productId(raw) {
@@ -58,9 +63,10 @@ serve([
     const id = productId(url.searchParams.get('id') ?? undefined);
     if (id === undefined) return { status: 404, body: 'no such product' };
     const p = await product(id, req);
+    const traceId = trace.getActiveSpan()?.spanContext().traceId;
     const html = await inSpan('render', { 'bookshop.template': 'productpage.html' }, async () => {
       await work(1, 6);
-      return page(p);
+      return page(p, traceId);
     });
     return { type: 'text/html; charset=utf-8', body: html };
   }],
