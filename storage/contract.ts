@@ -120,6 +120,23 @@ export function runStorageContract(name: string, open: () => Promise<Storage>): 
         expect(deps).toEqual([{ parent: 'frontend', child: 'backend', callCount: 1, errorCount: 0 }]);
       });
 
+      it('keeps both halves of a Zipkin shared span (client and server reporting one span id)', async () => {
+        const t = newTraceId();
+        const root = makeSpan({ traceId: t, service: 'web', name: 'get /', kind: SpanKind.SERVER, startTimeUs: now });
+        const shared = newSpanId();
+        const client = makeSpan({ traceId: t, spanId: shared, parentSpanId: root.spanId, service: 'web', name: 'get /api', kind: SpanKind.CLIENT, startTimeUs: now + 10 });
+        const server = makeSpan({ traceId: t, spanId: shared, parentSpanId: root.spanId, service: 'api', name: 'get /api', kind: SpanKind.SERVER, startTimeUs: now + 20 });
+        const work = makeSpan({ traceId: t, parentSpanId: shared, service: 'api', name: 'query', kind: SpanKind.CLIENT, startTimeUs: now + 30 });
+        await write([root, client]);
+        await write([server, work]);
+        await write([server]); // a rewrite of one half still replaces only that half
+        const [trace] = await storage.reader.getTraces({ traceIds: [t] });
+        expect(trace.spans).toHaveLength(4);
+        expect(trace.spans.filter((s) => s.spanId === shared).map((s) => s.kind).sort()).toEqual([SpanKind.SERVER, SpanKind.CLIENT].sort());
+        const deps = await storage.dependencies.getDependencies({ startUs: now - HOUR_US, endUs: now + HOUR_US });
+        expect(deps).toContainEqual(expect.objectContaining({ parent: 'web', child: 'api' }));
+      });
+
       it('stores and returns a 10k-span trace', async () => {
         const t = newTraceId();
         const root = makeSpan({ traceId: t, service: 'big', name: 'root', startTimeUs: now - MINUTE_US, durationUs: 60_000_000 });

@@ -17,6 +17,7 @@ import { StatusCode } from '../../model/span.js';
 import type { Catalog } from './catalog.js';
 import type { OldTraceRow, SpanRow, Statements } from './queries.js';
 import { hourOf, HOUR_US } from './schema.js';
+import { spanIdOfKey } from './writer.js';
 
 export interface PurgeChunkResult { removedSpans: number; done: boolean }
 
@@ -35,7 +36,9 @@ export function purgeSpansChunk(st: Statements, catalog: Catalog, cutoffUs: numb
     if (t.end_us >= boundaryHourStart) {
       const rows = st.traceSpans.all(t.id) as SpanRow[];
       const svcOf = new Map<string, number>();
-      for (const r of rows) svcOf.set(r.span_id.toString('latin1'), catalog.operationById(r.op_id)!.serviceId);
+      // Keyed by the 8-byte id; for a shared client/server id the server half wins, as on write.
+      const byLength = [...rows].sort((a, b) => a.span_id.length - b.span_id.length);
+      for (const r of byLength) svcOf.set(spanIdOfKey(r.span_id).toString('latin1'), catalog.operationById(r.op_id)!.serviceId);
       for (const r of rows) {
         if (r.start_us >= cutoffUs || r.start_us < boundaryHourStart || !r.parent_id) continue;
         const parentSvc = svcOf.get(r.parent_id.toString('latin1'));

@@ -44,7 +44,8 @@ export function prepareStatements(db: Database.Database) {
     oldSpan: p('SELECT parent_id, op_id, start_us, status FROM spans WHERE trace = ? AND span_id = ?'),
     updateSpan: p(`UPDATE spans SET parent_id = ?, op_id = ?, resource_id = ?, start_us = ?, duration_us = ?, flags = ?, status = ?, payload = ?
       WHERE trace = ? AND span_id = ?`),
-    spanOp: p('SELECT op_id FROM spans WHERE trace = ? AND span_id = ?').pluck(),
+    /** (trace, parent id, parent id + 0x01): a parent's operation; the server half of a shared id first. */
+    spanOp: p('SELECT op_id FROM spans WHERE trace = ? AND span_id IN (?, ?) ORDER BY length(span_id) DESC LIMIT 1').pluck(),
     insertPending: p('INSERT OR REPLACE INTO pending_edges (trace, parent_id, span_id, service_id, start_us, is_error) VALUES (?, ?, ?, ?, ?, ?)'),
     deletePendingOne: p('DELETE FROM pending_edges WHERE trace = ? AND parent_id = ? AND span_id = ?'),
     pendingChildren: p('SELECT service_id, start_us, is_error FROM pending_edges WHERE trace = ? AND parent_id = ?'),

@@ -16,7 +16,7 @@ import { type DependencyRow, prepareStatements, type SpanRow, type Statements } 
 import { applySchema, hourOf } from './schema.js';
 import { findTraceIds, type SearchContext } from './search.js';
 import { decodePayload } from './span-codec.js';
-import { BatchWriter } from './writer.js';
+import { BatchWriter, spanIdOfKey } from './writer.js';
 
 export const sqliteStorageOptionsSchema = z.object({
   /** Database file; missing parent directories are created. */
@@ -160,7 +160,7 @@ class SqliteStorageImpl implements SqliteStorage {
     const p = decodePayload(r.payload, r.start_us, this.catalog);
     const span: Span = {
       traceId,
-      spanId: r.span_id.toString('hex'),
+      spanId: spanIdOfKey(r.span_id).toString('hex'),
       parentSpanId: r.parent_id ? r.parent_id.toString('hex') : '',
       traceState: p.traceState,
       flags: r.flags,

@@ -13,7 +13,7 @@
  * where it is the parent keep the old attribution (documented limitation, rewrites of that kind
  * do not happen with well-behaved SDKs).
  */
-import { type Span, StatusCode } from '../../model/span.js';
+import { type Span, SpanKind, StatusCode } from '../../model/span.js';
 import type { Catalog, ResourceEntry } from './catalog.js';
 import { canonicalResource } from './catalog.js';
 import type { OldSpanRow, PendingRow, Statements } from './queries.js';
@@ -124,14 +124,14 @@ export class BatchWriter {
         }
         return {
           s, svcId, opId, res,
-          sid: Buffer.from(s.spanId, 'hex'),
+          sid: spanKey(s),
           pid: s.parentSpanId ? Buffer.from(s.parentSpanId, 'hex') : null,
           isError: s.status.code === StatusCode.ERROR ? 1 : 0,
         };
       });
       // A trace new to the store has no stored spans and no pending children: resolve its
       // parent links in memory, no lookups.
-      const batchSvc = isNewTrace ? new Map(recs.map((r) => [r.s.spanId, r.svcId])) : undefined;
+      const batchSvc = isNewTrace ? batchServices(recs) : undefined;
 
       for (const { s, svcId, opId, res, sid, pid, isError } of recs) {
         const start = s.startTimeUs;
@@ -222,10 +222,11 @@ export class BatchWriter {
     if (r.inserted === 1) {
       agg.added++;
       // As a parent: children that arrived first are waiting for this span.
-      const waiting = this.st.pendingChildren.all(trace, sid) as PendingRow[];
+      const asParent = spanIdOfKey(sid);
+      const waiting = this.st.pendingChildren.all(trace, asParent) as PendingRow[];
       if (waiting.length) {
         for (const c of waiting) addEdge(hourOf(c.start_us), svcId, c.service_id, c.is_error, 1);
-        this.st.deletePendingChildren.run(trace, sid);
+        this.st.deletePendingChildren.run(trace, asParent);
       }
     } else {
       // Rewrite: replace the row, undo its old edge as a child, recompute the summary.
@@ -238,7 +239,7 @@ export class BatchWriter {
       }
       if (old.parent_id) {
         const oldSvc = this.catalog.operationById(old.op_id)!.serviceId;
-        const parentOp = this.st.spanOp.get(trace, old.parent_id) as number | undefined;
+        const parentOp = this.st.spanOp.get(trace, old.parent_id, Buffer.concat([old.parent_id, SERVER_SIDE])) as number | undefined;
         if (parentOp !== undefined) {
           addEdge(hourOf(old.start_us), this.catalog.operationById(parentOp)!.serviceId, oldSvc, old.status === StatusCode.ERROR ? 1 : 0, -1);
         } else {
@@ -248,13 +249,31 @@ export class BatchWriter {
     }
     // As a child: count the edge now if the parent is stored, else wait for it.
     if (pid) {
-      const parentOp = this.st.spanOp.get(trace, pid) as number | undefined;
+      const parentOp = this.st.spanOp.get(trace, pid, Buffer.concat([pid, SERVER_SIDE])) as number | undefined;
       if (parentOp !== undefined) addEdge(hourOf(start), this.catalog.operationById(parentOp)!.serviceId, svcId, isError, 1);
       else this.st.insertPending.run(trace, pid, sid, svcId, start, isError);
     } else {
       agg.rootOpId = opId;
     }
   }
+}
+
+/**
+ * The stored key of a span: its 8-byte id, plus a 0x01 byte for SERVER/CONSUMER spans. Zipkin's
+ * B3 "shared" spans report a client and a server half under ONE span id; keyed by the id alone,
+ * the second half would overwrite the first. With the suffix both halves are kept (the query
+ * side's span-id uniquifier separates them) while every other span keeps its plain 8-byte key
+ * and a rewrite of the same span still replaces it. Readers strip the suffix (`spanIdOfKey`).
+ */
+export function spanKey(s: Span): Buffer {
+  const id = Buffer.from(s.spanId, 'hex');
+  return s.kind === SpanKind.SERVER || s.kind === SpanKind.CONSUMER ? Buffer.concat([id, SERVER_SIDE]) : id;
+}
+const SERVER_SIDE = Buffer.from([1]);
+
+/** The 8-byte span id of a stored key (see `spanKey`). */
+export function spanIdOfKey(key: Buffer): Buffer {
+  return key.length > 8 ? key.subarray(0, 8) : key;
 }
 
 type AddEdge = (bucket: number, parentSvc: number, childSvc: number, isError: number, sign: 1 | -1) => void;
@@ -264,6 +283,14 @@ interface SpanRec { s: Span; svcId: number; opId: number; res: ResourceEntry; si
 function dedupeBySpanId(spans: Span[]): Span[] {
   if (spans.length === 1) return spans;
   const byId = new Map<string, Span>();
-  for (const s of spans) byId.set(s.spanId, s);
+  for (const s of spans) byId.set(s.kind === SpanKind.SERVER || s.kind === SpanKind.CONSUMER ? `${s.spanId}+` : s.spanId, s);
   return byId.size === spans.length ? spans : [...byId.values()];
+}
+
+/** span id → service within a batch; for a shared id the server half wins, as in `spanOp`. */
+function batchServices(recs: SpanRec[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of recs) if (r.sid.length === 8) m.set(r.s.spanId, r.svcId);
+  for (const r of recs) if (r.sid.length > 8) m.set(r.s.spanId, r.svcId);
+  return m;
 }
