@@ -9,7 +9,7 @@ import { startAllInOne } from '../all-in-one/server.js';
 export function registerAllInOne(program: Command): void {
   const cmd = program
     .command('all-in-one')
-    .description('Run the collector (OTLP/HTTP), the SQLite trace store, the Jaeger-compatible query API and the UI in one process.');
+    .description('Run the collector (OTLP/HTTP, OTLP/gRPC, Zipkin), the SQLite trace store, the Jaeger-compatible query API and the UI in one process.');
   for (const [name, o] of Object.entries(allInOneOptions)) {
     const flagName = o.flag.slice(2);
     cmd.addOption(new Option(`${o.flag} <${flagName.split('-').pop()}>`, `${o.help} [env ${o.env}]`).default(undefined, o.default));

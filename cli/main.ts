@@ -2,6 +2,7 @@
  * `meshtrace <verb>`: one binary, one verb per component. Each verb lives in its own module and
  * registers itself on the commander program, so `--help` works on every verb.
  */
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAllInOne } from './all-in-one.js';
 import { registerDemo } from './demo.js';
@@ -11,6 +12,7 @@ import { registerProxy } from './proxy.js';
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('meshtrace')
     .description('Tracing and service-mesh toolkit: collector, trace store, Jaeger-compatible query API, UI and sidecar proxy.')
+    .version(packageVersion())
     .showHelpAfterError()
     .exitOverride((err) => {
       process.exit(err.exitCode);
@@ -20,4 +22,9 @@ export async function main(argv: string[]): Promise<void> {
   registerInject(program);
   registerDemo(program);
   await program.parseAsync(argv, { from: 'user' });
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
 }
