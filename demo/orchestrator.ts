@@ -1,8 +1,8 @@
 /**
  * `meshtrace demo`: the all-in-one server (in this process), every bookshop instance behind its own
- * sidecar (`meshtrace inject` child processes, started callee-first so each sidecar knows its
- * upstreams' addresses), the reviews versions as three endpoints of one upstream, and a bounded
- * load generator. Stopping (duration over, Ctrl-C, SIGTERM) ends every child and listener and
+ * sidecar (`meshtrace inject` child processes, all started at once on ports reserved up front, so
+ * each sidecar is told its upstreams' addresses), the reviews versions as three endpoints of one
+ * upstream, and a bounded load generator. Stopping (duration over, Ctrl-C, SIGTERM) ends every child and listener and
  * removes the temp data dir; a failed start undoes what it started.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

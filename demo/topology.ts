@@ -37,9 +37,9 @@ export const EXPECTED_EDGES: readonly (readonly [string, string])[] = [
 export const serviceNames = (services: readonly DemoService[] = BOOKSHOP): string[] => [...new Set(services.map((s) => s.service))];
 
 /**
- * Start order in layers: a layer's services only call services of earlier layers, so their
- * sidecars' addresses are known when the layer starts. Throws on a call to an unknown service
- * or a cycle.
+ * Dependency order in layers: a layer's services only call services of earlier layers. The demo
+ * stops in reverse (callers first, so no request is in flight towards a stopped service). Throws
+ * on a call to an unknown service or a cycle.
  */
 export function startLayers(services: readonly DemoService[] = BOOKSHOP): DemoService[][] {
   const known = new Set(services.map((s) => s.service));
