@@ -269,13 +269,17 @@ describe('meshtrace UI in Chromium', () => {
   });
 
   it('keeps only the visible rows of a big trace in the DOM', async () => {
-    const big = 'b1900000000000000000000000005000';
-    await sendOtlpJson(server.otlpHttpUrl, syntheticTrace({ traceId: big, spans: 5000, startMs: Date.now() - 20_000 }));
-    await eventually(async () => (await getJson(`${server.queryUrl}/api/ext/traces/${big}/compact`)).body?.data?.spans?.spanID?.length === 5000);
+    const big = 'b1900000000000000000000000006000';
+    await sendOtlpJson(server.otlpHttpUrl, syntheticTrace({ traceId: big, spans: 6000, startMs: Date.now() - 20_000 }));
+    await eventually(async () => (await getJson(`${server.queryUrl}/api/ext/traces/${big}/compact`)).body?.data?.spans?.spanID?.length === 6000);
     await page.goto(`${server.queryUrl}/trace/${big}`);
     await page.waitForSelector('.wf-row');
-    expect(await page.locator('[data-testid=span-count]').innerText()).toBe('5000');
-    expect(await page.locator('.wf-header small').innerText()).toBe('(5000 of 5000 rows shown)');
+    expect(await page.locator('[data-testid=span-count]').innerText()).toBe('6000');
+    // Over 5000 spans the trace opens folded to its cross-service calls.
+    const shownAtFirst = Number(/\((\d+) of 6000/.exec(await page.locator('.wf-header small').innerText())?.[1]);
+    expect(shownAtFirst).toBeLessThan(6000);
+    await page.click('button:has-text("Expand all")');
+    await expect.poll(() => page.locator('.wf-header small').innerText()).toBe('(6000 of 6000 rows shown)');
     const inDom = await page.locator('.wf-row').count();
     expect(inDom).toBeGreaterThan(10);
     expect(inDom).toBeLessThan(100);
@@ -290,10 +294,14 @@ describe('meshtrace UI in Chromium', () => {
     }, rootId);
     expect(await page.locator('.wf-row[data-depth="0"]').count()).toBe(0); // scrolled far from the root
     expect(await page.locator('.wf-row').count()).toBeLessThan(100);
-    // Service calls only: a handful of rows, nested by service hops.
+    // A deep link to that span opens the (folded) trace with the span unfolded, selected and in view.
+    const lastId = await page.locator('.wf-row.selected').getAttribute('data-span-id');
+    await page.goto(`${server.queryUrl}/trace/${big}?span=${lastId}`);
+    await page.waitForSelector(`.wf-row.selected[data-span-id="${lastId}"]`);
+    await page.waitForSelector('aside.details h2');
+    // Service calls only: far fewer rows, nested by service hops.
     await page.check('label:has-text("service calls only") input');
-    const shown = await page.locator('.wf-header small').innerText();
-    expect(Number(/\((\d+) of 5000/.exec(shown)?.[1])).toBeLessThan(5000);
+    await expect.poll(async () => Number(/\((\d+) of 6000/.exec(await page.locator('.wf-header small').innerText())?.[1])).toBeLessThan(shownAtFirst);
   });
 
   it('says so when a trace does not exist', async () => {

@@ -76,9 +76,14 @@ function TraceView({ trace, compact, query }: { trace: Trace; compact: boolean; 
   const m = useMemo(() => buildTraceModel(trace), [trace]);
   const params = useMemo(() => new URLSearchParams(query), []);
   const [tab, setTab] = useState<'timeline' | 'stats'>(params.get('view') === 'stats' ? 'stats' : 'timeline');
-  // Big traces open folded to their cross-service calls so the first screen is readable.
-  const [collapsed, setCollapsed] = useState<Uint8Array>(() => (m.n > 5000 ? collapseWithinService(m) : new Uint8Array(m.n)));
   const [selected, setSelected] = useState(() => m.rowOf.get(params.get('span') ?? '') ?? -1);
+  // Big traces open folded to their cross-service calls so the first screen is readable; a span
+  // named in the address stays visible.
+  const [collapsed, setCollapsed] = useState<Uint8Array>(() => {
+    const c = m.n > 5000 ? collapseWithinService(m) : new Uint8Array(m.n);
+    for (let p = selected >= 0 ? m.parent[selected] : -1; p >= 0; p = m.parent[p]) c[p] = 0;
+    return c;
+  });
   const [scrollRequest, setScrollRequest] = useState(1);
   const [find, setFind] = useState(params.get('uiFind') ?? '');
   const [onlyMatches, setOnlyMatches] = useState(false);
