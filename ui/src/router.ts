@@ -26,7 +26,14 @@ export function currentPath(): string {
 export function parseRoute(path: string, query: string): Route {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts.length === 0 || (parts[0] === 'search' && parts.length === 1)) return { page: 'search', query };
-  if (parts[0] === 'trace' && parts.length === 2) return { page: 'trace', id: parts[1], query };
+  if (parts[0] === 'trace' && parts.length === 2) {
+    // Jaeger UI's compare links are /trace/<a>...<b>.
+    if (parts[1].includes('...')) {
+      const [a = '', b = ''] = parts[1].split('...');
+      return { page: 'compare', a, b };
+    }
+    return { page: 'trace', id: parts[1], query };
+  }
   if (parts[0] === 'dependencies' && parts.length === 1) return { page: 'dependencies', query };
   if (parts[0] === 'compare' && parts.length === 2) {
     const [a = '', b = ''] = parts[1].split('...');
