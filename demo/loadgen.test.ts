@@ -24,6 +24,7 @@ describe('load generator', () => {
     await load.done;
     expect(load.stats.sent).toBeGreaterThan(1);
     expect(load.stats.ok + load.stats.failed).toBe(load.stats.sent);
+    expect(load.stats.aborted).toBe(0);
     expect(t.paths.length).toBe(load.stats.sent);
     expect(t.paths.every((p) => /^\/(productpage\?id=[0-2]|api\/v1\/products\/[0-2])$/.test(p))).toBe(true);
     const sent = load.stats.sent;
@@ -39,8 +40,21 @@ describe('load generator', () => {
     await new Promise((r) => setTimeout(r, 200));
     await load.stop();
     expect(load.stats.sent).toBeGreaterThan(0);
-    expect(load.stats.failed).toBe(load.stats.sent);
+    expect(load.stats.ok).toBe(0);
+    expect(load.stats.failed).toBeGreaterThan(0);
+    expect(load.stats.failed + load.stats.aborted).toBe(load.stats.sent);
     server = undefined;
+  });
+
+  it('counts requests cut off by stop() as aborted, not failed', async () => {
+    const t = await target(() => 200);
+    server!.removeAllListeners('request');
+    server!.on('request', () => { /* never answers */ });
+    const load = startLoad({ target: t.url, rps: 20, durationMs: 0 });
+    await new Promise((r) => setTimeout(r, 150));
+    await load.stop();
+    expect(load.stats.aborted).toBe(load.stats.sent);
+    expect(load.stats.failed).toBe(0);
   });
 
   it('refuses a rate of zero', () => {

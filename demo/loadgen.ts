@@ -17,7 +17,8 @@ export interface LoadOptions {
   timeoutMs?: number;
 }
 
-export interface LoadStats { sent: number; ok: number; failed: number; skipped: number }
+/** `failed`: an error status, connection error or timeout; `aborted`: cut off by stop(). */
+export interface LoadStats { sent: number; ok: number; failed: number; aborted: number; skipped: number }
 
 export interface LoadGenerator {
   readonly stats: Readonly<LoadStats>;
@@ -37,7 +38,7 @@ export function startLoad(o: LoadOptions): LoadGenerator {
   if (!(o.rps > 0)) throw new Error(`rps must be greater than 0, got ${o.rps}`);
   const base = new URL(o.target);
   const maxInFlight = o.maxInFlight ?? 32;
-  const stats: LoadStats = { sent: 0, ok: 0, failed: 0, skipped: 0 };
+  const stats: LoadStats = { sent: 0, ok: 0, failed: 0, aborted: 0, skipped: 0 };
   const abort = new AbortController();
   const inFlight = new Set<Promise<void>>();
   let finish!: () => void;
@@ -49,7 +50,7 @@ export function startLoad(o: LoadOptions): LoadGenerator {
     const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(o.timeoutMs ?? 10_000)]);
     const p = fetch(new URL(pickPath(), base), { signal, headers: { 'user-agent': 'meshtrace-demo-loadgen/1.0' } })
       .then(async (r) => { await r.arrayBuffer(); if (r.ok) stats.ok++; else stats.failed++; })
-      .catch(() => { stats.failed++; })
+      .catch(() => { if (abort.signal.aborted) stats.aborted++; else stats.failed++; })
       .finally(() => { inFlight.delete(p); });
     inFlight.add(p);
   };

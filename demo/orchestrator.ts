@@ -151,7 +151,7 @@ export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSign
       await load!.stop();
       const stats = { ...load!.stats };
       await teardown();
-      io.print(`meshtrace demo: stopped (${stats.sent} requests sent, ${stats.ok} ok, ${stats.failed} failed).`);
+      io.print(`meshtrace demo: stopped (${stats.sent} requests sent, ${stats.ok} ok, ${stats.failed} failed, ${stats.aborted} cut off by the stop).`);
       stopped();
     })());
     if (c.duration > 0) timer = setTimeout(() => void stop(), c.duration);
