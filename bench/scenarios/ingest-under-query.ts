@@ -24,9 +24,9 @@ export const ingestUnderQueryScenario: Scenario = {
     'Jaeger API search latency on the all-in-one server (child process) idle vs while ingesting ~20,000 spans/s of OTLP protobuf (1,000-span requests).',
   async run(opts) {
     const reps = opts.quick ? 1 : 3;
-    const preload = opts.quick ? 5_000 : 200_000;
+    const preload = opts.quick ? 5_000 : 100_000;
     const rate = opts.quick ? 2_000 : 20_000;
-    const queriesPerPhase = opts.quick ? 5 : 150;
+    const queriesPerPhase = opts.quick ? 5 : 40;
     const endUs = Date.now() * 1000;
     const traces = Math.ceil(preload / 27.5);
     const spec: DataSpec = { seed: SEED, startUs: endUs - HOUR_US, spacingUs: Math.floor(HOUR_US / traces), totalSpans: preload, batchSpans: 2000 };
