@@ -4,7 +4,6 @@
  */
 import { Command, Option } from 'commander';
 import { allInOneOptions, type AllInOneOptionName, ConfigError, type RawAllInOneConfig } from '../all-in-one/config.js';
-import { startAllInOne } from '../all-in-one/server.js';
 
 export function registerAllInOne(program: Command): void {
   const cmd = program
@@ -20,6 +19,8 @@ export function registerAllInOne(program: Command): void {
     for (const name of Object.keys(allInOneOptions) as AllInOneOptionName[]) {
       if (opts[name] !== undefined) given[name] = opts[name];
     }
+    // Loaded on use: other verbs (a sidecar started by `inject`) should not pay for the server's modules.
+    const { startAllInOne } = await import('../all-in-one/server.js');
     let server;
     try {
       server = await startAllInOne(given, { env: process.env });
