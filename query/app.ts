@@ -11,6 +11,7 @@ import { errorEnvelope } from './envelope.js';
 import { apiV3Routes } from './routes/api-v3.js';
 import { dependenciesRoutes } from './routes/dependencies.js';
 import { healthRoutes } from './routes/health.js';
+import { propagationRoutes } from './routes/propagation.js';
 import { servicesRoutes } from './routes/services.js';
 import { tracesRoutes } from './routes/traces.js';
 import { QueryService } from './trace-service.js';
@@ -73,6 +74,7 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
   await app.register(tracesRoutes, { query });
   await app.register(dependenciesRoutes, { query });
   await app.register(apiV3Routes, { query });
+  await app.register(propagationRoutes, { query });
   for (const plugin of deps.extraPlugins ?? []) await plugin(app, query);
   return app;
 }
