@@ -6,5 +6,6 @@ import { ingestUnderQueryScenario } from './ingest-under-query.js';
 import { memoryScenario } from './memory.js';
 import { proxyScenario } from './proxy.js';
 import { queryScenario } from './query.js';
+import { uiScenario } from './ui.js';
 
-export const scenarios: Scenario[] = [ingestScenario, queryScenario, ingestUnderQueryScenario, memoryScenario, diskScenario, proxyScenario];
+export const scenarios: Scenario[] = [ingestScenario, queryScenario, ingestUnderQueryScenario, memoryScenario, diskScenario, proxyScenario, uiScenario];
