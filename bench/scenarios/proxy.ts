@@ -242,7 +242,7 @@ export const proxyScenario: Scenario = {
           t.name === 'direct' ? '–' : spread(rs.map((r) => r.cpuPer1k)),
           t.name === 'direct' || hops === 0 ? '–' : fmt(med(t.name, 'cpuPer1k') / (t.name === '2 sidecars' ? 2 : 1)),
           t.name === 'direct' ? '–' : fmt(med(t.name, 'rss'), 1),
-          rs.reduce((n, r) => n + r.errors, 0),
+          String(rs.reduce((n, r) => n + r.errors, 0)),
         ];
       });
       notes.push(
