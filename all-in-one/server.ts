@@ -57,7 +57,7 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
       adjusters: standardAdjusters({ maxClockSkewAdjustUs: config.maxClockSkewAdjustment }),
       logger: logger.child({ component: 'query' }),
       isReady: () => ready,
-      extraPlugins: uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist') }),
+      ...uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist') }),
     });
     await query.listen({ host: config.host, port: config.queryPort });
     cleanups.push(() => query.close());

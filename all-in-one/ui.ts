@@ -1,18 +1,27 @@
 /**
- * The UI and the API extensions it uses, registered on the query server after the Jaeger routes.
+ * The UI and the API extensions it uses. With a base path (`--ui-base-path /jaeger`) the UI lives
+ * under it and the API is served there too (as jaeger-query's `--query.base-path` does), while the
+ * root `/api` keeps working for clients configured without the prefix.
  */
 import type { FastifyInstance } from 'fastify';
 import { uiExtensionRoutes } from '../query/routes/ui-extensions.js';
 import { uiRoutes } from '../query/routes/ui.js';
 import type { QueryService } from '../query/trace-service.js';
 
-export function uiPlugins(opts: { basePath: string; distDir: string }): ((app: FastifyInstance, query: QueryService) => Promise<void>)[] {
-  return [
-    async (app, query) => {
-      await app.register(uiExtensionRoutes, { reader: query.reader, dependencies: query.dependencies, adjust: (t) => query.adjust(t) });
-    },
-    async (app) => {
-      await app.register(uiRoutes, { basePath: opts.basePath, distDir: opts.distDir });
-    },
-  ];
+type Plugin = (app: FastifyInstance, query: QueryService) => Promise<void>;
+
+export function uiPlugins(opts: { basePath: string; distDir: string }): { apiPrefixes: string[]; extraApiPlugins: Plugin[]; extraPlugins: Plugin[] } {
+  return {
+    apiPrefixes: opts.basePath === '/' ? [] : [opts.basePath],
+    extraApiPlugins: [
+      async (scope, query) => {
+        await scope.register(uiExtensionRoutes, { reader: query.reader, dependencies: query.dependencies, adjust: (t) => query.adjust(t) });
+      },
+    ],
+    extraPlugins: [
+      async (app) => {
+        await app.register(uiRoutes, { basePath: opts.basePath, distDir: opts.distDir, apiBasePath: opts.basePath });
+      },
+    ],
+  };
 }

@@ -23,8 +23,20 @@ export interface QueryAppDeps {
   logger?: FastifyServerOptions['loggerInstance'];
   /** Readiness probe for `/ready`; defaults to always ready. */
   isReady?: () => boolean;
-  /** Optional plugins registered after the API (the UI and its extensions). */
+  /**
+   * Path prefixes the API is served under, besides the root: with a UI base path of `/jaeger` the
+   * API is also at `/jaeger/api/…`, as jaeger-query's `--query.base-path` does. Default none.
+   */
+  apiPrefixes?: string[];
+  /** More API routes (extensions), registered at the root and under every `apiPrefixes` entry. */
+  extraApiPlugins?: ((scope: FastifyInstance, query: QueryService) => Promise<void>)[];
+  /** Plugins registered once after the API (the UI). */
   extraPlugins?: ((app: FastifyInstance, query: QueryService) => Promise<void>)[];
+}
+
+/** api_v3 routes answer errors in their own shape, at the root or under a base path. */
+function isApiV3(url: string): boolean {
+  return /^(\/[^?]*)?\/api\/v3\//.test(url);
 }
 
 function statusOf(err: unknown): number {
@@ -47,12 +59,12 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
     const status = statusOf(err);
     const message = status >= 500 ? 'internal error' : (err as Error).message;
     if (status >= 500) req.log.error({ err, url: req.url }, 'query request failed');
-    if (req.url.startsWith('/api/v3/')) return reply.code(status).send({ error: { httpCode: status, message } });
+    if (isApiV3(req.url)) return reply.code(status).send({ error: { httpCode: status, message } });
     return reply.code(status).send(errorEnvelope(status, message));
   });
 
   app.setNotFoundHandler((req, reply) => {
-    if (req.url.startsWith('/api/v3/')) return reply.code(404).send({ error: { httpCode: 404, message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
+    if (isApiV3(req.url)) return reply.code(404).send({ error: { httpCode: 404, message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
     return reply.code(404).send(errorEnvelope(404, `no route for ${req.method} ${req.url.split('?')[0]}`));
   });
 
@@ -69,12 +81,19 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
     return payload;
   });
 
-  await app.register(healthRoutes, { isReady: deps.isReady ?? (() => true) });
-  await app.register(servicesRoutes, { query });
-  await app.register(tracesRoutes, { query });
-  await app.register(dependenciesRoutes, { query });
-  await app.register(apiV3Routes, { query });
-  await app.register(propagationRoutes, { query });
+  const registerApi = async (scope: FastifyInstance) => {
+    await scope.register(healthRoutes, { isReady: deps.isReady ?? (() => true) });
+    await scope.register(servicesRoutes, { query });
+    await scope.register(tracesRoutes, { query });
+    await scope.register(dependenciesRoutes, { query });
+    await scope.register(apiV3Routes, { query });
+    await scope.register(propagationRoutes, { query });
+    for (const plugin of deps.extraApiPlugins ?? []) await plugin(scope, query);
+  };
+  await registerApi(app);
+  for (const prefix of deps.apiPrefixes ?? []) {
+    if (prefix && prefix !== '/') await app.register(registerApi, { prefix: prefix.replace(/\/+$/, '') });
+  }
   for (const plugin of deps.extraPlugins ?? []) await plugin(app, query);
   return app;
 }
