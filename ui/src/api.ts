@@ -68,7 +68,20 @@ export const api = {
     getEnvelope<DependencyLink[]>(`api/dependencies?endTs=${endTsMs}&lookback=${lookbackMs}`, signal).then((e) => e.data ?? []),
   serviceGraph: (endTsMs: number, lookbackMs: number, signal?: AbortSignal) =>
     getEnvelope<ServiceGraph>(`api/ext/service-graph?endTs=${endTsMs}&lookback=${lookbackMs}`, signal).then((e) => e.data),
+  /** meshtrace extension: services whose apps drop trace context (the sidecar's propagation doctor). */
+  propagation: (endTsMs: number, lookbackMs: number, signal?: AbortSignal) =>
+    getEnvelope<PropagationProblem[]>(`api/ext/propagation?endTs=${endTsMs}&lookback=${lookbackMs}`, signal).then((e) => e.data ?? []),
 };
+
+/** One service whose outbound calls lose the trace context of the request they serve. */
+export interface PropagationProblem {
+  service: string;
+  brokenCalls: number;
+  traces: number;
+  reasons: string[];
+  fix: string;
+  exampleTraceIDs: string[];
+}
 
 /** `GET api/ext/service-graph` (see query/routes/ui-extensions.ts). */
 export interface ServiceGraph {

@@ -6,7 +6,7 @@
  */
 import type * as Dagre from '@dagrejs/dagre';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { api, ApiError, type ServiceGraph } from '../api.js';
+import { api, ApiError, type PropagationProblem, type ServiceGraph } from '../api.js';
 import { serviceColor } from '../colors.js';
 import { formatDuration } from '../format.js';
 import { navigate } from '../router.js';
@@ -95,6 +95,7 @@ export function DependenciesPage({ query }: { query: string }) {
   // Fit the whole graph into the window by default; "actual size" scrolls a big graph instead.
   const [fit, setFit] = useState(true);
   const box = useRef<HTMLDivElement>(null);
+  const [broken, setBroken] = useState<PropagationProblem[]>([]);
 
   useEffect(() => {
     const ac = new AbortController();
@@ -104,6 +105,8 @@ export function DependenciesPage({ query }: { query: string }) {
       ([r, dagre]) => setLoad({ state: 'done', ...r, dagre }),
       (e: Error) => { if (e.name !== 'AbortError') setLoad({ state: 'error', message: e.message }); },
     );
+    // Optional: a server without the extension (plain Jaeger) simply shows no doctor findings.
+    api.propagation(Date.now(), lookbackMs(lookback) || 86_400_000, ac.signal).then(setBroken, () => setBroken([]));
     return () => ac.abort();
   }, [lookback]);
 
@@ -147,6 +150,22 @@ export function DependenciesPage({ query }: { query: string }) {
           </small>
         )}
       </div>
+      {broken.length > 0 && (
+        <div class="warn-box propagation-doctor" role="status">
+          <strong>Broken traces: these services drop the trace context</strong> — their sidecars saw outbound calls that did not carry
+          the context of the request being served, so the calls start new traces and the graph misses those edges.
+          <ul>
+            {broken.map((p) => (
+              <li key={p.service} data-service={p.service}>
+                <strong>{p.service}</strong>: {p.brokenCalls} call{p.brokenCalls === 1 ? '' : 's'} in {p.traces} trace{p.traces === 1 ? '' : 's'}
+                {p.reasons.length > 0 && <> ({p.reasons.join('; ')})</>}
+                {p.exampleTraceIDs[0] && <> · <a href={`trace/${p.exampleTraceIDs[0]}`} onClick={(e) => { e.preventDefault(); navigate(`trace/${p.exampleTraceIDs[0]}`); }}>example</a></>}
+                {p.fix && <div class="fix">Fix: {p.fix}</div>}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
       {load.state === 'loading' && <div class="state">Loading service graph…</div>}
       {load.state === 'error' && <div class="state error" role="alert">Could not load the service graph: {load.message}</div>}
       {laid && laid.nodes.length === 0 && <div class="state">No calls between services in this time range yet.</div>}
