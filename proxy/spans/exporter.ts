@@ -8,9 +8,11 @@ import type { ReadableSpan } from './span.js';
  *
  * The contract that matters for traffic: `add()` never blocks and never throws. While the
  * collector is slow or down, spans wait in a queue bounded by `maxQueueSpans`; beyond it they are
- * dropped and counted (`onDrop`). One export is in flight at a time; a failed batch is dropped and
- * counted too (the proxy does not retry: retrying delays newer spans and grows memory, and a
- * collector that is down for long loses the spans either way).
+ * dropped and counted (`onDrop`). One export is in flight at a time. A batch that fails in a way
+ * worth retrying (no connection, timeout, 429/502/503/504 — a collector shedding load or
+ * restarting) goes back to the front of the queue, still within the bound, and the next attempt
+ * waits `Retry-After` or an exponential back-off (200 ms … 5 s), so a collector restart or a burst
+ * of backpressure loses nothing. A batch the collector refuses as bad (4xx) is dropped and counted.
  */
 export interface SpanExporterOptions {
   /** Base URL, e.g. `http://127.0.0.1:4318`. */
@@ -25,6 +27,12 @@ export interface SpanExporterOptions {
   onExported?(count: number): void;
 }
 
+/** The OTLP spec's retryable answers. */
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+const MIN_BACKOFF_MS = 200;
+const MAX_BACKOFF_MS = 5_000;
+const MAX_RETRY_AFTER_MS = 30_000;
+
 export class BatchSpanExporter {
   private queue: ReadableSpan[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -32,6 +40,8 @@ export class BatchSpanExporter {
   private closed = false;
   private readonly url: string;
   private readonly agent: Dispatcher;
+  /** Current back-off after retryable failures, ms; 0 after a success. */
+  private backoffMs = 0;
 
   constructor(private readonly o: SpanExporterOptions) {
     this.url = `${o.collector.replace(/\/+$/, '')}/v1/traces`;
@@ -62,19 +72,45 @@ export class BatchSpanExporter {
   }
 
   private async exportLoop(): Promise<void> {
+    let delayMs = this.o.flushIntervalMs;
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.o.maxBatchSpans);
-      await this.send(batch);
+      const outcome = await this.send(batch);
+      if (outcome.retryAfterMs !== undefined && !this.closed) {
+        this.requeue(batch);
+        delayMs = outcome.retryAfterMs;
+        break;
+      }
+      if (outcome.retryAfterMs !== undefined) this.o.onDrop?.(batch.length, 'export_failed');
       // Below a full batch, wait for the timer again rather than sending small batches back to back.
       if (this.queue.length < this.o.maxBatchSpans && !this.closed) break;
     }
     if (this.queue.length > 0 && !this.timer && !this.closed) {
-      this.timer = setTimeout(() => { this.timer = undefined; this.kick(); }, this.o.flushIntervalMs);
+      this.timer = setTimeout(() => { this.timer = undefined; this.kick(); }, delayMs);
       this.timer.unref();
     }
   }
 
-  private async send(batch: ReadableSpan[]): Promise<void> {
+  /** Puts a batch back at the front, within the queue's bound; what does not fit is dropped and counted. */
+  private requeue(batch: ReadableSpan[]): void {
+    const room = Math.max(0, this.o.maxQueueSpans - this.queue.length);
+    const kept = batch.length <= room ? batch : batch.slice(0, room);
+    if (kept.length < batch.length) this.o.onDrop?.(batch.length - kept.length, 'queue_full');
+    this.queue.unshift(...kept);
+  }
+
+  /** Sends once and drops on any failure: the last attempt (flush, shutdown). */
+  private async sendFinal(batch: ReadableSpan[]): Promise<void> {
+    const outcome = await this.send(batch);
+    if (outcome.retryAfterMs !== undefined) this.o.onDrop?.(batch.length, 'export_failed');
+  }
+
+  /**
+   * One export attempt. `retryAfterMs` set: a retryable failure, the batch is the caller's to keep
+   * or drop. Otherwise the batch was exported, or refused and already counted as dropped.
+   */
+  private async send(batch: ReadableSpan[]): Promise<{ retryAfterMs?: number }> {
+    let retryAfterHeader: string | undefined;
     try {
       const body = serializeTraceExportRequest(batch);
       if (!body) throw new Error('serialization failed');
@@ -87,10 +123,22 @@ export class BatchSpanExporter {
         bodyTimeout: this.o.timeoutMs,
       });
       await res.body.dump();
-      if (res.statusCode >= 300) throw new Error(`collector answered ${res.statusCode}`);
+      if (RETRYABLE_STATUS.has(res.statusCode)) {
+        const h = res.headers['retry-after'];
+        retryAfterHeader = Array.isArray(h) ? h[0] : h;
+        throw new Error(`collector answered ${res.statusCode}`);
+      }
+      if (res.statusCode >= 300) {
+        this.o.onDrop?.(batch.length, 'export_failed');
+        return {};
+      }
+      this.backoffMs = 0;
       this.o.onExported?.(batch.length);
+      return {};
     } catch {
-      this.o.onDrop?.(batch.length, 'export_failed');
+      this.backoffMs = Math.min(MAX_BACKOFF_MS, this.backoffMs ? this.backoffMs * 2 : MIN_BACKOFF_MS);
+      const seconds = retryAfterHeader !== undefined ? Number(retryAfterHeader) : NaN;
+      return { retryAfterMs: Number.isFinite(seconds) && seconds >= 0 ? Math.min(seconds * 1000, MAX_RETRY_AFTER_MS) : this.backoffMs };
     }
   }
 
@@ -100,7 +148,7 @@ export class BatchSpanExporter {
     const deadline = Date.now() + this.o.timeoutMs;
     while ((this.queue.length > 0 || this.inFlight) && Date.now() < deadline) {
       if (this.inFlight) await this.inFlight;
-      else if (this.queue.length > 0) await this.send(this.queue.splice(0, this.o.maxBatchSpans));
+      else if (this.queue.length > 0) await this.sendFinal(this.queue.splice(0, this.o.maxBatchSpans));
     }
     this.closed = true;
     if (this.queue.length) this.o.onDrop?.(this.queue.length, 'export_failed');
@@ -113,7 +161,7 @@ export class BatchSpanExporter {
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
     while (this.queue.length > 0 || this.inFlight) {
       if (this.inFlight) await this.inFlight;
-      else await this.send(this.queue.splice(0, this.o.maxBatchSpans));
+      else await this.sendFinal(this.queue.splice(0, this.o.maxBatchSpans));
     }
   }
 }
