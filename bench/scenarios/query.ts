@@ -196,6 +196,9 @@ export const queryScenario: Scenario = {
           const file = join(dir, `query-${c.name.replace(/[^a-z0-9]+/gi, '-').replace(/-$/, '')}.cpuprofile`);
           await withCpuProfile(file, () => timeCalls(Math.min(n, 30), c.storage));
         }
+        // And one through the HTTP API (the query app runs in this process): the API's own share.
+        const svcCase = cs.find((c) => c.name === 'search: service')!;
+        await withCpuProfile(join(dir, 'query-http-search-service.cpuprofile'), () => timeCalls(Math.min(n, 30), () => httpGet(svcCase.http())));
       }
     } finally {
       await pool.close();
