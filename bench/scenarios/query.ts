@@ -6,6 +6,7 @@
  * by trace id through the table's key (a second, read-only connection:
  * `SELECT * FROM traces WHERE trace_id = ?`).
  */
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Pool } from 'undici';
@@ -20,6 +21,8 @@ import { median, num, profileDir, spread } from './support/stats.js';
 
 const HOUR_US = 3_600_000_000;
 const SEED = 11;
+/** Time budget per query type per phase (storage, HTTP) and rep, ms; at least 20 calls are made. */
+const BUDGET_MS = 6_000;
 
 /** Spans to generate: quick 5k, full 1 M, or `MESHTRACE_BENCH_SPANS`. */
 export function benchSpanCount(quick: boolean): number {
@@ -129,9 +132,14 @@ function cases(g: GeneratedStore, rnd: () => number): Case[] {
   ];
 }
 
-async function timeCalls(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+/**
+ * Latencies (ms) of `n` sequential calls; stops early once `budgetMs` has been spent and at least
+ * `min` calls were made (keeps a slow query type from stretching the run at 10 M spans).
+ */
+async function timeCalls(n: number, fn: () => Promise<unknown>, budgetMs = Infinity, min = 20): Promise<number[]> {
   const out: number[] = [];
-  for (let i = 0; i < n; i++) {
+  const t00 = performance.now();
+  for (let i = 0; i < n && (i < min || performance.now() - t00 < budgetMs); i++) {
     const t0 = performance.now();
     await fn();
     out.push(performance.now() - t0);
@@ -153,7 +161,7 @@ export const queryScenario: Scenario = {
     const pk = new Database(g.path, { readonly: true });
     const app = await buildQueryApp({ reader: g.storage.reader, dependencies: g.storage.dependencies, adjusters: standardAdjusters({ maxClockSkewAdjustUs: 0 }) });
     const pool = new Pool(await app.listen({ host: '127.0.0.1', port: 0 }), { connections: 1 });
-    const results = new Map<string, { st50: number[]; st99: number[]; h50: number[]; h99: number[]; hits: number[] }>();
+    const results = new Map<string, { st50: number[]; st99: number[]; h50: number[]; h99: number[]; hits: number[]; calls: number[] }>();
     const base50: number[] = [];
     const base99: number[] = [];
     try {
@@ -175,17 +183,18 @@ export const queryScenario: Scenario = {
         base50.push(percentile(b, 50));
         base99.push(percentile(b, 99));
         for (const c of cs) {
-          const r = results.get(c.name) ?? { st50: [], st99: [], h50: [], h99: [], hits: [] };
+          const r = results.get(c.name) ?? { st50: [], st99: [], h50: [], h99: [], hits: [], calls: [] };
           let hits = 0;
           const st = await timeCalls(n, async () => {
             hits += await c.storage();
-          });
-          const h = await timeCalls(n, () => httpGet(c.http()));
+          }, BUDGET_MS);
+          const h = await timeCalls(n, () => httpGet(c.http()), BUDGET_MS);
+          r.calls.push(st.length);
           r.st50.push(percentile(st, 50));
           r.st99.push(percentile(st, 99));
           r.h50.push(percentile(h, 50));
           r.h99.push(percentile(h, 99));
-          r.hits.push(hits / n);
+          r.hits.push(hits / st.length);
           results.set(c.name, r);
         }
       }
@@ -206,9 +215,11 @@ export const queryScenario: Scenario = {
       pk.close();
       await g.storage.close();
     }
+    const dbBytes = ['', '-wal'].reduce((n, suffix) => n + (existsSync(g.path + suffix) ? statSync(g.path + suffix).size : 0), 0);
     const b99 = median(base99);
     const rows = [...results].map(([name, r]) => [
       name,
+      String(Math.min(...r.calls)),
       num(median(r.hits)),
       spread(r.st50),
       spread(r.st99),
@@ -216,15 +227,15 @@ export const queryScenario: Scenario = {
       spread(r.h50),
       spread(r.h99),
     ]);
-    rows.unshift(['baseline: indexed lookup of the trace row by id', '1', spread(base50), spread(base99), '1×', '', '']);
+    rows.unshift(['baseline: indexed lookup of the trace row by id', String(n), '1', spread(base50), spread(base99), '1×', '', '']);
     const table: BenchTable = {
       title: `Query latency at ${spans.toLocaleString('en-US')} spans (ms)`,
-      columns: ['query', 'results/call', 'storage p50', 'storage p99', 'storage p99 vs baseline p99', 'HTTP API p50', 'HTTP API p99'],
+      columns: ['query', 'calls/rep', 'results/call', 'storage p50', 'storage p99', 'storage p99 vs baseline p99', 'HTTP API p50', 'HTTP API p99'],
       rows,
       notes: [
-        `${reps} rep(s) × ${n} calls per query type with random parameters; each cell is the median over reps (min–max).`,
+        `${reps} rep(s) × up to ${n} calls per query type with random parameters (fewer when a type's calls exceed ${BUDGET_MS / 1000} s, at least 20: "calls/rep"); each cell is the median over reps (min–max).`,
         'Searches: the last hour of the 2 h of data, limit 20 (the Jaeger UI default), full traces loaded. HTTP: real query app (fastify, adjusters, Jaeger JSON) on 127.0.0.1, one keep-alive connection.',
-        `Data: ${g.spans.toLocaleString('en-US')} spans in ${g.traces.toLocaleString('en-US')} traces written through storage.writer in ${num(g.writeMs / 1000)} s (${num((g.spans / g.writeMs) * 1000)} spans/s, generation included); shape in BENCHMARKS.md ("Synthetic data").`,
+        `Data: ${g.spans.toLocaleString('en-US')} spans in ${g.traces.toLocaleString('en-US')} traces written through storage.writer in ${num(g.writeMs / 1000)} s (${num((g.spans / g.writeMs) * 1000)} spans/s, generation included), database ${num(dbBytes / 2 ** 20)} MiB with WAL (${num(dbBytes / g.spans)} B/span); shape in BENCHMARKS.md ("Synthetic data").`,
         'Targets (issue 6): trace by id p99 < 10 ms, every search p99 < 100 ms (at 10 M spans).',
       ],
     };
