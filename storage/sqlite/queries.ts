@@ -78,7 +78,9 @@ export function prepareStatements(db: Database.Database) {
     /** (min duration, max duration, cap) over all time: the size of the duration driver. */
     durationCount: p(`SELECT count(*) FROM (SELECT 1 FROM traces WHERE end_us - start_us BETWEEN ? AND ? LIMIT ?)`).pluck(),
     /** (min duration, max duration, window max, window min): traces in the range overlapping the window. */
-    tracesByDuration: p(`SELECT id FROM traces WHERE end_us - start_us BETWEEN ? AND ? AND start_us <= ? AND end_us >= ?`),
+    /** (durMin, durMax, wMax, wMin) newest first, so a search can stop after `limit` confirmed traces */
+    tracesByDuration: p(`SELECT id, start_us FROM traces WHERE end_us - start_us BETWEEN ? AND ? AND start_us <= ? AND end_us >= ?
+      ORDER BY start_us DESC`),
     dependencies: p(`SELECT parent_service_id AS p, child_service_id AS c, sum(calls) AS calls, sum(errors) AS errors
       FROM dependencies WHERE bucket BETWEEN ? AND ? GROUP BY p, c`),
 

@@ -13,7 +13,8 @@
  *    (keyset paging: better-sqlite3 cannot run other statements while an iterator is open).
  *    Stop once `limit` traces are confirmed and the walk is older than the limit-th trace start:
  *    no later posting can belong to a more recent trace (a trace starts no later than any of its
- *    postings). Duration driver: read the traces in the duration range that overlap the window.
+ *    postings). Duration driver: read the traces in the duration range that overlap the window,
+ *    newest first, and stop the same way once `limit` are confirmed.
  * 5. Confirm each new candidate: duration from the summary row; every predicate against the
  *    trace's spans (service, operation, each tag on a span of the service, span start in the
  *    window). A lone service/operation/any term whose posting starts inside the window needs no
@@ -135,7 +136,12 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ct
   };
 
   if (byDuration) {
-    for (const r of st.tracesByDuration.all(durMin, durMax, wMax, wMin) as { id: number }[]) consider(r.id, false);
+    // Newest first: once `limit` traces are confirmed, a candidate starting before the limit-th
+    // cannot enter the result (ties are still considered, `finish` orders them by id).
+    for (const r of st.tracesByDuration.all(durMin, durMax, wMax, wMin) as { id: number; start_us: number }[]) {
+      if (found.length >= q.limit && r.start_us < threshold) break;
+      consider(r.id, false);
+    }
     return finish(found, q.limit);
   }
 

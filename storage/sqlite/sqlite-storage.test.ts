@@ -105,6 +105,23 @@ describe('sqlite storage', () => {
     expect(await storage.reader.findTraceIds({ ...lastHours(1), tags: { x: '1' } })).toEqual([b, a]);
   });
 
+  it('returns the newest traces first when the duration range drives the search, stopping at the limit', async () => {
+    // 46 traces of one service, 6 of them long: the duration range is the smaller source, so it
+    // drives the search, which reads its candidates newest first and stops after `limit`. Their
+    // durations do not follow their start times, so an early stop in any other order loses some.
+    const spans: Span[] = [];
+    const long: string[] = [];
+    for (let i = 0; i < 46; i++) {
+      const traceId = newTraceId();
+      const isLong = i % 8 === 3;
+      if (isLong) long.push(traceId);
+      spans.push(makeSpan({ traceId, service: 'dur', startTimeUs: now - 50 * MINUTE_US + i * MINUTE_US, durationUs: isLong ? 2_000_000 - ((i * 5) % 6) * 100_000 : 1000 }));
+    }
+    await storage.writer.writeSpans(spans);
+    const ids = await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'dur', durationMinUs: 1_000_000, limit: 3 });
+    expect(ids).toEqual(long.slice(-3).reverse());
+  });
+
   it('purges only the old spans of a trace that straddles the cutoff', async () => {
     const t = newTraceId();
     const old = makeSpan({ traceId: t, service: 'straddle', startTimeUs: now - 2 * DAY_US, durationUs: 2 * DAY_US });
