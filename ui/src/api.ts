@@ -3,6 +3,8 @@
  * extensions under `api/ext/`, each with a fallback to plain Jaeger data where one exists).
  * The API base comes from `<meta name="meshtrace-api-base">`, which the server sets.
  */
+import type { PropagationProblem } from '../../query/routes/propagation.js';
+import type { ServiceGraph } from '../../query/service-graph.js';
 import type { CompactTrace, DependencyLink, Envelope, Trace } from './jaeger-types.js';
 
 export class ApiError extends Error {
@@ -73,28 +75,6 @@ export const api = {
     getEnvelope<PropagationProblem[]>(`api/ext/propagation?endTs=${endTsMs}&lookback=${lookbackMs}`, signal).then((e) => e.data ?? []),
 };
 
-/** One service whose outbound calls lose the trace context of the request they serve. */
-export interface PropagationProblem {
-  service: string;
-  brokenCalls: number;
-  traces: number;
-  reasons: string[];
-  fix: string;
-  exampleTraceIDs: string[];
-}
-
-/** `GET api/ext/service-graph` (see query/routes/ui-extensions.ts). */
-export interface ServiceGraph {
-  nodes: { id: string; kind: 'service' | 'database' | 'external' }[];
-  edges: {
-    parent: string;
-    child: string;
-    callCount: number;
-    errorCount: number;
-    /** null when no sampled call carried a latency. */
-    p50Us: number | null;
-    p95Us: number | null;
-  }[];
-  /** How many traces the latency and virtual-node figures were computed from. */
-  tracesScanned: number;
-}
+// Extension payloads: the server's own types, so the two sides cannot drift (type-only, erased at build).
+export type { PropagationProblem } from '../../query/routes/propagation.js';
+export type { ServiceGraph } from '../../query/service-graph.js';

@@ -58,22 +58,5 @@ export interface DependencyLink {
   callCount: number;
 }
 
-/** meshtrace extension `GET /api/ext/traces/:id/compact` (query/routes/ui-extensions.ts). */
-export interface CompactTrace {
-  traceID: string;
-  warnings: string[] | null;
-  services: string[];
-  operations: string[];
-  spans: {
-    spanID: string[];
-    parentSpanID: string[];
-    startTime: number[];
-    duration: number[];
-    service: number[];
-    operation: number[];
-    /** OTLP kind number: 1 internal, 2 server, 3 client, 4 producer, 5 consumer. */
-    kind: number[];
-    /** bit 0 error, bit 1 warnings, bit 2 links. */
-    flags: number[];
-  };
-}
+/** meshtrace extension `GET /api/ext/traces/:id/compact`: the server's own type (erased at build). */
+export type { CompactTrace } from '../../query/compact-trace.js';
