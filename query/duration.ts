@@ -36,10 +36,3 @@ export function parseGoDurationUs(input: string): number | undefined {
   }
   return sign * Math.trunc(total);
 }
-
-/** Days are not Go units, but Jaeger UI's lookback values use them (`2d`); accepted for lookback only. */
-export function parseLookbackUs(input: string): number | undefined {
-  const m = /^(\d+)d$/.exec(input.trim());
-  if (m) return Number(m[1]) * 86_400_000_000;
-  return parseGoDurationUs(input);
-}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseGoDurationUs, parseLookbackUs } from './duration.js';
+import { parseGoDurationUs } from './duration.js';
 import { normalizeTraceId, jaegerTraceId } from './jaeger/ids.js';
 import { parseLogfmt, parseTagParam, parseTagsParam } from './tags.js';
 
@@ -9,7 +9,6 @@ describe('Go durations', () => {
     ['1h30m', 5_400_000_000], ['1500ns', 1], ['0', 0], ['.5s', 500_000], ['-1s', -1_000_000],
   ])('%s → %d µs', (s, us) => expect(parseGoDurationUs(s)).toBe(us));
   it.each(['', '1', '1x', 's', '1s2', 'abc', '1 s'])('rejects %j', (s) => expect(parseGoDurationUs(s)).toBeUndefined());
-  it('accepts days for lookback', () => expect(parseLookbackUs('2d')).toBe(172_800_000_000));
 });
 
 describe('tag parameters', () => {

@@ -4,6 +4,9 @@
  * (HTTP server → client calls → downstream servers → database calls), some errors and events.
  * Deterministic for a given seed.
  */
+// The bench generator's seeded PRNG: one implementation for all synthetic data.
+import { prng } from '../../bench/data/generator.js';
+
 export interface SyntheticTraceOptions {
   traceId: string;
   spans: number;
@@ -60,22 +63,11 @@ const DATASTORES: Record<string, [Record<string, string>, string]> = {
   payments: [{ 'server.address': 'api.payments.example', 'http.request.method': 'POST' }, 'POST /v1/charges'],
 };
 
-/** A small deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** OTLP/JSON request bodies (`{resourceSpans}`), each with at most `batch` spans. */
 export function syntheticTrace(o: SyntheticTraceOptions, batch = 5000): unknown[] {
   const services = o.services ?? DEFAULT_SERVICES;
-  const rand = rng(o.seed ?? 42);
+  const rand = prng(o.seed ?? 42);
   const durUs = (o.durationMs ?? 1200) * 1000;
   const startUs = o.startMs * 1000;
   const spans: { service: string; span: OtlpSpan }[] = [];
