@@ -15,7 +15,8 @@ import { BatchWriter, type BatchWriterCounters } from './batch-writer/batch-writ
 import { parseCollectorConfig, type CollectorConfig } from './config.js';
 import { createOtlpGrpcReceiver, type OtlpGrpcReceiver } from './otlp-grpc/receiver.js';
 import { createOtlpHttpReceiver } from './otlp-http/receiver.js';
-import type { Component } from './pipeline.js';
+import { DecodeStage } from './decode-stage.js';
+import type { Component, PayloadConsumer } from './pipeline.js';
 import { createZipkinReceiver, type ZipkinReceiver } from './zipkin/receiver.js';
 
 export {
@@ -26,7 +27,18 @@ export {
 } from './config.js';
 export { CollectorConfigError } from './config-error.js';
 export type { BatchWriterCounters } from './batch-writer/batch-writer.js';
-export { QueueFullError, type Component, type SpanConsumer } from './pipeline.js';
+export { QueueFullError, type Component, type PayloadConsumer, type PayloadFormat, type PayloadResult, type SpanConsumer } from './pipeline.js';
+export { DecodeStage, decodePayload } from './decode-stage.js';
+export { BatchWriter } from './batch-writer/batch-writer.js';
+
+/**
+ * What sits behind the receivers when it is not built here: decodes and stores payloads
+ * (e.g. the all-in-one server's ingest worker thread). Started before the receivers, stopped
+ * (drained) after them.
+ */
+export interface IngestStage extends PayloadConsumer, Component {
+  counters(): BatchWriterCounters;
+}
 
 export interface Collector extends Component {
   /** The validated configuration in force (defaults filled in). */
@@ -47,16 +59,29 @@ export interface Collector extends Component {
  */
 export function createCollector(deps: {
   config?: Partial<CollectorConfig>;
-  writer: SpanWriter;
   logger: Logger;
-}): Collector {
+} & ({ writer: SpanWriter; ingest?: never } | { ingest: IngestStage; writer?: never })): Collector {
   const config = parseCollectorConfig(deps.config);
   const { logger } = deps;
-  const batchWriter = new BatchWriter(deps.writer, {
-    maxBatchSpans: config.maxBatchSpans,
-    flushIntervalMs: config.flushIntervalMs,
-    maxQueueSpans: config.maxQueueSpans,
-  });
+  // In-thread pipeline unless the caller brings its own stage: decode → batch writer → writer.
+  let stage: IngestStage;
+  if (deps.ingest) {
+    stage = deps.ingest;
+  } else {
+    const batchWriter = new BatchWriter(deps.writer, {
+      maxBatchSpans: config.maxBatchSpans,
+      flushIntervalMs: config.flushIntervalMs,
+      maxQueueSpans: config.maxQueueSpans,
+    });
+    const decode = new DecodeStage(batchWriter);
+    stage = {
+      consumePayload: (format, body) => decode.consumePayload(format, body),
+      start: () => batchWriter.start(),
+      shutdown: () => batchWriter.shutdown(),
+      counters: () => batchWriter.counters(),
+    };
+  }
+  const consumer: PayloadConsumer = stage;
   const otlpHttp = createOtlpHttpReceiver({
     config: {
       host: config.host,
@@ -64,14 +89,14 @@ export function createCollector(deps: {
       maxRequestBodyBytes: config.maxRequestBodyBytes,
       corsAllowedOrigins: config.corsAllowedOrigins,
     },
-    consumer: batchWriter,
+    consumer,
     logger: logger.child({ receiver: 'otlp-http' }),
   });
   let otlpGrpc: OtlpGrpcReceiver | undefined;
   if (config.otlpGrpcPort !== null) {
     otlpGrpc = createOtlpGrpcReceiver({
       config: { host: config.host, port: config.otlpGrpcPort, maxReceiveMessageBytes: config.otlpGrpcMaxMessageBytes },
-      consumer: batchWriter,
+      consumer,
       logger: logger.child({ receiver: 'otlp-grpc' }),
     });
   }
@@ -84,13 +109,13 @@ export function createCollector(deps: {
         maxRequestBodyBytes: config.maxRequestBodyBytes,
         corsAllowedOrigins: config.corsAllowedOrigins,
       },
-      consumer: batchWriter,
+      consumer,
       logger: logger.child({ receiver: 'zipkin' }),
     });
   }
   // Started in this order and stopped in reverse: storage-facing first, so nothing is accepted
   // before it can be written, and receivers stop before the queue is drained.
-  const components: Component[] = [batchWriter, otlpHttp];
+  const components: Component[] = [stage, otlpHttp];
   if (otlpGrpc) components.push(otlpGrpc);
   if (zipkin) components.push(zipkin);
   let started: Component[] = [];
@@ -118,6 +143,6 @@ export function createCollector(deps: {
     otlpHttpAddress: () => otlpHttp.address(),
     otlpGrpcAddress: () => otlpGrpc?.address(),
     zipkinAddress: () => zipkin?.address(),
-    counters: () => batchWriter.counters(),
+    counters: () => stage.counters(),
   };
 }

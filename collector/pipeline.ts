@@ -31,3 +31,29 @@ export class QueueFullError extends Error {
     this.name = 'QueueFullError';
   }
 }
+
+/** The request body formats receivers hand on undecoded. */
+export type PayloadFormat = 'otlp-protobuf' | 'otlp-json' | 'zipkin-json';
+
+/** What a receiver reports back to its client once a payload's valid spans are durable. */
+export interface PayloadResult {
+  acceptedSpans: number;
+  /** Spans dropped as invalid (OTLP `partialSuccess.rejectedSpans`); 0 on full success. */
+  rejectedSpans: number;
+  /** Why spans were dropped; '' when none were. */
+  errorMessage: string;
+}
+
+/**
+ * The stage behind the receivers: decodes a request body and stores its valid spans. Receivers
+ * only frame HTTP/gRPC, so decoding and writing can run off their thread (see
+ * all-in-one/ingest-thread.ts) while the query API keeps the main event loop.
+ */
+export interface PayloadConsumer {
+  /**
+   * Resolves once the valid spans are durable. Rejects with `InvalidRequestError` when the body
+   * cannot be decoded at all (→ 400), `QueueFullError` when the pipeline cannot take it now
+   * (→ 429/503 + Retry-After); any other rejection is a storage failure (→ 503).
+   */
+  consumePayload(format: PayloadFormat, body: Uint8Array): Promise<PayloadResult>;
+}

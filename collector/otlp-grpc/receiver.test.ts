@@ -2,6 +2,7 @@
  * OTLP/gRPC with the real OpenTelemetry gRPC exporter as the client, plus the status mapping for
  * bad input, oversized messages and a full pipeline.
  */
+import { DecodeStage } from '../decode-stage.js';
 import * as grpc from '@grpc/grpc-js';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -21,7 +22,7 @@ afterEach(async () => {
 });
 
 async function start(consumer: SpanConsumer, maxReceiveMessageBytes = 4 * 1024 * 1024) {
-  receiver = createOtlpGrpcReceiver({ config: { host: '127.0.0.1', port: 0, maxReceiveMessageBytes }, consumer });
+  receiver = createOtlpGrpcReceiver({ config: { host: '127.0.0.1', port: 0, maxReceiveMessageBytes }, consumer: new DecodeStage(consumer) });
   await receiver.start();
   return `127.0.0.1:${receiver.address().port}`;
 }

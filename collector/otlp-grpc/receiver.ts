@@ -8,8 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { type Component, QueueFullError, type SpanConsumer } from '../pipeline.js';
-import { decodeOtlpProtobuf } from '../otlp/decode-protobuf.js';
+import { type Component, type PayloadConsumer, QueueFullError } from '../pipeline.js';
 import { InvalidRequestError } from '../otlp/errors.js';
 import { encodeExportResponse } from '../otlp/response.js';
 
@@ -39,35 +38,27 @@ export const TRACE_SERVICE_DEFINITION: grpc.ServiceDefinition = {
 
 export type OtlpGrpcReceiver = Component & { address(): { host: string; port: number } };
 
-export function createOtlpGrpcReceiver(opts: { config: OtlpGrpcConfig; consumer: SpanConsumer; logger?: Logger }): OtlpGrpcReceiver {
+export function createOtlpGrpcReceiver(opts: { config: OtlpGrpcConfig; consumer: PayloadConsumer; logger?: Logger }): OtlpGrpcReceiver {
   const { config, consumer, logger } = opts;
   let server: grpc.Server | undefined;
   let boundPort = config.port;
 
   const exportHandler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
-    let decoded;
-    try {
-      decoded = decodeOtlpProtobuf(call.request);
-    } catch (err) {
-      const message = err instanceof InvalidRequestError ? err.message : 'invalid request';
-      callback({ code: grpc.status.INVALID_ARGUMENT, details: message });
-      return;
-    }
-    const respond = () => callback(null, encodeExportResponse('protobuf', decoded.rejectedSpans, decoded.errorMessage));
-    if (decoded.spans.length === 0) {
-      respond();
-      return;
-    }
-    consumer.consume(decoded.spans).then(respond, (err: unknown) => {
-      if (err instanceof QueueFullError) {
-        const md = new grpc.Metadata();
-        md.set('retry-after', String(err.retryAfterSeconds));
-        callback({ code: grpc.status.UNAVAILABLE, details: err.message, metadata: md });
-      } else {
-        logger?.error({ err }, 'OTLP/gRPC export failed');
-        callback({ code: grpc.status.UNAVAILABLE, details: 'storage unavailable' });
-      }
-    });
+    consumer.consumePayload('otlp-protobuf', call.request).then(
+      (r) => callback(null, encodeExportResponse('protobuf', r.rejectedSpans, r.errorMessage)),
+      (err: unknown) => {
+        if (err instanceof InvalidRequestError) {
+          callback({ code: grpc.status.INVALID_ARGUMENT, details: err.message });
+        } else if (err instanceof QueueFullError) {
+          const md = new grpc.Metadata();
+          md.set('retry-after', String(err.retryAfterSeconds));
+          callback({ code: grpc.status.UNAVAILABLE, details: err.message, metadata: md });
+        } else {
+          logger?.error({ err }, 'OTLP/gRPC export failed');
+          callback({ code: grpc.status.UNAVAILABLE, details: 'storage unavailable' });
+        }
+      },
+    );
   };
 
   return {

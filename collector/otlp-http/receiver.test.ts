@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { DecodeStage } from '../decode-stage.js';
 import zlib from 'node:zlib';
 import { ROOT_CONTEXT, SpanKind as ApiSpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter as HttpJsonExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -33,7 +34,7 @@ async function startReceiver(config: Partial<OtlpHttpConfig> = {}, bw: Partial<B
   const batchWriter = new BatchWriter(writer, parseBatchWriterConfig(bw));
   const receiver = createOtlpHttpReceiver({
     config: parseOtlpHttpConfig({ host: '127.0.0.1', port: 0, ...config }),
-    consumer: batchWriter,
+    consumer: new DecodeStage(batchWriter),
     logger,
   });
   await batchWriter.start();

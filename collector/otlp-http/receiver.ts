@@ -12,7 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { QueueFullError, type Component, type SpanConsumer } from '../pipeline.js';
+import { QueueFullError, type Component, type PayloadConsumer, type PayloadResult } from '../pipeline.js';
 import { createCors } from '../http/cors.js';
 import { createHttpListener } from '../http/listener.js';
 import {
@@ -22,9 +22,6 @@ import {
   readBody,
   RequestAbortedError,
 } from '../http/read-body.js';
-import { decodeOtlpJson } from '../otlp/decode-json.js';
-import { decodeOtlpProtobuf } from '../otlp/decode-protobuf.js';
-import type { DecodeResult } from '../otlp/decode-result.js';
 import { InvalidRequestError } from '../otlp/errors.js';
 import {
   encodeExportResponse,
@@ -55,7 +52,7 @@ export function otlpEncodingOf(contentType: string | undefined): OtlpEncoding | 
  */
 export function createOtlpHttpReceiver(deps: {
   config: Partial<OtlpHttpConfig>;
-  consumer: SpanConsumer;
+  consumer: PayloadConsumer;
   logger: Logger;
 }): OtlpHttpReceiver {
   const config = parseOtlpHttpConfig(deps.config);
@@ -127,29 +124,21 @@ export function createOtlpHttpReceiver(deps: {
       throw err;
     }
 
-    let result: DecodeResult;
+    let result: PayloadResult;
     try {
-      result = enc === 'protobuf' ? decodeOtlpProtobuf(body) : decodeOtlpJson(body);
+      result = await consumer.consumePayload(enc === 'protobuf' ? 'otlp-protobuf' : 'otlp-json', body);
     } catch (err) {
       if (err instanceof InvalidRequestError) return sendStatus(res, 400, enc, RpcCode.INVALID_ARGUMENT, err.message);
-      throw err;
+      if (err instanceof QueueFullError) {
+        res.setHeader('Retry-After', String(err.retryAfterSeconds));
+        return sendStatus(res, 503, enc, RpcCode.UNAVAILABLE, err.message);
+      }
+      logger.error({ err }, 'writing spans failed');
+      res.setHeader('Retry-After', '5');
+      return sendStatus(res, 503, enc, RpcCode.UNAVAILABLE, 'storage unavailable; spans were not stored, retry later');
     }
     if (result.rejectedSpans > 0) {
       logger.debug({ rejectedSpans: result.rejectedSpans, reason: result.errorMessage }, 'rejected invalid spans');
-    }
-
-    if (result.spans.length > 0) {
-      try {
-        await consumer.consume(result.spans);
-      } catch (err) {
-        if (err instanceof QueueFullError) {
-          res.setHeader('Retry-After', String(err.retryAfterSeconds));
-          return sendStatus(res, 503, enc, RpcCode.UNAVAILABLE, err.message);
-        }
-        logger.error({ err, spans: result.spans.length }, 'writing spans failed');
-        res.setHeader('Retry-After', '5');
-        return sendStatus(res, 503, enc, RpcCode.UNAVAILABLE, 'storage unavailable; spans were not stored, retry later');
-      }
     }
     send(res, 200, enc, encodeExportResponse(enc, result.rejectedSpans, result.errorMessage));
   }

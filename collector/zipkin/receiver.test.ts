@@ -1,4 +1,5 @@
 import zlib from 'node:zlib';
+import { DecodeStage } from '../decode-stage.js';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BatchWriter } from '../batch-writer/batch-writer.js';
@@ -17,7 +18,7 @@ async function start(maxQueueSpans = 1000) {
   const bw = new BatchWriter(writer, parseBatchWriterConfig({ maxQueueSpans, maxBatchSpans: Math.min(maxQueueSpans, 2000) }));
   const receiver = createZipkinReceiver({
     config: { host: '127.0.0.1', port: 0, maxRequestBodyBytes: 64 * 1024, corsAllowedOrigins: [] },
-    consumer: bw,
+    consumer: new DecodeStage(bw),
     logger,
   });
   await receiver.start();

@@ -16,10 +16,8 @@ import {
   readBody,
   RequestAbortedError,
 } from '../http/read-body.js';
-import type { DecodeResult } from '../otlp/decode-result.js';
 import { InvalidRequestError } from '../otlp/errors.js';
-import { QueueFullError, type Component, type SpanConsumer } from '../pipeline.js';
-import { decodeZipkinJson } from './decode.js';
+import { QueueFullError, type Component, type PayloadConsumer, type PayloadResult } from '../pipeline.js';
 
 export const ZIPKIN_SPANS_PATH = '/api/v2/spans';
 
@@ -36,7 +34,7 @@ export interface ZipkinConfig {
 
 export type ZipkinReceiver = Component & { address(): { host: string; port: number } };
 
-export function createZipkinReceiver(deps: { config: ZipkinConfig; consumer: SpanConsumer; logger: Logger }): ZipkinReceiver {
+export function createZipkinReceiver(deps: { config: ZipkinConfig; consumer: PayloadConsumer; logger: Logger }): ZipkinReceiver {
   const { config, consumer, logger } = deps;
   const cors = createCors({ allowedOrigins: config.corsAllowedOrigins, methods: 'POST, OPTIONS' });
   const maxBytes = config.maxRequestBodyBytes;
@@ -80,27 +78,20 @@ export function createZipkinReceiver(deps: { config: ZipkinConfig; consumer: Spa
     }
     if (body.length === 0) return text(res, 202, '');
 
-    let result: DecodeResult;
+    let result: PayloadResult;
     try {
-      result = decodeZipkinJson(body);
+      result = await consumer.consumePayload('zipkin-json', body);
     } catch (err) {
       if (err instanceof InvalidRequestError) return text(res, 400, err.message);
-      throw err;
-    }
-    if (result.spans.length === 0 && result.rejectedSpans > 0) return text(res, 400, result.errorMessage);
-    if (result.spans.length > 0) {
-      try {
-        await consumer.consume(result.spans);
-      } catch (err) {
-        if (err instanceof QueueFullError) {
-          res.setHeader('Retry-After', String(err.retryAfterSeconds));
-          return text(res, 503, err.message);
-        }
-        logger.error({ err, spans: result.spans.length }, 'writing spans failed');
-        res.setHeader('Retry-After', '5');
-        return text(res, 503, 'storage unavailable; spans were not stored, retry later');
+      if (err instanceof QueueFullError) {
+        res.setHeader('Retry-After', String(err.retryAfterSeconds));
+        return text(res, 503, err.message);
       }
+      logger.error({ err }, 'writing spans failed');
+      res.setHeader('Retry-After', '5');
+      return text(res, 503, 'storage unavailable; spans were not stored, retry later');
     }
+    if (result.acceptedSpans === 0 && result.rejectedSpans > 0) return text(res, 400, result.errorMessage);
     text(res, 202, result.errorMessage);
   }
 
