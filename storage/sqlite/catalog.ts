@@ -51,6 +51,9 @@ export class Catalog implements KeyDictionary {
       insRes: db.prepare('INSERT INTO resources (data, last_seen_us) VALUES (?, ?)'),
       seenRes: db.prepare('UPDATE resources SET last_seen_us = ? WHERE id = ?'),
       insKey: db.prepare('INSERT INTO attr_keys (key) VALUES (?)'),
+      seenServices: db.prepare('SELECT id, last_seen_us AS s FROM services'),
+      // (service_id, …) is the prefix of the UNIQUE index: no scan of other services' operations.
+      seenOpsOf: db.prepare('SELECT id, last_seen_us AS s FROM operations WHERE service_id = ?'),
     };
     this.reload();
   }
@@ -60,21 +63,49 @@ export class Catalog implements KeyDictionary {
     this.ops.clear(); this.opsById.clear();
     this.resources.clear(); this.resourcesById.clear();
     this.keys.clear(); this.keysById.clear();
-    for (const r of this.db.prepare('SELECT id, key FROM attr_keys').all() as { id: number; key: string }[]) {
+    this.syncNew();
+  }
+
+  /**
+   * Loads the rows added since the last load — by another connection, e.g. the writer thread
+   * when this catalog serves a read connection. Ids only grow and rows are never deleted, so
+   * "id greater than the largest known" is exactly the new rows.
+   */
+  syncNew(): void {
+    const maxId = (m: Map<number, unknown>) => { let x = 0; for (const id of m.keys()) if (id > x) x = id; return x; };
+    for (const r of this.db.prepare('SELECT id, key FROM attr_keys WHERE id > ?').all(maxId(this.keysById)) as { id: number; key: string }[]) {
       this.keys.set(r.key, r.id); this.keysById.set(r.id, r.key);
     }
-    for (const r of this.db.prepare('SELECT id, name, last_seen_us FROM services').all() as { id: number; name: string; last_seen_us: number }[]) {
+    for (const r of this.db.prepare('SELECT id, name, last_seen_us FROM services WHERE id > ?').all(maxId(this.servicesById)) as
+      { id: number; name: string; last_seen_us: number }[]) {
       const e = { id: r.id, name: r.name, lastSeenUs: r.last_seen_us };
       this.services.set(e.name, e); this.servicesById.set(e.id, e);
     }
-    for (const r of this.db.prepare('SELECT id, service_id, name, kind, last_seen_us FROM operations').all() as
+    for (const r of this.db.prepare('SELECT id, service_id, name, kind, last_seen_us FROM operations WHERE id > ?').all(maxId(this.opsById)) as
       { id: number; service_id: number; name: string; kind: number; last_seen_us: number }[]) {
       const e: OperationEntry = { id: r.id, serviceId: r.service_id, name: r.name, kind: r.kind as SpanKind, lastSeenUs: r.last_seen_us };
       this.ops.set(opKey(e.serviceId, e.name, e.kind), e); this.opsById.set(e.id, e);
     }
-    for (const r of this.db.prepare('SELECT id, data, last_seen_us FROM resources').all() as { id: number; data: string; last_seen_us: number }[]) {
+    for (const r of this.db.prepare('SELECT id, data, last_seen_us FROM resources WHERE id > ?').all(maxId(this.resourcesById)) as
+      { id: number; data: string; last_seen_us: number }[]) {
       const e = resourceEntry(r.id, r.data, r.last_seen_us);
       this.resources.set(r.data, e); this.resourcesById.set(e.id, e);
+    }
+  }
+
+  /** Re-reads the services' `last_seen_us` (written by another connection). */
+  syncServicesLastSeen(): void {
+    for (const r of this.st.seenServices.all() as { id: number; s: number }[]) {
+      const e = this.servicesById.get(r.id);
+      if (e) e.lastSeenUs = r.s;
+    }
+  }
+
+  /** Re-reads `last_seen_us` of one service's operations (written by another connection). */
+  syncOperationsLastSeen(serviceId: number): void {
+    for (const r of this.st.seenOpsOf.all(serviceId) as { id: number; s: number }[]) {
+      const e = this.opsById.get(r.id);
+      if (e) e.lastSeenUs = r.s;
     }
   }
 

@@ -76,17 +76,33 @@ class SqliteStorageImpl implements SqliteStorage {
   readonly dependencies;
   private readonly st: Statements;
   private readonly catalog: Catalog;
-  private readonly batchWriter: BatchWriter;
-  private readonly writeTx: (batch: readonly Span[]) => void;
+  private batchWriter: BatchWriter;
+  private readonly writeTx: Database.Transaction<(batch: readonly Span[]) => void>;
+  /** `PRAGMA data_version`: changes when ANOTHER connection commits (see `syncExternalWrites`). */
+  private readonly dataVersion: () => number;
+  private seenDataVersion: number;
+  /** The data_version at which services' / each service's operations' `last_seen_us` were read. */
+  private servicesSeenAt: number;
+  private readonly operationsSeenAt = new Map<number, number>();
+  private readonly openedAt: number;
   private watermarkUs: number;
   private closed = false;
 
   constructor(private readonly db: Database.Database, readonly path: string, private readonly purgeChunkSpans: number) {
     this.st = prepareStatements(db);
     this.catalog = new Catalog(db);
-    const batchWriter = new BatchWriter(this.st, this.catalog);
-    this.batchWriter = batchWriter;
-    this.writeTx = db.transaction((batch: readonly Span[]) => batchWriter.write(batch));
+    const dataVersion = db.prepare('PRAGMA data_version').pluck();
+    this.dataVersion = () => dataVersion.get() as number;
+    this.seenDataVersion = this.dataVersion();
+    this.openedAt = this.seenDataVersion;
+    this.servicesSeenAt = this.openedAt;
+    this.batchWriter = new BatchWriter(this.st, this.catalog);
+    // Synced again inside the transaction: BEGIN IMMEDIATE holds the write lock, so nothing
+    // another connection commits can slip between the sync and the write.
+    this.writeTx = db.transaction((batch: readonly Span[]) => {
+      this.syncExternalWrites();
+      this.batchWriter.write(batch);
+    });
     this.watermarkUs = Number(this.st.getMeta.get(WATERMARK_KEY) ?? -Infinity);
 
     this.writer = { writeSpans: async (batch: readonly Span[]) => this.writeSpans(batch) };
@@ -103,6 +119,7 @@ class SqliteStorageImpl implements SqliteStorage {
       },
       getServices: async () => {
         this.open();
+        this.syncLastSeen();
         return this.catalog.serviceNames(this.watermarkUs);
       },
       getOperations: async (q: { serviceName: string; spanKind?: SpanKind }) => this.getOperations(q),
@@ -110,19 +127,37 @@ class SqliteStorageImpl implements SqliteStorage {
     this.dependencies = { getDependencies: async (q: { startUs: number; endUs: number }) => this.getDependencies(q) };
   }
 
+  /**
+   * Another connection to the file committed (the all-in-one server writes from its ingest worker
+   * thread and reads here; a second process may write too): pick up what it interned and the
+   * writer's persisted state (trace-number high-water mark, latest start, moved traces,
+   * retention watermark) before answering from memory. One `PRAGMA data_version` per call when
+   * nothing changed.
+   */
+  private syncExternalWrites(): void {
+    const v = this.dataVersion();
+    if (v === this.seenDataVersion) return;
+    this.seenDataVersion = v;
+    this.catalog.syncNew();
+    this.batchWriter = new BatchWriter(this.st, this.catalog);
+    this.watermarkUs = Number(this.st.getMeta.get(WATERMARK_KEY) ?? -Infinity);
+  }
+
   private searchContext(): SearchContext {
     return { maxStartUs: this.batchWriter.maxStartUs, watermarkUs: this.watermarkUs, movedTraces: this.batchWriter.movedTraces };
   }
 
+  /** Throws when closed; otherwise brings the in-memory state up to date with the file. */
   private open(): void {
     if (this.closed) throw new Error('SQLite storage is closed');
+    this.syncExternalWrites();
   }
 
   private writeSpans(batch: readonly Span[]): void {
     this.open();
     if (batch.length === 0) return;
     try {
-      this.writeTx(batch);
+      this.writeTx.immediate(batch);
     } catch (err) {
       // The transaction rolled back: forget names interned during it.
       this.catalog.reload();
@@ -182,10 +217,24 @@ class SqliteStorageImpl implements SqliteStorage {
     return span;
   }
 
+  /** Listings filter by `last_seen_us`, which other connections update at most hourly per entry. */
+  private syncLastSeen(serviceId?: number): void {
+    const v = this.seenDataVersion;
+    if (this.servicesSeenAt !== v) {
+      this.catalog.syncServicesLastSeen();
+      this.servicesSeenAt = v;
+    }
+    if (serviceId !== undefined && (this.operationsSeenAt.get(serviceId) ?? this.openedAt) !== v) {
+      this.catalog.syncOperationsLastSeen(serviceId);
+      this.operationsSeenAt.set(serviceId, v);
+    }
+  }
+
   private getOperations(q: { serviceName: string; spanKind?: SpanKind }): Operation[] {
     this.open();
     const svc = this.catalog.serviceByName(q.serviceName);
     if (!svc) return [];
+    this.syncLastSeen(svc.id);
     const out: Operation[] = [];
     const seen = new Set<string>();
     for (const op of this.catalog.operationsOf(svc.id, this.watermarkUs)) {
