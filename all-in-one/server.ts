@@ -11,9 +11,9 @@ import pino, { type Logger } from 'pino';
 import { createCollector } from '../collector/index.js';
 import { standardAdjusters } from '../query/adjusters/index.js';
 import { buildQueryApp } from '../query/app.js';
-import { startRetention } from '../storage/retention.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
 import { type AllInOneConfig, parseAllInOneConfig, type RawAllInOneConfig } from './config.js';
+import { IngestThread } from './ingest-thread.js';
 import { uiPlugins } from './ui.js';
 
 export interface AllInOneServer {
@@ -44,7 +44,10 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
   const config = parseAllInOneConfig(given, opts.env ?? {});
   const logger = opts.logger ?? pino({ level: config.logLevel });
   mkdirSync(config.dataDir, { recursive: true });
-  const storage = await openSqliteStorage({ path: join(config.dataDir, 'meshtrace.db'), synchronous: config.sqliteSync });
+  // Two connections to one file: this thread reads (query API); the ingest worker thread writes
+  // (collector, retention). Opened here first so the schema exists before the worker starts.
+  const dbPath = join(config.dataDir, 'meshtrace.db');
+  const storage = await openSqliteStorage({ path: dbPath, synchronous: config.sqliteSync });
   const cleanups: (() => Promise<void> | void)[] = [() => storage.close()];
   const undo = async () => {
     for (const fn of cleanups.reverse()) await fn();
@@ -64,6 +67,12 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
     const queryAddress = query.server.address();
     const queryPort = typeof queryAddress === 'object' && queryAddress ? queryAddress.port : config.queryPort;
 
+    const ingest = new IngestThread({
+      storage: { path: dbPath, synchronous: config.sqliteSync },
+      batch: { maxQueueSpans: config.queueSize },
+      retention: { maxAgeUs: config.retention, maxSizeBytes: config.maxSize, intervalMs: RETENTION_INTERVAL_MS },
+      logger: logger.child({ component: 'ingest' }),
+    });
     const collector = createCollector({
       config: {
         host: config.host,
@@ -74,20 +83,12 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
         maxQueueSpans: config.queueSize,
         corsAllowedOrigins: config.corsOrigins,
       },
-      writer: storage.writer,
+      ingest,
       logger: logger.child({ component: 'collector' }),
     });
+    // Starts the ingest worker (its storage connection, retention) before the receivers.
     await collector.start();
     cleanups.push(() => collector.shutdown());
-
-    const retention = startRetention({
-      storage,
-      maxAgeUs: config.retention,
-      maxSizeBytes: config.maxSize,
-      intervalMs: RETENTION_INTERVAL_MS,
-      logger: logger.child({ component: 'retention' }),
-    });
-    cleanups.push(() => retention.stop());
     ready = true;
 
     const otlpHttpUrl = urlOf(config.host, collector.otlpHttpAddress().port);

@@ -1,0 +1,29 @@
+/**
+ * Messages between the main thread (receivers, query API) and the ingest worker thread (decode,
+ * batch writer, SQLite writes, retention). Plain structured-clone data only.
+ */
+import type { BatchWriterCounters, PayloadFormat, PayloadResult } from '../collector/index.js';
+
+export interface IngestWorkerData {
+  storage: { path: string; synchronous: 'normal' | 'full' };
+  batch: { maxBatchSpans?: number; flushIntervalMs?: number; maxQueueSpans: number };
+  retention: { maxAgeUs: number; maxSizeBytes: number; intervalMs: number };
+}
+
+export type ToWorker =
+  | { type: 'payload'; id: number; format: PayloadFormat; body: Uint8Array }
+  | { type: 'shutdown' };
+
+/** Why a payload was not stored; each maps to what the receivers answer. */
+export type PayloadFailure =
+  | { kind: 'invalid'; message: string } // InvalidRequestError → 400
+  | { kind: 'queue-full'; message: string; retryAfterSeconds: number } // QueueFullError → 503
+  | { kind: 'storage'; message: string }; // anything else → 503
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'start-failed'; message: string }
+  | { type: 'result'; id: number; result: PayloadResult; counters: BatchWriterCounters }
+  | { type: 'failed'; id: number; failure: PayloadFailure; counters: BatchWriterCounters }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg: string }
+  | { type: 'closed' };

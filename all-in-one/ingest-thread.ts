@@ -1,0 +1,212 @@
+/**
+ * The collector's ingest stage on its own thread. Receivers (main thread) hand over request bodies
+ * undecoded; the worker (ingest-worker.ts) decodes them, group-commits them into SQLite and
+ * answers once they are durable. Why a thread: decoding and SQLite writes are synchronous CPU
+ * work — on the main thread every 2,000-span write transaction (tens of ms) stalled the query API
+ * and the UI behind it (search p99 5–32× idle under 20k spans/s, BENCHMARKS.md scenario d).
+ * Passing the undecoded bytes costs one memcpy; passing decoded spans would cost ~6 µs/span of
+ * structured cloning (measured), a quarter of the whole ingest budget.
+ *
+ * Back-pressure, bounded on both sides of the thread: request bytes handed over and not yet
+ * answered are capped here (`maxInFlightBytes`), so a stalled worker cannot make the main thread
+ * buffer without limit; spans are capped by the worker's batch writer (`maxQueueSpans`). Either
+ * refuses with `QueueFullError` (→ 503 + Retry-After). An empty pipeline accepts any one request.
+ *
+ * If the worker dies (it should not: storage errors are answered per request), the requests in
+ * flight fail with a storage error (→ 503, clients retry) and a new worker is started.
+ */
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { QueueFullError, type BatchWriterCounters, type IngestStage, type PayloadFormat, type PayloadResult } from '../collector/index.js';
+import { InvalidRequestError } from '../collector/otlp/errors.js';
+import type { FromWorker, IngestWorkerData, PayloadFailure, ToWorker } from './ingest-protocol.js';
+
+const ENTRY = fileURLToPath(new URL('./ingest-worker-entry.mjs', import.meta.url));
+const RESTART_DELAY_MS = 1000;
+
+export interface IngestThreadOptions extends IngestWorkerData {
+  /** Request bytes handed to the worker and not yet answered, beyond which requests are refused. */
+  maxInFlightBytes?: number;
+  logger: Logger;
+}
+
+export const DEFAULT_MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+
+interface Pending {
+  bytes: number;
+  resolve: (r: PayloadResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/** Thrown to the receivers for storage-side failures (mapped to 503 + Retry-After). */
+export class IngestUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IngestUnavailableError';
+  }
+}
+
+function errorOf(f: PayloadFailure): Error {
+  if (f.kind === 'invalid') return new InvalidRequestError(f.message);
+  if (f.kind === 'queue-full') return new QueueFullError(f.message, f.retryAfterSeconds);
+  return new IngestUnavailableError(f.message);
+}
+
+export class IngestThread implements IngestStage {
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private inFlightBytes = 0;
+  /** The worker's batch-writer counters, as of its latest answer. */
+  private lastCounters = zeroCounters();
+  /** Counters of workers that died, so totals never go backwards. */
+  private deadCounters = zeroCounters();
+  /** Requests refused here (byte bound) before reaching the worker; their spans are not counted. */
+  private refusedRequests = 0;
+  private stopping = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private closed: Promise<void> | undefined;
+  private readonly maxInFlightBytes: number;
+  private readonly data: IngestWorkerData;
+  private readonly logger: Logger;
+
+  constructor(opts: IngestThreadOptions) {
+    const { maxInFlightBytes, logger, ...data } = opts;
+    this.maxInFlightBytes = maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
+    this.data = data;
+    this.logger = logger;
+  }
+
+  /** Starts the worker and resolves once its storage is open (rejects with the reason if not). */
+  async start(): Promise<void> {
+    await this.spawn();
+  }
+
+  private spawn(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(ENTRY, { workerData: this.data });
+      this.worker = worker;
+      let ready = false;
+      worker.on('message', (m: FromWorker) => {
+        switch (m.type) {
+          case 'ready':
+            ready = true;
+            resolve();
+            break;
+          case 'start-failed':
+            reject(new Error(m.message));
+            break;
+          case 'result':
+          case 'failed': {
+            this.lastCounters = m.counters;
+            const p = this.pending.get(m.id);
+            if (!p) break;
+            this.pending.delete(m.id);
+            this.inFlightBytes -= p.bytes;
+            if (m.type === 'result') p.resolve(m.result);
+            else p.reject(errorOf(m.failure));
+            break;
+          }
+          case 'log':
+            this.relayLog(m.level, m.obj, m.msg);
+            break;
+          case 'closed':
+            break;
+        }
+      });
+      worker.on('error', (err) => {
+        if (!ready) reject(err);
+        this.logger.error({ err }, 'ingest worker failed');
+      });
+      worker.on('exit', (code) => {
+        if (this.worker === worker) this.worker = undefined;
+        this.failPending(`ingest worker exited (code ${code}); spans were not stored, retry later`);
+        this.deadCounters = addCounters(this.deadCounters, this.lastCounters);
+        this.lastCounters = zeroCounters();
+        if (!ready) {
+          reject(new Error(`ingest worker exited (code ${code}) before its storage opened`));
+          return;
+        }
+        if (this.stopping) return;
+        this.logger.error({ code }, 'ingest worker exited unexpectedly; restarting it');
+        this.restartTimer = setTimeout(() => {
+          this.restartTimer = undefined;
+          if (!this.stopping) this.spawn().catch((err: unknown) => this.logger.error({ err }, 'ingest worker restart failed'));
+        }, RESTART_DELAY_MS);
+      });
+    });
+  }
+
+  private relayLog(level: 'info' | 'warn' | 'error', obj: Record<string, unknown>, msg: string): void {
+    const e = obj.err as { message?: string; stack?: string; name?: string } | undefined;
+    if (e && typeof e === 'object') {
+      const err = new Error(e.message);
+      err.name = e.name ?? 'Error';
+      if (e.stack) err.stack = e.stack;
+      obj = { ...obj, err };
+    }
+    this.logger[level](obj, msg);
+  }
+
+  private failPending(message: string): void {
+    for (const p of this.pending.values()) p.reject(new IngestUnavailableError(message));
+    this.pending.clear();
+    this.inFlightBytes = 0;
+  }
+
+  consumePayload(format: PayloadFormat, body: Uint8Array): Promise<PayloadResult> {
+    const worker = this.worker;
+    if (this.stopping) return Promise.reject(new QueueFullError('the collector is shutting down', 1));
+    if (!worker) return Promise.reject(new QueueFullError('the ingest worker is restarting', 1));
+    const bytes = body.byteLength;
+    if (this.inFlightBytes > 0 && this.inFlightBytes + bytes > this.maxInFlightBytes) {
+      this.refusedRequests++;
+      return Promise.reject(new QueueFullError(
+        `ingest busy: ${this.inFlightBytes} request bytes waiting to be stored, ${bytes} more would exceed ${this.maxInFlightBytes}`,
+        1,
+      ));
+    }
+    const id = this.nextId++;
+    this.inFlightBytes += bytes;
+    return new Promise<PayloadResult>((resolve, reject) => {
+      this.pending.set(id, { bytes, resolve, reject });
+      // Not transferred: a receiver's Buffer may be a slice of a shared pool; the clone is one memcpy.
+      const msg: ToWorker = { type: 'payload', id, format, body };
+      worker.postMessage(msg);
+    });
+  }
+
+  /** The worker's batch-writer counters (as of its latest answer) plus `refusedRequests` here. */
+  counters(): BatchWriterCounters & { refusedRequests: number } {
+    return { ...addCounters(this.deadCounters, this.lastCounters), refusedRequests: this.refusedRequests };
+  }
+
+  /** Refuses new payloads, lets the worker commit everything it accepted, and waits for it to exit. */
+  shutdown(): Promise<void> {
+    this.closed ??= (async () => {
+      this.stopping = true;
+      if (this.restartTimer) clearTimeout(this.restartTimer);
+      const worker = this.worker;
+      if (!worker) return;
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      worker.postMessage({ type: 'shutdown' } satisfies ToWorker);
+      await exited;
+    })();
+    return this.closed;
+  }
+}
+
+const zeroCounters = (): BatchWriterCounters => ({ acceptedSpans: 0, refusedSpans: 0, writtenSpans: 0, failedSpans: 0, writes: 0, splitRetries: 0, queuedSpans: 0 });
+
+function addCounters(a: BatchWriterCounters, b: BatchWriterCounters): BatchWriterCounters {
+  return {
+    acceptedSpans: a.acceptedSpans + b.acceptedSpans,
+    refusedSpans: a.refusedSpans + b.refusedSpans,
+    writtenSpans: a.writtenSpans + b.writtenSpans,
+    failedSpans: a.failedSpans + b.failedSpans,
+    writes: a.writes + b.writes,
+    splitRetries: a.splitRetries + b.splitRetries,
+    queuedSpans: b.queuedSpans,
+  };
+}

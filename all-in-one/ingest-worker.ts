@@ -1,0 +1,71 @@
+/**
+ * The ingest worker thread: decode → batch writer (group commit) → SQLite writer connection,
+ * plus background retention (also a writer). Started by ingest-thread.ts through
+ * ingest-worker-entry.mjs. The main thread keeps its own read connection; WAL lets it read while
+ * this thread writes, so a 50 ms write transaction no longer stalls the query API.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { BatchWriter, DecodeStage, QueueFullError } from '../collector/index.js';
+import { InvalidRequestError } from '../collector/otlp/errors.js';
+import { startRetention, type RetentionHandle } from '../storage/retention.js';
+import { openSqliteStorage, type SqliteStorage } from '../storage/sqlite/index.js';
+import type { FromWorker, IngestWorkerData, PayloadFailure, ToWorker } from './ingest-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('ingest-worker.ts must run in a worker thread');
+const data = workerData as IngestWorkerData;
+const post = (m: FromWorker) => port.postMessage(m);
+
+function errorFields(err: unknown): Record<string, unknown> {
+  return err instanceof Error ? { err: { message: err.message, stack: err.stack, name: err.name } } : { err: String(err) };
+}
+
+const log = {
+  info: (obj: object, msg = '') => post({ type: 'log', level: 'info', obj: { ...obj }, msg }),
+  error: (obj: object, msg = '') => {
+    const o = obj as { err?: unknown };
+    post({ type: 'log', level: 'error', obj: o.err !== undefined ? { ...obj, ...errorFields(o.err) } : { ...obj }, msg });
+  },
+};
+
+function failureOf(err: unknown): PayloadFailure {
+  if (err instanceof InvalidRequestError) return { kind: 'invalid', message: err.message };
+  if (err instanceof QueueFullError) return { kind: 'queue-full', message: err.message, retryAfterSeconds: err.retryAfterSeconds };
+  return { kind: 'storage', message: err instanceof Error ? err.message : String(err) };
+}
+
+let storage: SqliteStorage;
+try {
+  storage = openSqliteStorage({ path: data.storage.path, synchronous: data.storage.synchronous });
+} catch (err) {
+  post({ type: 'start-failed', message: err instanceof Error ? err.message : String(err) });
+  process.exit(1);
+}
+const batchWriter = new BatchWriter(storage.writer, data.batch);
+const decode = new DecodeStage(batchWriter);
+let retention: RetentionHandle | undefined;
+if (data.retention.maxAgeUs > 0 || data.retention.maxSizeBytes > 0) {
+  retention = startRetention({ storage, ...data.retention, logger: log });
+}
+
+port.on('message', (m: ToWorker) => {
+  if (m.type === 'payload') {
+    decode.consumePayload(m.format, m.body).then(
+      (result) => post({ type: 'result', id: m.id, result, counters: batchWriter.counters() }),
+      (err: unknown) => {
+        const failure = failureOf(err);
+        if (failure.kind === 'storage') log.error({ err }, 'writing spans failed');
+        post({ type: 'failed', id: m.id, failure, counters: batchWriter.counters() });
+      },
+    );
+  } else if (m.type === 'shutdown') {
+    void (async () => {
+      retention?.stop();
+      await batchWriter.shutdown();
+      await storage.close();
+      post({ type: 'closed' });
+      port.close();
+    })();
+  }
+});
+post({ type: 'ready' });
