@@ -3,7 +3,9 @@
  * its CPU time (`process.cpuUsage`, all threads) and RSS are measured apart from the load
  * generator's. Driven over IPC: every message `{ id, cmd, … }` gets one reply `{ id, ok, … }`.
  *
- * Commands: `collector` (SQLite storage + createCollector on 127.0.0.1:0), `all-in-one`
+ * Commands: `collector` (the all-in-one server's ingest path without the query API: receivers on
+ * 127.0.0.1:0 → ingest worker thread → SQLite; `inThread: true` decodes and writes on the main
+ * thread instead), `all-in-one`
  * (startAllInOne), `populate` (synthetic spans straight through the storage writer), `raw` (the
  * raw better-sqlite3 baseline insert of the same spans), `write` (the same spans through the
  * storage writer alone, no HTTP or decoding), `stop`, `usage`, `profile-start`,
@@ -12,6 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import pino from 'pino';
+import { IngestThread } from '../../../all-in-one/ingest-thread.js';
 import { startAllInOne, type AllInOneServer } from '../../../all-in-one/server.js';
 import { createCollector, type Collector, type CollectorConfig } from '../../../collector/index.js';
 import { openSqliteStorage, type SqliteStorage } from '../../../storage/sqlite/index.js';
@@ -24,7 +27,7 @@ export interface DataSpec extends GeneratorOptions {
 }
 
 type Msg =
-  | { cmd: 'collector'; dbPath: string; config?: Partial<CollectorConfig> }
+  | { cmd: 'collector'; dbPath: string; config?: Partial<CollectorConfig>; inThread?: boolean }
   | { cmd: 'all-in-one'; dataDir: string }
   | { cmd: 'populate'; dbPath: string; data: DataSpec }
   | { cmd: 'raw'; dbPath: string; data: DataSpec }
@@ -50,7 +53,19 @@ async function handle(m: Msg): Promise<Record<string, unknown>> {
   switch (m.cmd) {
     case 'collector': {
       storage = openSqliteStorage({ path: m.dbPath });
-      collector = createCollector({ config: { host: '127.0.0.1', otlpHttpPort: 0, ...m.config }, writer: storage.writer, logger });
+      const config = { host: '127.0.0.1', otlpHttpPort: 0, ...m.config };
+      collector = m.inThread
+        ? createCollector({ config, writer: storage.writer, logger })
+        : createCollector({
+          config,
+          ingest: new IngestThread({
+            storage: { path: m.dbPath, synchronous: 'normal' },
+            batch: { maxQueueSpans: config.maxQueueSpans ?? 100_000 },
+            retention: { maxAgeUs: 0, maxSizeBytes: 0, intervalMs: 60_000 },
+            logger,
+          }),
+          logger,
+        });
       await collector.start();
       return { port: collector.otlpHttpAddress().port };
     }
