@@ -35,22 +35,25 @@ function failureOf(err: unknown): PayloadFailure {
 }
 
 let storage: SqliteStorage;
+let batchWriter: BatchWriter;
 try {
   storage = openSqliteStorage({ path: data.storage.path, synchronous: data.storage.synchronous });
+  batchWriter = new BatchWriter(storage.writer, data.batch);
 } catch (err) {
   post({ type: 'start-failed', message: err instanceof Error ? err.message : String(err) });
   process.exit(1);
 }
-const batchWriter = new BatchWriter(storage.writer, data.batch);
 const decode = new DecodeStage(batchWriter);
 let retention: RetentionHandle | undefined;
 if (data.retention.maxAgeUs > 0 || data.retention.maxSizeBytes > 0) {
   retention = startRetention({ storage, ...data.retention, logger: log });
 }
+/** Replies not yet posted: shutdown waits for them, so no acknowledged request goes unanswered. */
+const replies = new Set<Promise<void>>();
 
 port.on('message', (m: ToWorker) => {
   if (m.type === 'payload') {
-    decode.consumePayload(m.format, m.body).then(
+    const reply = decode.consumePayload(m.format, m.body).then(
       (result) => post({ type: 'result', id: m.id, result, counters: batchWriter.counters() }),
       (err: unknown) => {
         const failure = failureOf(err);
@@ -58,10 +61,13 @@ port.on('message', (m: ToWorker) => {
         post({ type: 'failed', id: m.id, failure, counters: batchWriter.counters() });
       },
     );
+    replies.add(reply);
+    void reply.finally(() => replies.delete(reply));
   } else if (m.type === 'shutdown') {
     void (async () => {
       retention?.stop();
       await batchWriter.shutdown();
+      await Promise.all(replies);
       await storage.close();
       post({ type: 'closed' });
       port.close();
