@@ -26,12 +26,22 @@ const ENTRY = fileURLToPath(new URL('./ingest-worker-entry.mjs', import.meta.url
 const RESTART_DELAY_MS = 1000;
 
 export interface IngestThreadOptions extends IngestWorkerData {
-  /** Request bytes handed to the worker and not yet answered, beyond which requests are refused. */
+  /**
+   * Request bytes handed to the worker and not yet answered, beyond which requests are refused;
+   * default `batch.maxQueueSpans × WIRE_BYTES_PER_SPAN`.
+   */
   maxInFlightBytes?: number;
   logger: Logger;
 }
 
-export const DEFAULT_MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+/**
+ * Wire bytes per span assumed when the span queue bound is turned into a byte bound (OTLP
+ * protobuf from the OTel SDKs is ~250 B/span; JSON ~2.5× that). Kept a little under the typical
+ * size so that under overload the cheap refusal here trips before the worker's span queue, which
+ * can only refuse after decoding — decode-then-refuse wasted most of the worker's time in the
+ * 3× overload bench (accepted rate fell to a quarter of capacity).
+ */
+export const WIRE_BYTES_PER_SPAN = 200;
 
 interface Pending {
   bytes: number;
@@ -73,7 +83,7 @@ export class IngestThread implements IngestStage {
 
   constructor(opts: IngestThreadOptions) {
     const { maxInFlightBytes, logger, ...data } = opts;
-    this.maxInFlightBytes = maxInFlightBytes ?? DEFAULT_MAX_IN_FLIGHT_BYTES;
+    this.maxInFlightBytes = maxInFlightBytes ?? data.batch.maxQueueSpans * WIRE_BYTES_PER_SPAN;
     this.data = data;
     this.logger = logger;
   }
