@@ -82,6 +82,7 @@ describe('IngestThread', () => {
     const inFlight = thread.consumePayload('otlp-protobuf', encodeOtlpProtobuf(makeCallTrace({ startTimeUs: nowUs() - 1e6 })));
     await (thread as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
     await expect(inFlight).rejects.toBeInstanceOf(IngestUnavailableError);
+    expect(thread.isRunning()).toBe(false); // → /ready answers 503 meanwhile
     await expect(thread.consumePayload('otlp-protobuf', Buffer.from([]))).rejects.toBeInstanceOf(QueueFullError);
     const deadline = Date.now() + 10_000;
     let again: unknown;
@@ -91,6 +92,7 @@ describe('IngestThread', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(again).toMatchObject({ acceptedSpans: 3 });
+    expect(thread.isRunning()).toBe(true);
     // What was committed before the crash is still there; counters kept counting across workers.
     expect(await reader.reader.getTraces({ traceIds: [spans[0].traceId] })).toHaveLength(1);
     expect(thread.counters().writtenSpans).toBeGreaterThanOrEqual(6);

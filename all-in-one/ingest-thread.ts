@@ -75,6 +75,9 @@ export class IngestThread implements IngestStage {
   /** Requests refused here (byte bound) before reaching the worker; their spans are not counted. */
   private refusedRequests = 0;
   private stopping = false;
+  private workerReady = false;
+  /** The first worker opened its storage: later deaths are restarted. */
+  private started = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private closed: Promise<void> | undefined;
   private readonly maxInFlightBytes: number;
@@ -91,6 +94,15 @@ export class IngestThread implements IngestStage {
   /** Starts the worker and resolves once its storage is open (rejects with the reason if not). */
   async start(): Promise<void> {
     await this.spawn();
+    this.started = true;
+  }
+
+  private scheduleRestart(): void {
+    if (this.restartTimer) return;
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (!this.stopping) this.spawn().catch((err: unknown) => this.logger.error({ err }, 'ingest worker restart failed'));
+    }, RESTART_DELAY_MS);
   }
 
   private spawn(): Promise<void> {
@@ -102,6 +114,7 @@ export class IngestThread implements IngestStage {
         switch (m.type) {
           case 'ready':
             ready = true;
+            this.workerReady = true;
             resolve();
             break;
           case 'start-failed':
@@ -130,20 +143,19 @@ export class IngestThread implements IngestStage {
         this.logger.error({ err }, 'ingest worker failed');
       });
       worker.on('exit', (code) => {
-        if (this.worker === worker) this.worker = undefined;
+        if (this.worker === worker) {
+          this.worker = undefined;
+          this.workerReady = false;
+        }
         this.failPending(`ingest worker exited (code ${code}); spans were not stored, retry later`);
         this.deadCounters = addCounters(this.deadCounters, this.lastCounters);
         this.lastCounters = zeroCounters();
-        if (!ready) {
-          reject(new Error(`ingest worker exited (code ${code}) before its storage opened`));
-          return;
-        }
-        if (this.stopping) return;
-        this.logger.error({ code }, 'ingest worker exited unexpectedly; restarting it');
-        this.restartTimer = setTimeout(() => {
-          this.restartTimer = undefined;
-          if (!this.stopping) this.spawn().catch((err: unknown) => this.logger.error({ err }, 'ingest worker restart failed'));
-        }, RESTART_DELAY_MS);
+        if (!ready) reject(new Error(`ingest worker exited (code ${code}) before its storage opened`));
+        // A worker that dies after the first start is replaced (and retried while replacing it
+        // fails); the first start failing fails the server's start instead.
+        if (this.stopping || !this.started) return;
+        this.logger.error({ code }, 'ingest worker exited; starting a new one');
+        this.scheduleRestart();
       });
     });
   }
@@ -163,6 +175,11 @@ export class IngestThread implements IngestStage {
     for (const p of this.pending.values()) p.reject(new IngestUnavailableError(message));
     this.pending.clear();
     this.inFlightBytes = 0;
+  }
+
+  /** A worker is up with its storage open (false while one is being replaced). */
+  isRunning(): boolean {
+    return this.workerReady && !this.stopping;
   }
 
   consumePayload(format: PayloadFormat, body: Uint8Array): Promise<PayloadResult> {

@@ -54,12 +54,20 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
   };
   try {
     let ready = false;
+    // Spawned by collector.start() below; built first so /ready can ask it.
+    const ingest = new IngestThread({
+      storage: { path: dbPath, synchronous: config.sqliteSync },
+      batch: { maxQueueSpans: config.queueSize },
+      retention: { maxAgeUs: config.retention, maxSizeBytes: config.maxSize, intervalMs: RETENTION_INTERVAL_MS },
+      logger: logger.child({ component: 'ingest' }),
+    });
     const query = await buildQueryApp({
       reader: storage.reader,
       dependencies: storage.dependencies,
       adjusters: standardAdjusters({ maxClockSkewAdjustUs: config.maxClockSkewAdjustment }),
       logger: logger.child({ component: 'query' }),
-      isReady: () => ready,
+      // Not ready while the ingest worker is being replaced: the receivers would answer 503.
+      isReady: () => ready && ingest.isRunning(),
       ...uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist') }),
     });
     await query.listen({ host: config.host, port: config.queryPort });
@@ -67,12 +75,6 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
     const queryAddress = query.server.address();
     const queryPort = typeof queryAddress === 'object' && queryAddress ? queryAddress.port : config.queryPort;
 
-    const ingest = new IngestThread({
-      storage: { path: dbPath, synchronous: config.sqliteSync },
-      batch: { maxQueueSpans: config.queueSize },
-      retention: { maxAgeUs: config.retention, maxSizeBytes: config.maxSize, intervalMs: RETENTION_INTERVAL_MS },
-      logger: logger.child({ component: 'ingest' }),
-    });
     const collector = createCollector({
       config: {
         host: config.host,
