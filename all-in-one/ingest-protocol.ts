@@ -21,7 +21,7 @@ export type PayloadFailure =
   | { kind: 'storage'; message: string }; // anything else → 503
 
 export type FromWorker =
-  | { type: 'ready' }
+  | { type: 'ready'; /** Linux thread id (for per-thread CPU in the bench); undefined elsewhere. */ tid?: number }
   | { type: 'start-failed'; message: string }
   | { type: 'result'; id: number; result: PayloadResult; counters: BatchWriterCounters }
   | { type: 'failed'; id: number; failure: PayloadFailure; counters: BatchWriterCounters }

@@ -76,6 +76,7 @@ export class IngestThread implements IngestStage {
   private refusedRequests = 0;
   private stopping = false;
   private workerReady = false;
+  private workerTid: number | undefined;
   /** The first worker opened its storage: later deaths are restarted. */
   private started = false;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -115,6 +116,7 @@ export class IngestThread implements IngestStage {
           case 'ready':
             ready = true;
             this.workerReady = true;
+            this.workerTid = m.tid;
             resolve();
             break;
           case 'start-failed':
@@ -175,6 +177,11 @@ export class IngestThread implements IngestStage {
     for (const p of this.pending.values()) p.reject(new IngestUnavailableError(message));
     this.pending.clear();
     this.inFlightBytes = 0;
+  }
+
+  /** The running worker's Linux thread id (`/proc/<pid>/task/<tid>`), for per-thread CPU figures. */
+  threadId(): number | undefined {
+    return this.workerReady ? this.workerTid : undefined;
   }
 
   /** A worker is up with its storage open (false while one is being replaced). */

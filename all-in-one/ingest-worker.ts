@@ -4,6 +4,7 @@
  * ingest-worker-entry.mjs. The main thread keeps its own read connection; WAL lets it read while
  * this thread writes, so a 50 ms write transaction no longer stalls the query API.
  */
+import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BatchWriter, DecodeStage, QueueFullError } from '../collector/index.js';
 import { InvalidRequestError } from '../collector/otlp/errors.js';
@@ -74,4 +75,12 @@ port.on('message', (m: ToWorker) => {
     })();
   }
 });
-post({ type: 'ready' });
+post({ type: 'ready', tid: linuxThreadId() });
+
+function linuxThreadId(): number | undefined {
+  try {
+    return Number(readlinkSync('/proc/thread-self').split('/').pop());
+  } catch {
+    return undefined;
+  }
+}
