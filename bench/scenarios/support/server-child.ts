@@ -19,6 +19,7 @@ import { startAllInOne, type AllInOneServer } from '../../../all-in-one/server.j
 import { createCollector, type Collector, type CollectorConfig } from '../../../collector/index.js';
 import { openSqliteStorage, type SqliteStorage } from '../../../storage/sqlite/index.js';
 import { TraceGenerator, type GeneratorOptions } from '../../data/generator.js';
+import { cpuByThread } from './thread-cpu.js';
 import { openRawStore, toRawRow, type RawRow } from '../../data/raw-sqlite.js';
 
 export interface DataSpec extends GeneratorOptions {
@@ -38,6 +39,7 @@ type Msg =
   | { cmd: 'profile-stop'; path: string };
 
 let storage: SqliteStorage | undefined;
+let ingestThread: IngestThread | undefined;
 let collector: Collector | undefined;
 let allInOne: AllInOneServer | undefined;
 let session: Session | undefined;
@@ -46,7 +48,7 @@ const logger = pino({ level: 'silent' });
 function usage() {
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
-  return { cpuUs: cpu.user + cpu.system, rss: mem.rss, heapUsed: mem.heapUsed };
+  return { cpuUs: cpu.user + cpu.system, rss: mem.rss, heapUsed: mem.heapUsed, threads: [...cpuByThread()], ingestTid: ingestThread?.threadId() };
 }
 
 async function handle(m: Msg): Promise<Record<string, unknown>> {
@@ -54,18 +56,17 @@ async function handle(m: Msg): Promise<Record<string, unknown>> {
     case 'collector': {
       storage = openSqliteStorage({ path: m.dbPath });
       const config = { host: '127.0.0.1', otlpHttpPort: 0, ...m.config };
-      collector = m.inThread
-        ? createCollector({ config, writer: storage.writer, logger })
-        : createCollector({
-          config,
-          ingest: new IngestThread({
-            storage: { path: m.dbPath, synchronous: 'normal' },
-            batch: { maxQueueSpans: config.maxQueueSpans ?? 100_000 },
-            retention: { maxAgeUs: 0, maxSizeBytes: 0, intervalMs: 60_000 },
-            logger,
-          }),
+      ingestThread = m.inThread
+        ? undefined
+        : new IngestThread({
+          storage: { path: m.dbPath, synchronous: 'normal' },
+          batch: { maxQueueSpans: config.maxQueueSpans ?? 100_000 },
+          retention: { maxAgeUs: 0, maxSizeBytes: 0, intervalMs: 60_000 },
           logger,
         });
+      collector = ingestThread
+        ? createCollector({ config, ingest: ingestThread, logger })
+        : createCollector({ config, writer: storage.writer, logger });
       await collector.start();
       return { port: collector.otlpHttpAddress().port };
     }
@@ -120,6 +121,7 @@ async function handle(m: Msg): Promise<Record<string, unknown>> {
       await storage?.close();
       await allInOne?.close();
       collector = undefined;
+      ingestThread = undefined;
       storage = undefined;
       allInOne = undefined;
       return { counters };
