@@ -36,7 +36,9 @@ export function runWrk(url: string, headers: Record<string, string> | undefined,
   const script = join(o.dir, 'meshtrace-wrk-done.lua');
   writeFileSync(script, DONE_HOOK);
   const args = ['-t1', `-c${o.connections}`, `-d${o.seconds}s`, '--timeout', '10s', '-s', script];
-  for (const [k, v] of Object.entries(headers ?? {})) args.push('-H', `${k}: ${v}`);
+  // wrk writes `Host` from the URL unless a header spelled exactly `Host` is given; a lowercase
+  // `host` would go out as a second Host header, and servers keep the first.
+  for (const [k, v] of Object.entries(headers ?? {})) args.push('-H', `${k.toLowerCase() === 'host' ? 'Host' : k}: ${v}`);
   args.push(url);
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
