@@ -17,7 +17,7 @@
  * libraries, which every sidecar on a machine shares). Everything shares one machine: the load
  * generator competes for the same cores. Sidecars run as `meshtrace proxy` runs for a user: from
  * dist/sidecar.mjs when it is fresh (`MESHTRACE_SIDECAR_BUNDLE=0` in the environment: the sources
- * through tsx, for comparison).
+ * through tsx, for comparison; `MESHTRACE_BENCH_PROXY_NODE_FLAGS`: node flags for the sidecars only).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -108,8 +108,11 @@ async function startApp(): Promise<{ port: number; child: ChildProcess }> {
   return { port, child };
 }
 
+/** Node flags for the sidecar processes only (`MESHTRACE_BENCH_PROXY_NODE_FLAGS`, space-separated), e.g. V8 heap sizes. */
+const sidecarNodeFlags = (): string[] => (process.env['MESHTRACE_BENCH_PROXY_NODE_FLAGS'] ?? '').split(/\s+/).filter(Boolean);
+
 async function startProxy(args: string[]): Promise<{ child: ChildProcess; ports: { inboundPort: number; outboundPort: number } }> {
-  const child = spawn(process.execPath, [bin, 'proxy', '--no-access-log', '--inbound-port', '0', '--outbound-port', '0', '--admin-port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...sidecarNodeFlags(), bin, 'proxy', '--no-access-log', '--inbound-port', '0', '--outbound-port', '0', '--admin-port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   const line = await waitForOutput(child, 'stderr', /\{[^\n]*"meshtrace proxy started"[^\n]*\}/, 'meshtrace proxy');
   return { child, ports: JSON.parse(line) as { inboundPort: number; outboundPort: number } };
 }
@@ -274,7 +277,7 @@ export const proxyScenario: Scenario = {
         `Fixed rate ${o.rate} rps for ${o.fixedS} s (10 connections), then saturated for ${o.satS} s (64 connections); ${reps} repetition(s), median (min–max).`,
         'Added latency = median of the configuration minus median of direct. CPU = user+system seconds of the proxy process(es) per 1,000 requests at the fixed rate (= cores busy at 1k rps); "per sidecar" divides the two-sidecar figure by two.',
         'RSS: resident MiB of the proxy process(es) after the fixed-rate run (two sidecars: sum); "anon" is its private part, without the node binary\'s and libraries\' file-backed pages that every process running them shares.',
-        `Sidecars run ${bundled ? 'from dist/sidecar.mjs (the bundle `npm install` builds; no tsx loader)' : 'from the TypeScript sources through tsx (dist/sidecar.mjs missing, stale or disabled)'}${process.env['NODE_OPTIONS'] ? ` with NODE_OPTIONS=${process.env['NODE_OPTIONS']}` : ''}.`,
+        `Sidecars run ${bundled ? 'from dist/sidecar.mjs (the bundle `npm install` builds; no tsx loader)' : 'from the TypeScript sources through tsx (dist/sidecar.mjs missing, stale or disabled)'}${sidecarNodeFlags().length ? ` with node flags \`${sidecarNodeFlags().join(' ')}\` (MESHTRACE_BENCH_PROXY_NODE_FLAGS)` : ''}.`,
         'Sidecars record every request (sampling 1.0) and export OTLP/HTTP protobuf to a sink; access log off.',
         'Targets (issue 4): added p99 < 1 ms per sidecar hop at 1k rps; ≥ 50% of nginx saturated rps; < 0.2 core per 1k rps; < 60 MB RSS. Anchors: Istio 1.20 0.30 ms added p99 through two Envoys at 1k rps; Istio 1.24 0.20 vCPU and 60 MB per sidecar per 1k rps.',
         wrkDir
