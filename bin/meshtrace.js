@@ -9,13 +9,14 @@
 import { readFileSync, statSync } from 'node:fs';
 
 const verb = process.argv[2];
+const sidecarVerb = verb === 'proxy' || verb === 'inject';
 const mode = process.env.MESHTRACE_SIDECAR_BUNDLE;
-const stale = verb === 'proxy' || verb === 'inject' ? sidecarBundleProblem() : 'not a sidecar verb';
-if (mode === '1' && stale) {
+const stale = sidecarVerb && mode !== '0' ? sidecarBundleProblem() : undefined;
+if (sidecarVerb && mode === '1' && stale) {
   process.stderr.write(`meshtrace: MESHTRACE_SIDECAR_BUNDLE=1 but ${stale}: run npm run build:proxy\n`);
   process.exit(1);
 }
-if (!stale && mode !== '0') {
+if (sidecarVerb && mode !== '0' && !stale) {
   const { sidecarMain } = await import('../dist/sidecar.mjs');
   await sidecarMain(process.argv.slice(2));
 } else {

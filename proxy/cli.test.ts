@@ -96,6 +96,10 @@ describe('meshtrace inject', () => {
 });
 
 describe('meshtrace proxy', () => {
+  it('leaves the other verbs alone when MESHTRACE_SIDECAR_BUNDLE=1 asks proxy and inject for the bundle', () => {
+    const help = execFileSync(process.execPath, [bin, '--help'], { encoding: 'utf8', env: { ...process.env, MESHTRACE_SIDECAR_BUNDLE: '1' } });
+    expect(help).toContain('all-in-one');
+  });
   it('reports invalid flags by name and exits 2', async () => {
     const child = spawn(process.execPath, [bin, 'proxy', '--service', 'x', '--app-port', '70000', '--upstream', 'nope'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
