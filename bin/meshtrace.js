@@ -1,8 +1,45 @@
 #!/usr/bin/env node
 // The CLI runs the TypeScript sources through tsx (esbuild), so a fresh clone needs no
 // compile step and stack traces point at the .ts files. See docs/ARCHITECTURE.md.
-import { register } from 'tsx/esm/api';
+// Exception: the sidecar verbs (`proxy`, `inject`) run from dist/sidecar.mjs, built from
+// proxy/main.ts by `npm run build:proxy` (part of `prepare`), while that bundle is newer than every
+// source it was built from: a sidecar runs beside each service, and the tsx loader alone is
+// ~35 MiB of its memory. A missing or stale bundle falls back to the sources, so an edit never runs
+// old code. MESHTRACE_SIDECAR_BUNDLE=0 forces the sources; =1 requires the bundle (benchmarks).
+import { readFileSync, statSync } from 'node:fs';
 
-register();
-const { main } = await import('../cli/main.ts');
-await main(process.argv.slice(2));
+const verb = process.argv[2];
+const sidecarVerb = verb === 'proxy' || verb === 'inject';
+const mode = process.env.MESHTRACE_SIDECAR_BUNDLE;
+const stale = sidecarVerb && mode !== '0' ? sidecarBundleProblem() : undefined;
+if (sidecarVerb && mode === '1' && stale) {
+  process.stderr.write(`meshtrace: MESHTRACE_SIDECAR_BUNDLE=1 but ${stale}: run npm run build:proxy\n`);
+  process.exit(1);
+}
+if (sidecarVerb && mode !== '0' && !stale) {
+  const { sidecarMain } = await import('../dist/sidecar.mjs');
+  await sidecarMain(process.argv.slice(2));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { main } = await import('../cli/main.ts');
+  await main(process.argv.slice(2));
+}
+
+/** Why dist/sidecar.mjs cannot be used (missing, or older than one of the inputs esbuild's metafile lists), or undefined. */
+function sidecarBundleProblem() {
+  const root = new URL('../', import.meta.url);
+  let built, meta;
+  try {
+    built = statSync(new URL('dist/sidecar.mjs', root)).mtimeMs;
+    meta = JSON.parse(readFileSync(new URL('dist/sidecar.meta.json', root), 'utf8'));
+  } catch {
+    return 'dist/sidecar.mjs is missing';
+  }
+  for (const input of Object.keys(meta.inputs)) {
+    let changed;
+    try { changed = statSync(new URL(input, root)).mtimeMs; } catch { return `${input} is gone`; }
+    if (changed > built) return `dist/sidecar.mjs is older than ${input}`;
+  }
+  return undefined;
+}

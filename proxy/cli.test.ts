@@ -1,15 +1,16 @@
 /**
  * The CLI verbs as a user runs them: `node bin/meshtrace.js inject … -- node app.js`, real processes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send, waitFor } from './testing/harness.js';
 
-const bin = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'meshtrace.js');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const bin = join(root, 'bin', 'meshtrace.js');
 
 /** The app: listens on PORT, answers with its env and pid; on SIGTERM exits with code 7. */
 const APP = `
@@ -95,6 +96,10 @@ describe('meshtrace inject', () => {
 });
 
 describe('meshtrace proxy', () => {
+  it('leaves the other verbs alone when MESHTRACE_SIDECAR_BUNDLE=1 asks proxy and inject for the bundle', () => {
+    const help = execFileSync(process.execPath, [bin, '--help'], { encoding: 'utf8', env: { ...process.env, MESHTRACE_SIDECAR_BUNDLE: '1' } });
+    expect(help).toContain('all-in-one');
+  });
   it('reports invalid flags by name and exits 2', async () => {
     const child = spawn(process.execPath, [bin, 'proxy', '--service', 'x', '--app-port', '70000', '--upstream', 'nope'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
@@ -103,5 +108,71 @@ describe('meshtrace proxy', () => {
     expect(code).toBe(2);
     expect(err).toContain('--upstream');
     expect(err).toContain("expected name=host:port, got 'nope'");
+  });
+});
+
+describe('the bundled sidecar (npm run build:proxy)', () => {
+  // Built by package.json's own build:proxy command, into a scratch directory beside dist/ (so its
+  // node_modules and ../package.json resolve as dist/sidecar.mjs's do) rather than over the
+  // dist/sidecar.mjs that other test files' processes may be running.
+  const out = join(root, `.vitest-sidecar-${process.pid}`);
+  const children: ChildProcess[] = [];
+  let meta: { outputs: Record<string, { imports: { path: string; external?: boolean }[] }> };
+
+  beforeAll(() => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    const [tool, ...args] = pkg.scripts['build:proxy'].split(/\s+/);
+    expect(tool).toBe('esbuild');
+    const moved = args.map((a) => a.replace(/^--outfile=dist\//, `--outfile=${out}/`).replace(/^--metafile=dist\//, `--metafile=${out}/`));
+    execFileSync(join(root, 'node_modules', '.bin', 'esbuild'), moved, { cwd: root, stdio: 'pipe' });
+    meta = JSON.parse(readFileSync(join(out, 'sidecar.meta.json'), 'utf8')) as typeof meta;
+  }, 60_000);
+  afterAll(() => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it('leaves the loader, zod and the other components out', () => {
+    const imports = Object.values(meta.outputs).flatMap((o) => o.imports.filter((i) => i.external).map((i) => i.path));
+    expect(imports).toEqual(expect.arrayContaining(['undici', 'prom-client', 'commander']));
+    for (const heavy of ['tsx', 'zod', 'fastify', 'better-sqlite3', '@grpc/grpc-js']) {
+      expect(imports.filter((p) => p === heavy || p.startsWith(`${heavy}/`))).toEqual([]);
+    }
+  });
+
+  it('serves traced requests, prints help and names bad flags like the sources do', async () => {
+    const bundle = join(out, 'sidecar.mjs');
+    const help = execFileSync(process.execPath, [bundle, 'proxy', '--help'], { encoding: 'utf8' });
+    expect(help).toContain('--upstream <name=host:port>');
+    const bad = spawn(process.execPath, [bundle, 'proxy', '--service', 'x', '--app-port', '70000'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let badErr = '';
+    bad.stderr!.on('data', (c: Buffer) => { badErr += c.toString(); });
+    expect(await new Promise<number | null>((r) => bad.once('exit', (c) => r(c)))).toBe(2);
+    expect(badErr).toContain('--app-port (appPort');
+
+    const dir = mkdtempSync(join(tmpdir(), 'meshtrace-bundle-'));
+    try {
+      const appFile = join(dir, 'app.cjs');
+      writeFileSync(appFile, APP);
+      const child = spawn(process.execPath, [bundle, 'inject', '--service', 'bundled', '--no-access-log', '--', process.execPath, appFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+      children.push(child);
+      let err = '';
+      child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
+      const ready = await waitFor(() => {
+        const line = err.split('\n').find((l) => l.includes('sidecar ready'));
+        return line ? JSON.parse(line) as Started['ready'] : undefined;
+      }, 'the bundled inject to report its sidecar ready', 20_000);
+      await waitFor(async () => (await send(ready.inboundPort, '/').catch(() => ({ status: 0 }))).status === 200, 'the app behind the bundled sidecar', 20_000);
+      const env = JSON.parse((await send(ready.inboundPort, '/')).body) as { traceparent?: string; OTEL_SERVICE_NAME?: string };
+      expect(env.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+      expect(env.OTEL_SERVICE_NAME).toBe('bundled');
+      const metrics = await send(ready.adminPort, '/metrics');
+      expect(metrics.body).toMatch(/istio_requests_total\{[^}]*reporter="destination"[^}]*response_code="200"[^}]*\} [1-9]/);
+      const exit = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      child.kill('SIGTERM');
+      expect(await exit).toBe(7);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -27,6 +27,25 @@ describe('proxy config', () => {
     const fields = p.map((x) => x.split(':')[0]);
     expect(fields).toEqual(expect.arrayContaining(['service', 'appPort', 'inboundPort', 'collector', 'upstreams.a', 'propagators.0', 'sampling.rate', 'timeoutMs']));
   });
+  it('names nested and type errors by their path', () => {
+    const p = problems({
+      service: 5, appPort: 1.5, bindHost: null, accessLog: 'yes', maxConnectionsPerUpstream: 0, propagators: [],
+      sampling: { routes: [{ pathPrefix: 'health', rate: 0 }, { pathPrefix: '/x', rate: 1, method: 3 }], upstreams: { a: 'x' } },
+      export: { maxBatchSpans: 0, flushIntervalMs: 'soon' }, upstreams: { a: { host: '', port: 0 }, b: [] },
+    });
+    const fields = p.map((x) => x.split(':')[0]);
+    expect(fields.sort()).toEqual([
+      'accessLog', 'appPort', 'bindHost', 'export.flushIntervalMs', 'export.maxBatchSpans', 'maxConnectionsPerUpstream', 'propagators',
+      'sampling.routes.0.pathPrefix', 'sampling.routes.1.method', 'sampling.upstreams.a', 'service', 'upstreams.a.host', 'upstreams.a.port', 'upstreams.b',
+    ]);
+    expect(problems({ service: 's', appPort: 1, collector: 'not a url' })).toEqual(["collector: expected an http:// or https:// URL, got 'not a url'"]);
+    expect(problems('x')).toEqual(["(root): expected an object, got 'x'"]);
+  });
+  it('keeps optional route fields absent and fills export defaults field by field', () => {
+    const c = parseProxyConfig({ service: 's', appPort: 1, sampling: { routes: [{ pathPrefix: '/a', rate: 0.5 }] }, export: { maxBatchSpans: 7 } });
+    expect(c.sampling.routes).toEqual([{ pathPrefix: '/a', rate: 0.5 }]);
+    expect(c.export).toEqual({ maxQueueSpans: 2048, maxBatchSpans: 7, flushIntervalMs: 1000, timeoutMs: 10_000 });
+  });
   it('checks cross-field rules', () => {
     expect(problems({ service: 's', appPort: 1, inboundPort: 15001 })).toEqual(['outboundPort: same port as inboundPort (15001)']);
     expect(problems({ service: 's', appPort: 1, sampling: { upstreams: { ghost: 0.5 } } })).toEqual(["sampling.upstreams.ghost: no upstream named 'ghost'"]);

@@ -12,7 +12,8 @@ import { createListener, destroyConnections } from './listeners/listener.js';
 import { outboundChain } from './listeners/outbound.js';
 import { ProxyMetrics } from './metrics.js';
 import { BatchSpanExporter } from './spans/exporter.js';
-import { exchangeToSpan, proxyResource } from './spans/recorder.js';
+import { encodeSpan } from './spans/otlp.js';
+import { exchangeToSpan, PROXY_SCOPE, proxyResource } from './spans/recorder.js';
 
 /**
  * A running sidecar: inbound, outbound and admin listeners sharing one metrics registry, one
@@ -68,6 +69,8 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
   const exporter = config.collector
     ? new BatchSpanExporter({
       collector: config.collector,
+      resource,
+      scope: PROXY_SCOPE,
       ...config.export,
       onDrop: (n, reason) => metrics.spanDropped(n, reason),
       onExported: (n) => metrics.spanExported(n),
@@ -75,8 +78,9 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
     : undefined;
   const record = (ex: Exchange) => {
     if (!exporter) return;
-    const span = exchangeToSpan(ex, resource);
-    if (span) exporter.add(span);
+    const span = exchangeToSpan(ex);
+    // Encoded now, a few µs per request, rather than a whole batch at once at export time.
+    if (span) exporter.add(encodeSpan(span));
   };
   const accessLog = config.accessLog ? createAccessLogger(opts.accessLog) : undefined;
   const logger = opts.logger ?? pino({ level: 'warn', base: { component: 'meshtrace-proxy' } }, pino.destination(2));

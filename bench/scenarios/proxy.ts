@@ -5,12 +5,19 @@
  *   2 sidecars        load → client sidecar outbound → server sidecar inbound → app (a mesh call)
  *   nginx             load → nginx (1 worker, upstream keep-alive) → app   [Debian nginx, if installed]
  * Each at a fixed 1,000 requests/s (autocannon `overallRate`, 10 connections) for latency and CPU,
- * then saturated (64 connections) for throughput. Sidecars run as real `meshtrace proxy` processes,
+ * then saturated (64 connections) for throughput: with wrk (a C load generator in its own process)
+ * when the `wrk` package is installed, else autocannon. autocannon runs in the bench's Node process
+ * and needs about as much CPU per request as a proxy, so on 2 cores it capped direct and nginx and
+ * understated how far the sidecar is from them; the table says which one ran. Sidecars run as real `meshtrace proxy` processes,
  * record every request (sampling 1.0, stricter than Istio's default 1%) and export OTLP to a sink in
  * the bench process; access logs off (Istio's default). Latency samples are autocannon's per-request
  * times (sub-ms, no coordinated-omission correction); CPU from /proc/<pid>/stat of the proxy
  * processes (all sidecars together; nginx master + worker); RSS from /proc/<pid>/status after the
- * fixed-rate run. Everything shares one machine: the load generator competes for the same cores.
+ * fixed-rate run (also its anonymous part: RSS less the file-backed pages of the node binary and
+ * libraries, which every sidecar on a machine shares). Everything shares one machine: the load
+ * generator competes for the same cores. Sidecars run as `meshtrace proxy` runs for a user: from
+ * dist/sidecar.mjs when it is fresh (`MESHTRACE_SIDECAR_BUNDLE=0` in the environment: the sources
+ * through tsx, for comparison; `MESHTRACE_BENCH_PROXY_NODE_FLAGS`: node flags for the sidecars only).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +27,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { percentile, summarize, type BenchOptions, type BenchTable, type Scenario } from '../scenario.js';
+import { runWrk, wrkAvailable } from './support/wrk.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = join(repo, 'bin', 'meshtrace.js');
@@ -67,8 +75,9 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / CLK_TCK;
 }
 
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+/** Resident MiB of a process: all of it (VmRSS) and its anonymous (private) part (RssAnon). */
+function rssMiB(pid: number, field: 'VmRSS' | 'RssAnon' = 'VmRSS'): number {
+  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
@@ -99,8 +108,11 @@ async function startApp(): Promise<{ port: number; child: ChildProcess }> {
   return { port, child };
 }
 
+/** Node flags for the sidecar processes only (`MESHTRACE_BENCH_PROXY_NODE_FLAGS`, space-separated), e.g. V8 heap sizes. */
+const sidecarNodeFlags = (): string[] => (process.env['MESHTRACE_BENCH_PROXY_NODE_FLAGS'] ?? '').split(/\s+/).filter(Boolean);
+
 async function startProxy(args: string[]): Promise<{ child: ChildProcess; ports: { inboundPort: number; outboundPort: number } }> {
-  const child = spawn(process.execPath, [bin, 'proxy', '--no-access-log', '--inbound-port', '0', '--outbound-port', '0', '--admin-port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...sidecarNodeFlags(), bin, 'proxy', '--no-access-log', '--inbound-port', '0', '--outbound-port', '0', '--admin-port', '0', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   const line = await waitForOutput(child, 'stderr', /\{[^\n]*"meshtrace proxy started"[^\n]*\}/, 'meshtrace proxy');
   return { child, ports: JSON.parse(line) as { inboundPort: number; outboundPort: number } };
 }
@@ -165,24 +177,36 @@ function load(url: string, headers: Record<string, string> | undefined, opts: { 
   });
 }
 
-interface Run { p50: number; p99: number; sat: number; cpuPer1k: number; rss: number; errors: number }
+interface Run { p50: number; p99: number; sat: number; cpuPer1k: number; rss: number; anon: number; errors: number }
 
-async function measure(t: Target, o: { rate: number; fixedS: number; satS: number; warmS: number }): Promise<Run> {
-  if (o.warmS > 0) await load(t.url, t.headers, { connections: 16, seconds: o.warmS });
+/** Closed-loop load for warm-up and saturation: wrk when `wrkDir` is set, else autocannon. */
+async function saturate(t: Target, connections: number, seconds: number, wrkDir: string | undefined): Promise<{ ok: number; seconds: number; errors: number }> {
+  if (wrkDir) {
+    const r = await runWrk(t.url, t.headers, { connections, seconds, dir: wrkDir });
+    return { ok: r.requests - r.non2xx, seconds: r.seconds, errors: r.non2xx + r.errors };
+  }
+  const r = await load(t.url, t.headers, { connections, seconds });
+  return { ok: r['2xx'], seconds: r.duration, errors: r.non2xx + r.errors + r.timeouts };
+}
+
+async function measure(t: Target, o: { rate: number; fixedS: number; satS: number; warmS: number; wrkDir?: string }): Promise<Run> {
+  if (o.warmS > 0) await saturate(t, 16, o.warmS, o.wrkDir);
   const pids = t.pids();
   const cpu0 = pids.reduce((n, p) => n + cpuSeconds(p), 0);
   const samples: number[] = [];
   const fixed = await load(t.url, t.headers, { connections: 10, seconds: o.fixedS, rate: o.rate, samples });
   const cpu1 = pids.reduce((n, p) => n + cpuSeconds(p), 0);
   const rss = pids.length ? pids.reduce((n, p) => n + rssMiB(p), 0) : NaN;
-  const sat = await load(t.url, t.headers, { connections: 64, seconds: o.satS });
+  const anon = pids.length ? pids.reduce((n, p) => n + rssMiB(p, 'RssAnon'), 0) : NaN;
+  const sat = await saturate(t, 64, o.satS, o.wrkDir);
   return {
     p50: percentile(samples, 50),
     p99: percentile(samples, 99),
-    sat: sat['2xx'] / sat.duration,
+    sat: sat.ok / sat.seconds,
     cpuPer1k: pids.length ? ((cpu1 - cpu0) / Math.max(1, fixed['2xx'])) * 1000 : NaN,
     rss,
-    errors: fixed.non2xx + fixed.errors + fixed.timeouts + sat.non2xx + sat.errors + sat.timeouts,
+    anon,
+    errors: fixed.non2xx + fixed.errors + fixed.timeouts + sat.errors,
   };
 }
 
@@ -197,7 +221,10 @@ export const proxyScenario: Scenario = {
   description: 'Sidecar cost: direct vs one sidecar vs two sidecars (a mesh call) vs nginx, at a fixed 1,000 rps and saturated.',
   async run(opts: BenchOptions): Promise<BenchTable[]> {
     const reps = opts.quick ? 1 : 3;
-    const o = opts.quick ? { rate: 100, fixedS: 0.5, satS: 0.5, warmS: 0 } : { rate: 1000, fixedS: 8, satS: 5, warmS: 2 };
+    const wrkDir = wrkAvailable() ? opts.tmpDir : undefined;
+    const o = { ...(opts.quick ? { rate: 100, fixedS: 0.5, satS: 1, warmS: 0 } : { rate: 1000, fixedS: 8, satS: 5, warmS: 2 }), wrkDir };
+    const bundled = spawnSync(process.execPath, [bin, 'proxy', '--help'], { env: { ...process.env, MESHTRACE_SIDECAR_BUNDLE: '1' }, stdio: 'ignore' }).status === 0
+      && process.env['MESHTRACE_SIDECAR_BUNDLE'] !== '0';
     const sink = await startSink();
     const app = await startApp();
     const started: (() => Promise<void>)[] = [() => kill(app.child), () => new Promise<void>((r) => sink.server.close(() => r()))];
@@ -242,20 +269,24 @@ export const proxyScenario: Scenario = {
           t.name === 'direct' ? '–' : spread(rs.map((r) => r.cpuPer1k)),
           t.name === 'direct' || hops === 0 ? '–' : fmt(med(t.name, 'cpuPer1k') / (t.name === '2 sidecars' ? 2 : 1)),
           t.name === 'direct' ? '–' : fmt(med(t.name, 'rss'), 1),
+          t.name === 'direct' ? '–' : fmt(med(t.name, 'anon'), 1),
           String(rs.reduce((n, r) => n + r.errors, 0)),
         ];
       });
       notes.push(
         `Fixed rate ${o.rate} rps for ${o.fixedS} s (10 connections), then saturated for ${o.satS} s (64 connections); ${reps} repetition(s), median (min–max).`,
         'Added latency = median of the configuration minus median of direct. CPU = user+system seconds of the proxy process(es) per 1,000 requests at the fixed rate (= cores busy at 1k rps); "per sidecar" divides the two-sidecar figure by two.',
-        'RSS: resident MiB of the proxy process(es) after the fixed-rate run (two sidecars: sum).',
+        'RSS: resident MiB of the proxy process(es) after the fixed-rate run (two sidecars: sum); "anon" is its private part, without the node binary\'s and libraries\' file-backed pages that every process running them shares.',
+        `Sidecars run ${bundled ? 'from dist/sidecar.mjs (the bundle `npm install` builds; no tsx loader)' : 'from the TypeScript sources through tsx (dist/sidecar.mjs missing, stale or disabled)'}${sidecarNodeFlags().length ? ` with node flags \`${sidecarNodeFlags().join(' ')}\` (MESHTRACE_BENCH_PROXY_NODE_FLAGS)` : ''}.`,
         'Sidecars record every request (sampling 1.0) and export OTLP/HTTP protobuf to a sink; access log off.',
         'Targets (issue 4): added p99 < 1 ms per sidecar hop at 1k rps; ≥ 50% of nginx saturated rps; < 0.2 core per 1k rps; < 60 MB RSS. Anchors: Istio 1.20 0.30 ms added p99 through two Envoys at 1k rps; Istio 1.24 0.20 vCPU and 60 MB per sidecar per 1k rps.',
-        `Load generator: autocannon in the bench process on the same ${reps > 1 ? 'shared ' : ''}machine.`,
+        wrkDir
+          ? `Load generators: fixed rate autocannon (in the bench process), warm-up and saturated runs wrk -t1 (its own process), on the same ${reps > 1 ? 'shared ' : ''}2 cores.`
+          : `Load generator: autocannon in the bench process on the same ${reps > 1 ? 'shared ' : ''}machine (wrk is not installed: apt-get install wrk); its CPU caps the saturated figures of direct and nginx most.`,
       );
       return [{
         title: 'Sidecar proxy: added latency, throughput, CPU and memory',
-        columns: ['path', 'p50 ms', 'p99 ms', 'added p50 ms', 'added p99 ms', 'saturated rps', 'vs nginx', 'CPU s / 1k req', 'CPU s / 1k req per sidecar', 'RSS MiB', 'errors'],
+        columns: ['path', 'p50 ms', 'p99 ms', 'added p50 ms', 'added p99 ms', 'saturated rps', 'vs nginx', 'CPU s / 1k req', 'CPU s / 1k req per sidecar', 'RSS MiB', 'RSS anon MiB', 'errors'],
         rows,
         notes,
       }];

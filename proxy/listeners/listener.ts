@@ -69,8 +69,8 @@ export function createListener(o: ListenerOptions): Server {
     headersTimeout: 60_000,
   });
   const fwd = { dispatcher: o.dispatcher, timeoutMs: o.timeoutMs };
-  const active = metrics.activeRequests.labels(name);
-  const conns = metrics.activeConnections.labels(name);
+  const active = metrics.activeRequests(name);
+  const conns = metrics.activeConnections(name);
 
   const sockets = new Set<Duplex>();
   openSockets.set(server, sockets);

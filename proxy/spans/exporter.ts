@@ -1,7 +1,9 @@
-// The trace serializer alone: the package index also loads the logs and metrics SDKs (~15 MB RSS).
-import { serializeTraceExportRequest } from '@opentelemetry/otlp-transformer/build/src/trace/protobuf/trace-serializer.js';
 import { request, type Dispatcher, Agent } from 'undici';
-import type { ReadableSpan } from './span.js';
+import { batchEncoder } from './otlp.js';
+import type { Resource, Scope } from './span.js';
+
+/** One span's OTLP `Span` message (proxy/spans/otlp.ts `encodeSpan`). */
+type EncodedSpan = Uint8Array;
 
 /**
  * Batches finished spans and sends them as OTLP/HTTP protobuf to `<collector>/v1/traces`.
@@ -17,6 +19,9 @@ import type { ReadableSpan } from './span.js';
 export interface SpanExporterOptions {
   /** Base URL, e.g. `http://127.0.0.1:4318`. */
   collector: string;
+  /** Resource and scope of every span added (spans arrive encoded, without them). */
+  resource: Resource;
+  scope: Scope;
   maxQueueSpans: number;
   maxBatchSpans: number;
   /** Longest a span waits before its batch is sent, ms. */
@@ -34,23 +39,25 @@ const MAX_BACKOFF_MS = 5_000;
 const MAX_RETRY_AFTER_MS = 30_000;
 
 export class BatchSpanExporter {
-  private queue: ReadableSpan[] = [];
+  private queue: EncodedSpan[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private closed = false;
   private readonly url: string;
   private readonly agent: Dispatcher;
+  private readonly encode: (spans: readonly EncodedSpan[]) => Uint8Array;
   /** Current back-off after retryable failures, ms; 0 after a success. */
   private backoffMs = 0;
 
   constructor(private readonly o: SpanExporterOptions) {
     this.url = `${o.collector.replace(/\/+$/, '')}/v1/traces`;
+    this.encode = batchEncoder(o.resource, o.scope);
     // Own small pool: exports never compete with proxied traffic for connections.
     this.agent = new Agent({ connections: 2, keepAliveTimeout: 10_000 });
   }
 
   /** Queue a finished span; drops (and counts) it when the queue is full. */
-  add(span: ReadableSpan): void {
+  add(span: EncodedSpan): void {
     if (this.closed) return;
     if (this.queue.length >= this.o.maxQueueSpans) {
       this.o.onDrop?.(1, 'queue_full');
@@ -92,7 +99,7 @@ export class BatchSpanExporter {
   }
 
   /** Puts a batch back at the front, within the queue's bound; what does not fit is dropped and counted. */
-  private requeue(batch: ReadableSpan[]): void {
+  private requeue(batch: EncodedSpan[]): void {
     const room = Math.max(0, this.o.maxQueueSpans - this.queue.length);
     const kept = batch.length <= room ? batch : batch.slice(0, room);
     if (kept.length < batch.length) this.o.onDrop?.(batch.length - kept.length, 'queue_full');
@@ -100,7 +107,7 @@ export class BatchSpanExporter {
   }
 
   /** Sends once and drops on any failure: the last attempt (flush, shutdown). */
-  private async sendFinal(batch: ReadableSpan[]): Promise<void> {
+  private async sendFinal(batch: EncodedSpan[]): Promise<void> {
     const outcome = await this.send(batch);
     if (outcome.retryAfterMs !== undefined) this.o.onDrop?.(batch.length, 'export_failed');
   }
@@ -109,11 +116,10 @@ export class BatchSpanExporter {
    * One export attempt. `retryAfterMs` set: a retryable failure, the batch is the caller's to keep
    * or drop. Otherwise the batch was exported, or refused and already counted as dropped.
    */
-  private async send(batch: ReadableSpan[]): Promise<{ retryAfterMs?: number }> {
+  private async send(batch: EncodedSpan[]): Promise<{ retryAfterMs?: number }> {
     let retryAfterHeader: string | undefined;
     try {
-      const body = serializeTraceExportRequest(batch);
-      if (!body) throw new Error('serialization failed');
+      const body = this.encode(batch);
       const res = await request(this.url, {
         method: 'POST',
         dispatcher: this.agent,

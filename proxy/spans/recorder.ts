@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Exchange } from '../filters/types.js';
-import { ApiSpanKind, SpanStatus, toReadableSpan, type AttributeValue, type ReadableSpan, type Resource, type Scope } from './span.js';
+import { ApiSpanKind, SpanStatus, type AttributeValue, type Resource, type Scope, type SpanInit } from './span.js';
 
 /**
  * Turns a finished exchange into a SERVER (inbound) or CLIENT (outbound) span with OpenTelemetry
@@ -22,7 +22,7 @@ export function proxyResource(service: string, version: string, instanceId?: str
   };
 }
 
-export function exchangeToSpan(ex: Exchange, resource: Resource): ReadableSpan | undefined {
+export function exchangeToSpan(ex: Exchange): SpanInit | undefined {
   const t = ex.trace;
   if (!t) return undefined;
   const q = ex.path.indexOf('?');
@@ -60,7 +60,7 @@ export function exchangeToSpan(ex: Exchange, resource: Resource): ReadableSpan |
   const failed = ex.status >= 500 || (ex.status === 0 && ex.responseFlags.length > 0 && !ex.responseFlags.includes('DC'));
   if (ex.error) a['error.type'] = ex.error;
   else if (ex.status >= 500) a['error.type'] = String(ex.status);
-  return toReadableSpan({
+  return {
     traceId: t.context.traceId,
     spanId: t.context.spanId,
     parentSpanId: t.parent?.spanId ?? '',
@@ -73,7 +73,7 @@ export function exchangeToSpan(ex: Exchange, resource: Resource): ReadableSpan |
     attributes: a,
     statusCode: failed ? SpanStatus.ERROR : SpanStatus.UNSET,
     statusMessage: failed ? ex.error ?? `HTTP ${ex.status}` : undefined,
-  }, resource, PROXY_SCOPE);
+  };
 }
 
 function authorityParts(authority: string): { host?: string; port?: number } {
