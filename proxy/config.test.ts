@@ -39,7 +39,7 @@ describe('proxy config', () => {
       'sampling.routes.0.pathPrefix', 'sampling.routes.1.method', 'sampling.upstreams.a', 'service', 'upstreams.a.host', 'upstreams.a.port', 'upstreams.b',
     ]);
     expect(problems({ service: 's', appPort: 1, collector: 'not a url' })).toEqual(["collector: expected an http:// or https:// URL, got 'not a url'"]);
-    expect(problems('x')).toEqual(["(root): expected an object, got 'x'"]);
+    expect(problems('x')).toEqual(['(root): Invalid input: expected object, received string']);
   });
   it('keeps optional route fields absent and fills export defaults field by field', () => {
     const c = parseProxyConfig({ service: 's', appPort: 1, sampling: { routes: [{ pathPrefix: '/a', rate: 0.5 }] }, export: { maxBatchSpans: 7 } });
