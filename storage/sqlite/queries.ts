@@ -18,6 +18,7 @@ export interface SpanRow {
 
 export interface SummaryRow { trace_id: Buffer; start_us: number; end_us: number }
 export interface PostingBlockRow { max_off: number; seq: number; entries: Buffer }
+export interface SingleRow { off: number; trace: number; spread: number }
 export interface PendingRow { service_id: number; start_us: number; is_error: number }
 export interface OldSpanRow { parent_id: Buffer | null; op_id: number; start_us: number; status: number }
 export interface OldTraceRow { id: number; start_us: number; end_us: number }
@@ -52,6 +53,9 @@ export function prepareStatements(db: Database.Database) {
     deletePendingChildren: p('DELETE FROM pending_edges WHERE trace = ? AND parent_id = ?'),
     insertPostingBlock: p(`INSERT INTO postings (bucket, term, max_off, seq, min_back, end_ahead, n, entries)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    /** (bucket, start offset, term, trace, spread) × SINGLE_CHUNK rows: see `insertSingles`. */
+    insertSinglesChunk: insertSingles(db, SINGLE_CHUNK),
+    insertSingle: insertSingles(db, 1),
     insertMoved: p('INSERT OR IGNORE INTO moved_traces (trace) VALUES (?)'),
     allMoved: p('SELECT trace FROM moved_traces').pluck(),
     addDependency: p(`INSERT INTO dependencies (bucket, parent_service_id, child_service_id, calls, errors) VALUES (?, ?, ?, ?, ?)
@@ -75,6 +79,16 @@ export function prepareStatements(db: Database.Database) {
     /** (bucket, term, max start offset, min end offset): every block of a term in a bucket. */
     postingBlocksAll: p(`SELECT entries FROM postings
       WHERE bucket = ? AND term = ? AND max_off - min_back <= ? AND max_off + end_ahead >= ?`),
+    /**
+     * (bucket, term, (off, trace) upper bound exclusive, max start offset, min start offset, limit):
+     * single-entry postings newest first, keyset paging.
+     */
+    singles: p(`SELECT off, trace, spread FROM postings_single
+      WHERE bucket = ? AND term = ? AND (off, trace) < (?, ?) AND off <= ? AND off >= ?
+      ORDER BY off DESC, trace DESC LIMIT ?`),
+    /** (bucket, term, max start offset, min start offset, min end offset, cap) */
+    singlesCount: p(`SELECT count(*) FROM (SELECT 1 FROM postings_single
+      WHERE bucket = ? AND term = ? AND off <= ? AND off >= ? AND off + spread >= ? LIMIT ?)`).pluck(),
     /** (min duration, max duration, cap) over all time: the size of the duration driver. */
     durationCount: p(`SELECT count(*) FROM (SELECT 1 FROM traces WHERE end_us - start_us BETWEEN ? AND ? LIMIT ?)`).pluck(),
     /** (min duration, max duration, window max, window min): traces in the range overlapping the window. */
@@ -96,10 +110,27 @@ export function prepareStatements(db: Database.Database) {
     /** (bucket bound, chunk size) */
     deletePostingsChunk: p(`DELETE FROM postings WHERE (bucket, term, max_off, seq) IN
       (SELECT bucket, term, max_off, seq FROM postings WHERE bucket < ? LIMIT ?)`),
+    /** (bucket bound, chunk size) */
+    deleteSinglesChunk: p(`DELETE FROM postings_single WHERE (bucket, term, off, trace) IN
+      (SELECT bucket, term, off, trace FROM postings_single WHERE bucket < ? LIMIT ?)`),
     oldestStart: p('SELECT min(start_us) FROM traces').pluck(),
     getMeta: p('SELECT value FROM meta WHERE key = ?').pluck(),
     setMeta: p('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
   };
+}
+
+/** Rows per multi-row INSERT of single-entry postings. */
+export const SINGLE_CHUNK = 64;
+
+/**
+ * A multi-row upsert of single-entry postings, 5 parameters per row: (bucket, term, off, trace,
+ * spread). The same trace can post the same term at the same start twice (a span re-written in
+ * a later batch): the row keeps the larger spread, so it still covers both.
+ */
+function insertSingles(db: Database.Database, rows: number) {
+  const values = new Array(rows).fill('(?, ?, ?, ?, ?)').join(', ');
+  return db.prepare(`INSERT INTO postings_single (bucket, term, off, trace, spread) VALUES ${values}
+    ON CONFLICT DO UPDATE SET spread = max(spread, excluded.spread)`);
 }
 
 export type Statements = ReturnType<typeof prepareStatements>;

@@ -26,13 +26,15 @@
 import type { TraceQuery } from '../api.js';
 import type { Catalog } from './catalog.js';
 import { decodeBlock } from './posting-block.js';
-import type { PostingBlockRow, SpanRow, Statements, SummaryRow } from './queries.js';
+import type { PostingBlockRow, SingleRow, SpanRow, Statements, SummaryRow } from './queries.js';
 import { hourOf, HOUR_US } from './schema.js';
 import { decodePayload } from './span-codec.js';
 import { ANY_TERM, operationTerm, serviceTerm, spanOwnTagMatches, tagQueryTerm } from './terms.js';
 
 /** Posting blocks per page (a block holds one batch's entries for a term). */
 const PAGE = 32;
+/** Single-entry postings per page. */
+const SINGLE_PAGE = 256;
 /** Counting stops here: beyond it a term is "common" and only useful as a driver of last resort. */
 const COUNT_CAP = 100_000;
 /** Terms with at most this many entries in the window filter candidates by set membership. */
@@ -147,21 +149,24 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ct
 
   const driver = terms[driverIdx];
   const lone = !needSpans && terms.length === 1;
+  const full = () => found.length >= q.limit;
   for (let bucket = hiBucket; bucket >= loBucket; bucket--) {
     const base = bucket * HOUR_US;
     const maxStartOff = Math.min(wMax - base, HOUR_US - 1);
     const minEndOff = wMin - base;
+    // The bucket's blocks, then its single-entry postings, each newest first: a source stops
+    // once it is older than the limit-th confirmed trace.
     let curMax = HOUR_US; // keyset bound (max_off, seq) < (curMax, curSeq); max_off < HOUR_US
     let curSeq = 0;
-    for (;;) {
+    blocks: for (;;) {
       const blocks = st.postingBlocks.all(bucket, driver, curMax, curSeq, maxStartOff, minEndOff, PAGE) as PostingBlockRow[];
       for (const block of blocks) {
         // Later blocks hold entries no newer than this block's newest.
-        if (found.length >= q.limit && base + block.max_off < threshold) return finish(found, q.limit);
+        if (full() && base + block.max_off < threshold) break blocks;
         for (const e of decodeBlock(block.entries)) {
           if (e.startOff > maxStartOff || e.startOff + e.spreadUs < minEndOff) continue;
           const postingStart = base + e.startOff;
-          if (found.length >= q.limit && postingStart < threshold) break; // entries are newest first
+          if (full() && postingStart < threshold) break; // entries are newest first
           consider(e.trace, lone && postingStart >= wMin && postingStart >= ctx.watermarkUs);
         }
       }
@@ -170,6 +175,22 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ct
       curMax = last.max_off;
       curSeq = last.seq;
     }
+    let curOff = HOUR_US; // keyset bound (off, trace) < (curOff, curTrace)
+    let curTrace = 0;
+    singles: for (;;) {
+      const rows = st.singles.all(bucket, driver, curOff, curTrace, maxStartOff, minEndOff - HOUR_US, SINGLE_PAGE) as SingleRow[];
+      for (const r of rows) {
+        const postingStart = base + r.off;
+        if (full() && postingStart < threshold) break singles;
+        if (r.off + r.spread < minEndOff) continue;
+        consider(r.trace, lone && postingStart >= wMin && postingStart >= ctx.watermarkUs);
+      }
+      if (rows.length < SINGLE_PAGE) break;
+      curOff = rows[rows.length - 1].off;
+      curTrace = rows[rows.length - 1].trace;
+    }
+    // Older buckets hold only older postings.
+    if (full() && base < threshold) break;
   }
   return finish(found, q.limit);
 }
@@ -186,7 +207,9 @@ function countEntries(st: Statements, term: number, lo: number, hi: number, wMin
   let n = 0;
   for (let b = hi; b >= lo && n < cap; b--) {
     const base = b * HOUR_US;
-    n += st.postingsCount.get(b, term, Math.min(wMax - base, HOUR_US - 1), wMin - base, cap - n) as number;
+    const maxStartOff = Math.min(wMax - base, HOUR_US - 1);
+    n += st.postingsCount.get(b, term, maxStartOff, wMin - base, cap - n) as number;
+    if (n < cap) n += st.singlesCount.get(b, term, maxStartOff, wMin - base - HOUR_US, wMin - base, cap - n) as number;
   }
   return n;
 }
@@ -202,6 +225,15 @@ function termTraces(st: Statements, term: number, lo: number, hi: number, wMin: 
       for (const e of decodeBlock(block.entries)) {
         if (e.startOff <= maxStartOff && e.startOff + e.spreadUs >= minEndOff) out.add(e.trace);
       }
+    }
+    let curOff = HOUR_US;
+    let curTrace = 0;
+    for (;;) {
+      const rows = st.singles.all(b, term, curOff, curTrace, maxStartOff, minEndOff - HOUR_US, SINGLE_PAGE) as SingleRow[];
+      for (const r of rows) if (r.off + r.spread >= minEndOff) out.add(r.trace);
+      if (rows.length < SINGLE_PAGE) break;
+      curOff = rows[rows.length - 1].off;
+      curTrace = rows[rows.length - 1].trace;
     }
   }
   return out;

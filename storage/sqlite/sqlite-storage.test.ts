@@ -49,7 +49,7 @@ describe('sqlite storage', () => {
     await storage.close();
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(path);
-    db.pragma('user_version = 1');
+    db.pragma('user_version = 2');
     db.close();
     expect(() => openSqliteStorage({ path })).toThrow(/pre-release build; delete the database file/);
     storage = openSqliteStorage({ path: freshPath() });
@@ -151,6 +151,77 @@ describe('sqlite storage', () => {
       { parent: 'frontend', child: 'backend', callCount: 2, errorCount: 0 },
     ]);
     expect(storage.oldestStartUs()).toBe(during[0].startTimeUs);
+  });
+
+  it('finds every trace by a value unique to one span (single-entry postings), in and out of the window', async () => {
+    // Per-span unique values (ports, request ids) are one-trace terms in their batch: they are
+    // stored as narrow single-entry rows, and must stay searchable exactly like the rest.
+    const h0 = (Math.floor(now / HOUR_US) - 1) * HOUR_US; // the last full hour
+    const traces: { id: string; spans: Span[] }[] = [];
+    for (let b = 0; b < 5; b++) {
+      const batch: Span[] = [];
+      for (let t = 0; t < 4; t++) {
+        const id = newTraceId();
+        const spans = [0, 1, 2].map((i) => makeSpan({
+          traceId: id, service: `uniq-${t}`, startTimeUs: h0 + (b * 10 + t * 2 + i) * 20_000_000,
+          attributes: [str('request.id', `${b}-${t}-${i}`), { key: 'network.peer.port', type: 'int64', value: 40_000 + b * 100 + t * 10 + i }],
+        }));
+        traces.push({ id, spans });
+        batch.push(...spans);
+      }
+      await storage.writer.writeSpans(batch);
+    }
+    const hour = { ...window, startTimeMinUs: h0, startTimeMaxUs: h0 + HOUR_US - 1 };
+    for (const { id, spans } of traces) {
+      for (const s of spans) {
+        expect(await storage.reader.findTraceIds({ ...hour, tags: { 'request.id': (s.attributes[0].value as string) } })).toEqual([id]);
+        expect(await storage.reader.findTraceIds({ ...hour, tags: { 'network.peer.port': String(s.attributes[1].value) } })).toEqual([id]);
+      }
+    }
+    // One value on two spans of a trace 45 minutes apart (one posting, earliest start + spread):
+    // found through either span's time, not between them.
+    const id = newTraceId();
+    const first = makeSpan({ traceId: id, service: 'spread', startTimeUs: h0 + 5 * MINUTE_US, attributes: [str('order.id', 'o-77')] });
+    const second = makeSpan({ traceId: id, service: 'spread', startTimeUs: h0 + 50 * MINUTE_US, attributes: [str('order.id', 'o-77')] });
+    await storage.writer.writeSpans([first, second]);
+    const at = (fromMin: number, toMin: number) => storage.reader.findTraceIds({
+      ...window, startTimeMinUs: h0 + fromMin * MINUTE_US, startTimeMaxUs: h0 + toMin * MINUTE_US, tags: { 'order.id': 'o-77' },
+    });
+    expect(await at(45, 55)).toEqual([id]);
+    expect(await at(0, 10)).toEqual([id]);
+    expect(await at(10, 40)).toEqual([]);
+    // The same span written again (a retry) keeps its single posting searchable.
+    await storage.writer.writeSpans([second]);
+    expect(await at(45, 55)).toEqual([id]);
+  });
+
+  it('returns the newest traces first when single-entry postings drive the search, stopping at the limit', async () => {
+    // One trace per batch: every term of it is a single-entry posting.
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const traceId = newTraceId();
+      ids.push(traceId);
+      await storage.writer.writeSpans([makeSpan({ traceId, service: 'one-per-batch', startTimeUs: now - 50 * MINUTE_US + ((i * 7) % 30) * MINUTE_US })]);
+    }
+    const newestFirst = ids.map((id, i) => ({ id, t: (i * 7) % 30 })).sort((a, b) => b.t - a.t).map((x) => x.id);
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'one-per-batch', limit: 5 })).toEqual(newestFirst.slice(0, 5));
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), limit: 5 })).toEqual(newestFirst.slice(0, 5));
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'one-per-batch' })).toEqual(newestFirst);
+  });
+
+  it('purges single-entry postings with their hour', async () => {
+    await storage.writer.writeSpans([makeSpan({ traceId: newTraceId(), service: 'old', startTimeUs: now - 2 * DAY_US, attributes: [str('request.id', 'r-old')] })]);
+    await storage.writer.writeSpans([makeSpan({ traceId: newTraceId(), service: 'new', startTimeUs: now - MINUTE_US, attributes: [str('request.id', 'r-new')] })]);
+    await storage.purgeOlderThan(now - DAY_US);
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(path, { readonly: true });
+    try {
+      const left = db.prepare('SELECT min(bucket) AS lo, count(*) AS n FROM postings_single').get() as { lo: number; n: number };
+      expect(left.n).toBeGreaterThan(0);
+      expect(left.lo).toBeGreaterThanOrEqual(Math.floor((now - DAY_US) / HOUR_US));
+    } finally {
+      db.close();
+    }
   });
 
   it('does not find a trace by an operation a rewrite took away', async () => {

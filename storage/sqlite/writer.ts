@@ -16,10 +16,10 @@
 import { type Span, SpanKind, StatusCode } from '../../model/span.js';
 import type { Catalog, ResourceEntry } from './catalog.js';
 import { canonicalResource } from './catalog.js';
-import type { OldSpanRow, PendingRow, Statements } from './queries.js';
+import { type OldSpanRow, type PendingRow, SINGLE_CHUNK, type Statements } from './queries.js';
 import { hourOf, HOUR_US } from './schema.js';
 import { encodeBlock, type PostingEntry } from './posting-block.js';
-import { encodePayload } from './span-codec.js';
+import { PayloadEncoder } from './span-codec.js';
 import { ANY_TERM, forEachSpanOwnTag, operationTerm, serviceTerm, tagTerm } from './terms.js';
 
 const TRACE_ID_RE = /^[0-9a-f]{32}$/;
@@ -68,8 +68,12 @@ export class BatchWriter {
   readonly movedTraces: Set<number>;
   /** Latest span start ever written (µs), -1 when none; bounds the hour buckets a search visits. Read-only outside. */
   maxStartUs: number;
+  /** Parameters of the pending multi-row insert of single-entry postings (reused per batch). */
+  private readonly singleParams: number[] = [];
+  private readonly payloads: PayloadEncoder;
 
   constructor(private readonly st: Statements, private readonly catalog: Catalog) {
+    this.payloads = new PayloadEncoder(catalog);
     this.seq = Number(st.getMeta.get(SEQ_KEY) ?? 0);
     this.movedTraces = new Set(st.allMoved.all() as number[]);
     this.nextTraceNum = Math.max(Number(st.getMeta.get(TRACE_NUM_KEY) ?? 0), Number(st.maxTraceNum.get() ?? 0)) + 1;
@@ -135,7 +139,8 @@ export class BatchWriter {
 
       for (const { s, svcId, opId, res, sid, pid, isError } of recs) {
         const start = s.startTimeUs;
-        const payload = encodePayload(s, this.catalog);
+        this.payloads.reset();
+        const payload = this.payloads.encode(s);
         const inserted = this.st.insertSpan.run(trace, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload).changes;
         if (batchSvc) {
           agg.added++;
@@ -183,8 +188,23 @@ export class BatchWriter {
     }
 
     const seq = ++this.seq;
+    // A term with one trace in this batch and hour is a narrow `postings_single` row (most are
+    // per-span unique values: ports, request ids); several traces make one block.
+    const singles = this.singleParams;
+    singles.length = 0; // a failed batch may have left some
+    let nSingles = 0;
     for (const [hour, byTerm] of postings) {
       for (const [term, entries] of byTerm) {
+        if (entries.length === 1) {
+          const e = entries[0];
+          singles.push(hour, term, e.startOff, e.trace, e.spreadUs);
+          if (++nSingles === SINGLE_CHUNK) {
+            this.st.insertSinglesChunk.run(singles);
+            singles.length = 0;
+            nSingles = 0;
+          }
+          continue;
+        }
         const blob = encodeBlock(entries); // sorts newest first
         let maxEnd = 0;
         for (const e of entries) if (e.startOff + e.spreadUs > maxEnd) maxEnd = e.startOff + e.spreadUs;
@@ -192,6 +212,8 @@ export class BatchWriter {
         this.st.insertPostingBlock.run(hour, term, maxOff, seq, maxOff - entries[entries.length - 1].startOff, maxEnd - maxOff, entries.length, blob);
       }
     }
+    for (let i = 0; i < singles.length; i += 5) this.st.insertSingle.run(singles[i], singles[i + 1], singles[i + 2], singles[i + 3], singles[i + 4]);
+    singles.length = 0;
     this.st.setMeta.run(SEQ_KEY, seq);
     this.st.setMeta.run(TRACE_NUM_KEY, this.nextTraceNum - 1);
     let maxStart = this.maxStartUs;
