@@ -76,6 +76,7 @@ export function purgeSpansChunk(st: Statements, catalog: Catalog, cutoffUs: numb
 export function purgeIndexChunk(st: Statements, cutoffUs: number, chunkRows: number): boolean {
   const bucket = hourOf(cutoffUs);
   st.deleteDependenciesBefore.run(bucket);
+  st.deleteOldRecent.run(bucket);
   if (st.deletePostingsChunk.run(bucket, chunkRows).changes >= chunkRows) return false;
   return st.deleteSinglesChunk.run(bucket, chunkRows).changes < chunkRows;
 }

@@ -56,6 +56,11 @@ export function prepareStatements(db: Database.Database) {
     /** (bucket, start offset, term, trace, spread) × SINGLE_CHUNK rows: see `insertSingles`. */
     insertSinglesChunk: insertSingles(db, SINGLE_CHUNK),
     insertSingle: insertSingles(db, 1),
+    /** (seq, max bucket, entries count, blob) */
+    insertRecent: p('INSERT INTO postings_recent (seq, max_bucket, n, entries) VALUES (?, ?, ?, ?)'),
+    recentAll: p('SELECT seq, entries FROM postings_recent ORDER BY seq'),
+    recentCount: p('SELECT count(*) AS rows, sum(n) AS entries FROM postings_recent'),
+    deleteRecentUpTo: p('DELETE FROM postings_recent WHERE seq <= ?'),
     insertMoved: p('INSERT OR IGNORE INTO moved_traces (trace) VALUES (?)'),
     allMoved: p('SELECT trace FROM moved_traces').pluck(),
     addDependency: p(`INSERT INTO dependencies (bucket, parent_service_id, child_service_id, calls, errors) VALUES (?, ?, ?, ?, ?)
@@ -89,6 +94,7 @@ export function prepareStatements(db: Database.Database) {
     /** (bucket, term, max start offset, min start offset, min end offset, cap) */
     singlesCount: p(`SELECT count(*) FROM (SELECT 1 FROM postings_single
       WHERE bucket = ? AND term = ? AND off <= ? AND off >= ? AND off + spread >= ? LIMIT ?)`).pluck(),
+    recentEntries: p('SELECT entries FROM postings_recent').pluck(),
     /** (min duration, max duration, cap) over all time: the size of the duration driver. */
     durationCount: p(`SELECT count(*) FROM (SELECT 1 FROM traces WHERE end_us - start_us BETWEEN ? AND ? LIMIT ?)`).pluck(),
     /** (min duration, max duration, window max, window min): traces in the range overlapping the window. */
@@ -110,6 +116,8 @@ export function prepareStatements(db: Database.Database) {
     /** (bucket bound, chunk size) */
     deletePostingsChunk: p(`DELETE FROM postings WHERE (bucket, term, max_off, seq) IN
       (SELECT bucket, term, max_off, seq FROM postings WHERE bucket < ? LIMIT ?)`),
+    /** (bucket bound): recent rows whose entries are all older */
+    deleteOldRecent: p('DELETE FROM postings_recent WHERE max_bucket < ?'),
     /** (bucket bound, chunk size) */
     deleteSinglesChunk: p(`DELETE FROM postings_single WHERE (bucket, term, off, trace) IN
       (SELECT bucket, term, off, trace FROM postings_single WHERE bucket < ? LIMIT ?)`),

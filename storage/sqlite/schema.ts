@@ -44,6 +44,14 @@
  *   term, each newest first (`off` descending), with the same early stop. Written with
  *   multi-row INSERTs; a re-written span that posts the same (term, start) again keeps the
  *   larger spread.
+ * - `postings_recent` (seq = batch number, max bucket, entry count, blob): the entries of the
+ *   last batches, one append-only row per batch (fixed 24-byte records sorted by term:
+ *   recent-postings.ts), merged into `postings` / `postings_single` every 64 batches or 40k
+ *   entries. Written per batch into the term-keyed tables, the index entries of a batch land
+ *   all over the current hour's region of those b-trees and each commit re-wrote most of its
+ *   pages to the WAL (~5 KB written per span stored); merging many batches at once touches each
+ *   page once per merge and makes bigger blocks (a term's entries of 64 batches in one row).
+ *   Searches read every recent row and find the term's records by binary search (≤ ~1 MB).
  *   Trade-off written down: a per-span (key, value, start) → trace index in its own b-tree rows
  *   would be exact without confirmation but costs ~50 bytes per attribute per span (≈ 1 kB per
  *   span with typical resource attributes) and one b-tree insert each — that alone caps writes
@@ -108,6 +116,8 @@ CREATE TABLE IF NOT EXISTS postings (
 CREATE TABLE IF NOT EXISTS postings_single (
   bucket INTEGER NOT NULL, term INTEGER NOT NULL, off INTEGER NOT NULL, trace INTEGER NOT NULL,
   spread INTEGER NOT NULL, PRIMARY KEY (bucket, term, off, trace)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS postings_recent (
+  seq INTEGER PRIMARY KEY, max_bucket INTEGER NOT NULL, n INTEGER NOT NULL, entries BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS pending_edges (
   trace INTEGER NOT NULL, parent_id BLOB NOT NULL, span_id BLOB NOT NULL, service_id INTEGER NOT NULL,
   start_us INTEGER NOT NULL, is_error INTEGER NOT NULL,

@@ -25,8 +25,9 @@
  */
 import type { TraceQuery } from '../api.js';
 import type { Catalog } from './catalog.js';
-import { decodeBlock } from './posting-block.js';
+import { decodeBlock, type PostingEntry } from './posting-block.js';
 import type { PostingBlockRow, SingleRow, SpanRow, Statements, SummaryRow } from './queries.js';
+import { recentOfTerm } from './recent-postings.js';
 import { hourOf, HOUR_US } from './schema.js';
 import { decodePayload } from './span-codec.js';
 import { ANY_TERM, operationTerm, serviceTerm, spanOwnTagMatches, tagQueryTerm } from './terms.js';
@@ -101,10 +102,12 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ct
   const durMin = q.durationMinUs ?? 0;
   const durMax = q.durationMaxUs ?? Number.MAX_SAFE_INTEGER;
 
+  // Entries of the last batches, not merged into the posting tables yet (recent-postings.ts).
+  const recent = recentByTerm(st, terms);
   // Plan: the smallest source drives; other small terms filter by set membership.
   const counts = terms.length === 1 && !hasDuration
     ? [0]
-    : terms.map((t) => countEntries(st, t, loBucket, hiBucket, wMin, wMax, COUNT_CAP));
+    : terms.map((t) => countEntries(st, t, loBucket, hiBucket, wMin, wMax, COUNT_CAP, recent.get(t)!));
   const durationCount = hasDuration ? (st.durationCount.get(durMin, durMax, COUNT_CAP) as number) : Infinity;
   let driverIdx = 0;
   for (let i = 1; i < terms.length; i++) if (counts[i] < counts[driverIdx]) driverIdx = i;
@@ -112,7 +115,7 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ct
   const filters: Set<number>[] = [];
   for (let i = 0; i < terms.length; i++) {
     if ((i !== driverIdx || byDuration) && counts[i] <= SET_CAP && terms[i] !== ANY_TERM) {
-      filters.push(termTraces(st, terms[i], loBucket, hiBucket, wMin, wMax));
+      filters.push(termTraces(st, terms[i], loBucket, hiBucket, wMin, wMax, recent.get(terms[i])!));
     }
   }
 
@@ -189,6 +192,12 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ct
       curOff = rows[rows.length - 1].off;
       curTrace = rows[rows.length - 1].trace;
     }
+    for (const e of recent.get(driver)!.get(bucket) ?? []) {
+      const postingStart = base + e.startOff;
+      if (full() && postingStart < threshold) break; // newest first
+      if (e.startOff > maxStartOff || e.startOff + e.spreadUs < minEndOff) continue;
+      consider(e.trace, lone && postingStart >= wMin && postingStart >= ctx.watermarkUs);
+    }
     // Older buckets hold only older postings.
     if (full() && base < threshold) break;
   }
@@ -202,12 +211,34 @@ function finish(found: Found[], limit: number): Found[] {
   return found.slice(0, limit);
 }
 
+type RecentOfTerm = Map<number, PostingEntry[]>;
+
+/** Each term's entries in `postings_recent`: bucket → entries, newest first. */
+function recentByTerm(st: Statements, terms: number[]): Map<number, RecentOfTerm> {
+  const out = new Map<number, RecentOfTerm>();
+  const rows = st.recentEntries.all() as Buffer[];
+  for (const term of terms) {
+    if (out.has(term)) continue;
+    const byBucket: RecentOfTerm = new Map();
+    for (const blob of rows) {
+      for (const r of recentOfTerm(blob, term)) {
+        const list = byBucket.get(r.bucket);
+        if (list) list.push(r); else byBucket.set(r.bucket, [r]);
+      }
+    }
+    for (const list of byBucket.values()) list.sort((a, b) => b.startOff - a.startOff);
+    out.set(term, byBucket);
+  }
+  return out;
+}
+
 /** Posting entries of `term` in the window, counted up to about `cap`. */
-function countEntries(st: Statements, term: number, lo: number, hi: number, wMin: number, wMax: number, cap: number): number {
+function countEntries(st: Statements, term: number, lo: number, hi: number, wMin: number, wMax: number, cap: number, recent: RecentOfTerm): number {
   let n = 0;
   for (let b = hi; b >= lo && n < cap; b--) {
     const base = b * HOUR_US;
     const maxStartOff = Math.min(wMax - base, HOUR_US - 1);
+    for (const e of recent.get(b) ?? []) if (e.startOff <= maxStartOff && e.startOff + e.spreadUs >= wMin - base) n++;
     n += st.postingsCount.get(b, term, maxStartOff, wMin - base, cap - n) as number;
     if (n < cap) n += st.singlesCount.get(b, term, maxStartOff, wMin - base - HOUR_US, wMin - base, cap - n) as number;
   }
@@ -215,12 +246,13 @@ function countEntries(st: Statements, term: number, lo: number, hi: number, wMin
 }
 
 /** Trace numbers with a posting of `term` overlapping the window. */
-function termTraces(st: Statements, term: number, lo: number, hi: number, wMin: number, wMax: number): Set<number> {
+function termTraces(st: Statements, term: number, lo: number, hi: number, wMin: number, wMax: number, recent: RecentOfTerm): Set<number> {
   const out = new Set<number>();
   for (let b = hi; b >= lo; b--) {
     const base = b * HOUR_US;
     const maxStartOff = Math.min(wMax - base, HOUR_US - 1);
     const minEndOff = wMin - base;
+    for (const e of recent.get(b) ?? []) if (e.startOff <= maxStartOff && e.startOff + e.spreadUs >= minEndOff) out.add(e.trace);
     for (const block of st.postingBlocksAll.all(b, term, maxStartOff, minEndOff) as { entries: Buffer }[]) {
       for (const e of decodeBlock(block.entries)) {
         if (e.startOff <= maxStartOff && e.startOff + e.spreadUs >= minEndOff) out.add(e.trace);

@@ -7,19 +7,32 @@ import { runStorageContract } from '../contract.js';
 import { startRetention } from '../retention.js';
 import { bySpanId, DAY_US, HOUR_US, MINUTE_US, makeCallTrace, makeRichSpan, makeSpan, newTraceId, nowUs, str } from '../testdata/fixtures.js';
 import { openSqliteStorage, type SqliteStorage } from './index.js';
+import { mergeLimits } from './writer.js';
+
+const defaultMergeRows = mergeLimits.rows;
 
 const root = mkdtempSync(join(tmpdir(), 'meshtrace-sqlite-'));
 let n = 0;
 const freshPath = () => join(root, `db-${++n}`, 'traces.db'); // nested: parent dirs are created
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-runStorageContract('sqlite', async () => openSqliteStorage({ path: freshPath() }));
+const withMergeEvery = (rows: number) => async () => {
+  mergeLimits.rows = rows;
+  return openSqliteStorage({ path: freshPath() });
+};
+// Recent postings merged at the default size (small tests: never), after every batch, and after
+// every second batch (searches then read both the recent rows and the posting tables).
+runStorageContract('sqlite', withMergeEvery(defaultMergeRows));
+runStorageContract('sqlite, recent postings merged after every batch', withMergeEvery(1));
+runStorageContract('sqlite, recent postings merged after every second batch', withMergeEvery(2));
+afterAll(() => { mergeLimits.rows = defaultMergeRows; });
 
 describe('sqlite storage', () => {
   let storage: SqliteStorage;
   let path: string;
   let now: number;
   beforeEach(() => {
+    mergeLimits.rows = defaultMergeRows;
     path = freshPath();
     storage = openSqliteStorage({ path });
     now = nowUs();
@@ -153,7 +166,8 @@ describe('sqlite storage', () => {
     expect(storage.oldestStartUs()).toBe(during[0].startTimeUs);
   });
 
-  it('finds every trace by a value unique to one span (single-entry postings), in and out of the window', async () => {
+  it.each([1, 2, defaultMergeRows])('finds every trace by a value unique to one span (single-entry postings), in and out of the window; merged every %i batches', async (every) => {
+    mergeLimits.rows = every;
     // Per-span unique values (ports, request ids) are one-trace terms in their batch: they are
     // stored as narrow single-entry rows, and must stay searchable exactly like the rest.
     const h0 = (Math.floor(now / HOUR_US) - 1) * HOUR_US; // the last full hour
@@ -195,7 +209,8 @@ describe('sqlite storage', () => {
     expect(await at(45, 55)).toEqual([id]);
   });
 
-  it('returns the newest traces first when single-entry postings drive the search, stopping at the limit', async () => {
+  it.each([1, 3, defaultMergeRows])('returns the newest traces first when single-entry postings drive the search, stopping at the limit; merged every %i batches', async (every) => {
+    mergeLimits.rows = every;
     // One trace per batch: every term of it is a single-entry posting.
     const ids: string[] = [];
     for (let i = 0; i < 30; i++) {
@@ -209,16 +224,20 @@ describe('sqlite storage', () => {
     expect(await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'one-per-batch' })).toEqual(newestFirst);
   });
 
-  it('purges single-entry postings with their hour', async () => {
+  it('purges recent and single-entry postings with their hour', async () => {
+    mergeLimits.rows = 1; // into postings_single at once
     await storage.writer.writeSpans([makeSpan({ traceId: newTraceId(), service: 'old', startTimeUs: now - 2 * DAY_US, attributes: [str('request.id', 'r-old')] })]);
+    mergeLimits.rows = defaultMergeRows; // these stay in postings_recent
+    await storage.writer.writeSpans([makeSpan({ traceId: newTraceId(), service: 'old', startTimeUs: now - 2 * DAY_US, attributes: [str('request.id', 'r-old-2')] })]);
     await storage.writer.writeSpans([makeSpan({ traceId: newTraceId(), service: 'new', startTimeUs: now - MINUTE_US, attributes: [str('request.id', 'r-new')] })]);
     await storage.purgeOlderThan(now - DAY_US);
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(path, { readonly: true });
     try {
-      const left = db.prepare('SELECT min(bucket) AS lo, count(*) AS n FROM postings_single').get() as { lo: number; n: number };
-      expect(left.n).toBeGreaterThan(0);
-      expect(left.lo).toBeGreaterThanOrEqual(Math.floor((now - DAY_US) / HOUR_US));
+      const recent = db.prepare('SELECT min(max_bucket) AS lo, count(*) AS n FROM postings_recent').get() as { lo: number; n: number };
+      expect(recent.n).toBe(1);
+      expect(recent.lo).toBeGreaterThanOrEqual(Math.floor((now - DAY_US) / HOUR_US));
+      expect(db.prepare('SELECT count(*) FROM postings_single').pluck().get()).toBe(0);
     } finally {
       db.close();
     }

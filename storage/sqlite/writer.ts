@@ -4,7 +4,8 @@
  * Per span: one INSERT. For a trace new to the store parent links are resolved in memory; for a
  * trace with stored spans add one parent lookup by primary key and one pending-children lookup
  * (and, when the INSERT found the row, the rewrite path). Per trace per batch: one summary
- * UPSERT. Per batch: one posting block per distinct (hour, term); dependency increments
+ * UPSERT. Per batch: one `postings_recent` row holding every (hour, term, trace) entry, merged
+ * into posting blocks / single-entry rows every `mergeLimits` batches; dependency increments
  * summed in memory and written once per (hour, parent, child).
  *
  * Dependency edges: a parent→child pair is counted exactly once, when the second of the two
@@ -19,6 +20,7 @@ import { canonicalResource } from './catalog.js';
 import { type OldSpanRow, type PendingRow, SINGLE_CHUNK, type Statements } from './queries.js';
 import { hourOf, HOUR_US } from './schema.js';
 import { encodeBlock, type PostingEntry } from './posting-block.js';
+import { decodeRecent, encodeRecent } from './recent-postings.js';
 import { PayloadEncoder } from './span-codec.js';
 import { ANY_TERM, forEachSpanOwnTag, operationTerm, serviceTerm, tagTerm } from './terms.js';
 
@@ -54,6 +56,11 @@ interface TraceAgg {
 const SEQ_KEY = 'posting_seq';
 const TRACE_NUM_KEY = 'trace_num_hwm';
 const MAX_START_KEY = 'max_start_us';
+/**
+ * `postings_recent` is merged into the posting tables once it holds `rows` batches or `entries`
+ * entries (a search reads all of them: 24 B each, ≤ ~1 MB). Mutable for tests only.
+ */
+export const mergeLimits = { rows: 64, entries: 40_000 };
 
 export class BatchWriter {
   /** Batch number: the tiebreak in posting block keys, persisted so it survives a restart. */
@@ -68,12 +75,19 @@ export class BatchWriter {
   readonly movedTraces: Set<number>;
   /** Latest span start ever written (µs), -1 when none; bounds the hour buckets a search visits. Read-only outside. */
   maxStartUs: number;
-  /** Parameters of the pending multi-row insert of single-entry postings (reused per batch). */
-  private readonly singleParams: number[] = [];
+  /**
+   * Rows and entries in `postings_recent` (counted at open; after a rolled-back batch they may
+   * overestimate, which only merges a little early).
+   */
+  private recentRows: number;
+  private recentEntries: number;
   private readonly payloads: PayloadEncoder;
 
   constructor(private readonly st: Statements, private readonly catalog: Catalog) {
     this.payloads = new PayloadEncoder(catalog);
+    const recent = st.recentCount.get() as { rows: number; entries: number | null };
+    this.recentRows = recent.rows;
+    this.recentEntries = recent.entries ?? 0;
     this.seq = Number(st.getMeta.get(SEQ_KEY) ?? 0);
     this.movedTraces = new Set(st.allMoved.all() as number[]);
     this.nextTraceNum = Math.max(Number(st.getMeta.get(TRACE_NUM_KEY) ?? 0), Number(st.maxTraceNum.get() ?? 0)) + 1;
@@ -188,32 +202,13 @@ export class BatchWriter {
     }
 
     const seq = ++this.seq;
-    // A term with one trace in this batch and hour is a narrow `postings_single` row (most are
-    // per-span unique values: ports, request ids); several traces make one block.
-    const singles = this.singleParams;
-    singles.length = 0; // a failed batch may have left some
-    let nSingles = 0;
-    for (const [hour, byTerm] of postings) {
-      for (const [term, entries] of byTerm) {
-        if (entries.length === 1) {
-          const e = entries[0];
-          singles.push(hour, term, e.startOff, e.trace, e.spreadUs);
-          if (++nSingles === SINGLE_CHUNK) {
-            this.st.insertSinglesChunk.run(singles);
-            singles.length = 0;
-            nSingles = 0;
-          }
-          continue;
-        }
-        const blob = encodeBlock(entries); // sorts newest first
-        let maxEnd = 0;
-        for (const e of entries) if (e.startOff + e.spreadUs > maxEnd) maxEnd = e.startOff + e.spreadUs;
-        const maxOff = entries[0].startOff;
-        this.st.insertPostingBlock.run(hour, term, maxOff, seq, maxOff - entries[entries.length - 1].startOff, maxEnd - maxOff, entries.length, blob);
-      }
+    const recent = encodeRecent(postings);
+    if (recent.n > 0) {
+      this.st.insertRecent.run(seq, recent.maxBucket, recent.n, recent.blob);
+      this.recentRows++;
+      this.recentEntries += recent.n;
+      if (this.recentRows >= mergeLimits.rows || this.recentEntries >= mergeLimits.entries) this.mergeRecent(seq);
     }
-    for (let i = 0; i < singles.length; i += 5) this.st.insertSingle.run(singles[i], singles[i + 1], singles[i + 2], singles[i + 3], singles[i + 4]);
-    singles.length = 0;
     this.st.setMeta.run(SEQ_KEY, seq);
     this.st.setMeta.run(TRACE_NUM_KEY, this.nextTraceNum - 1);
     let maxStart = this.maxStartUs;
@@ -230,6 +225,59 @@ export class BatchWriter {
       if (calls < 0) this.st.deleteEmptyDependency.run(bucket, p, c);
     }
   }
+  /**
+   * Moves every row of `postings_recent` into `postings` (a term carried by several traces: one
+   * block) and `postings_single` (one trace), in key order; a trace's entries for one term and
+   * hour from several batches collapse into one. `seq` = the block key's tiebreak.
+   */
+  private mergeRecent(seq: number): void {
+    const byBucket = new Map<number, Map<number, Map<number, PostingEntry>>>();
+    let lastSeq = 0;
+    for (const row of this.st.recentAll.all() as { seq: number; entries: Buffer }[]) {
+      lastSeq = row.seq;
+      for (const r of decodeRecent(row.entries)) {
+        let byTerm = byBucket.get(r.bucket);
+        if (!byTerm) byBucket.set(r.bucket, (byTerm = new Map()));
+        let byTrace = byTerm.get(r.term);
+        if (!byTrace) byTerm.set(r.term, (byTrace = new Map()));
+        const e = byTrace.get(r.trace);
+        if (!e) {
+          byTrace.set(r.trace, { startOff: r.startOff, spreadUs: r.spreadUs, trace: r.trace });
+        } else {
+          const end = Math.max(e.startOff + e.spreadUs, r.startOff + r.spreadUs);
+          e.startOff = Math.min(e.startOff, r.startOff);
+          e.spreadUs = end - e.startOff;
+        }
+      }
+    }
+    const singles: number[] = [];
+    for (const [hour, byTerm] of byBucket) {
+      // In key order: consecutive inserts land on neighbouring b-tree pages.
+      for (const term of [...byTerm.keys()].sort((a, b) => a - b)) {
+        const byTrace = byTerm.get(term)!;
+        if (byTrace.size === 1) {
+          const e = byTrace.values().next().value!;
+          singles.push(hour, term, e.startOff, e.trace, e.spreadUs);
+          if (singles.length === SINGLE_CHUNK * 5) {
+            this.st.insertSinglesChunk.run(singles);
+            singles.length = 0;
+          }
+          continue;
+        }
+        const entries = [...byTrace.values()];
+        const blob = encodeBlock(entries); // sorts newest first
+        let maxEnd = 0;
+        for (const e of entries) if (e.startOff + e.spreadUs > maxEnd) maxEnd = e.startOff + e.spreadUs;
+        const maxOff = entries[0].startOff;
+        this.st.insertPostingBlock.run(hour, term, maxOff, seq, maxOff - entries[entries.length - 1].startOff, maxEnd - maxOff, entries.length, blob);
+      }
+    }
+    for (let i = 0; i < singles.length; i += 5) this.st.insertSingle.run(singles[i], singles[i + 1], singles[i + 2], singles[i + 3], singles[i + 4]);
+    this.st.deleteRecentUpTo.run(lastSeq);
+    this.recentRows = 0;
+    this.recentEntries = 0;
+  }
+
   /**
    * Stores-side bookkeeping for a span of a trace that already has stored spans: counts edges
    * against stored parents/children, or handles a rewrite (the INSERT found the row).
