@@ -42,6 +42,9 @@ export function prepareStatements(db: Database.Database) {
       (SELECT min(start_us), max(start_us + duration_us), count(*) FROM spans WHERE trace = ?) WHERE id = ?`),
     insertSpan: p(`INSERT INTO spans (trace, span_id, parent_id, op_id, resource_id, start_us, duration_us, flags, status, payload)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    /** SPAN_CHUNK rows of `insertSpan`'s parameters */
+    insertSpansChunk: p(`INSERT INTO spans (trace, span_id, parent_id, op_id, resource_id, start_us, duration_us, flags, status, payload)
+      VALUES ${new Array(SPAN_CHUNK).fill(`(${new Array(SPAN_COLUMNS).fill('?').join(', ')})`).join(', ')} ON CONFLICT DO NOTHING`),
     oldSpan: p('SELECT parent_id, op_id, start_us, status FROM spans WHERE trace = ? AND span_id = ?'),
     updateSpan: p(`UPDATE spans SET parent_id = ?, op_id = ?, resource_id = ?, start_us = ?, duration_us = ?, flags = ?, status = ?, payload = ?
       WHERE trace = ? AND span_id = ?`),
@@ -126,6 +129,10 @@ export function prepareStatements(db: Database.Database) {
     setMeta: p('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
   };
 }
+
+/** Rows per multi-row INSERT of spans, and parameters per span row. */
+export const SPAN_CHUNK = 32;
+export const SPAN_COLUMNS = 10;
 
 /** Rows per multi-row INSERT of single-entry postings. */
 export const SINGLE_CHUNK = 64;

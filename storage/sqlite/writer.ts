@@ -1,9 +1,10 @@
 /**
  * The write path: one call = one batch = run inside one transaction by the caller.
  *
- * Per span: one INSERT. For a trace new to the store parent links are resolved in memory; for a
- * trace with stored spans add one parent lookup by primary key and one pending-children lookup
- * (and, when the INSERT found the row, the rewrite path). Per trace per batch: one summary
+ * Per span: one row, in multi-row INSERTs of `SPAN_CHUNK` rows for traces new to the store (no
+ * conflict possible), with parent links resolved in memory; for a trace with stored spans one
+ * INSERT each, one parent lookup by primary key and one pending-children lookup (and, when the
+ * INSERT found the row, the rewrite path). Per trace per batch: one summary
  * UPSERT. Per batch: one `postings_recent` row holding every (hour, term, trace) entry, merged
  * into posting blocks / single-entry rows every `mergeLimits` batches; dependency increments
  * summed in memory and written once per (hour, parent, child).
@@ -17,7 +18,7 @@
 import { type Span, SpanKind, StatusCode } from '../../model/span.js';
 import type { Catalog, ResourceEntry } from './catalog.js';
 import { canonicalResource } from './catalog.js';
-import { type OldSpanRow, type PendingRow, SINGLE_CHUNK, type Statements } from './queries.js';
+import { type OldSpanRow, type PendingRow, SINGLE_CHUNK, SPAN_CHUNK, SPAN_COLUMNS, type Statements } from './queries.js';
 import { hourOf, HOUR_US } from './schema.js';
 import { encodeBlock, type PostingEntry } from './posting-block.js';
 import { decodeRecent, encodeRecent } from './recent-postings.js';
@@ -51,6 +52,21 @@ interface TraceAgg {
   recompute: boolean;
   /** hour → term → earliest/latest start of the spans carrying it */
   terms: Map<number, Map<number, TermSpan>>;
+  /** hour → resource → earliest/latest start of the spans of that resource */
+  resources: Map<number, Map<ResourceEntry, TermSpan>>;
+}
+
+function noteTerm(terms: Map<number, TermSpan>, term: number, start: number): void {
+  const t = terms.get(term);
+  if (!t) terms.set(term, { min: start, max: start });
+  else { if (start < t.min) t.min = start; if (start > t.max) t.max = start; }
+}
+
+/** Where `forEachSpanOwnTag` delivers a span's tags: one callback for every span. */
+class TagSink {
+  terms!: Map<number, TermSpan>;
+  start = 0;
+  readonly note = (key: string, value: string): void => noteTerm(this.terms, tagTerm(key, value), this.start);
 }
 
 const SEQ_KEY = 'posting_seq';
@@ -82,6 +98,11 @@ export class BatchWriter {
   private recentRows: number;
   private recentEntries: number;
   private readonly payloads: PayloadEncoder;
+  private readonly tagSink = new TagSink();
+  /** Parameters of spans waiting for the next multi-row INSERT (`SPAN_CHUNK` rows). */
+  private readonly spanParams: unknown[] = [];
+  /** service → operation → [service term, operation term] (content-keyed: never stale). */
+  private readonly opTermCache = new Map<string, Map<string, [number, number]>>();
 
   constructor(private readonly st: Statements, private readonly catalog: Catalog) {
     this.payloads = new PayloadEncoder(catalog);
@@ -117,6 +138,9 @@ export class BatchWriter {
     const resCache = new Map<object, Map<object, ResourceEntry>>();
     /** hour → term → one entry per trace: becomes one posting block per (hour, term). */
     const postings = new Map<number, Map<number, PostingEntry[]>>();
+    const tagSink = this.tagSink;
+    this.payloads.reset();
+    this.spanParams.length = 0;
 
     for (const [traceId, list] of byTrace) {
       // A span repeated within the batch: the last copy wins, as if written in two batches.
@@ -125,7 +149,7 @@ export class BatchWriter {
       const stored = this.st.traceNum.get(tid) as number | undefined;
       const isNewTrace = stored === undefined;
       const trace = stored ?? this.nextTraceNum++;
-      const agg: TraceAgg = { trace, minStart: Infinity, maxEnd: -Infinity, added: 0, rootOpId: null, recompute: false, terms: new Map() };
+      const agg: TraceAgg = { trace, minStart: Infinity, maxEnd: -Infinity, added: 0, rootOpId: null, recompute: false, terms: new Map(), resources: new Map() };
 
       const recs = spans.map((s): SpanRec => {
         const start = s.startTimeUs;
@@ -153,10 +177,10 @@ export class BatchWriter {
 
       for (const { s, svcId, opId, res, sid, pid, isError } of recs) {
         const start = s.startTimeUs;
-        this.payloads.reset();
         const payload = this.payloads.encode(s);
-        const inserted = this.st.insertSpan.run(trace, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload).changes;
         if (batchSvc) {
+          // New trace: no row can conflict, so spans go in multi-row INSERTs.
+          this.queueSpan(trace, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload);
           agg.added++;
           if (pid) {
             const parentSvc = batchSvc.get(s.parentSpanId);
@@ -166,6 +190,7 @@ export class BatchWriter {
             agg.rootOpId = opId;
           }
         } else {
+          const inserted = this.st.insertSpan.run(trace, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload).changes;
           this.linkStoredTrace(trace, s, { svcId, opId, res, sid, pid, isError, payload, inserted }, agg, addEdge);
         }
 
@@ -174,16 +199,26 @@ export class BatchWriter {
         const hour = hourOf(start);
         let terms = agg.terms.get(hour);
         if (!terms) agg.terms.set(hour, (terms = new Map()));
-        const note = (term: number) => {
-          const t = terms!.get(term);
-          if (!t) terms!.set(term, { min: start, max: start });
-          else { if (start < t.min) t.min = start; if (start > t.max) t.max = start; }
-        };
-        note(ANY_TERM);
-        note(serviceTerm(s.resource.serviceName));
-        note(operationTerm(s.resource.serviceName, s.name));
-        for (const t of res.terms) note(t);
-        forEachSpanOwnTag(s, (k, v) => note(tagTerm(k, v)));
+        noteTerm(terms, ANY_TERM, start);
+        const [svcTerm, opTerm] = this.opTerms(s.resource.serviceName, s.name);
+        noteTerm(terms, svcTerm, start);
+        noteTerm(terms, opTerm, start);
+        // Resource terms: noted once per resource here, expanded to its terms after the trace.
+        let resSpans = agg.resources.get(hour);
+        if (!resSpans) agg.resources.set(hour, (resSpans = new Map()));
+        const r = resSpans.get(res);
+        if (!r) resSpans.set(res, { min: start, max: start });
+        else { if (start < r.min) r.min = start; if (start > r.max) r.max = start; }
+        tagSink.terms = terms;
+        tagSink.start = start;
+        forEachSpanOwnTag(s, tagSink.note);
+      }
+      this.flushSpans();
+      for (const [hour, resSpans] of agg.resources) {
+        const terms = agg.terms.get(hour)!;
+        for (const [res, r] of resSpans) {
+          for (const t of res.terms) { noteTerm(terms, t, r.min); noteTerm(terms, t, r.max); }
+        }
       }
 
       if (isNewTrace) this.st.insertSummary.run(trace, tid, agg.minStart, agg.maxEnd, agg.added, agg.rootOpId);
@@ -225,6 +260,33 @@ export class BatchWriter {
       if (calls < 0) this.st.deleteEmptyDependency.run(bucket, p, c);
     }
   }
+  private opTerms(service: string, operation: string): [number, number] {
+    let byOp = this.opTermCache.get(service);
+    if (!byOp) this.opTermCache.set(service, (byOp = new Map()));
+    let t = byOp.get(operation);
+    if (!t) byOp.set(operation, (t = [serviceTerm(service), operationTerm(service, operation)]));
+    return t;
+  }
+
+  private queueSpan(
+    trace: number, sid: Buffer, pid: Buffer | null, opId: number, resId: number, start: number,
+    duration: number, flags: number, status: number, payload: Buffer | null,
+  ): void {
+    const p = this.spanParams;
+    p.push(trace, sid, pid, opId, resId, start, duration, flags, status, payload);
+    if (p.length === SPAN_CHUNK * SPAN_COLUMNS) {
+      this.st.insertSpansChunk.run(p);
+      p.length = 0;
+      this.payloads.reset(); // the payload views were bound (copied) by the INSERT
+    }
+  }
+
+  private flushSpans(): void {
+    const p = this.spanParams;
+    for (let i = 0; i < p.length; i += SPAN_COLUMNS) this.st.insertSpan.run(p.slice(i, i + SPAN_COLUMNS));
+    p.length = 0;
+  }
+
   /**
    * Moves every row of `postings_recent` into `postings` (a term carried by several traces: one
    * block) and `postings_single` (one trace), in key order; a trace's entries for one term and
