@@ -42,9 +42,10 @@ export function prepareStatements(db: Database.Database) {
       (SELECT min(start_us), max(start_us + duration_us), count(*) FROM spans WHERE trace = ?) WHERE id = ?`),
     insertSpan: p(`INSERT INTO spans (trace, span_id, parent_id, op_id, resource_id, start_us, duration_us, flags, status, payload)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
-    /** SPAN_CHUNK rows of `insertSpan`'s parameters */
-    insertSpansChunk: p(`INSERT INTO spans (trace, span_id, parent_id, op_id, resource_id, start_us, duration_us, flags, status, payload)
-      VALUES ${new Array(SPAN_CHUNK).fill(`(${new Array(SPAN_COLUMNS).fill('?').join(', ')})`).join(', ')} ON CONFLICT DO NOTHING`),
+    /** `insertSpans[k]`: 2^k rows of `insertSpan`'s parameters, k = 0 … log2(SPAN_CHUNK) */
+    insertSpans: Array.from({ length: Math.log2(SPAN_CHUNK) + 1 }, (_, k) => p(`INSERT INTO spans
+      (trace, span_id, parent_id, op_id, resource_id, start_us, duration_us, flags, status, payload)
+      VALUES ${new Array(2 ** k).fill(`(${new Array(SPAN_COLUMNS).fill('?').join(', ')})`).join(', ')} ON CONFLICT DO NOTHING`)),
     oldSpan: p('SELECT parent_id, op_id, start_us, status FROM spans WHERE trace = ? AND span_id = ?'),
     updateSpan: p(`UPDATE spans SET parent_id = ?, op_id = ?, resource_id = ?, start_us = ?, duration_us = ?, flags = ?, status = ?, payload = ?
       WHERE trace = ? AND span_id = ?`),

@@ -25,25 +25,41 @@ export interface RecentEntry extends PostingEntry {
 
 /** Packs one batch's postings (hour → term → entries), sorted for binary search. */
 export function encodeRecent(postings: Map<number, Map<number, PostingEntry[]>>): { blob: Buffer; n: number; maxBucket: number } {
-  const all: RecentEntry[] = [];
-  let maxBucket = -1;
-  for (const [bucket, byTerm] of postings) {
-    if (bucket > maxBucket) maxBucket = bucket;
-    for (const [term, entries] of byTerm) for (const e of entries) all.push({ term, bucket, startOff: e.startOff, spreadUs: e.spreadUs, trace: e.trace });
+  let n = 0;
+  let distinct = 0;
+  for (const byTerm of postings.values()) {
+    distinct += byTerm.size;
+    for (const entries of byTerm.values()) n += entries.length;
   }
-  all.sort((a, b) => a.term - b.term || b.bucket - a.bucket || b.startOff - a.startOff || b.trace - a.trace);
-  const blob = Buffer.allocUnsafe(all.length * RECORD_BYTES);
+  const hours = [...postings.keys()].sort((a, b) => b - a);
+  // Terms are < 2^47: a Float64Array sorts them numerically without a comparator.
+  const terms = new Float64Array(distinct);
+  let t = 0;
+  for (const byTerm of postings.values()) for (const term of byTerm.keys()) terms[t++] = term;
+  terms.sort();
+  const blob = Buffer.allocUnsafe(n * RECORD_BYTES);
   let o = 0;
-  for (const e of all) {
-    blob.writeUIntLE(e.term, o, 6);
-    blob.writeUInt32LE(e.bucket, o + 6);
-    blob.writeUInt32LE(e.startOff, o + 10);
-    blob.writeUInt32LE(e.spreadUs, o + 14);
-    blob.writeUIntLE(e.trace, o + 18, 6);
-    o += RECORD_BYTES;
+  for (let i = 0; i < terms.length; i++) {
+    const term = terms[i];
+    if (i > 0 && term === terms[i - 1]) continue; // the same term in two hours
+    for (const bucket of hours) {
+      const entries = postings.get(bucket)!.get(term);
+      if (!entries) continue;
+      if (entries.length > 1) entries.sort(newestFirst);
+      for (const e of entries) {
+        blob.writeUIntLE(term, o, 6);
+        blob.writeUInt32LE(bucket, o + 6);
+        blob.writeUInt32LE(e.startOff, o + 10);
+        blob.writeUInt32LE(e.spreadUs, o + 14);
+        blob.writeUIntLE(e.trace, o + 18, 6);
+        o += RECORD_BYTES;
+      }
+    }
   }
-  return { blob, n: all.length, maxBucket };
+  return { blob, n, maxBucket: hours.length ? hours[0] : -1 };
 }
+
+const newestFirst = (a: PostingEntry, b: PostingEntry) => b.startOff - a.startOff || b.trace - a.trace;
 
 function readRecord(blob: Uint8Array, i: number): RecentEntry {
   const b = Buffer.isBuffer(blob) ? blob : Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);

@@ -132,12 +132,18 @@ export class PayloadEncoder {
   /** Start of the payload being written. */
   private begin = 0;
   /**
-   * key number → string values interned so far by this encoder: only a budget (the ids come from
-   * the dictionary each time), so a rolled-back transaction leaves nothing wrong here.
+   * key number → string value → the pair's dictionary number, for the values this encoder
+   * interned (at most `INTERN_VALUES_PER_KEY` per key). Must be forgotten when the dictionary
+   * loses entries (a rolled-back transaction): `forgetIds`.
    */
-  private readonly interned = new Map<number, Set<string>>();
+  private readonly interned = new Map<number, Map<string, number>>();
 
   constructor(private readonly keys?: KeyDictionary) {}
+
+  /** Forgets the dictionary numbers it remembered (after a rolled-back transaction). */
+  forgetIds(): void {
+    this.interned.clear();
+  }
 
   /** Lets the next `encode` calls reuse the buffer (earlier views must not be used any more). */
   reset(): void {
@@ -219,12 +225,14 @@ export class PayloadEncoder {
   /** The dictionary number of (key, value), interning it within the key's budget; -1 if over it. */
   private internedPair(keyNum: number, value: string): number {
     let values = this.interned.get(keyNum);
-    if (!values) this.interned.set(keyNum, (values = new Set()));
-    if (!values.has(value)) {
+    if (!values) this.interned.set(keyNum, (values = new Map()));
+    let id = values.get(value);
+    if (id === undefined) {
       if (values.size >= INTERN_VALUES_PER_KEY) return -1;
-      values.add(value);
+      id = this.keys!.idOf(`\u0001${keyNum}\u0000${value}`);
+      values.set(value, id);
     }
-    return this.keys!.idOf(`\u0001${keyNum}\u0000${value}`);
+    return id;
   }
 
   /** Room for `n` more bytes; growing moves the payload being written (earlier views keep the old buffer). */

@@ -7,6 +7,7 @@ import { runStorageContract } from '../contract.js';
 import { startRetention } from '../retention.js';
 import { bySpanId, DAY_US, HOUR_US, MINUTE_US, makeCallTrace, makeRichSpan, makeSpan, newTraceId, nowUs, str } from '../testdata/fixtures.js';
 import { openSqliteStorage, type SqliteStorage } from './index.js';
+import { Catalog } from './catalog.js';
 import { mergeLimits } from './writer.js';
 
 const defaultMergeRows = mergeLimits.rows;
@@ -222,6 +223,31 @@ describe('sqlite storage', () => {
     expect(await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'one-per-batch', limit: 5 })).toEqual(newestFirst.slice(0, 5));
     expect(await storage.reader.findTraceIds({ ...lastHours(1), limit: 5 })).toEqual(newestFirst.slice(0, 5));
     expect(await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'one-per-batch' })).toEqual(newestFirst);
+  });
+
+  it('after a batch fails midway, reuses no number interned in it (operations, attribute keys and values)', async () => {
+    // The batch interns a service, an operation, a key and a value, then fails: SQLite rolls
+    // them back and the next batch's new names get the same numbers. Nothing remembered from
+    // the failed batch may point at them.
+    const fresh = makeSpan({ traceId: newTraceId(), service: 'fresh-svc', name: 'fresh-op', startTimeUs: now, attributes: [str('fresh.key', 'fresh-value')] });
+    const boom = makeSpan({ traceId: newTraceId(), service: 'boom', startTimeUs: now });
+    const original = Catalog.prototype.resource;
+    const spy = vi.spyOn(Catalog.prototype, 'resource').mockImplementation(function (this: Catalog, ...args: Parameters<Catalog['resource']>) {
+      if (args[0].serviceName === 'boom') throw new Error('injected failure');
+      return original.apply(this, args);
+    });
+    try {
+      await expect(storage.writer.writeSpans([fresh, boom])).rejects.toThrow(/injected failure/);
+    } finally {
+      spy.mockRestore();
+    }
+    // Same numbers as the failed batch's service and key; same operation name and value.
+    const other = makeSpan({ traceId: newTraceId(), service: 'other-svc', name: 'fresh-op', startTimeUs: now, attributes: [str('other.key', 'fresh-value')] });
+    await storage.writer.writeSpans([other]);
+    await storage.writer.writeSpans([fresh]);
+    const back = await storage.reader.getTraces({ traceIds: [fresh.traceId, other.traceId] });
+    expect(back.map((t) => t.spans)).toEqual([[fresh], [other]]);
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'fresh-svc', operationName: 'fresh-op', tags: { 'fresh.key': 'fresh-value' } })).toEqual([fresh.traceId]);
   });
 
   it('purges recent and single-entry postings with their hour', async () => {

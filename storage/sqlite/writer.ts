@@ -16,7 +16,7 @@
  * do not happen with well-behaved SDKs).
  */
 import { type Span, SpanKind, StatusCode } from '../../model/span.js';
-import type { Catalog, ResourceEntry } from './catalog.js';
+import type { Catalog, OperationEntry, ResourceEntry } from './catalog.js';
 import { canonicalResource } from './catalog.js';
 import { type OldSpanRow, type PendingRow, SINGLE_CHUNK, SPAN_CHUNK, SPAN_COLUMNS, type Statements } from './queries.js';
 import { hourOf, HOUR_US } from './schema.js';
@@ -101,6 +101,8 @@ export class BatchWriter {
   private readonly tagSink = new TagSink();
   /** Parameters of spans waiting for the next multi-row INSERT (`SPAN_CHUNK` rows). */
   private readonly spanParams: unknown[] = [];
+  /** service number → operation name → catalog entry by kind (see `operationId`). */
+  private readonly opCache = new Map<number, Map<string, (OperationEntry | undefined)[]>>();
   /** service → operation → [service term, operation term] (content-keyed: never stale). */
   private readonly opTermCache = new Map<string, Map<string, [number, number]>>();
 
@@ -119,6 +121,46 @@ export class BatchWriter {
 
   /** Writes one batch. Must run inside a transaction; throws on invalid input before writing. */
   write(batch: readonly Span[]): void {
+    // A batch whose commit failed after `write` returned left `seq` ahead of the database.
+    const committedSeq = Number(this.st.getMeta.get(SEQ_KEY) ?? 0);
+    if (committedSeq !== this.seq) {
+      this.seq = committedSeq;
+      this.forgetCaches();
+    }
+    try {
+      this.writeBatch(batch);
+    } catch (err) {
+      this.forgetCaches();
+      throw err;
+    }
+  }
+
+  /**
+   * After a rolled-back batch the catalog reloads (sqlite-storage.ts) and may hand out the
+   * numbers of names interned in it again for other names: drop everything remembered here.
+   */
+  private forgetCaches(): void {
+    this.opCache.clear();
+    this.payloads.forgetIds();
+    const recent = this.st.recentCount.get() as { rows: number; entries: number | null };
+    this.recentRows = recent.rows;
+    this.recentEntries = recent.entries ?? 0;
+  }
+
+  /** The catalog's operation number, without the catalog's string key while `start` is before the entry's last-seen hour. */
+  private operationId(svcId: number, name: string, kind: SpanKind, start: number): number {
+    let byName = this.opCache.get(svcId);
+    if (!byName) this.opCache.set(svcId, (byName = new Map()));
+    let byKind = byName.get(name);
+    if (!byKind) byName.set(name, (byKind = []));
+    const e = byKind[kind];
+    if (e && start < e.lastSeenUs) return e.id;
+    const id = this.catalog.operationId(svcId, name, kind, start);
+    byKind[kind] = this.catalog.operationById(id);
+    return id;
+  }
+
+  private writeBatch(batch: readonly Span[]): void {
     for (let i = 0; i < batch.length; i++) validateSpan(batch[i], i);
 
     const byTrace = new Map<string, Span[]>();
@@ -154,7 +196,7 @@ export class BatchWriter {
       const recs = spans.map((s): SpanRec => {
         const start = s.startTimeUs;
         const svcId = this.catalog.serviceId(s.resource.serviceName, start);
-        const opId = this.catalog.operationId(svcId, s.name, s.kind, start);
+        const opId = this.operationId(svcId, s.name, s.kind, start);
         let byScope = resCache.get(s.resource);
         if (!byScope) resCache.set(s.resource, (byScope = new Map()));
         let res = byScope.get(s.scope);
@@ -213,7 +255,6 @@ export class BatchWriter {
         tagSink.start = start;
         forEachSpanOwnTag(s, tagSink.note);
       }
-      this.flushSpans();
       for (const [hour, resSpans] of agg.resources) {
         const terms = agg.terms.get(hour)!;
         for (const [res, r] of resSpans) {
@@ -236,6 +277,7 @@ export class BatchWriter {
       }
     }
 
+    this.flushSpans();
     const seq = ++this.seq;
     const recent = encodeRecent(postings);
     if (recent.n > 0) {
@@ -274,17 +316,23 @@ export class BatchWriter {
   ): void {
     const p = this.spanParams;
     p.push(trace, sid, pid, opId, resId, start, duration, flags, status, payload);
-    if (p.length === SPAN_CHUNK * SPAN_COLUMNS) {
-      this.st.insertSpansChunk.run(p);
-      p.length = 0;
-      this.payloads.reset(); // the payload views were bound (copied) by the INSERT
-    }
+    if (p.length === SPAN_CHUNK * SPAN_COLUMNS) this.flushSpans();
   }
 
+  /** Inserts the queued spans: chunks of 2^k rows, largest first. */
   private flushSpans(): void {
     const p = this.spanParams;
-    for (let i = 0; i < p.length; i += SPAN_COLUMNS) this.st.insertSpan.run(p.slice(i, i + SPAN_COLUMNS));
+    const rows = p.length / SPAN_COLUMNS;
+    let done = 0;
+    for (let k = this.st.insertSpans.length - 1; k >= 0; k--) {
+      const n = 2 ** k;
+      while (rows - done >= n) {
+        this.st.insertSpans[k].run(n === rows ? p : p.slice(done * SPAN_COLUMNS, (done + n) * SPAN_COLUMNS));
+        done += n;
+      }
+    }
     p.length = 0;
+    this.payloads.reset(); // the payload views were bound (copied) by the INSERTs
   }
 
   /**
