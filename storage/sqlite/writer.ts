@@ -22,18 +22,19 @@ import { type OldSpanRow, type PendingRow, SINGLE_CHUNK, SPAN_CHUNK, SPAN_COLUMN
 import { hourOf, HOUR_US } from './schema.js';
 import { encodeBlock, type PostingEntry } from './posting-block.js';
 import { decodeRecent, encodeRecent } from './recent-postings.js';
-import { PayloadEncoder } from './span-codec.js';
+import { INTERN_VALUES_PER_KEY, PayloadEncoder } from './span-codec.js';
 import { ANY_TERM, forEachSpanOwnTag, operationTerm, serviceTerm, tagTerm } from './terms.js';
 
 const TRACE_ID_RE = /^[0-9a-f]{32}$/;
 const SPAN_ID_RE = /^[0-9a-f]{16}$/;
+const ZERO_TRACE_ID = '0'.repeat(32);
 
 /** Throws an Error naming the batch index and field when a span cannot be stored. */
 export function validateSpan(s: Span, i: number): void {
   const bad = (field: string, why: string, v: unknown) => {
     throw new Error(`writeSpans: span[${i}].${field} ${why}, got ${JSON.stringify(v)}`);
   };
-  if (typeof s.traceId !== 'string' || !TRACE_ID_RE.test(s.traceId) || s.traceId === '0'.repeat(32)) bad('traceId', 'must be 32 lowercase hex chars, not all zero', s.traceId);
+  if (typeof s.traceId !== 'string' || !TRACE_ID_RE.test(s.traceId) || s.traceId === ZERO_TRACE_ID) bad('traceId', 'must be 32 lowercase hex chars, not all zero', s.traceId);
   if (typeof s.spanId !== 'string' || !SPAN_ID_RE.test(s.spanId)) bad('spanId', 'must be 16 lowercase hex chars', s.spanId);
   if (s.parentSpanId !== '' && !SPAN_ID_RE.test(s.parentSpanId)) bad('parentSpanId', "must be '' or 16 lowercase hex chars", s.parentSpanId);
   if (!Number.isSafeInteger(s.startTimeUs) || s.startTimeUs < 0) bad('startTimeUs', 'must be a non-negative integer (µs)', s.startTimeUs);
@@ -66,7 +67,18 @@ function noteTerm(terms: Map<number, TermSpan>, term: number, start: number): vo
 class TagSink {
   terms!: Map<number, TermSpan>;
   start = 0;
-  readonly note = (key: string, value: string): void => noteTerm(this.terms, tagTerm(key, value), this.start);
+  /** key → value → tag term, for at most `INTERN_VALUES_PER_KEY` values per key (content-keyed: never stale). */
+  private readonly cache = new Map<string, Map<string, number>>();
+  readonly note = (key: string, value: string): void => {
+    let byValue = this.cache.get(key);
+    if (!byValue) this.cache.set(key, (byValue = new Map()));
+    let term = byValue.get(value);
+    if (term === undefined) {
+      term = tagTerm(key, value);
+      if (byValue.size < INTERN_VALUES_PER_KEY) byValue.set(value, term);
+    }
+    noteTerm(this.terms, term, this.start);
+  };
 }
 
 const SEQ_KEY = 'posting_seq';
