@@ -208,6 +208,16 @@ describe('sqlite storage', () => {
     // The same span written again (a retry) keeps its single posting searchable.
     await storage.writer.writeSpans([second]);
     expect(await at(45, 55)).toEqual([id]);
+    // The same, with the two spans in consecutive batches (entries collapse when merged together).
+    const split = newTraceId();
+    await storage.writer.writeSpans([{ ...first, traceId: split, attributes: [str('order.id', 'o-88')] }]);
+    await storage.writer.writeSpans([{ ...second, traceId: split, attributes: [str('order.id', 'o-88')] }]);
+    const at88 = (fromMin: number, toMin: number) => storage.reader.findTraceIds({
+      ...window, startTimeMinUs: h0 + fromMin * MINUTE_US, startTimeMaxUs: h0 + toMin * MINUTE_US, tags: { 'order.id': 'o-88' },
+    });
+    expect(await at88(45, 55)).toEqual([split]);
+    expect(await at88(0, 10)).toEqual([split]);
+    expect(await at88(10, 40)).toEqual([]);
   });
 
   it.each([1, 3, defaultMergeRows])('returns the newest traces first when single-entry postings drive the search, stopping at the limit; merged every %i batches', async (every) => {

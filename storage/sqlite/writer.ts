@@ -21,7 +21,7 @@ import { canonicalResource } from './catalog.js';
 import { type OldSpanRow, type PendingRow, SINGLE_CHUNK, SPAN_CHUNK, SPAN_COLUMNS, type Statements } from './queries.js';
 import { hourOf, HOUR_US } from './schema.js';
 import { encodeBlock, type PostingEntry } from './posting-block.js';
-import { decodeRecent, encodeRecent } from './recent-postings.js';
+import { encodeRecent, RECORD_BYTES } from './recent-postings.js';
 import { INTERN_VALUES_PER_KEY, PayloadEncoder } from './span-codec.js';
 import { ANY_TERM, forEachSpanOwnTag, operationTerm, serviceTerm, tagTerm } from './terms.js';
 
@@ -353,49 +353,64 @@ export class BatchWriter {
    * hour from several batches collapse into one. `seq` = the block key's tiebreak.
    */
   private mergeRecent(seq: number): void {
-    const byBucket = new Map<number, Map<number, Map<number, PostingEntry>>>();
-    let lastSeq = 0;
-    for (const row of this.st.recentAll.all() as { seq: number; entries: Buffer }[]) {
-      lastSeq = row.seq;
-      for (const r of decodeRecent(row.entries)) {
-        let byTerm = byBucket.get(r.bucket);
-        if (!byTerm) byBucket.set(r.bucket, (byTerm = new Map()));
-        let byTrace = byTerm.get(r.term);
-        if (!byTrace) byTerm.set(r.term, (byTrace = new Map()));
-        const e = byTrace.get(r.trace);
-        if (!e) {
-          byTrace.set(r.trace, { startOff: r.startOff, spreadUs: r.spreadUs, trace: r.trace });
-        } else {
-          const end = Math.max(e.startOff + e.spreadUs, r.startOff + r.spreadUs);
-          e.startOff = Math.min(e.startOff, r.startOff);
-          e.spreadUs = end - e.startOff;
-        }
-      }
-    }
+    const rows = this.st.recentAll.all() as { seq: number; entries: Buffer }[];
+    // A k-way merge of the rows (each sorted by term, bucket descending): one (term, bucket)
+    // group at a time, no per-entry maps.
+    const k = rows.length;
+    const bufs = rows.map((r) => r.entries);
+    const ends = bufs.map((b) => b.length);
+    const pos = new Array<number>(k).fill(0); // byte offsets
+    const headTerm = new Float64Array(k);
+    const headBucket = new Float64Array(k);
+    const load = (i: number) => {
+      if (pos[i] < ends[i]) {
+        headTerm[i] = bufs[i].readUIntLE(pos[i], 6);
+        headBucket[i] = bufs[i].readUInt32LE(pos[i] + 6);
+      } else headTerm[i] = Infinity;
+    };
+    for (let i = 0; i < k; i++) load(i);
     const singles: number[] = [];
-    for (const [hour, byTerm] of byBucket) {
-      // In key order: consecutive inserts land on neighbouring b-tree pages.
-      for (const term of [...byTerm.keys()].sort((a, b) => a - b)) {
-        const byTrace = byTerm.get(term)!;
-        if (byTrace.size === 1) {
-          const e = byTrace.values().next().value!;
-          singles.push(hour, term, e.startOff, e.trace, e.spreadUs);
-          if (singles.length === SINGLE_CHUNK * 5) {
-            this.st.insertSinglesChunk.run(singles);
-            singles.length = 0;
-          }
-          continue;
-        }
-        const entries = [...byTrace.values()];
-        const blob = encodeBlock(entries); // sorts newest first
-        let maxEnd = 0;
-        for (const e of entries) if (e.startOff + e.spreadUs > maxEnd) maxEnd = e.startOff + e.spreadUs;
-        const maxOff = entries[0].startOff;
-        this.st.insertPostingBlock.run(hour, term, maxOff, seq, maxOff - entries[entries.length - 1].startOff, maxEnd - maxOff, entries.length, blob);
+    const group: PostingEntry[] = [];
+    for (;;) {
+      let term = Infinity;
+      let bucket = -1;
+      for (let i = 0; i < k; i++) {
+        if (headTerm[i] < term || (headTerm[i] === term && headBucket[i] > bucket)) { term = headTerm[i]; bucket = headBucket[i]; }
       }
+      if (term === Infinity) break;
+      group.length = 0;
+      let fromRows = 0;
+      for (let i = 0; i < k; i++) {
+        if (headTerm[i] !== term || headBucket[i] !== bucket) continue;
+        fromRows++;
+        const b = bufs[i];
+        let o = pos[i];
+        while (o < ends[i] && b.readUIntLE(o, 6) === term && b.readUInt32LE(o + 6) === bucket) {
+          group.push({ startOff: b.readUInt32LE(o + 10), spreadUs: b.readUInt32LE(o + 14), trace: b.readUIntLE(o + 18, 6) });
+          o += RECORD_BYTES;
+        }
+        pos[i] = o;
+        load(i);
+      }
+      // A trace's entries of the same term and hour from several batches collapse into one.
+      const entries = fromRows > 1 ? collapseByTrace(group) : group;
+      if (entries.length === 1) {
+        const e = entries[0];
+        singles.push(bucket, term, e.startOff, e.trace, e.spreadUs);
+        if (singles.length === SINGLE_CHUNK * 5) {
+          this.st.insertSinglesChunk.run(singles);
+          singles.length = 0;
+        }
+        continue;
+      }
+      const blob = encodeBlock(entries); // sorts newest first
+      let maxEnd = 0;
+      for (const e of entries) if (e.startOff + e.spreadUs > maxEnd) maxEnd = e.startOff + e.spreadUs;
+      const maxOff = entries[0].startOff;
+      this.st.insertPostingBlock.run(bucket, term, maxOff, seq, maxOff - entries[entries.length - 1].startOff, maxEnd - maxOff, entries.length, blob);
     }
     for (let i = 0; i < singles.length; i += 5) this.st.insertSingle.run(singles[i], singles[i + 1], singles[i + 2], singles[i + 3], singles[i + 4]);
-    this.st.deleteRecentUpTo.run(lastSeq);
+    if (k > 0) this.st.deleteRecentUpTo.run(rows[k - 1].seq);
     this.recentRows = 0;
     this.recentEntries = 0;
   }
@@ -471,6 +486,19 @@ export function spanIdOfKey(key: Buffer): Buffer {
 type AddEdge = (bucket: number, parentSvc: number, childSvc: number, isError: number, sign: 1 | -1) => void;
 
 interface SpanRec { s: Span; svcId: number; opId: number; res: ResourceEntry; sid: Buffer; pid: Buffer | null; isError: number }
+
+/** One entry per trace: earliest start, spread up to the latest start. */
+function collapseByTrace(group: PostingEntry[]): PostingEntry[] {
+  const byTrace = new Map<number, PostingEntry>();
+  for (const g of group) {
+    const e = byTrace.get(g.trace);
+    if (!e) { byTrace.set(g.trace, { ...g }); continue; }
+    const end = Math.max(e.startOff + e.spreadUs, g.startOff + g.spreadUs);
+    e.startOff = Math.min(e.startOff, g.startOff);
+    e.spreadUs = end - e.startOff;
+  }
+  return byTrace.size === group.length ? group : [...byTrace.values()];
+}
 
 function dedupeBySpanId(spans: Span[]): Span[] {
   if (spans.length === 1) return spans;
