@@ -29,12 +29,12 @@ const TRACE_ID_RE = /^[0-9a-f]{32}$/;
 const SPAN_ID_RE = /^[0-9a-f]{16}$/;
 const ZERO_TRACE_ID = '0'.repeat(32);
 
-/** Throws an Error naming the batch index and field when a span cannot be stored. */
-export function validateSpan(s: Span, i: number): void {
+/** Throws an Error naming the batch index and field when a span cannot be stored; `traceIdChecked`: its trace id is known to be valid. */
+export function validateSpan(s: Span, i: number, traceIdChecked = false): void {
   const bad = (field: string, why: string, v: unknown) => {
     throw new Error(`writeSpans: span[${i}].${field} ${why}, got ${JSON.stringify(v)}`);
   };
-  if (typeof s.traceId !== 'string' || !TRACE_ID_RE.test(s.traceId) || s.traceId === ZERO_TRACE_ID) bad('traceId', 'must be 32 lowercase hex chars, not all zero', s.traceId);
+  if (!traceIdChecked && (typeof s.traceId !== 'string' || !TRACE_ID_RE.test(s.traceId) || s.traceId === ZERO_TRACE_ID)) bad('traceId', 'must be 32 lowercase hex chars, not all zero', s.traceId);
   if (typeof s.spanId !== 'string' || !SPAN_ID_RE.test(s.spanId)) bad('spanId', 'must be 16 lowercase hex chars', s.spanId);
   if (s.parentSpanId !== '' && !SPAN_ID_RE.test(s.parentSpanId)) bad('parentSpanId', "must be '' or 16 lowercase hex chars", s.parentSpanId);
   if (!Number.isSafeInteger(s.startTimeUs) || s.startTimeUs < 0) bad('startTimeUs', 'must be a non-negative integer (µs)', s.startTimeUs);
@@ -173,7 +173,8 @@ export class BatchWriter {
   }
 
   private writeBatch(batch: readonly Span[]): void {
-    for (let i = 0; i < batch.length; i++) validateSpan(batch[i], i);
+    // Spans of a trace usually come together: its id is checked once per run.
+    for (let i = 0; i < batch.length; i++) validateSpan(batch[i], i, i > 0 && batch[i].traceId === batch[i - 1].traceId);
 
     const byTrace = new Map<string, Span[]>();
     for (const s of batch) {
@@ -205,7 +206,9 @@ export class BatchWriter {
       const trace = stored ?? this.nextTraceNum++;
       const agg: TraceAgg = { trace, minStart: Infinity, maxEnd: -Infinity, added: 0, rootOpId: null, recompute: false, terms: new Map(), resources: new Map() };
 
-      const recs = spans.map((s): SpanRec => {
+      const recs: SpanRec[] = new Array(spans.length);
+      for (let i = 0; i < spans.length; i++) {
+        const s = spans[i];
         const start = s.startTimeUs;
         const svcId = this.catalog.serviceId(s.resource.serviceName, start);
         const opId = this.operationId(svcId, s.name, s.kind, start);
@@ -218,13 +221,13 @@ export class BatchWriter {
         } else if (start >= res.lastSeenUs) {
           this.catalog.resource(s.resource, s.scope, start);
         }
-        return {
+        recs[i] = {
           s, svcId, opId, res,
           sid: spanKey(s),
           pid: s.parentSpanId ? Buffer.from(s.parentSpanId, 'hex') : null,
           isError: s.status.code === StatusCode.ERROR ? 1 : 0,
         };
-      });
+      }
       // A trace new to the store has no stored spans and no pending children: resolve its
       // parent links in memory, no lookups.
       const batchSvc = isNewTrace ? batchServices(recs) : undefined;
