@@ -39,7 +39,7 @@
  *   entry as above for a term that only ONE trace carries in a batch and hour — every value
  *   unique per span or per request (ports, request/user ids) and, with small batches, many
  *   ordinary terms. As a block such an entry cost a b-tree row of ~100 bytes (the block key,
- *   three counters, a one-entry blob); here it is ~27 bytes on disk. Still exact and complete:
+ *   three counters, a one-entry blob); here it is ~27–29 bytes on disk. Still exact and complete:
  *   every value is indexed. A search reads a bucket's blocks and then its single entries of the
  *   term, each newest first (`off` descending), with the same early stop. Written with
  *   multi-row INSERTs; a re-written span that posts the same (term, start) again keeps the
