@@ -4,17 +4,20 @@
  * Plan:
  * 1. Turn the query into terms: service+operation (or service alone), one per tag, or the
  *    any-span term when there is neither.
- * 2. Count each term's posting entries in the window, capped (the cost is one row per posting
- *    block, not per entry), and, with a duration bound, the traces in that duration range
+ * 2. Count each term's posting entries in the window (blocks, single entries, recent records),
+ *    capped (the cost is one row per posting block, not per entry), and, with a duration bound, the traces in that duration range
  *    (`traces_by_duration`, capped). The smallest is the driver.
  * 3. Terms other than the driver with few entries become sets of trace numbers: a candidate
  *    missing from one is dropped without reading anything.
- * 4. Term driver: walk its posting blocks newest first, hour bucket by hour bucket, in pages
- *    (keyset paging: better-sqlite3 cannot run other statements while an iterator is open).
- *    Stop once `limit` traces are confirmed and the walk is older than the limit-th trace start:
- *    no later posting can belong to a more recent trace (a trace starts no later than any of its
- *    postings). Duration driver: read the traces in the duration range that overlap the window,
- *    newest first, and stop the same way once `limit` are confirmed.
+ * 4. Term driver: hour bucket by hour bucket, newest first, walk three sources of the term's
+ *    entries, each newest first: its posting blocks and its single-entry postings (both in pages:
+ *    keyset paging, since better-sqlite3 cannot run other statements while an iterator is open)
+ *    and its records in `postings_recent` (read once per search, found by binary search).
+ *    A source stops once `limit` traces are confirmed and it is older than the limit-th trace
+ *    start: no later posting can belong to a more recent trace (a trace starts no later than any
+ *    of its postings); the walk ends at a bucket older than that. Duration driver: read the
+ *    traces in the duration range that overlap the window, newest first, and stop the same way
+ *    once `limit` are confirmed.
  * 5. Confirm each new candidate: duration from the summary row; every predicate against the
  *    trace's spans (service, operation, each tag on a span of the service, span start in the
  *    window). A lone service/operation/any term whose posting starts inside the window needs no
