@@ -23,22 +23,30 @@
  *   as dictionary numbers from `attr_keys`). No secondary index on spans at all.
  * - `postings` WITHOUT ROWID, key (bucket, term, max_off, seq): the search index. A term is a
  *   hash of "any span", "service", "service+operation" or "tag key=value" (terms.ts). Each
- *   write batch adds one row per (hour bucket, term) whose blob packs delta-encoded varint entries
- *   (start offset, spread, trace number; posting-block.ts, typically 4–7 bytes) — one entry per
- *   trace, not per span: the
- *   spans of a trace that share a term within a batch and hour collapse into one entry whose
- *   start is the earliest of them and whose spread is latest − earliest (< 1 h). Resource
- *   attributes are the same for every span of a process, so this collapses them too. `max_off`
+ *   merge of `postings_recent` (below) adds one row per (hour bucket, term) carried by two or
+ *   more traces, whose blob packs delta-encoded varint entries (start offset, spread, trace
+ *   number; posting-block.ts, typically 4–7 bytes) — one entry per trace, not per span: the
+ *   spans of a trace that share a term within the merged batches and hour collapse into one
+ *   entry whose start is the earliest of them and whose spread is latest − earliest (< 1 h).
+ *   Resource attributes are the same for every span of a process, so this collapses them too. `max_off`
  *   (latest entry start within the hour) orders blocks newest first; `min_back` (max_off −
  *   earliest entry start) and `end_ahead` (latest entry end − max_off) let a search skip blocks
  *   outside its window, `n` counts entries (to pick the most selective term). A search reads a
  *   term's blocks per hour newest first and keeps entries whose [start, start+spread] meets the
  *   window: a superset of the matching traces, confirmed exactly against the spans (so hash
  *   collisions and the collapsing cost a little work, never a wrong answer).
+ *   Trade-off written down: a per-span (key, value, start) → trace index in its own b-tree rows
+ *   would be exact without confirmation but costs ~50 bytes per attribute per span (≈ 1 kB per
+ *   span with typical resource attributes) and one b-tree insert each — that alone caps writes
+ *   far below 50k spans/s. Hashing drops the value text, collapsing drops the per-span
+ *   multiplicity, blocks drop the per-row b-tree overhead and make a batch's index writes a few
+ *   hundred row inserts. The price: confirmation reads, and a block is read whole. Resource
+ *   attributes are posted per trace like span attributes and collapse per trace: with the
+ *   bench's data ≈ 12 distinct resource terms per trace of ~27 spans, an estimated 2–3 bytes per
+ *   span in blocks — too little to justify a second lookup path (per resource id) in every search.
  * - `postings_single` WITHOUT ROWID, key (bucket, term, off, trace), column spread: the same
- *   entry as above for a term that only ONE trace carries in a batch and hour — every value
- *   unique per span or per request (ports, request/user ids) and, with small batches, many
- *   ordinary terms. As a block such an entry cost a b-tree row of ~100 bytes (the block key,
+ *   entry as above for a term that only ONE trace carries in a merge's batches and hour: every
+ *   value unique per span or per request (ports, request/user ids), and rarer ordinary terms. As a block such an entry cost a b-tree row of ~100 bytes (the block key,
  *   three counters, a one-entry blob); here it is ~27–29 bytes on disk. Still exact and complete:
  *   every value is indexed. A search reads a bucket's blocks and then its single entries of the
  *   term, each newest first (`off` descending), with the same early stop. Written with
@@ -52,15 +60,7 @@
  *   pages to the WAL (~5 KB written per span stored); merging many batches at once touches each
  *   page once per merge and makes bigger blocks (a term's entries of 64 batches in one row).
  *   Searches read every recent row and find the term's records by binary search (≤ ~1 MB).
- *   Trade-off written down: a per-span (key, value, start) → trace index in its own b-tree rows
- *   would be exact without confirmation but costs ~50 bytes per attribute per span (≈ 1 kB per
- *   span with typical resource attributes) and one b-tree insert each — that alone caps writes
- *   far below 50k spans/s. Hashing drops the value text, collapsing drops the per-span
- *   multiplicity, blocks drop the per-row b-tree overhead and make a batch's index writes a few
- *   hundred row inserts. The price: confirmation reads, and a block is read whole. Resource
- *   attributes are posted per trace like span attributes and collapse per trace: with the
- *   bench's data ≈ 12 distinct resource terms per trace of ~27 spans, ≈ 2–3 bytes per span in
- *   blocks — too little to justify a second lookup path (per resource id) in every search.
+ *   Retention drops a row once all its entries are in hours before the cutoff.
  * - `pending_edges` children whose parent span has not arrived yet (OTel exports children first).
  *   When the parent arrives its edges are counted and the rows deleted, so this stays small;
  *   cheaper than a permanent (trace_id, parent_span_id) index over every span.
