@@ -23,9 +23,9 @@
  * Interned values: attribute keys repeat on every span ("http.request.method" becomes 1–2 bytes),
  * and so do most string values (methods, routes, tiers, db systems). The encoder interns a string
  * value together with its key as one dictionary entry "\u0001<key number>\u0000<value>", but only
- * the first `INTERN_VALUES_PER_KEY` distinct values of a key it meets (per encoder, i.e. per open
- * store): a key with unbounded values (user ids, request ids) stops growing the dictionary there
- * and its remaining values are written inline.
+ * the first `INTERN_VALUES_PER_KEY` distinct values of a key it meets, for the first `INTERN_KEYS`
+ * keys (per encoder, i.e. per open store): a key with unbounded values (user ids, request ids)
+ * stops growing the dictionary there and its remaining values are written inline.
  *
  * Format 1 (first byte 1, the rest UTF-8 JSON: `[attributes, events, links, statusMessage,
  * traceState, dropped…]`) is what earlier builds wrote; it is still decoded. Its attribute form
@@ -37,6 +37,8 @@ export const PAYLOAD_FORMAT_JSON = 1;
 export const PAYLOAD_FORMAT_BINARY = 2;
 /** Distinct string values of one key an encoder interns before writing that key's values inline. */
 export const INTERN_VALUES_PER_KEY = 1024;
+/** Keys whose values an encoder interns at all (bounds its memory when keys themselves are unbounded). */
+export const INTERN_KEYS = 10_000;
 
 /** Fields of a span that live in the payload blob. Absent dropped counts mean 0. */
 export interface PayloadFields {
@@ -225,7 +227,10 @@ export class PayloadEncoder {
   /** The dictionary number of (key, value), interning it within the key's budget; -1 if over it. */
   private internedPair(keyNum: number, value: string): number {
     let values = this.interned.get(keyNum);
-    if (!values) this.interned.set(keyNum, (values = new Map()));
+    if (!values) {
+      if (this.interned.size >= INTERN_KEYS) return -1;
+      this.interned.set(keyNum, (values = new Map()));
+    }
     let id = values.get(value);
     if (id === undefined) {
       if (values.size >= INTERN_VALUES_PER_KEY) return -1;

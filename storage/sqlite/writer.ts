@@ -63,6 +63,9 @@ function noteTerm(terms: Map<number, TermSpan>, term: number, start: number): vo
   else { if (start < t.min) t.min = start; if (start > t.max) t.max = start; }
 }
 
+/** Attribute keys whose tag terms are cached (keys beyond it, e.g. keys with ids in them, are hashed each time). */
+const MAX_CACHED_KEYS = 10_000;
+
 /** Where `forEachSpanOwnTag` delivers a span's tags: one callback for every span. */
 class TagSink {
   terms!: Map<number, TermSpan>;
@@ -71,11 +74,11 @@ class TagSink {
   private readonly cache = new Map<string, Map<string, number>>();
   readonly note = (key: string, value: string): void => {
     let byValue = this.cache.get(key);
-    if (!byValue) this.cache.set(key, (byValue = new Map()));
-    let term = byValue.get(value);
+    if (!byValue && this.cache.size < MAX_CACHED_KEYS) this.cache.set(key, (byValue = new Map()));
+    let term = byValue?.get(value);
     if (term === undefined) {
       term = tagTerm(key, value);
-      if (byValue.size < INTERN_VALUES_PER_KEY) byValue.set(value, term);
+      if (byValue && byValue.size < INTERN_VALUES_PER_KEY) byValue.set(value, term);
     }
     noteTerm(this.terms, term, this.start);
   };
