@@ -16,7 +16,7 @@
  * do not happen with well-behaved SDKs).
  */
 import { type Span, SpanKind, StatusCode } from '../../model/span.js';
-import type { Catalog, OperationEntry, ResourceEntry } from './catalog.js';
+import type { Catalog, ResourceEntry } from './catalog.js';
 import { canonicalResource } from './catalog.js';
 import { type OldSpanRow, type PendingRow, SINGLE_CHUNK, SPAN_CHUNK, SPAN_COLUMNS, type Statements } from './queries.js';
 import { hourOf, HOUR_US } from './schema.js';
@@ -116,10 +116,8 @@ export class BatchWriter {
   private readonly tagSink = new TagSink();
   /** Parameters of spans waiting for the next multi-row INSERT (`SPAN_CHUNK` rows). */
   private readonly spanParams: unknown[] = [];
-  /** service number → operation name → catalog entry by kind (see `operationId`). */
-  private readonly opCache = new Map<number, Map<string, (OperationEntry | undefined)[]>>();
-  /** service → operation → [service term, operation term] (content-keyed: never stale). */
-  private readonly opTermCache = new Map<string, Map<string, [number, number]>>();
+  /** service number → operation name → by kind (see `operation`). */
+  private readonly opCache = new Map<number, Map<string, (OpSlot | undefined)[]>>();
 
   constructor(private readonly st: Statements, private readonly catalog: Catalog) {
     this.payloads = new PayloadEncoder(catalog);
@@ -162,17 +160,22 @@ export class BatchWriter {
     this.recentEntries = recent.entries ?? 0;
   }
 
-  /** The catalog's operation number, without the catalog's string key while `start` is before the entry's last-seen hour. */
-  private operationId(svcId: number, name: string, kind: SpanKind, start: number): number {
+  /**
+   * The catalog entry of an operation with its service and operation terms, without the
+   * catalog's string key while `start` is before the entry's last-seen hour.
+   */
+  private operation(svcId: number, service: string, name: string, kind: SpanKind, start: number): OpSlot {
     let byName = this.opCache.get(svcId);
     if (!byName) this.opCache.set(svcId, (byName = new Map()));
     let byKind = byName.get(name);
     if (!byKind) byName.set(name, (byKind = []));
-    const e = byKind[kind];
-    if (e && start < e.lastSeenUs) return e.id;
-    const id = this.catalog.operationId(svcId, name, kind, start);
-    byKind[kind] = this.catalog.operationById(id);
-    return id;
+    let slot = byKind[kind];
+    if (!slot) byKind[kind] = slot = { id: 0, lastSeenUs: -Infinity, svcTerm: serviceTerm(service), opTerm: operationTerm(service, name) };
+    if (start >= slot.lastSeenUs) {
+      slot.id = this.catalog.operationId(svcId, name, kind, start);
+      slot.lastSeenUs = this.catalog.operationById(slot.id)!.lastSeenUs;
+    }
+    return slot;
   }
 
   private writeBatch(batch: readonly Span[]): void {
@@ -214,7 +217,8 @@ export class BatchWriter {
         const s = spans[i];
         const start = s.startTimeUs;
         const svcId = this.catalog.serviceId(s.resource.serviceName, start);
-        const opId = this.operationId(svcId, s.name, s.kind, start);
+        const op = this.operation(svcId, s.resource.serviceName, s.name, s.kind, start);
+        const opId = op.id;
         let byScope = resCache.get(s.resource);
         if (!byScope) resCache.set(s.resource, (byScope = new Map()));
         let res = byScope.get(s.scope);
@@ -225,7 +229,7 @@ export class BatchWriter {
           this.catalog.resource(s.resource, s.scope, start);
         }
         recs[i] = {
-          s, svcId, opId, res,
+          s, svcId, opId, op, res,
           sid: spanKey(s),
           pid: s.parentSpanId ? Buffer.from(s.parentSpanId, 'hex') : null,
           isError: s.status.code === StatusCode.ERROR ? 1 : 0,
@@ -235,7 +239,7 @@ export class BatchWriter {
       // parent links in memory, no lookups.
       const batchSvc = isNewTrace ? batchServices(recs) : undefined;
 
-      for (const { s, svcId, opId, res, sid, pid, isError } of recs) {
+      for (const { s, svcId, opId, op, res, sid, pid, isError } of recs) {
         const start = s.startTimeUs;
         const payload = this.payloads.encode(s);
         if (batchSvc) {
@@ -260,9 +264,8 @@ export class BatchWriter {
         let terms = agg.terms.get(hour);
         if (!terms) agg.terms.set(hour, (terms = new Map()));
         noteTerm(terms, ANY_TERM, start);
-        const [svcTerm, opTerm] = this.opTerms(s.resource.serviceName, s.name);
-        noteTerm(terms, svcTerm, start);
-        noteTerm(terms, opTerm, start);
+        noteTerm(terms, op.svcTerm, start);
+        noteTerm(terms, op.opTerm, start);
         // Resource terms: noted once per resource here, expanded to its terms after the trace.
         let resSpans = agg.resources.get(hour);
         if (!resSpans) agg.resources.set(hour, (resSpans = new Map()));
@@ -320,14 +323,6 @@ export class BatchWriter {
       if (calls < 0) this.st.deleteEmptyDependency.run(bucket, p, c);
     }
   }
-  private opTerms(service: string, operation: string): [number, number] {
-    let byOp = this.opTermCache.get(service);
-    if (!byOp) this.opTermCache.set(service, (byOp = new Map()));
-    let t = byOp.get(operation);
-    if (!t) byOp.set(operation, (t = [serviceTerm(service), operationTerm(service, operation)]));
-    return t;
-  }
-
   private queueSpan(
     trace: number, sid: Buffer, pid: Buffer | null, opId: number, resId: number, start: number,
     duration: number, flags: number, status: number, payload: Buffer | null,
@@ -491,7 +486,10 @@ export function spanIdOfKey(key: Buffer): Buffer {
 
 type AddEdge = (bucket: number, parentSvc: number, childSvc: number, isError: number, sign: 1 | -1) => void;
 
-interface SpanRec { s: Span; svcId: number; opId: number; res: ResourceEntry; sid: Buffer; pid: Buffer | null; isError: number }
+interface SpanRec { s: Span; svcId: number; opId: number; op: OpSlot; res: ResourceEntry; sid: Buffer; pid: Buffer | null; isError: number }
+
+/** An operation's catalog number and last-seen hour as last returned by the catalog, and its terms. */
+interface OpSlot { id: number; lastSeenUs: number; svcTerm: number; opTerm: number }
 
 /** One entry per trace: earliest start, spread up to the latest start. */
 function collapseByTrace(group: PostingEntry[]): PostingEntry[] {
