@@ -1,22 +1,31 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBlock, encodeBlock, ENTRY_BYTES } from './posting-block.js';
+import { decodeBlock, encodeBlock } from './posting-block.js';
 
 describe('posting block', () => {
-  it('packs entries newest first and unpacks them', () => {
+  it('packs entries newest first and unpacks them, extremes included', () => {
     const buf = encodeBlock([
       { startOff: 5, spreadUs: 0, trace: 1 },
       { startOff: 3_599_999_999, spreadUs: 12, trace: 2 ** 48 - 1 },
       { startOff: 70, spreadUs: 3_599_999_999, trace: 123_456_789 },
+      { startOff: 70, spreadUs: 0, trace: 123_456_790 },
     ]);
-    expect(buf.length).toBe(3 * ENTRY_BYTES);
     expect(decodeBlock(buf)).toEqual([
       { startOff: 3_599_999_999, spreadUs: 12, trace: 2 ** 48 - 1 },
+      { startOff: 70, spreadUs: 0, trace: 123_456_790 },
       { startOff: 70, spreadUs: 3_599_999_999, trace: 123_456_789 },
       { startOff: 5, spreadUs: 0, trace: 1 },
     ]);
   });
 
+  it('takes a few bytes per entry for the traces of one batch', () => {
+    const entries = Array.from({ length: 100 }, (_, i) => ({ startOff: 1_800_000_000 + i * 200_000, spreadUs: i % 3 === 0 ? 0 : 30_000, trace: 50_000 + i }));
+    const buf = encodeBlock(entries.map((e) => ({ ...e })));
+    expect(buf.length).toBeLessThanOrEqual(100 * 7);
+    expect(decodeBlock(buf)).toEqual([...entries].reverse());
+  });
+
   it('rejects a truncated block', () => {
-    expect(() => decodeBlock(Buffer.alloc(15))).toThrow(/multiple of 14/);
+    const buf = encodeBlock([{ startOff: 3_000_000, spreadUs: 500, trace: 9 }]);
+    expect(() => decodeBlock(buf.subarray(0, buf.length - 1))).toThrow(/truncated/);
   });
 });

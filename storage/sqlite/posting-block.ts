@@ -2,12 +2,15 @@
  * A posting block: the entries of one search term written by one batch within one hour bucket,
  * packed into one blob (one b-tree row instead of one row per trace). Pure functions.
  *
- * Entry = [start_off u32 LE][spread_us u32 LE][trace number u48 LE], 14 bytes, sorted by
- * start_off descending (newest first). start_off = µs since the bucket's start (< 3.6e9, fits
- * u32); spread_us = latest − earliest start of the trace's spans carrying the term in that hour
- * (< 1 h); the trace number is `traces.id` (< 2^48).
+ * Entries are sorted by start_off descending (newest first) and delta-encoded as unsigned LEB128
+ * varints, 3 per entry:
+ *   [start gap] [spread_us] [trace delta, zigzag]
+ * start gap = previous entry's start_off − this one's (the first entry: its start_off itself);
+ * start_off = µs since the bucket's start (< 3.6e9); spread_us = latest − earliest start of the
+ * trace's spans carrying the term in that hour (< 1 h, mostly 0 or small); trace delta = this
+ * trace number − the previous entry's (the first: − 0). The traces of one batch have close start
+ * times and consecutive numbers, so a typical entry takes 4–7 bytes (a fixed layout took 14).
  */
-export const ENTRY_BYTES = 14;
 
 export interface PostingEntry {
   startOff: number;
@@ -15,25 +18,62 @@ export interface PostingEntry {
   trace: number;
 }
 
-/** Packs entries (sorted here, newest first). */
-export function encodeBlock(entries: PostingEntry[]): Buffer {
-  entries.sort((a, b) => b.startOff - a.startOff);
-  const buf = Buffer.allocUnsafe(entries.length * ENTRY_BYTES);
-  let o = 0;
-  for (const e of entries) {
-    buf.writeUInt32LE(e.startOff, o);
-    buf.writeUInt32LE(e.spreadUs, o + 4);
-    buf.writeUIntLE(e.trace, o + 8, 6);
-    o += ENTRY_BYTES;
+/** Appends `v` (a non-negative safe integer) as an unsigned LEB128 varint; returns the new offset. */
+export function writeVarint(buf: Buffer, o: number, v: number): number {
+  while (v >= 0x80) {
+    buf[o++] = (v % 0x80) | 0x80;
+    v = Math.floor(v / 0x80);
   }
-  return buf;
+  buf[o++] = v;
+  return o;
 }
 
-export function decodeBlock(buf: Buffer): PostingEntry[] {
-  if (buf.length % ENTRY_BYTES !== 0) throw new Error(`posting block: length ${buf.length} is not a multiple of ${ENTRY_BYTES}`);
-  const out: PostingEntry[] = new Array(buf.length / ENTRY_BYTES);
-  for (let i = 0, o = 0; o < buf.length; i++, o += ENTRY_BYTES) {
-    out[i] = { startOff: buf.readUInt32LE(o), spreadUs: buf.readUInt32LE(o + 4), trace: buf.readUIntLE(o + 8, 6) };
+const zigzag = (v: number): number => (v >= 0 ? v * 2 : -v * 2 - 1);
+const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
+
+/** Packs entries (sorted here, newest first). */
+export function encodeBlock(entries: PostingEntry[]): Buffer {
+  entries.sort((a, b) => b.startOff - a.startOff || b.trace - a.trace);
+  // ≤ 7 bytes per varint of a value < 2^48.
+  const tmp = Buffer.allocUnsafe(entries.length * 21);
+  let o = 0;
+  let prevStart = 0;
+  let prevTrace = 0;
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i];
+    o = writeVarint(tmp, o, i === 0 ? e.startOff : prevStart - e.startOff);
+    o = writeVarint(tmp, o, e.spreadUs);
+    o = writeVarint(tmp, o, zigzag(e.trace - prevTrace));
+    prevStart = e.startOff;
+    prevTrace = e.trace;
+  }
+  return Buffer.from(tmp.subarray(0, o));
+}
+
+/** Unpacks a block written by `encodeBlock`, newest first. */
+export function decodeBlock(buf: Uint8Array): PostingEntry[] {
+  const out: PostingEntry[] = [];
+  let o = 0;
+  let start = 0;
+  let trace = 0;
+  const len = buf.length;
+  const next = (): number => {
+    let v = 0;
+    let mul = 1;
+    for (;;) {
+      if (o >= len) throw new Error(`posting block: truncated at byte ${o} of ${len}`);
+      const b = buf[o++];
+      v += (b & 0x7f) * mul;
+      if (b < 0x80) return v;
+      mul *= 0x80;
+    }
+  };
+  while (o < len) {
+    const gap = next();
+    start = out.length === 0 ? gap : start - gap;
+    const spreadUs = next();
+    trace += unzigzag(next());
+    out.push({ startOff: start, spreadUs, trace });
   }
   return out;
 }

@@ -7,7 +7,7 @@
  *   its newer spans and gets its summary recomputed.
  * - `dependencies`: hour buckets wholly before the cutoff are dropped; in the hour that holds the
  *   cutoff each deleted child span's edge is decremented (parent looked up in the same trace).
- * - `postings`: hour buckets wholly before the cutoff are dropped (in chunks). Postings in the
+ * - `postings`, `postings_single`: hour buckets wholly before the cutoff are dropped (in chunks). Postings in the
  *   cutoff's hour may point at deleted spans until the next purge; searches confirm every
  *   candidate against the spans, so they never surface.
  * - `pending_edges`: rows of deleted children go with them.
@@ -76,5 +76,7 @@ export function purgeSpansChunk(st: Statements, catalog: Catalog, cutoffUs: numb
 export function purgeIndexChunk(st: Statements, cutoffUs: number, chunkRows: number): boolean {
   const bucket = hourOf(cutoffUs);
   st.deleteDependenciesBefore.run(bucket);
-  return st.deletePostingsChunk.run(bucket, chunkRows).changes < chunkRows;
+  st.deleteOldRecent.run(bucket);
+  if (st.deletePostingsChunk.run(bucket, chunkRows).changes >= chunkRows) return false;
+  return st.deleteSinglesChunk.run(bucket, chunkRows).changes < chunkRows;
 }

@@ -18,6 +18,7 @@ export interface SpanRow {
 
 export interface SummaryRow { trace_id: Buffer; start_us: number; end_us: number }
 export interface PostingBlockRow { max_off: number; seq: number; entries: Buffer }
+export interface SingleRow { off: number; trace: number; spread: number }
 export interface PendingRow { service_id: number; start_us: number; is_error: number }
 export interface OldSpanRow { parent_id: Buffer | null; op_id: number; start_us: number; status: number }
 export interface OldTraceRow { id: number; start_us: number; end_us: number }
@@ -41,6 +42,10 @@ export function prepareStatements(db: Database.Database) {
       (SELECT min(start_us), max(start_us + duration_us), count(*) FROM spans WHERE trace = ?) WHERE id = ?`),
     insertSpan: p(`INSERT INTO spans (trace, span_id, parent_id, op_id, resource_id, start_us, duration_us, flags, status, payload)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`),
+    /** `insertSpans[k]`: 2^k rows of `insertSpan`'s parameters, k = 0 … log2(SPAN_CHUNK) */
+    insertSpans: Array.from({ length: Math.log2(SPAN_CHUNK) + 1 }, (_, k) => p(`INSERT INTO spans
+      (trace, span_id, parent_id, op_id, resource_id, start_us, duration_us, flags, status, payload)
+      VALUES ${new Array(2 ** k).fill(`(${new Array(SPAN_COLUMNS).fill('?').join(', ')})`).join(', ')} ON CONFLICT DO NOTHING`)),
     oldSpan: p('SELECT parent_id, op_id, start_us, status FROM spans WHERE trace = ? AND span_id = ?'),
     updateSpan: p(`UPDATE spans SET parent_id = ?, op_id = ?, resource_id = ?, start_us = ?, duration_us = ?, flags = ?, status = ?, payload = ?
       WHERE trace = ? AND span_id = ?`),
@@ -52,6 +57,14 @@ export function prepareStatements(db: Database.Database) {
     deletePendingChildren: p('DELETE FROM pending_edges WHERE trace = ? AND parent_id = ?'),
     insertPostingBlock: p(`INSERT INTO postings (bucket, term, max_off, seq, min_back, end_ahead, n, entries)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
+    /** (bucket, start offset, term, trace, spread) × SINGLE_CHUNK rows: see `insertSingles`. */
+    insertSinglesChunk: insertSingles(db, SINGLE_CHUNK),
+    insertSingle: insertSingles(db, 1),
+    /** (seq, max bucket, entries count, blob) */
+    insertRecent: p('INSERT INTO postings_recent (seq, max_bucket, n, entries) VALUES (?, ?, ?, ?)'),
+    recentAll: p('SELECT seq, entries FROM postings_recent ORDER BY seq'),
+    recentCount: p('SELECT count(*) AS rows, sum(n) AS entries FROM postings_recent'),
+    deleteRecentUpTo: p('DELETE FROM postings_recent WHERE seq <= ?'),
     insertMoved: p('INSERT OR IGNORE INTO moved_traces (trace) VALUES (?)'),
     allMoved: p('SELECT trace FROM moved_traces').pluck(),
     addDependency: p(`INSERT INTO dependencies (bucket, parent_service_id, child_service_id, calls, errors) VALUES (?, ?, ?, ?, ?)
@@ -75,6 +88,17 @@ export function prepareStatements(db: Database.Database) {
     /** (bucket, term, max start offset, min end offset): every block of a term in a bucket. */
     postingBlocksAll: p(`SELECT entries FROM postings
       WHERE bucket = ? AND term = ? AND max_off - min_back <= ? AND max_off + end_ahead >= ?`),
+    /**
+     * (bucket, term, (off, trace) upper bound exclusive, max start offset, min start offset, limit):
+     * single-entry postings newest first, keyset paging.
+     */
+    singles: p(`SELECT off, trace, spread FROM postings_single
+      WHERE bucket = ? AND term = ? AND (off, trace) < (?, ?) AND off <= ? AND off >= ?
+      ORDER BY off DESC, trace DESC LIMIT ?`),
+    /** (bucket, term, max start offset, min start offset, min end offset, cap) */
+    singlesCount: p(`SELECT count(*) FROM (SELECT 1 FROM postings_single
+      WHERE bucket = ? AND term = ? AND off <= ? AND off >= ? AND off + spread >= ? LIMIT ?)`).pluck(),
+    recentEntries: p('SELECT entries FROM postings_recent').pluck(),
     /** (min duration, max duration, cap) over all time: the size of the duration driver. */
     durationCount: p(`SELECT count(*) FROM (SELECT 1 FROM traces WHERE end_us - start_us BETWEEN ? AND ? LIMIT ?)`).pluck(),
     /** (min duration, max duration, window max, window min): traces in the range overlapping the window. */
@@ -96,10 +120,33 @@ export function prepareStatements(db: Database.Database) {
     /** (bucket bound, chunk size) */
     deletePostingsChunk: p(`DELETE FROM postings WHERE (bucket, term, max_off, seq) IN
       (SELECT bucket, term, max_off, seq FROM postings WHERE bucket < ? LIMIT ?)`),
+    /** (bucket bound): recent rows whose entries are all older */
+    deleteOldRecent: p('DELETE FROM postings_recent WHERE max_bucket < ?'),
+    /** (bucket bound, chunk size) */
+    deleteSinglesChunk: p(`DELETE FROM postings_single WHERE (bucket, term, off, trace) IN
+      (SELECT bucket, term, off, trace FROM postings_single WHERE bucket < ? LIMIT ?)`),
     oldestStart: p('SELECT min(start_us) FROM traces').pluck(),
     getMeta: p('SELECT value FROM meta WHERE key = ?').pluck(),
     setMeta: p('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
   };
+}
+
+/** Rows per multi-row INSERT of spans, and parameters per span row. */
+export const SPAN_CHUNK = 32;
+export const SPAN_COLUMNS = 10;
+
+/** Rows per multi-row INSERT of single-entry postings. */
+export const SINGLE_CHUNK = 64;
+
+/**
+ * A multi-row upsert of single-entry postings, 5 parameters per row: (bucket, term, off, trace,
+ * spread). The same trace can post the same term at the same start twice (a span re-written in
+ * a later batch): the row keeps the larger spread, so it still covers both.
+ */
+function insertSingles(db: Database.Database, rows: number) {
+  const values = new Array(rows).fill('(?, ?, ?, ?, ?)').join(', ');
+  return db.prepare(`INSERT INTO postings_single (bucket, term, off, trace, spread) VALUES ${values}
+    ON CONFLICT DO UPDATE SET spread = max(spread, excluded.spread)`);
 }
 
 export type Statements = ReturnType<typeof prepareStatements>;

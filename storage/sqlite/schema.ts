@@ -19,29 +19,48 @@
  *   would dirty pages all over the file, and deleting old traces would leave every page 90 % full
  *   so the file would never shrink. Span ids are BLOBs (8 bytes); service, operation and kind are
  *   one interned `op_id`; resource attributes + scope are one interned `resource_id`; the rest of
- *   the span is a compact payload (span-codec.ts). No secondary index on spans at all.
+ *   the span is a binary payload (span-codec.ts: varints, attribute keys and most string values
+ *   as dictionary numbers from `attr_keys`). No secondary index on spans at all.
  * - `postings` WITHOUT ROWID, key (bucket, term, max_off, seq): the search index. A term is a
  *   hash of "any span", "service", "service+operation" or "tag key=value" (terms.ts). Each
- *   write batch adds one row per (hour bucket, term) whose blob packs 14-byte entries
- *   (start offset, spread, trace number; posting-block.ts) — one entry per trace, not per span: the
- *   spans of a trace that share a term within a batch and hour collapse into one entry whose
- *   start is the earliest of them and whose spread is latest − earliest (< 1 h). Resource
- *   attributes are the same for every span of a process, so this collapses them too. `max_off`
+ *   merge of `postings_recent` (below) adds one row per (hour bucket, term) carried by two or
+ *   more traces, whose blob packs delta-encoded varint entries (start offset, spread, trace
+ *   number; posting-block.ts, typically 4–7 bytes) — one entry per trace, not per span: the
+ *   spans of a trace that share a term within the merged batches and hour collapse into one
+ *   entry whose start is the earliest of them and whose spread is latest − earliest (< 1 h).
+ *   Resource attributes are the same for every span of a process, so this collapses them too. `max_off`
  *   (latest entry start within the hour) orders blocks newest first; `min_back` (max_off −
  *   earliest entry start) and `end_ahead` (latest entry end − max_off) let a search skip blocks
- *   outside its window, `n` counts entries (to pick the most selective term) — all three are 0
- *   for the many single-entry blocks of high-cardinality values, and SQLite stores 0 and 1 in
- *   no bytes. A search reads a term's blocks per hour newest first and keeps entries whose
- *   [start, start+spread] meets the window: a superset of the matching traces, confirmed
- *   exactly against the spans (so hash collisions and the collapsing cost a little work, never
- *   a wrong answer).
+ *   outside its window, `n` counts entries (to pick the most selective term). A search reads a
+ *   term's blocks per hour newest first and keeps entries whose [start, start+spread] meets the
+ *   window: a superset of the matching traces, confirmed exactly against the spans (so hash
+ *   collisions and the collapsing cost a little work, never a wrong answer).
  *   Trade-off written down: a per-span (key, value, start) → trace index in its own b-tree rows
  *   would be exact without confirmation but costs ~50 bytes per attribute per span (≈ 1 kB per
  *   span with typical resource attributes) and one b-tree insert each — that alone caps writes
  *   far below 50k spans/s. Hashing drops the value text, collapsing drops the per-span
  *   multiplicity, blocks drop the per-row b-tree overhead and make a batch's index writes a few
- *   hundred row inserts. The price: confirmation reads, and a block is read whole. Next step for
- *   size, if needed: resource attributes indexed once per resource id instead of per trace.
+ *   hundred row inserts. The price: confirmation reads, and a block is read whole. Resource
+ *   attributes are posted per trace like span attributes and collapse per trace: with the
+ *   bench's data ≈ 12 distinct resource terms per trace of ~27 spans, an estimated 2–3 bytes per
+ *   span in blocks — too little to justify a second lookup path (per resource id) in every search.
+ * - `postings_single` WITHOUT ROWID, key (bucket, term, off, trace), column spread: the same
+ *   entry as above for a term that only ONE trace carries in a merge's batches and hour: every
+ *   value unique per span or per request (ports, request/user ids), and rarer ordinary terms. As a block such an entry cost a b-tree row of ~100 bytes (the block key,
+ *   three counters, a one-entry blob); here it is ~27–29 bytes on disk. Still exact and complete:
+ *   every value is indexed. A search reads a bucket's blocks and then its single entries of the
+ *   term, each newest first (`off` descending), with the same early stop. Written with
+ *   multi-row INSERTs; a re-written span that posts the same (term, start) again keeps the
+ *   larger spread.
+ * - `postings_recent` (seq = batch number, max bucket, entry count, blob): the entries of the
+ *   last batches, one append-only row per batch (fixed 24-byte records sorted by term:
+ *   recent-postings.ts), merged into `postings` / `postings_single` every 64 batches or 40k
+ *   entries. Written per batch into the term-keyed tables, the index entries of a batch land
+ *   all over the current hour's region of those b-trees and each commit re-wrote most of its
+ *   pages to the WAL (~5 KB written per span stored); merging many batches at once touches each
+ *   page once per merge and makes bigger blocks (a term's entries of 64 batches in one row).
+ *   Searches read every recent row and find the term's records by binary search (≤ ~1 MB).
+ *   Retention drops a row once all its entries are in hours before the cutoff.
  * - `pending_edges` children whose parent span has not arrived yet (OTel exports children first).
  *   When the parent arrives its edges are counted and the rows deleted, so this stays small;
  *   cheaper than a permanent (trace_id, parent_span_id) index over every span.
@@ -50,7 +69,8 @@
  *   child's start. getDependencies sums whole hour buckets overlapping the window.
  * - `moved_traces` traces in which a rewrite changed a span's operation or start: their postings
  *   may be stale, so searches always confirm them against the spans. Rare; tiny.
- * - `attr_keys` attribute keys interned as numbers for span payloads (span-codec.ts).
+ * - `attr_keys` attribute keys, and (key, string value) pairs of keys with few distinct values,
+ *   interned as numbers for span payloads (span-codec.ts).
  * - `services`, `operations`, `resources` interned names with `last_seen_us` (rounded up to the
  *   hour, so it changes at most hourly). Loaded into memory at open: listing services and
  *   operations never touches spans. Rows are never deleted (span rows reference them); listings
@@ -62,8 +82,8 @@
  */
 import type Database from 'better-sqlite3';
 
-/** Version 1 only existed in development builds before the first release; it is not migrated. */
-export const SCHEMA_VERSION = 2;
+/** Versions 1 and 2 only existed in development builds before the first release; they are not migrated. */
+export const SCHEMA_VERSION = 3;
 
 /** An hour in µs: the bucket of `postings` and `dependencies`. */
 export const HOUR_US = 3_600_000_000;
@@ -93,6 +113,11 @@ CREATE TABLE IF NOT EXISTS postings (
   bucket INTEGER NOT NULL, term INTEGER NOT NULL, max_off INTEGER NOT NULL, seq INTEGER NOT NULL,
   min_back INTEGER NOT NULL, end_ahead INTEGER NOT NULL, n INTEGER NOT NULL, entries BLOB NOT NULL,
   PRIMARY KEY (bucket, term, max_off, seq)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS postings_single (
+  bucket INTEGER NOT NULL, term INTEGER NOT NULL, off INTEGER NOT NULL, trace INTEGER NOT NULL,
+  spread INTEGER NOT NULL, PRIMARY KEY (bucket, term, off, trace)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS postings_recent (
+  seq INTEGER PRIMARY KEY, max_bucket INTEGER NOT NULL, n INTEGER NOT NULL, entries BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS pending_edges (
   trace INTEGER NOT NULL, parent_id BLOB NOT NULL, span_id BLOB NOT NULL, service_id INTEGER NOT NULL,
   start_us INTEGER NOT NULL, is_error INTEGER NOT NULL,

@@ -4,17 +4,20 @@
  * Plan:
  * 1. Turn the query into terms: service+operation (or service alone), one per tag, or the
  *    any-span term when there is neither.
- * 2. Count each term's posting entries in the window, capped (the cost is one row per posting
- *    block, not per entry), and, with a duration bound, the traces in that duration range
+ * 2. Count each term's posting entries in the window (blocks, single entries, recent records),
+ *    capped (the cost is one row per posting block, not per entry), and, with a duration bound, the traces in that duration range
  *    (`traces_by_duration`, capped). The smallest is the driver.
  * 3. Terms other than the driver with few entries become sets of trace numbers: a candidate
  *    missing from one is dropped without reading anything.
- * 4. Term driver: walk its posting blocks newest first, hour bucket by hour bucket, in pages
- *    (keyset paging: better-sqlite3 cannot run other statements while an iterator is open).
- *    Stop once `limit` traces are confirmed and the walk is older than the limit-th trace start:
- *    no later posting can belong to a more recent trace (a trace starts no later than any of its
- *    postings). Duration driver: read the traces in the duration range that overlap the window,
- *    newest first, and stop the same way once `limit` are confirmed.
+ * 4. Term driver: hour bucket by hour bucket, newest first, walk three sources of the term's
+ *    entries, each newest first: its posting blocks and its single-entry postings (both in pages:
+ *    keyset paging, since better-sqlite3 cannot run other statements while an iterator is open)
+ *    and its records in `postings_recent` (read once per search, found by binary search).
+ *    A source stops once `limit` traces are confirmed and it is older than the limit-th trace
+ *    start: no later posting can belong to a more recent trace (a trace starts no later than any
+ *    of its postings); the walk ends at a bucket older than that. Duration driver: read the
+ *    traces in the duration range that overlap the window, newest first, and stop the same way
+ *    once `limit` are confirmed.
  * 5. Confirm each new candidate: duration from the summary row; every predicate against the
  *    trace's spans (service, operation, each tag on a span of the service, span start in the
  *    window). A lone service/operation/any term whose posting starts inside the window needs no
@@ -25,14 +28,17 @@
  */
 import type { TraceQuery } from '../api.js';
 import type { Catalog } from './catalog.js';
-import { decodeBlock } from './posting-block.js';
-import type { PostingBlockRow, SpanRow, Statements, SummaryRow } from './queries.js';
+import { decodeBlock, type PostingEntry } from './posting-block.js';
+import type { PostingBlockRow, SingleRow, SpanRow, Statements, SummaryRow } from './queries.js';
+import { recentOfTerm } from './recent-postings.js';
 import { hourOf, HOUR_US } from './schema.js';
 import { decodePayload } from './span-codec.js';
 import { ANY_TERM, operationTerm, serviceTerm, spanOwnTagMatches, tagQueryTerm } from './terms.js';
 
 /** Posting blocks per page (a block holds one batch's entries for a term). */
 const PAGE = 32;
+/** Single-entry postings per page. */
+const SINGLE_PAGE = 256;
 /** Counting stops here: beyond it a term is "common" and only useful as a driver of last resort. */
 const COUNT_CAP = 100_000;
 /** Terms with at most this many entries in the window filter candidates by set membership. */
@@ -99,10 +105,12 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ct
   const durMin = q.durationMinUs ?? 0;
   const durMax = q.durationMaxUs ?? Number.MAX_SAFE_INTEGER;
 
+  // Entries of the last batches, not merged into the posting tables yet (recent-postings.ts).
+  const recent = recentByTerm(st, terms);
   // Plan: the smallest source drives; other small terms filter by set membership.
   const counts = terms.length === 1 && !hasDuration
     ? [0]
-    : terms.map((t) => countEntries(st, t, loBucket, hiBucket, wMin, wMax, COUNT_CAP));
+    : terms.map((t) => countEntries(st, t, loBucket, hiBucket, wMin, wMax, COUNT_CAP, recent.get(t)!));
   const durationCount = hasDuration ? (st.durationCount.get(durMin, durMax, COUNT_CAP) as number) : Infinity;
   let driverIdx = 0;
   for (let i = 1; i < terms.length; i++) if (counts[i] < counts[driverIdx]) driverIdx = i;
@@ -110,7 +118,7 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ct
   const filters: Set<number>[] = [];
   for (let i = 0; i < terms.length; i++) {
     if ((i !== driverIdx || byDuration) && counts[i] <= SET_CAP && terms[i] !== ANY_TERM) {
-      filters.push(termTraces(st, terms[i], loBucket, hiBucket, wMin, wMax));
+      filters.push(termTraces(st, terms[i], loBucket, hiBucket, wMin, wMax, recent.get(terms[i])!));
     }
   }
 
@@ -147,21 +155,24 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ct
 
   const driver = terms[driverIdx];
   const lone = !needSpans && terms.length === 1;
+  const full = () => found.length >= q.limit;
   for (let bucket = hiBucket; bucket >= loBucket; bucket--) {
     const base = bucket * HOUR_US;
     const maxStartOff = Math.min(wMax - base, HOUR_US - 1);
     const minEndOff = wMin - base;
+    // The bucket's blocks, then its single-entry postings, each newest first: a source stops
+    // once it is older than the limit-th confirmed trace.
     let curMax = HOUR_US; // keyset bound (max_off, seq) < (curMax, curSeq); max_off < HOUR_US
     let curSeq = 0;
-    for (;;) {
+    blocks: for (;;) {
       const blocks = st.postingBlocks.all(bucket, driver, curMax, curSeq, maxStartOff, minEndOff, PAGE) as PostingBlockRow[];
       for (const block of blocks) {
         // Later blocks hold entries no newer than this block's newest.
-        if (found.length >= q.limit && base + block.max_off < threshold) return finish(found, q.limit);
+        if (full() && base + block.max_off < threshold) break blocks;
         for (const e of decodeBlock(block.entries)) {
           if (e.startOff > maxStartOff || e.startOff + e.spreadUs < minEndOff) continue;
           const postingStart = base + e.startOff;
-          if (found.length >= q.limit && postingStart < threshold) break; // entries are newest first
+          if (full() && postingStart < threshold) break; // entries are newest first
           consider(e.trace, lone && postingStart >= wMin && postingStart >= ctx.watermarkUs);
         }
       }
@@ -170,6 +181,28 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ct
       curMax = last.max_off;
       curSeq = last.seq;
     }
+    let curOff = HOUR_US; // keyset bound (off, trace) < (curOff, curTrace)
+    let curTrace = 0;
+    singles: for (;;) {
+      const rows = st.singles.all(bucket, driver, curOff, curTrace, maxStartOff, minEndOff - HOUR_US, SINGLE_PAGE) as SingleRow[];
+      for (const r of rows) {
+        const postingStart = base + r.off;
+        if (full() && postingStart < threshold) break singles;
+        if (r.off + r.spread < minEndOff) continue;
+        consider(r.trace, lone && postingStart >= wMin && postingStart >= ctx.watermarkUs);
+      }
+      if (rows.length < SINGLE_PAGE) break;
+      curOff = rows[rows.length - 1].off;
+      curTrace = rows[rows.length - 1].trace;
+    }
+    for (const e of recent.get(driver)!.get(bucket) ?? []) {
+      const postingStart = base + e.startOff;
+      if (full() && postingStart < threshold) break; // newest first
+      if (e.startOff > maxStartOff || e.startOff + e.spreadUs < minEndOff) continue;
+      consider(e.trace, lone && postingStart >= wMin && postingStart >= ctx.watermarkUs);
+    }
+    // Older buckets hold only older postings.
+    if (full() && base < threshold) break;
   }
   return finish(found, q.limit);
 }
@@ -181,27 +214,61 @@ function finish(found: Found[], limit: number): Found[] {
   return found.slice(0, limit);
 }
 
+type RecentOfTerm = Map<number, PostingEntry[]>;
+
+/** Each term's entries in `postings_recent`: bucket → entries, newest first. */
+function recentByTerm(st: Statements, terms: number[]): Map<number, RecentOfTerm> {
+  const out = new Map<number, RecentOfTerm>();
+  const rows = st.recentEntries.all() as Buffer[];
+  for (const term of terms) {
+    if (out.has(term)) continue;
+    const byBucket: RecentOfTerm = new Map();
+    for (const blob of rows) {
+      for (const r of recentOfTerm(blob, term)) {
+        const list = byBucket.get(r.bucket);
+        if (list) list.push(r); else byBucket.set(r.bucket, [r]);
+      }
+    }
+    for (const list of byBucket.values()) list.sort((a, b) => b.startOff - a.startOff);
+    out.set(term, byBucket);
+  }
+  return out;
+}
+
 /** Posting entries of `term` in the window, counted up to about `cap`. */
-function countEntries(st: Statements, term: number, lo: number, hi: number, wMin: number, wMax: number, cap: number): number {
+function countEntries(st: Statements, term: number, lo: number, hi: number, wMin: number, wMax: number, cap: number, recent: RecentOfTerm): number {
   let n = 0;
   for (let b = hi; b >= lo && n < cap; b--) {
     const base = b * HOUR_US;
-    n += st.postingsCount.get(b, term, Math.min(wMax - base, HOUR_US - 1), wMin - base, cap - n) as number;
+    const maxStartOff = Math.min(wMax - base, HOUR_US - 1);
+    for (const e of recent.get(b) ?? []) if (e.startOff <= maxStartOff && e.startOff + e.spreadUs >= wMin - base) n++;
+    n += st.postingsCount.get(b, term, maxStartOff, wMin - base, cap - n) as number;
+    if (n < cap) n += st.singlesCount.get(b, term, maxStartOff, wMin - base - HOUR_US, wMin - base, cap - n) as number;
   }
   return n;
 }
 
 /** Trace numbers with a posting of `term` overlapping the window. */
-function termTraces(st: Statements, term: number, lo: number, hi: number, wMin: number, wMax: number): Set<number> {
+function termTraces(st: Statements, term: number, lo: number, hi: number, wMin: number, wMax: number, recent: RecentOfTerm): Set<number> {
   const out = new Set<number>();
   for (let b = hi; b >= lo; b--) {
     const base = b * HOUR_US;
     const maxStartOff = Math.min(wMax - base, HOUR_US - 1);
     const minEndOff = wMin - base;
+    for (const e of recent.get(b) ?? []) if (e.startOff <= maxStartOff && e.startOff + e.spreadUs >= minEndOff) out.add(e.trace);
     for (const block of st.postingBlocksAll.all(b, term, maxStartOff, minEndOff) as { entries: Buffer }[]) {
       for (const e of decodeBlock(block.entries)) {
         if (e.startOff <= maxStartOff && e.startOff + e.spreadUs >= minEndOff) out.add(e.trace);
       }
+    }
+    let curOff = HOUR_US;
+    let curTrace = 0;
+    for (;;) {
+      const rows = st.singles.all(b, term, curOff, curTrace, maxStartOff, minEndOff - HOUR_US, SINGLE_PAGE) as SingleRow[];
+      for (const r of rows) if (r.off + r.spread >= minEndOff) out.add(r.trace);
+      if (rows.length < SINGLE_PAGE) break;
+      curOff = rows[rows.length - 1].off;
+      curTrace = rows[rows.length - 1].trace;
     }
   }
   return out;

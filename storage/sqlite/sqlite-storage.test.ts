@@ -7,19 +7,33 @@ import { runStorageContract } from '../contract.js';
 import { startRetention } from '../retention.js';
 import { bySpanId, DAY_US, HOUR_US, MINUTE_US, makeCallTrace, makeRichSpan, makeSpan, newTraceId, nowUs, str } from '../testdata/fixtures.js';
 import { openSqliteStorage, type SqliteStorage } from './index.js';
+import { Catalog } from './catalog.js';
+import { mergeLimits } from './writer.js';
+
+const defaultMergeRows = mergeLimits.rows;
 
 const root = mkdtempSync(join(tmpdir(), 'meshtrace-sqlite-'));
 let n = 0;
 const freshPath = () => join(root, `db-${++n}`, 'traces.db'); // nested: parent dirs are created
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-runStorageContract('sqlite', async () => openSqliteStorage({ path: freshPath() }));
+const withMergeEvery = (rows: number) => async () => {
+  mergeLimits.rows = rows;
+  return openSqliteStorage({ path: freshPath() });
+};
+// Recent postings merged at the default size (small tests: never), after every batch, and after
+// every second batch (searches then read both the recent rows and the posting tables).
+runStorageContract('sqlite', withMergeEvery(defaultMergeRows));
+runStorageContract('sqlite, recent postings merged after every batch', withMergeEvery(1));
+runStorageContract('sqlite, recent postings merged after every second batch', withMergeEvery(2));
+afterAll(() => { mergeLimits.rows = defaultMergeRows; });
 
 describe('sqlite storage', () => {
   let storage: SqliteStorage;
   let path: string;
   let now: number;
   beforeEach(() => {
+    mergeLimits.rows = defaultMergeRows;
     path = freshPath();
     storage = openSqliteStorage({ path });
     now = nowUs();
@@ -49,7 +63,7 @@ describe('sqlite storage', () => {
     await storage.close();
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(path);
-    db.pragma('user_version = 1');
+    db.pragma('user_version = 2');
     db.close();
     expect(() => openSqliteStorage({ path })).toThrow(/pre-release build; delete the database file/);
     storage = openSqliteStorage({ path: freshPath() });
@@ -151,6 +165,118 @@ describe('sqlite storage', () => {
       { parent: 'frontend', child: 'backend', callCount: 2, errorCount: 0 },
     ]);
     expect(storage.oldestStartUs()).toBe(during[0].startTimeUs);
+  });
+
+  it.each([1, 2, defaultMergeRows])('finds every trace by a value unique to one span (single-entry postings), in and out of the window; merged every %i batches', async (every) => {
+    mergeLimits.rows = every;
+    // Per-span unique values (ports, request ids) are one-trace terms in their batch: they are
+    // stored as narrow single-entry rows, and must stay searchable exactly like the rest.
+    const h0 = (Math.floor(now / HOUR_US) - 1) * HOUR_US; // the last full hour
+    const traces: { id: string; spans: Span[] }[] = [];
+    for (let b = 0; b < 5; b++) {
+      const batch: Span[] = [];
+      for (let t = 0; t < 4; t++) {
+        const id = newTraceId();
+        const spans = [0, 1, 2].map((i) => makeSpan({
+          traceId: id, service: `uniq-${t}`, startTimeUs: h0 + (b * 10 + t * 2 + i) * 20_000_000,
+          attributes: [str('request.id', `${b}-${t}-${i}`), { key: 'network.peer.port', type: 'int64', value: 40_000 + b * 100 + t * 10 + i }],
+        }));
+        traces.push({ id, spans });
+        batch.push(...spans);
+      }
+      await storage.writer.writeSpans(batch);
+    }
+    const hour = { ...window, startTimeMinUs: h0, startTimeMaxUs: h0 + HOUR_US - 1 };
+    for (const { id, spans } of traces) {
+      for (const s of spans) {
+        expect(await storage.reader.findTraceIds({ ...hour, tags: { 'request.id': (s.attributes[0].value as string) } })).toEqual([id]);
+        expect(await storage.reader.findTraceIds({ ...hour, tags: { 'network.peer.port': String(s.attributes[1].value) } })).toEqual([id]);
+      }
+    }
+    // One value on two spans of a trace 45 minutes apart (one posting, earliest start + spread):
+    // found through either span's time, not between them.
+    const id = newTraceId();
+    const first = makeSpan({ traceId: id, service: 'spread', startTimeUs: h0 + 5 * MINUTE_US, attributes: [str('order.id', 'o-77')] });
+    const second = makeSpan({ traceId: id, service: 'spread', startTimeUs: h0 + 50 * MINUTE_US, attributes: [str('order.id', 'o-77')] });
+    await storage.writer.writeSpans([first, second]);
+    const at = (fromMin: number, toMin: number) => storage.reader.findTraceIds({
+      ...window, startTimeMinUs: h0 + fromMin * MINUTE_US, startTimeMaxUs: h0 + toMin * MINUTE_US, tags: { 'order.id': 'o-77' },
+    });
+    expect(await at(45, 55)).toEqual([id]);
+    expect(await at(0, 10)).toEqual([id]);
+    expect(await at(10, 40)).toEqual([]);
+    // The same span written again (a retry) keeps its single posting searchable.
+    await storage.writer.writeSpans([second]);
+    expect(await at(45, 55)).toEqual([id]);
+    // The same, with the two spans in consecutive batches (entries collapse when merged together).
+    const split = newTraceId();
+    await storage.writer.writeSpans([{ ...first, traceId: split, attributes: [str('order.id', 'o-88')] }]);
+    await storage.writer.writeSpans([{ ...second, traceId: split, attributes: [str('order.id', 'o-88')] }]);
+    const at88 = (fromMin: number, toMin: number) => storage.reader.findTraceIds({
+      ...window, startTimeMinUs: h0 + fromMin * MINUTE_US, startTimeMaxUs: h0 + toMin * MINUTE_US, tags: { 'order.id': 'o-88' },
+    });
+    expect(await at88(45, 55)).toEqual([split]);
+    expect(await at88(0, 10)).toEqual([split]);
+    expect(await at88(10, 40)).toEqual([]);
+  });
+
+  it.each([1, 3, defaultMergeRows])('returns the newest traces first when single-entry postings drive the search, stopping at the limit; merged every %i batches', async (every) => {
+    mergeLimits.rows = every;
+    // One trace per batch: every term of it is a single-entry posting.
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const traceId = newTraceId();
+      ids.push(traceId);
+      await storage.writer.writeSpans([makeSpan({ traceId, service: 'one-per-batch', startTimeUs: now - 50 * MINUTE_US + ((i * 7) % 30) * MINUTE_US })]);
+    }
+    const newestFirst = ids.map((id, i) => ({ id, t: (i * 7) % 30 })).sort((a, b) => b.t - a.t).map((x) => x.id);
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'one-per-batch', limit: 5 })).toEqual(newestFirst.slice(0, 5));
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), limit: 5 })).toEqual(newestFirst.slice(0, 5));
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'one-per-batch' })).toEqual(newestFirst);
+  });
+
+  it('after a batch fails midway, reuses no number interned in it (operations, attribute keys and values)', async () => {
+    // The batch interns a service, an operation, a key and a value, then fails: SQLite rolls
+    // them back and the next batch's new names get the same numbers. Nothing remembered from
+    // the failed batch may point at them.
+    const fresh = makeSpan({ traceId: newTraceId(), service: 'fresh-svc', name: 'fresh-op', startTimeUs: now, attributes: [str('fresh.key', 'fresh-value')] });
+    const boom = makeSpan({ traceId: newTraceId(), service: 'boom', startTimeUs: now });
+    const original = Catalog.prototype.resource;
+    const spy = vi.spyOn(Catalog.prototype, 'resource').mockImplementation(function (this: Catalog, ...args: Parameters<Catalog['resource']>) {
+      if (args[0].serviceName === 'boom') throw new Error('injected failure');
+      return original.apply(this, args);
+    });
+    try {
+      await expect(storage.writer.writeSpans([fresh, boom])).rejects.toThrow(/injected failure/);
+    } finally {
+      spy.mockRestore();
+    }
+    // Same numbers as the failed batch's service and key; same operation name and value.
+    const other = makeSpan({ traceId: newTraceId(), service: 'other-svc', name: 'fresh-op', startTimeUs: now, attributes: [str('other.key', 'fresh-value')] });
+    await storage.writer.writeSpans([other]);
+    await storage.writer.writeSpans([fresh]);
+    const back = await storage.reader.getTraces({ traceIds: [fresh.traceId, other.traceId] });
+    expect(back.map((t) => t.spans)).toEqual([[fresh], [other]]);
+    expect(await storage.reader.findTraceIds({ ...lastHours(1), serviceName: 'fresh-svc', operationName: 'fresh-op', tags: { 'fresh.key': 'fresh-value' } })).toEqual([fresh.traceId]);
+  });
+
+  it('purges recent and single-entry postings with their hour', async () => {
+    mergeLimits.rows = 1; // into postings_single at once
+    await storage.writer.writeSpans([makeSpan({ traceId: newTraceId(), service: 'old', startTimeUs: now - 2 * DAY_US, attributes: [str('request.id', 'r-old')] })]);
+    mergeLimits.rows = defaultMergeRows; // these stay in postings_recent
+    await storage.writer.writeSpans([makeSpan({ traceId: newTraceId(), service: 'old', startTimeUs: now - 2 * DAY_US, attributes: [str('request.id', 'r-old-2')] })]);
+    await storage.writer.writeSpans([makeSpan({ traceId: newTraceId(), service: 'new', startTimeUs: now - MINUTE_US, attributes: [str('request.id', 'r-new')] })]);
+    await storage.purgeOlderThan(now - DAY_US);
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(path, { readonly: true });
+    try {
+      const recent = db.prepare('SELECT min(max_bucket) AS lo, count(*) AS n FROM postings_recent').get() as { lo: number; n: number };
+      expect(recent.n).toBe(1);
+      expect(recent.lo).toBeGreaterThanOrEqual(Math.floor((now - DAY_US) / HOUR_US));
+      expect(db.prepare('SELECT count(*) FROM postings_single').pluck().get()).toBe(0);
+    } finally {
+      db.close();
+    }
   });
 
   it('does not find a trace by an operation a rewrite took away', async () => {

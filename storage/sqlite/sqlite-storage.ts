@@ -78,6 +78,7 @@ class SqliteStorageImpl implements SqliteStorage {
   private readonly catalog: Catalog;
   private batchWriter: BatchWriter;
   private readonly writeTx: Database.Transaction<(batch: readonly Span[]) => void>;
+  private readonly readTx: Database.Transaction<(fn: () => unknown) => unknown>;
   /** `PRAGMA data_version`: changes when ANOTHER connection commits (see `syncExternalWrites`). */
   private readonly dataVersion: () => number;
   private seenDataVersion: number;
@@ -103,20 +104,23 @@ class SqliteStorageImpl implements SqliteStorage {
       this.syncExternalWrites();
       this.batchWriter.write(batch);
     });
+    this.readTx = db.transaction((fn: () => unknown) => fn());
     this.watermarkUs = Number(this.st.getMeta.get(WATERMARK_KEY) ?? -Infinity);
 
     this.writer = { writeSpans: async (batch: readonly Span[]) => this.writeSpans(batch) };
     this.reader = {
-      getTraces: async (q: GetTracesQuery) => this.getTraces(q),
-      findTraces: async (q: TraceQuery) => {
-        this.open();
-        const found = findTraceIds(this.st, this.catalog, q, this.searchContext());
-        return found.map((f) => this.loadTrace(f.num, f.id.toString('hex'))).filter((t): t is Trace => t !== undefined);
-      },
-      findTraceIds: async (q: TraceQuery) => {
-        this.open();
-        return findTraceIds(this.st, this.catalog, q, this.searchContext()).map((f) => f.id.toString('hex'));
-      },
+      getTraces: async (q: GetTracesQuery) => this.snapshot(() => this.getTraces(q)),
+      findTraces: async (q: TraceQuery) =>
+        this.snapshot(() => {
+          this.open();
+          const found = findTraceIds(this.st, this.catalog, q, this.searchContext());
+          return found.map((f) => this.loadTrace(f.num, f.id.toString('hex'))).filter((t): t is Trace => t !== undefined);
+        }),
+      findTraceIds: async (q: TraceQuery) =>
+        this.snapshot(() => {
+          this.open();
+          return findTraceIds(this.st, this.catalog, q, this.searchContext()).map((f) => f.id.toString('hex'));
+        }),
       getServices: async () => {
         this.open();
         this.syncLastSeen();
@@ -145,6 +149,16 @@ class SqliteStorageImpl implements SqliteStorage {
 
   private searchContext(): SearchContext {
     return { maxStartUs: this.batchWriter.maxStartUs, watermarkUs: this.watermarkUs, movedTraces: this.batchWriter.movedTraces };
+  }
+
+  /**
+   * Runs a multi-statement read in one read transaction: one consistent snapshot of the file even
+   * while another connection commits (a search reads `postings_recent`, the posting tables, trace
+   * rows and spans in turn; without a snapshot a merge committed in between could hide entries).
+   */
+  private snapshot<T>(fn: () => T): T {
+    if (this.closed || this.db.inTransaction) return fn();
+    return this.readTx(fn) as T;
   }
 
   /** Throws when closed; otherwise brings the in-memory state up to date with the file. */

@@ -1,10 +1,12 @@
 /**
  * The write path: one call = one batch = run inside one transaction by the caller.
  *
- * Per span: one INSERT. For a trace new to the store parent links are resolved in memory; for a
- * trace with stored spans add one parent lookup by primary key and one pending-children lookup
- * (and, when the INSERT found the row, the rewrite path). Per trace per batch: one summary
- * UPSERT. Per batch: one posting block per distinct (hour, term); dependency increments
+ * Per span: one row, in multi-row INSERTs of `SPAN_CHUNK` rows for traces new to the store (no
+ * conflict possible), with parent links resolved in memory; for a trace with stored spans one
+ * INSERT each, one parent lookup by primary key and one pending-children lookup (and, when the
+ * INSERT found the row, the rewrite path). Per trace per batch: one summary
+ * UPSERT. Per batch: one `postings_recent` row holding every (hour, term, trace) entry, merged
+ * into posting blocks / single-entry rows every `mergeLimits` batches; dependency increments
  * summed in memory and written once per (hour, parent, child).
  *
  * Dependency edges: a parent→child pair is counted exactly once, when the second of the two
@@ -16,21 +18,23 @@
 import { type Span, SpanKind, StatusCode } from '../../model/span.js';
 import type { Catalog, ResourceEntry } from './catalog.js';
 import { canonicalResource } from './catalog.js';
-import type { OldSpanRow, PendingRow, Statements } from './queries.js';
+import { type OldSpanRow, type PendingRow, SINGLE_CHUNK, SPAN_CHUNK, SPAN_COLUMNS, type Statements } from './queries.js';
 import { hourOf, HOUR_US } from './schema.js';
 import { encodeBlock, type PostingEntry } from './posting-block.js';
-import { encodePayload } from './span-codec.js';
+import { encodeRecent, RECORD_BYTES } from './recent-postings.js';
+import { INTERN_VALUES_PER_KEY, PayloadEncoder } from './span-codec.js';
 import { ANY_TERM, forEachSpanOwnTag, operationTerm, serviceTerm, tagTerm } from './terms.js';
 
 const TRACE_ID_RE = /^[0-9a-f]{32}$/;
 const SPAN_ID_RE = /^[0-9a-f]{16}$/;
+const ZERO_TRACE_ID = '0'.repeat(32);
 
-/** Throws an Error naming the batch index and field when a span cannot be stored. */
-export function validateSpan(s: Span, i: number): void {
+/** Throws an Error naming the batch index and field when a span cannot be stored; `traceIdChecked`: its trace id is known to be valid. */
+export function validateSpan(s: Span, i: number, traceIdChecked = false): void {
   const bad = (field: string, why: string, v: unknown) => {
     throw new Error(`writeSpans: span[${i}].${field} ${why}, got ${JSON.stringify(v)}`);
   };
-  if (typeof s.traceId !== 'string' || !TRACE_ID_RE.test(s.traceId) || s.traceId === '0'.repeat(32)) bad('traceId', 'must be 32 lowercase hex chars, not all zero', s.traceId);
+  if (!traceIdChecked && (typeof s.traceId !== 'string' || !TRACE_ID_RE.test(s.traceId) || s.traceId === ZERO_TRACE_ID)) bad('traceId', 'must be 32 lowercase hex chars, not all zero', s.traceId);
   if (typeof s.spanId !== 'string' || !SPAN_ID_RE.test(s.spanId)) bad('spanId', 'must be 16 lowercase hex chars', s.spanId);
   if (s.parentSpanId !== '' && !SPAN_ID_RE.test(s.parentSpanId)) bad('parentSpanId', "must be '' or 16 lowercase hex chars", s.parentSpanId);
   if (!Number.isSafeInteger(s.startTimeUs) || s.startTimeUs < 0) bad('startTimeUs', 'must be a non-negative integer (µs)', s.startTimeUs);
@@ -49,11 +53,45 @@ interface TraceAgg {
   recompute: boolean;
   /** hour → term → earliest/latest start of the spans carrying it */
   terms: Map<number, Map<number, TermSpan>>;
+  /** hour → resource → earliest/latest start of the spans of that resource */
+  resources: Map<number, Map<ResourceEntry, TermSpan>>;
+}
+
+function noteTerm(terms: Map<number, TermSpan>, term: number, start: number): void {
+  const t = terms.get(term);
+  if (!t) terms.set(term, { min: start, max: start });
+  else { if (start < t.min) t.min = start; if (start > t.max) t.max = start; }
+}
+
+/** Attribute keys whose tag terms are cached (keys beyond it, e.g. keys with ids in them, are hashed each time). */
+const MAX_CACHED_KEYS = 10_000;
+
+/** Where `forEachSpanOwnTag` delivers a span's tags: one callback for every span. */
+class TagSink {
+  terms!: Map<number, TermSpan>;
+  start = 0;
+  /** key → value → tag term, for at most `INTERN_VALUES_PER_KEY` values per key (content-keyed: never stale). */
+  private readonly cache = new Map<string, Map<string, number>>();
+  readonly note = (key: string, value: string): void => {
+    let byValue = this.cache.get(key);
+    if (!byValue && this.cache.size < MAX_CACHED_KEYS) this.cache.set(key, (byValue = new Map()));
+    let term = byValue?.get(value);
+    if (term === undefined) {
+      term = tagTerm(key, value);
+      if (byValue && byValue.size < INTERN_VALUES_PER_KEY) byValue.set(value, term);
+    }
+    noteTerm(this.terms, term, this.start);
+  };
 }
 
 const SEQ_KEY = 'posting_seq';
 const TRACE_NUM_KEY = 'trace_num_hwm';
 const MAX_START_KEY = 'max_start_us';
+/**
+ * `postings_recent` is merged into the posting tables once it holds `rows` batches or `entries`
+ * entries (a search reads all of them: 24 B each, ≤ ~1 MB). Mutable for tests only.
+ */
+export const mergeLimits = { rows: 64, entries: 40_000 };
 
 export class BatchWriter {
   /** Batch number: the tiebreak in posting block keys, persisted so it survives a restart. */
@@ -68,8 +106,24 @@ export class BatchWriter {
   readonly movedTraces: Set<number>;
   /** Latest span start ever written (µs), -1 when none; bounds the hour buckets a search visits. Read-only outside. */
   maxStartUs: number;
+  /**
+   * Rows and entries in `postings_recent` (counted at open; after a rolled-back batch they may
+   * overestimate, which only merges a little early).
+   */
+  private recentRows: number;
+  private recentEntries: number;
+  private readonly payloads: PayloadEncoder;
+  private readonly tagSink = new TagSink();
+  /** Parameters of spans waiting for the next multi-row INSERT (`SPAN_CHUNK` rows). */
+  private readonly spanParams: unknown[] = [];
+  /** service number → operation name → by kind (see `operation`). */
+  private readonly opCache = new Map<number, Map<string, (OpSlot | undefined)[]>>();
 
   constructor(private readonly st: Statements, private readonly catalog: Catalog) {
+    this.payloads = new PayloadEncoder(catalog);
+    const recent = st.recentCount.get() as { rows: number; entries: number | null };
+    this.recentRows = recent.rows;
+    this.recentEntries = recent.entries ?? 0;
     this.seq = Number(st.getMeta.get(SEQ_KEY) ?? 0);
     this.movedTraces = new Set(st.allMoved.all() as number[]);
     this.nextTraceNum = Math.max(Number(st.getMeta.get(TRACE_NUM_KEY) ?? 0), Number(st.maxTraceNum.get() ?? 0)) + 1;
@@ -80,7 +134,53 @@ export class BatchWriter {
 
   /** Writes one batch. Must run inside a transaction; throws on invalid input before writing. */
   write(batch: readonly Span[]): void {
-    for (let i = 0; i < batch.length; i++) validateSpan(batch[i], i);
+    // A batch whose commit failed after `write` returned left `seq` ahead of the database.
+    const committedSeq = Number(this.st.getMeta.get(SEQ_KEY) ?? 0);
+    if (committedSeq !== this.seq) {
+      this.seq = committedSeq;
+      this.forgetCaches();
+    }
+    try {
+      this.writeBatch(batch);
+    } catch (err) {
+      this.forgetCaches();
+      throw err;
+    }
+  }
+
+  /**
+   * After a rolled-back batch the catalog reloads (sqlite-storage.ts) and may hand out the
+   * numbers of names interned in it again for other names: drop everything remembered here.
+   */
+  private forgetCaches(): void {
+    this.opCache.clear();
+    this.payloads.forgetIds();
+    const recent = this.st.recentCount.get() as { rows: number; entries: number | null };
+    this.recentRows = recent.rows;
+    this.recentEntries = recent.entries ?? 0;
+  }
+
+  /**
+   * The catalog entry of an operation with its service and operation terms, without the
+   * catalog's string key while `start` is before the entry's last-seen hour.
+   */
+  private operation(svcId: number, service: string, name: string, kind: SpanKind, start: number): OpSlot {
+    let byName = this.opCache.get(svcId);
+    if (!byName) this.opCache.set(svcId, (byName = new Map()));
+    let byKind = byName.get(name);
+    if (!byKind) byName.set(name, (byKind = []));
+    let slot = byKind[kind];
+    if (!slot) byKind[kind] = slot = { id: 0, lastSeenUs: -Infinity, svcTerm: serviceTerm(service), opTerm: operationTerm(service, name) };
+    if (start >= slot.lastSeenUs) {
+      slot.id = this.catalog.operationId(svcId, name, kind, start);
+      slot.lastSeenUs = this.catalog.operationById(slot.id)!.lastSeenUs;
+    }
+    return slot;
+  }
+
+  private writeBatch(batch: readonly Span[]): void {
+    // Spans of a trace usually come together: its id is checked once per run.
+    for (let i = 0; i < batch.length; i++) validateSpan(batch[i], i, i > 0 && batch[i].traceId === batch[i - 1].traceId);
 
     const byTrace = new Map<string, Span[]>();
     for (const s of batch) {
@@ -99,6 +199,9 @@ export class BatchWriter {
     const resCache = new Map<object, Map<object, ResourceEntry>>();
     /** hour → term → one entry per trace: becomes one posting block per (hour, term). */
     const postings = new Map<number, Map<number, PostingEntry[]>>();
+    const tagSink = this.tagSink;
+    this.payloads.reset();
+    this.spanParams.length = 0;
 
     for (const [traceId, list] of byTrace) {
       // A span repeated within the batch: the last copy wins, as if written in two batches.
@@ -107,12 +210,15 @@ export class BatchWriter {
       const stored = this.st.traceNum.get(tid) as number | undefined;
       const isNewTrace = stored === undefined;
       const trace = stored ?? this.nextTraceNum++;
-      const agg: TraceAgg = { trace, minStart: Infinity, maxEnd: -Infinity, added: 0, rootOpId: null, recompute: false, terms: new Map() };
+      const agg: TraceAgg = { trace, minStart: Infinity, maxEnd: -Infinity, added: 0, rootOpId: null, recompute: false, terms: new Map(), resources: new Map() };
 
-      const recs = spans.map((s): SpanRec => {
+      const recs: SpanRec[] = new Array(spans.length);
+      for (let i = 0; i < spans.length; i++) {
+        const s = spans[i];
         const start = s.startTimeUs;
         const svcId = this.catalog.serviceId(s.resource.serviceName, start);
-        const opId = this.catalog.operationId(svcId, s.name, s.kind, start);
+        const op = this.operation(svcId, s.resource.serviceName, s.name, s.kind, start);
+        const opId = op.id;
         let byScope = resCache.get(s.resource);
         if (!byScope) resCache.set(s.resource, (byScope = new Map()));
         let res = byScope.get(s.scope);
@@ -122,22 +228,23 @@ export class BatchWriter {
         } else if (start >= res.lastSeenUs) {
           this.catalog.resource(s.resource, s.scope, start);
         }
-        return {
-          s, svcId, opId, res,
+        recs[i] = {
+          s, svcId, opId, op, res,
           sid: spanKey(s),
           pid: s.parentSpanId ? Buffer.from(s.parentSpanId, 'hex') : null,
           isError: s.status.code === StatusCode.ERROR ? 1 : 0,
         };
-      });
+      }
       // A trace new to the store has no stored spans and no pending children: resolve its
       // parent links in memory, no lookups.
       const batchSvc = isNewTrace ? batchServices(recs) : undefined;
 
-      for (const { s, svcId, opId, res, sid, pid, isError } of recs) {
+      for (const { s, svcId, opId, op, res, sid, pid, isError } of recs) {
         const start = s.startTimeUs;
-        const payload = encodePayload(s, this.catalog);
-        const inserted = this.st.insertSpan.run(trace, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload).changes;
+        const payload = this.payloads.encode(s);
         if (batchSvc) {
+          // New trace: no row can conflict, so spans go in multi-row INSERTs.
+          this.queueSpan(trace, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload);
           agg.added++;
           if (pid) {
             const parentSvc = batchSvc.get(s.parentSpanId);
@@ -147,6 +254,7 @@ export class BatchWriter {
             agg.rootOpId = opId;
           }
         } else {
+          const inserted = this.st.insertSpan.run(trace, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload).changes;
           this.linkStoredTrace(trace, s, { svcId, opId, res, sid, pid, isError, payload, inserted }, agg, addEdge);
         }
 
@@ -155,16 +263,24 @@ export class BatchWriter {
         const hour = hourOf(start);
         let terms = agg.terms.get(hour);
         if (!terms) agg.terms.set(hour, (terms = new Map()));
-        const note = (term: number) => {
-          const t = terms!.get(term);
-          if (!t) terms!.set(term, { min: start, max: start });
-          else { if (start < t.min) t.min = start; if (start > t.max) t.max = start; }
-        };
-        note(ANY_TERM);
-        note(serviceTerm(s.resource.serviceName));
-        note(operationTerm(s.resource.serviceName, s.name));
-        for (const t of res.terms) note(t);
-        forEachSpanOwnTag(s, (k, v) => note(tagTerm(k, v)));
+        noteTerm(terms, ANY_TERM, start);
+        noteTerm(terms, op.svcTerm, start);
+        noteTerm(terms, op.opTerm, start);
+        // Resource terms: noted once per resource here, expanded to its terms after the trace.
+        let resSpans = agg.resources.get(hour);
+        if (!resSpans) agg.resources.set(hour, (resSpans = new Map()));
+        const r = resSpans.get(res);
+        if (!r) resSpans.set(res, { min: start, max: start });
+        else { if (start < r.min) r.min = start; if (start > r.max) r.max = start; }
+        tagSink.terms = terms;
+        tagSink.start = start;
+        forEachSpanOwnTag(s, tagSink.note);
+      }
+      for (const [hour, resSpans] of agg.resources) {
+        const terms = agg.terms.get(hour)!;
+        for (const [res, r] of resSpans) {
+          for (const t of res.terms) { noteTerm(terms, t, r.min); noteTerm(terms, t, r.max); }
+        }
       }
 
       if (isNewTrace) this.st.insertSummary.run(trace, tid, agg.minStart, agg.maxEnd, agg.added, agg.rootOpId);
@@ -182,15 +298,14 @@ export class BatchWriter {
       }
     }
 
+    this.flushSpans();
     const seq = ++this.seq;
-    for (const [hour, byTerm] of postings) {
-      for (const [term, entries] of byTerm) {
-        const blob = encodeBlock(entries); // sorts newest first
-        let maxEnd = 0;
-        for (const e of entries) if (e.startOff + e.spreadUs > maxEnd) maxEnd = e.startOff + e.spreadUs;
-        const maxOff = entries[0].startOff;
-        this.st.insertPostingBlock.run(hour, term, maxOff, seq, maxOff - entries[entries.length - 1].startOff, maxEnd - maxOff, entries.length, blob);
-      }
+    const recent = encodeRecent(postings);
+    if (recent.n > 0) {
+      this.st.insertRecent.run(seq, recent.maxBucket, recent.n, recent.blob);
+      this.recentRows++;
+      this.recentEntries += recent.n;
+      if (this.recentRows >= mergeLimits.rows || this.recentEntries >= mergeLimits.entries) this.mergeRecent(seq);
     }
     this.st.setMeta.run(SEQ_KEY, seq);
     this.st.setMeta.run(TRACE_NUM_KEY, this.nextTraceNum - 1);
@@ -208,6 +323,99 @@ export class BatchWriter {
       if (calls < 0) this.st.deleteEmptyDependency.run(bucket, p, c);
     }
   }
+  private queueSpan(
+    trace: number, sid: Buffer, pid: Buffer | null, opId: number, resId: number, start: number,
+    duration: number, flags: number, status: number, payload: Buffer | null,
+  ): void {
+    const p = this.spanParams;
+    p.push(trace, sid, pid, opId, resId, start, duration, flags, status, payload);
+    if (p.length === SPAN_CHUNK * SPAN_COLUMNS) this.flushSpans();
+  }
+
+  /** Inserts the queued spans: chunks of 2^k rows, largest first. */
+  private flushSpans(): void {
+    const p = this.spanParams;
+    const rows = p.length / SPAN_COLUMNS;
+    let done = 0;
+    for (let k = this.st.insertSpans.length - 1; k >= 0; k--) {
+      const n = 2 ** k;
+      while (rows - done >= n) {
+        this.st.insertSpans[k].run(n === rows ? p : p.slice(done * SPAN_COLUMNS, (done + n) * SPAN_COLUMNS));
+        done += n;
+      }
+    }
+    p.length = 0;
+    this.payloads.reset(); // the payload views were bound (copied) by the INSERTs
+  }
+
+  /**
+   * Moves every row of `postings_recent` into `postings` (a term carried by several traces: one
+   * block) and `postings_single` (one trace), in key order; a trace's entries for one term and
+   * hour from several batches collapse into one. `seq` = the block key's tiebreak.
+   */
+  private mergeRecent(seq: number): void {
+    const rows = this.st.recentAll.all() as { seq: number; entries: Buffer }[];
+    // A k-way merge of the rows (each sorted by term, bucket descending): one (term, bucket)
+    // group at a time, no per-entry maps.
+    const k = rows.length;
+    const bufs = rows.map((r) => r.entries);
+    const ends = bufs.map((b) => b.length);
+    const pos = new Array<number>(k).fill(0); // byte offsets
+    const headTerm = new Float64Array(k);
+    const headBucket = new Float64Array(k);
+    const load = (i: number) => {
+      if (pos[i] < ends[i]) {
+        headTerm[i] = bufs[i].readUIntLE(pos[i], 6);
+        headBucket[i] = bufs[i].readUInt32LE(pos[i] + 6);
+      } else headTerm[i] = Infinity;
+    };
+    for (let i = 0; i < k; i++) load(i);
+    const singles: number[] = [];
+    const group: PostingEntry[] = [];
+    for (;;) {
+      let term = Infinity;
+      let bucket = -1;
+      for (let i = 0; i < k; i++) {
+        if (headTerm[i] < term || (headTerm[i] === term && headBucket[i] > bucket)) { term = headTerm[i]; bucket = headBucket[i]; }
+      }
+      if (term === Infinity) break;
+      group.length = 0;
+      let fromRows = 0;
+      for (let i = 0; i < k; i++) {
+        if (headTerm[i] !== term || headBucket[i] !== bucket) continue;
+        fromRows++;
+        const b = bufs[i];
+        let o = pos[i];
+        while (o < ends[i] && b.readUIntLE(o, 6) === term && b.readUInt32LE(o + 6) === bucket) {
+          group.push({ startOff: b.readUInt32LE(o + 10), spreadUs: b.readUInt32LE(o + 14), trace: b.readUIntLE(o + 18, 6) });
+          o += RECORD_BYTES;
+        }
+        pos[i] = o;
+        load(i);
+      }
+      // A trace's entries of the same term and hour from several batches collapse into one.
+      const entries = fromRows > 1 ? collapseByTrace(group) : group;
+      if (entries.length === 1) {
+        const e = entries[0];
+        singles.push(bucket, term, e.startOff, e.trace, e.spreadUs);
+        if (singles.length === SINGLE_CHUNK * 5) {
+          this.st.insertSinglesChunk.run(singles);
+          singles.length = 0;
+        }
+        continue;
+      }
+      const blob = encodeBlock(entries); // sorts newest first
+      let maxEnd = 0;
+      for (const e of entries) if (e.startOff + e.spreadUs > maxEnd) maxEnd = e.startOff + e.spreadUs;
+      const maxOff = entries[0].startOff;
+      this.st.insertPostingBlock.run(bucket, term, maxOff, seq, maxOff - entries[entries.length - 1].startOff, maxEnd - maxOff, entries.length, blob);
+    }
+    for (let i = 0; i < singles.length; i += 5) this.st.insertSingle.run(singles[i], singles[i + 1], singles[i + 2], singles[i + 3], singles[i + 4]);
+    if (k > 0) this.st.deleteRecentUpTo.run(rows[k - 1].seq);
+    this.recentRows = 0;
+    this.recentEntries = 0;
+  }
+
   /**
    * Stores-side bookkeeping for a span of a trace that already has stored spans: counts edges
    * against stored parents/children, or handles a rewrite (the INSERT found the row).
@@ -278,7 +486,23 @@ export function spanIdOfKey(key: Buffer): Buffer {
 
 type AddEdge = (bucket: number, parentSvc: number, childSvc: number, isError: number, sign: 1 | -1) => void;
 
-interface SpanRec { s: Span; svcId: number; opId: number; res: ResourceEntry; sid: Buffer; pid: Buffer | null; isError: number }
+interface SpanRec { s: Span; svcId: number; opId: number; op: OpSlot; res: ResourceEntry; sid: Buffer; pid: Buffer | null; isError: number }
+
+/** An operation's catalog number and last-seen hour as last returned by the catalog, and its terms. */
+interface OpSlot { id: number; lastSeenUs: number; svcTerm: number; opTerm: number }
+
+/** One entry per trace: earliest start, spread up to the latest start. */
+function collapseByTrace(group: PostingEntry[]): PostingEntry[] {
+  const byTrace = new Map<number, PostingEntry>();
+  for (const g of group) {
+    const e = byTrace.get(g.trace);
+    if (!e) { byTrace.set(g.trace, { ...g }); continue; }
+    const end = Math.max(e.startOff + e.spreadUs, g.startOff + g.spreadUs);
+    e.startOff = Math.min(e.startOff, g.startOff);
+    e.spreadUs = end - e.startOff;
+  }
+  return byTrace.size === group.length ? group : [...byTrace.values()];
+}
 
 function dedupeBySpanId(spans: Span[]): Span[] {
   if (spans.length === 1) return spans;
