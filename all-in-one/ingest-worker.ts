@@ -54,7 +54,11 @@ const replies = new Set<Promise<void>>();
 
 port.on('message', (m: ToWorker) => {
   if (m.type === 'payload') {
-    const reply = decode.consumePayload(m.format, m.body).then(
+    // The structured clone arrives as a plain Uint8Array; as a Buffer (same memory, no copy)
+    // protobufjs reads strings and ids with Node's native UTF-8/hex instead of its JS fallbacks —
+    // measured ~10 µs/span of CPU (worker + GC threads) at 1,000-span requests.
+    const body = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength);
+    const reply = decode.consumePayload(m.format, body).then(
       (result) => post({ type: 'result', id: m.id, result, counters: batchWriter.counters() }),
       (err: unknown) => {
         const failure = failureOf(err);

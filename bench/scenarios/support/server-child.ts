@@ -48,7 +48,7 @@ const logger = pino({ level: 'silent' });
 function usage() {
   const cpu = process.cpuUsage();
   const mem = process.memoryUsage();
-  return { cpuUs: cpu.user + cpu.system, rss: mem.rss, heapUsed: mem.heapUsed, threads: [...cpuByThread()], ingestTid: ingestThread?.threadId() };
+  return { cpuUs: cpu.user + cpu.system, rss: mem.rss, heapUsed: mem.heapUsed, threads: [...cpuByThread()], pid: process.pid, ingestTid: ingestThread?.threadId() };
 }
 
 async function handle(m: Msg): Promise<Record<string, unknown>> {

@@ -38,12 +38,15 @@ export interface ThreadCpuSplit {
   otherUs: number;
 }
 
-/** CPU used between two `cpuByThread` samples, split into main / ingest worker / the rest. */
-export function splitThreadCpu(before: Map<number, number>, after: Map<number, number>, ingestTid: number | undefined): ThreadCpuSplit {
+/**
+ * CPU used between two `cpuByThread` samples of one process, split into main / ingest worker /
+ * the rest. The main thread's id is the process id.
+ */
+export function splitThreadCpu(before: Map<number, number>, after: Map<number, number>, pid: number, ingestTid: number | undefined): ThreadCpuSplit {
   const split = { mainUs: 0, ingestUs: 0, otherUs: 0 };
   for (const [tid, us] of after) {
     const d = us - (before.get(tid) ?? 0);
-    if (tid === process.pid) split.mainUs += d;
+    if (tid === pid) split.mainUs += d;
     else if (tid === ingestTid) split.ingestUs += d;
     else split.otherUs += d;
   }
