@@ -205,9 +205,13 @@ export class IngestThread implements IngestStage {
     this.inFlightBytes += bytes;
     return new Promise<PayloadResult>((resolve, reject) => {
       this.pending.set(id, { bytes, resolve, reject });
-      // Not transferred: a receiver's Buffer may be a slice of a shared pool; the clone is one memcpy.
       const msg: ToWorker = { type: 'payload', id, format, body };
-      worker.postMessage(msg);
+      // A body that owns its whole ArrayBuffer (readBody's concatenation of a request above 4 KiB)
+      // is moved, not copied; smaller ones may be slices of Node's shared Buffer pool, whose
+      // memory must not be detached, and are cloned (one memcpy). Receivers do not touch a body
+      // after handing it over.
+      const owned = body.byteOffset === 0 && body.buffer instanceof ArrayBuffer && body.buffer.byteLength === body.byteLength;
+      worker.postMessage(msg, owned ? [body.buffer as ArrayBuffer] : []);
     });
   }
 
