@@ -105,6 +105,14 @@ export function prepareStatements(db: Database.Database) {
     /** (durMin, durMax, wMax, wMin) newest first, so a search can stop after `limit` confirmed traces */
     tracesByDuration: p(`SELECT id, start_us FROM traces WHERE end_us - start_us BETWEEN ? AND ? AND start_us <= ? AND end_us >= ?
       ORDER BY start_us DESC`),
+    /**
+     * (start lower bound, keyset start, keyset id, durMin, durMax, window min, page): one page of
+     * traces newest first along `traces_by_start` (index order (start_us, id): no sort), filtered
+     * by duration — for duration ranges too common to collect and sort whole.
+     */
+    tracesByStartPage: p(`SELECT id, start_us FROM traces INDEXED BY traces_by_start
+      WHERE start_us >= ? AND (start_us, id) < (?, ?) AND end_us - start_us BETWEEN ? AND ? AND end_us >= ?
+      ORDER BY start_us DESC, id DESC LIMIT ?`),
     dependencies: p(`SELECT parent_service_id AS p, child_service_id AS c, sum(calls) AS calls, sum(errors) AS errors
       FROM dependencies WHERE bucket BETWEEN ? AND ? GROUP BY p, c`),
 
