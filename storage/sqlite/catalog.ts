@@ -40,6 +40,8 @@ export class Catalog implements KeyDictionary {
   private resourcesById = new Map<number, ResourceEntry>();
   private keys = new Map<string, number>();
   private keysById = new Map<number, string>();
+  /** Largest id of each table held in memory: rows above it are new (`syncNew`). */
+  private maxIds = { key: 0, service: 0, operation: 0, resource: 0 };
   private readonly st;
 
   constructor(private readonly db: Database.Database) {
@@ -54,6 +56,10 @@ export class Catalog implements KeyDictionary {
       seenServices: db.prepare('SELECT id, last_seen_us AS s FROM services'),
       // (service_id, …) is the prefix of the UNIQUE index: no scan of other services' operations.
       seenOpsOf: db.prepare('SELECT id, last_seen_us AS s FROM operations WHERE service_id = ?'),
+      newKeys: db.prepare('SELECT id, key FROM attr_keys WHERE id > ?'),
+      newServices: db.prepare('SELECT id, name, last_seen_us FROM services WHERE id > ?'),
+      newOps: db.prepare('SELECT id, service_id, name, kind, last_seen_us FROM operations WHERE id > ?'),
+      newResources: db.prepare('SELECT id, data, last_seen_us FROM resources WHERE id > ?'),
     };
     this.reload();
   }
@@ -63,6 +69,7 @@ export class Catalog implements KeyDictionary {
     this.ops.clear(); this.opsById.clear();
     this.resources.clear(); this.resourcesById.clear();
     this.keys.clear(); this.keysById.clear();
+    this.maxIds = { key: 0, service: 0, operation: 0, resource: 0 };
     this.syncNew();
   }
 
@@ -72,25 +79,37 @@ export class Catalog implements KeyDictionary {
    * "id greater than the largest known" is exactly the new rows.
    */
   syncNew(): void {
-    const maxId = (m: Map<number, unknown>) => { let x = 0; for (const id of m.keys()) if (id > x) x = id; return x; };
-    for (const r of this.db.prepare('SELECT id, key FROM attr_keys WHERE id > ?').all(maxId(this.keysById)) as { id: number; key: string }[]) {
-      this.keys.set(r.key, r.id); this.keysById.set(r.id, r.key);
+    for (const r of this.st.newKeys.all(this.maxIds.key) as { id: number; key: string }[]) this.addKey(r.id, r.key);
+    for (const r of this.st.newServices.all(this.maxIds.service) as { id: number; name: string; last_seen_us: number }[]) {
+      this.addService({ id: r.id, name: r.name, lastSeenUs: r.last_seen_us });
     }
-    for (const r of this.db.prepare('SELECT id, name, last_seen_us FROM services WHERE id > ?').all(maxId(this.servicesById)) as
-      { id: number; name: string; last_seen_us: number }[]) {
-      const e = { id: r.id, name: r.name, lastSeenUs: r.last_seen_us };
-      this.services.set(e.name, e); this.servicesById.set(e.id, e);
-    }
-    for (const r of this.db.prepare('SELECT id, service_id, name, kind, last_seen_us FROM operations WHERE id > ?').all(maxId(this.opsById)) as
+    for (const r of this.st.newOps.all(this.maxIds.operation) as
       { id: number; service_id: number; name: string; kind: number; last_seen_us: number }[]) {
-      const e: OperationEntry = { id: r.id, serviceId: r.service_id, name: r.name, kind: r.kind as SpanKind, lastSeenUs: r.last_seen_us };
-      this.ops.set(opKey(e.serviceId, e.name, e.kind), e); this.opsById.set(e.id, e);
+      this.addOperation({ id: r.id, serviceId: r.service_id, name: r.name, kind: r.kind as SpanKind, lastSeenUs: r.last_seen_us });
     }
-    for (const r of this.db.prepare('SELECT id, data, last_seen_us FROM resources WHERE id > ?').all(maxId(this.resourcesById)) as
-      { id: number; data: string; last_seen_us: number }[]) {
-      const e = resourceEntry(r.id, r.data, r.last_seen_us);
-      this.resources.set(r.data, e); this.resourcesById.set(e.id, e);
+    for (const r of this.st.newResources.all(this.maxIds.resource) as { id: number; data: string; last_seen_us: number }[]) {
+      this.addResource(r.data, resourceEntry(r.id, r.data, r.last_seen_us));
     }
+  }
+
+  private addKey(id: number, key: string): void {
+    this.keys.set(key, id); this.keysById.set(id, key);
+    if (id > this.maxIds.key) this.maxIds.key = id;
+  }
+
+  private addService(e: ServiceEntry): void {
+    this.services.set(e.name, e); this.servicesById.set(e.id, e);
+    if (e.id > this.maxIds.service) this.maxIds.service = e.id;
+  }
+
+  private addOperation(e: OperationEntry): void {
+    this.ops.set(opKey(e.serviceId, e.name, e.kind), e); this.opsById.set(e.id, e);
+    if (e.id > this.maxIds.operation) this.maxIds.operation = e.id;
+  }
+
+  private addResource(data: string, e: ResourceEntry): void {
+    this.resources.set(data, e); this.resourcesById.set(e.id, e);
+    if (e.id > this.maxIds.resource) this.maxIds.resource = e.id;
   }
 
   /** Re-reads the services' `last_seen_us` (written by another connection). */
@@ -113,9 +132,8 @@ export class Catalog implements KeyDictionary {
     let e = this.services.get(name);
     if (!e) {
       const seen = ceilHour(startUs);
-      const id = Number(this.st.insService.run(name, seen).lastInsertRowid);
-      e = { id, name, lastSeenUs: seen };
-      this.services.set(name, e); this.servicesById.set(id, e);
+      e = { id: Number(this.st.insService.run(name, seen).lastInsertRowid), name, lastSeenUs: seen };
+      this.addService(e);
     } else if (startUs >= e.lastSeenUs) {
       e.lastSeenUs = ceilHour(startUs);
       this.st.seenService.run(e.lastSeenUs, e.id);
@@ -128,9 +146,8 @@ export class Catalog implements KeyDictionary {
     let e = this.ops.get(key);
     if (!e) {
       const seen = ceilHour(startUs);
-      const id = Number(this.st.insOp.run(serviceId, name, kind, seen).lastInsertRowid);
-      e = { id, serviceId, name, kind, lastSeenUs: seen };
-      this.ops.set(key, e); this.opsById.set(id, e);
+      e = { id: Number(this.st.insOp.run(serviceId, name, kind, seen).lastInsertRowid), serviceId, name, kind, lastSeenUs: seen };
+      this.addOperation(e);
     } else if (startUs >= e.lastSeenUs) {
       e.lastSeenUs = ceilHour(startUs);
       this.st.seenOp.run(e.lastSeenUs, e.id);
@@ -144,9 +161,8 @@ export class Catalog implements KeyDictionary {
     let e = this.resources.get(data);
     if (!e) {
       const seen = ceilHour(startUs);
-      const id = Number(this.st.insRes.run(data, seen).lastInsertRowid);
-      e = resourceEntry(id, data, seen);
-      this.resources.set(data, e); this.resourcesById.set(id, e);
+      e = resourceEntry(Number(this.st.insRes.run(data, seen).lastInsertRowid), data, seen);
+      this.addResource(data, e);
     } else if (startUs >= e.lastSeenUs) {
       e.lastSeenUs = ceilHour(startUs);
       this.st.seenRes.run(e.lastSeenUs, e.id);
@@ -158,7 +174,7 @@ export class Catalog implements KeyDictionary {
     let id = this.keys.get(key);
     if (id === undefined) {
       id = Number(this.st.insKey.run(key).lastInsertRowid);
-      this.keys.set(key, id); this.keysById.set(id, key);
+      this.addKey(id, key);
     }
     return id;
   }
