@@ -2,7 +2,7 @@
  * Messages between the main thread (receivers, query API) and the ingest worker thread (decode,
  * batch writer, SQLite writes, retention). Plain structured-clone data only.
  */
-import type { BatchWriterCounters, PayloadFormat, PayloadResult } from '../collector/index.js';
+import type { BatchWriterCounters, PayloadFailure, PayloadFormat, PayloadResult } from '../collector/index.js';
 
 export interface IngestWorkerData {
   storage: { path: string; synchronous: 'normal' | 'full' };
@@ -13,12 +13,6 @@ export interface IngestWorkerData {
 export type ToWorker =
   | { type: 'payload'; id: number; format: PayloadFormat; body: Uint8Array }
   | { type: 'shutdown' };
-
-/** Why a payload was not stored; each maps to what the receivers answer. */
-export type PayloadFailure =
-  | { kind: 'invalid'; message: string } // InvalidRequestError → 400
-  | { kind: 'queue-full'; message: string; retryAfterSeconds: number } // QueueFullError → 503
-  | { kind: 'storage'; message: string }; // anything else → 503
 
 export type FromWorker =
   | { type: 'ready'; /** Linux thread id (for per-thread CPU in the bench); undefined elsewhere. */ tid?: number }

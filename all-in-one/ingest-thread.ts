@@ -18,9 +18,9 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { QueueFullError, type BatchWriterCounters, type IngestStage, type PayloadFormat, type PayloadResult } from '../collector/index.js';
+import { QueueFullError, type BatchWriterCounters, type IngestStage, type PayloadFailure, type PayloadFormat, type PayloadResult } from '../collector/index.js';
 import { InvalidRequestError } from '../collector/otlp/errors.js';
-import type { FromWorker, IngestWorkerData, PayloadFailure, ToWorker } from './ingest-protocol.js';
+import type { FromWorker, IngestWorkerData, ToWorker } from './ingest-protocol.js';
 
 const ENTRY = fileURLToPath(new URL('./ingest-worker-entry.mjs', import.meta.url));
 const RESTART_DELAY_MS = 1000;

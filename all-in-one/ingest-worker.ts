@@ -6,11 +6,10 @@
  */
 import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { BatchWriter, DecodeStage, QueueFullError } from '../collector/index.js';
-import { InvalidRequestError } from '../collector/otlp/errors.js';
+import { BatchWriter, DecodeStage, payloadFailureOf } from '../collector/index.js';
 import { startRetention, type RetentionHandle } from '../storage/retention.js';
 import { openSqliteStorage, type SqliteStorage } from '../storage/sqlite/index.js';
-import type { FromWorker, IngestWorkerData, PayloadFailure, ToWorker } from './ingest-protocol.js';
+import type { FromWorker, IngestWorkerData, ToWorker } from './ingest-protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('ingest-worker.ts must run in a worker thread');
@@ -28,12 +27,6 @@ const log = {
     post({ type: 'log', level: 'error', obj: o.err !== undefined ? { ...obj, ...errorFields(o.err) } : { ...obj }, msg });
   },
 };
-
-function failureOf(err: unknown): PayloadFailure {
-  if (err instanceof InvalidRequestError) return { kind: 'invalid', message: err.message };
-  if (err instanceof QueueFullError) return { kind: 'queue-full', message: err.message, retryAfterSeconds: err.retryAfterSeconds };
-  return { kind: 'storage', message: err instanceof Error ? err.message : String(err) };
-}
 
 let storage: SqliteStorage;
 let batchWriter: BatchWriter;
@@ -61,9 +54,8 @@ port.on('message', (m: ToWorker) => {
     const reply = decode.consumePayload(m.format, body).then(
       (result) => post({ type: 'result', id: m.id, result, counters: batchWriter.counters() }),
       (err: unknown) => {
-        const failure = failureOf(err);
-        if (failure.kind === 'storage') log.error({ err }, 'writing spans failed');
-        post({ type: 'failed', id: m.id, failure, counters: batchWriter.counters() });
+        // Logged once, by the receiver that answers the request (IngestUnavailableError keeps the message).
+        post({ type: 'failed', id: m.id, failure: payloadFailureOf(err), counters: batchWriter.counters() });
       },
     );
     replies.add(reply);

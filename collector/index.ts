@@ -27,7 +27,16 @@ export {
 } from './config.js';
 export { CollectorConfigError } from './config-error.js';
 export type { BatchWriterCounters } from './batch-writer/batch-writer.js';
-export { QueueFullError, type Component, type PayloadConsumer, type PayloadFormat, type PayloadResult, type SpanConsumer } from './pipeline.js';
+export {
+  payloadFailureOf,
+  QueueFullError,
+  type Component,
+  type PayloadConsumer,
+  type PayloadFailure,
+  type PayloadFormat,
+  type PayloadResult,
+  type SpanConsumer,
+} from './pipeline.js';
 export { DecodeStage, decodePayload } from './decode-stage.js';
 export { BatchWriter } from './batch-writer/batch-writer.js';
 
@@ -81,7 +90,6 @@ export function createCollector(deps: {
       counters: () => batchWriter.counters(),
     };
   }
-  const consumer: PayloadConsumer = stage;
   const otlpHttp = createOtlpHttpReceiver({
     config: {
       host: config.host,
@@ -89,14 +97,14 @@ export function createCollector(deps: {
       maxRequestBodyBytes: config.maxRequestBodyBytes,
       corsAllowedOrigins: config.corsAllowedOrigins,
     },
-    consumer,
+    consumer: stage,
     logger: logger.child({ receiver: 'otlp-http' }),
   });
   let otlpGrpc: OtlpGrpcReceiver | undefined;
   if (config.otlpGrpcPort !== null) {
     otlpGrpc = createOtlpGrpcReceiver({
       config: { host: config.host, port: config.otlpGrpcPort, maxReceiveMessageBytes: config.otlpGrpcMaxMessageBytes },
-      consumer,
+      consumer: stage,
       logger: logger.child({ receiver: 'otlp-grpc' }),
     });
   }
@@ -109,7 +117,7 @@ export function createCollector(deps: {
         maxRequestBodyBytes: config.maxRequestBodyBytes,
         corsAllowedOrigins: config.corsAllowedOrigins,
       },
-      consumer,
+      consumer: stage,
       logger: logger.child({ receiver: 'zipkin' }),
     });
   }

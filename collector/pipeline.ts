@@ -4,6 +4,7 @@
  * consumer at construction.
  */
 import type { Span } from '../model/span.js';
+import { InvalidRequestError } from './otlp/errors.js';
 
 export interface SpanConsumer {
   /**
@@ -56,4 +57,24 @@ export interface PayloadConsumer {
    * (→ 429/503 + Retry-After); any other rejection is a storage failure (→ 503).
    */
   consumePayload(format: PayloadFormat, body: Uint8Array): Promise<PayloadResult>;
+}
+
+/**
+ * Why `consumePayload` failed, as every receiver answers it (and as the ingest worker thread
+ * sends it back across the thread boundary): `invalid` → 400 / INVALID_ARGUMENT; `queue-full` →
+ * 503 / UNAVAILABLE with its Retry-After; `storage` → 503 / UNAVAILABLE, Retry-After
+ * `STORAGE_RETRY_AFTER_SECONDS`, logged (the client sees `STORAGE_UNAVAILABLE`, not internals).
+ */
+export type PayloadFailure =
+  | { kind: 'invalid'; message: string }
+  | { kind: 'queue-full'; message: string; retryAfterSeconds: number }
+  | { kind: 'storage'; message: string };
+
+export const STORAGE_RETRY_AFTER_SECONDS = 5;
+export const STORAGE_UNAVAILABLE = 'storage unavailable; spans were not stored, retry later';
+
+export function payloadFailureOf(err: unknown): PayloadFailure {
+  if (err instanceof InvalidRequestError) return { kind: 'invalid', message: err.message };
+  if (err instanceof QueueFullError) return { kind: 'queue-full', message: err.message, retryAfterSeconds: err.retryAfterSeconds };
+  return { kind: 'storage', message: err instanceof Error ? err.message : String(err) };
 }

@@ -8,8 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { type Component, type PayloadConsumer, QueueFullError } from '../pipeline.js';
-import { InvalidRequestError } from '../otlp/errors.js';
+import { payloadFailureOf, STORAGE_RETRY_AFTER_SECONDS, type Component, type PayloadConsumer } from '../pipeline.js';
 import { encodeExportResponse } from '../otlp/response.js';
 
 export interface OtlpGrpcConfig {
@@ -47,16 +46,15 @@ export function createOtlpGrpcReceiver(opts: { config: OtlpGrpcConfig; consumer:
     consumer.consumePayload('otlp-protobuf', call.request).then(
       (r) => callback(null, encodeExportResponse('protobuf', r.rejectedSpans, r.errorMessage)),
       (err: unknown) => {
-        if (err instanceof InvalidRequestError) {
-          callback({ code: grpc.status.INVALID_ARGUMENT, details: err.message });
-        } else if (err instanceof QueueFullError) {
-          const md = new grpc.Metadata();
-          md.set('retry-after', String(err.retryAfterSeconds));
-          callback({ code: grpc.status.UNAVAILABLE, details: err.message, metadata: md });
-        } else {
-          logger?.error({ err }, 'OTLP/gRPC export failed');
-          callback({ code: grpc.status.UNAVAILABLE, details: 'storage unavailable' });
+        const f = payloadFailureOf(err);
+        if (f.kind === 'invalid') {
+          callback({ code: grpc.status.INVALID_ARGUMENT, details: f.message });
+          return;
         }
+        if (f.kind === 'storage') logger?.error({ err }, 'OTLP/gRPC export failed');
+        const md = new grpc.Metadata();
+        md.set('retry-after', String(f.kind === 'queue-full' ? f.retryAfterSeconds : STORAGE_RETRY_AFTER_SECONDS));
+        callback({ code: grpc.status.UNAVAILABLE, details: f.kind === 'queue-full' ? f.message : 'storage unavailable', metadata: md });
       },
     );
   };

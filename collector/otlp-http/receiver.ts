@@ -12,7 +12,14 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { QueueFullError, type Component, type PayloadConsumer, type PayloadResult } from '../pipeline.js';
+import {
+  payloadFailureOf,
+  STORAGE_RETRY_AFTER_SECONDS,
+  STORAGE_UNAVAILABLE,
+  type Component,
+  type PayloadConsumer,
+  type PayloadResult,
+} from '../pipeline.js';
 import { createCors } from '../http/cors.js';
 import { createHttpListener } from '../http/listener.js';
 import {
@@ -22,7 +29,6 @@ import {
   readBody,
   RequestAbortedError,
 } from '../http/read-body.js';
-import { InvalidRequestError } from '../otlp/errors.js';
 import {
   encodeExportResponse,
   encodeRpcStatus,
@@ -128,14 +134,15 @@ export function createOtlpHttpReceiver(deps: {
     try {
       result = await consumer.consumePayload(enc === 'protobuf' ? 'otlp-protobuf' : 'otlp-json', body);
     } catch (err) {
-      if (err instanceof InvalidRequestError) return sendStatus(res, 400, enc, RpcCode.INVALID_ARGUMENT, err.message);
-      if (err instanceof QueueFullError) {
-        res.setHeader('Retry-After', String(err.retryAfterSeconds));
-        return sendStatus(res, 503, enc, RpcCode.UNAVAILABLE, err.message);
+      const f = payloadFailureOf(err);
+      if (f.kind === 'invalid') return sendStatus(res, 400, enc, RpcCode.INVALID_ARGUMENT, f.message);
+      if (f.kind === 'queue-full') {
+        res.setHeader('Retry-After', String(f.retryAfterSeconds));
+        return sendStatus(res, 503, enc, RpcCode.UNAVAILABLE, f.message);
       }
       logger.error({ err }, 'writing spans failed');
-      res.setHeader('Retry-After', '5');
-      return sendStatus(res, 503, enc, RpcCode.UNAVAILABLE, 'storage unavailable; spans were not stored, retry later');
+      res.setHeader('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
+      return sendStatus(res, 503, enc, RpcCode.UNAVAILABLE, STORAGE_UNAVAILABLE);
     }
     if (result.rejectedSpans > 0) {
       logger.debug({ rejectedSpans: result.rejectedSpans, reason: result.errorMessage }, 'rejected invalid spans');

@@ -16,8 +16,14 @@ import {
   readBody,
   RequestAbortedError,
 } from '../http/read-body.js';
-import { InvalidRequestError } from '../otlp/errors.js';
-import { QueueFullError, type Component, type PayloadConsumer, type PayloadResult } from '../pipeline.js';
+import {
+  payloadFailureOf,
+  STORAGE_RETRY_AFTER_SECONDS,
+  STORAGE_UNAVAILABLE,
+  type Component,
+  type PayloadConsumer,
+  type PayloadResult,
+} from '../pipeline.js';
 
 export const ZIPKIN_SPANS_PATH = '/api/v2/spans';
 
@@ -82,14 +88,15 @@ export function createZipkinReceiver(deps: { config: ZipkinConfig; consumer: Pay
     try {
       result = await consumer.consumePayload('zipkin-json', body);
     } catch (err) {
-      if (err instanceof InvalidRequestError) return text(res, 400, err.message);
-      if (err instanceof QueueFullError) {
-        res.setHeader('Retry-After', String(err.retryAfterSeconds));
-        return text(res, 503, err.message);
+      const f = payloadFailureOf(err);
+      if (f.kind === 'invalid') return text(res, 400, f.message);
+      if (f.kind === 'queue-full') {
+        res.setHeader('Retry-After', String(f.retryAfterSeconds));
+        return text(res, 503, f.message);
       }
       logger.error({ err }, 'writing spans failed');
-      res.setHeader('Retry-After', '5');
-      return text(res, 503, 'storage unavailable; spans were not stored, retry later');
+      res.setHeader('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
+      return text(res, 503, STORAGE_UNAVAILABLE);
     }
     if (result.acceptedSpans === 0 && result.rejectedSpans > 0) return text(res, 400, result.errorMessage);
     text(res, 202, result.errorMessage);
