@@ -41,7 +41,9 @@ describe('bad input never lands, good input around it does', () => {
     const json = { 'content-type': 'application/json' };
     const cases: [string, () => Promise<Response>, number][] = [
       ['truncated protobuf', () => post(Buffer.from([0x0a, 0x50, 0x0a]), { 'content-type': 'application/x-protobuf' }), 400],
-      ['garbage protobuf', () => post(randomBytes(64), { 'content-type': 'application/x-protobuf' }), 400],
+      // Fixed bytes, not random ones: about 1 in 700 random 64-byte strings is a valid (empty)
+      // request made of unknown fields, which protobuf rightly accepts.
+      ['garbage protobuf', () => post(Buffer.from('plain text, not protobuf at all'), { 'content-type': 'application/x-protobuf' }), 400],
       ['invalid JSON', () => post('{"resourceSpans": [', json), 400],
       ['wrong content type', () => post(body('bad').json, { 'content-type': 'text/plain' }), 415],
       ['oversized body', () => post(JSON.stringify({ resourceSpans: [], pad: 'x'.repeat(100_000) }), json), 413],
