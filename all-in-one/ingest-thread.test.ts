@@ -79,8 +79,13 @@ describe('IngestThread', () => {
     await thread.start();
     const spans = makeCallTrace({ startTimeUs: nowUs() - 1e6 });
     await thread.consumePayload('otlp-protobuf', encodeOtlpProtobuf(spans));
-    const inFlight = thread.consumePayload('otlp-protobuf', encodeOtlpProtobuf(makeCallTrace({ startTimeUs: nowUs() - 1e6 })));
-    await (thread as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    // Handed over after terminate() was called and before the worker's exit is seen: the worker
+    // can no longer call into JS, so the request is certain to be unanswered (handing it over
+    // first raced the worker, which sometimes committed and answered it before dying).
+    const body = encodeOtlpProtobuf(makeCallTrace({ startTimeUs: nowUs() - 1e6 }));
+    const terminated = (thread as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    const inFlight = thread.consumePayload('otlp-protobuf', body);
+    await terminated;
     await expect(inFlight).rejects.toBeInstanceOf(IngestUnavailableError);
     expect(thread.isRunning()).toBe(false); // → /ready answers 503 meanwhile
     await expect(thread.consumePayload('otlp-protobuf', Buffer.from([]))).rejects.toBeInstanceOf(QueueFullError);
