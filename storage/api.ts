@@ -11,6 +11,7 @@
  * - Readers return fresh objects the caller may mutate (adjusters do).
  * - Times are integer microseconds since the epoch, durations integer microseconds.
  */
+import type { LatencyHistogram } from '../model/latency-histogram.js';
 import type { DependencyLink, Operation, Span, SpanKind, Trace } from '../model/span.js';
 
 export interface SpanWriter {
@@ -63,11 +64,45 @@ export interface DependencyReader {
   getDependencies(q: { startUs: number; endUs: number }): Promise<DependencyLink[]>;
 }
 
+export interface SpanMetricsQuery {
+  /** Services to include (OR); empty = none. */
+  serviceNames: string[];
+  /** Span kinds to include (OR); empty = every kind. */
+  spanKinds: SpanKind[];
+  /** Spans starting in [startUs, endUs] (rounded out to whole buckets). */
+  startUs: number;
+  endUs: number;
+}
+
+/** Request/error/duration figures of one operation's spans that started in one time bucket. */
+export interface SpanMetricsBucket {
+  serviceName: string;
+  operationName: string;
+  spanKind: SpanKind;
+  /** Start of the bucket, µs; the bucket is `resolutionUs` long. */
+  startUs: number;
+  calls: number;
+  errors: number;
+  latency: LatencyHistogram;
+}
+
+/**
+ * RED metrics aggregated from spans as they are written (what the OpenTelemetry Collector's
+ * spanmetrics connector computes for Jaeger's Monitor tab), so answering never reads spans.
+ */
+export interface SpanMetricsReader {
+  /** The bucket length, µs: the finest step the metrics can be read at. */
+  readonly resolutionUs: number;
+  /** Buckets with at least one span, ordered by service, operation, kind, then time. */
+  getSpanMetrics(q: SpanMetricsQuery): Promise<SpanMetricsBucket[]>;
+}
+
 /** What a running backend hands out; `close` flushes and releases files. */
 export interface Storage {
   writer: SpanWriter;
   reader: TraceReader;
   dependencies: DependencyReader;
+  spanMetrics: SpanMetricsReader;
   /** Deletes spans older than `cutoffUs`; returns how many spans were removed. */
   purgeOlderThan(cutoffUs: number): Promise<number>;
   close(): Promise<void>;

@@ -5,7 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SpanKind, StatusCode, type Span } from '../model/span.js';
-import type { Storage, TraceQuery } from './api.js';
+import { histogramQuantile, mergeHistogram } from '../model/latency-histogram.js';
+import type { SpanMetricsQuery, Storage, TraceQuery } from './api.js';
 import {
   bySpanId, DAY_US, HOUR_US, MINUTE_US, makeCallTrace, makeRichSpan, makeSpan, newSpanId, newTraceId, nowUs, str,
 } from './testdata/fixtures.js';
@@ -329,6 +330,76 @@ export function runStorageContract(name: string, open: () => Promise<Storage>): 
         expect(await storage.dependencies.getDependencies({ startUs: now - 3 * DAY_US, endUs: now + MINUTE_US })).toEqual([
           { parent: 'frontend', child: 'backend', callCount: 1, errorCount: 0 },
         ]);
+      });
+    });
+
+    describe('span metrics (RED)', () => {
+      /** Calls and errors summed over every bucket of (service, operation, kind); the merged latency histogram. */
+      const totals = async (q: Partial<SpanMetricsQuery> = {}) => {
+        const buckets = await storage.spanMetrics.getSpanMetrics({
+          serviceNames: ['svc', 'other'], spanKinds: [], startUs: now - HOUR_US, endUs: now + MINUTE_US, ...q,
+        });
+        const out = new Map<string, { calls: number; errors: number; latency: Map<number, number> }>();
+        for (const b of buckets) {
+          expect(b.startUs % storage.spanMetrics.resolutionUs).toBe(0);
+          const key = `${b.serviceName}|${b.operationName}|${b.spanKind}`;
+          let t = out.get(key);
+          if (!t) out.set(key, (t = { calls: 0, errors: 0, latency: new Map() }));
+          t.calls += b.calls;
+          t.errors += b.errors;
+          mergeHistogram(t.latency, b.latency);
+        }
+        return out;
+      };
+      const serverSpans = (n: number, opts: { start: number; errorEvery?: number; service?: string; name?: string }) =>
+        Array.from({ length: n }, (_, i) => makeSpan({
+          traceId: newTraceId(), service: opts.service ?? 'svc', name: opts.name ?? 'GET /x', kind: SpanKind.SERVER,
+          startTimeUs: opts.start + i, durationUs: (i + 1) * 1000,
+          status: opts.errorEvery && i % opts.errorEvery === 0 ? { code: StatusCode.ERROR, message: 'boom' } : undefined,
+        }));
+
+      it('counts calls and errors and keeps latencies per operation and kind, across batches', async () => {
+        await write(serverSpans(60, { start: now - 30 * MINUTE_US, errorEvery: 10 }));
+        await write(serverSpans(40, { start: now - 2 * MINUTE_US, errorEvery: 10 }));
+        await write([makeSpan({ traceId: newTraceId(), service: 'svc', name: 'GET /x', kind: SpanKind.CLIENT, startTimeUs: now, durationUs: 5 })]);
+        await write(serverSpans(3, { start: now, service: 'other' }));
+        const t = await totals();
+        expect(t.get(`svc|GET /x|${SpanKind.SERVER}`)).toMatchObject({ calls: 100, errors: 10 });
+        expect(t.get(`svc|GET /x|${SpanKind.CLIENT}`)).toMatchObject({ calls: 1, errors: 0 });
+        expect(t.get(`other|GET /x|${SpanKind.SERVER}`)).toMatchObject({ calls: 3, errors: 0 });
+        // Durations 1..60 ms and 1..40 ms: 1..40 twice, so the median (rank 50) is 25 ms; p99 is 59 ms.
+        const latency = t.get(`svc|GET /x|${SpanKind.SERVER}`)!.latency;
+        expect(histogramQuantile(latency, 0.5) / 1000).toBeGreaterThan(25 / 1.1);
+        expect(histogramQuantile(latency, 0.5) / 1000).toBeLessThan(25 * 1.1);
+        expect(histogramQuantile(latency, 0.99) / 1000).toBeGreaterThan(59 / 1.1);
+        expect(histogramQuantile(latency, 0.99) / 1000).toBeLessThan(60 * 1.1);
+      });
+
+      it('filters by service, span kind and time; a rewritten span is not counted twice', async () => {
+        const spans = serverSpans(5, { start: now - 5 * MINUTE_US });
+        await write(spans);
+        await write(spans); // the same ids again
+        await write([makeSpan({ traceId: newTraceId(), service: 'svc', name: 'q', kind: SpanKind.CLIENT, startTimeUs: now })]);
+        expect([...(await totals({ serviceNames: ['svc'], spanKinds: [SpanKind.SERVER] })).entries()])
+          .toEqual([[`svc|GET /x|${SpanKind.SERVER}`, expect.objectContaining({ calls: 5 })]]);
+        expect([...(await totals({ spanKinds: [SpanKind.CLIENT] })).keys()]).toEqual([`svc|q|${SpanKind.CLIENT}`]);
+        expect((await totals({ serviceNames: ['nope'] })).size).toBe(0);
+        expect((await totals({ startUs: now - MINUTE_US, spanKinds: [SpanKind.SERVER] })).size).toBe(0);
+        // Buckets come back in time order within an operation.
+        await write(serverSpans(2, { start: now - 20 * MINUTE_US }));
+        const starts = (await storage.spanMetrics.getSpanMetrics({ serviceNames: ['svc'], spanKinds: [SpanKind.SERVER], startUs: now - HOUR_US, endUs: now }))
+          .map((b) => b.startUs);
+        expect(starts).toEqual([...starts].sort((a, b) => a - b));
+        expect(starts.length).toBeGreaterThanOrEqual(2);
+      });
+
+      it('purgeOlderThan drops the figures of purged time', async () => {
+        await write(serverSpans(4, { start: now - 2 * DAY_US }));
+        await write(serverSpans(2, { start: now - MINUTE_US }));
+        const all = { startUs: now - 3 * DAY_US };
+        expect((await totals(all)).get(`svc|GET /x|${SpanKind.SERVER}`)?.calls).toBe(6);
+        await storage.purgeOlderThan(now - DAY_US);
+        expect((await totals(all)).get(`svc|GET /x|${SpanKind.SERVER}`)?.calls).toBe(2);
       });
     });
 

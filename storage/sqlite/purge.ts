@@ -11,12 +11,15 @@
  *   cutoff's hour may point at deleted spans until the next purge; searches confirm every
  *   candidate against the spans, so they never surface.
  * - `pending_edges`: rows of deleted children go with them.
+ * - `span_metrics`: 10-second buckets wholly before the cutoff are dropped; the one holding the
+ *   cutoff keeps the figures of its deleted spans (at most 10 s of them).
  * - services/operations: hidden from listings once last seen before the watermark (catalog.ts).
  */
 import { StatusCode } from '../../model/span.js';
 import type { Catalog } from './catalog.js';
 import type { OldTraceRow, SpanRow, Statements } from './queries.js';
 import { hourOf, HOUR_US } from './schema.js';
+import { metricsBucketOf } from './span-metrics.js';
 import { spanIdOfKey } from './writer.js';
 
 export interface PurgeChunkResult { removedSpans: number; done: boolean }
@@ -76,6 +79,7 @@ export function purgeSpansChunk(st: Statements, catalog: Catalog, cutoffUs: numb
 export function purgeIndexChunk(st: Statements, cutoffUs: number, chunkRows: number): boolean {
   const bucket = hourOf(cutoffUs);
   st.deleteDependenciesBefore.run(bucket);
+  st.spanMetrics.deleteBefore.run(metricsBucketOf(cutoffUs));
   st.deleteOldRecent.run(bucket);
   if (st.deletePostingsChunk.run(bucket, chunkRows).changes >= chunkRows) return false;
   return st.deleteSinglesChunk.run(bucket, chunkRows).changes < chunkRows;

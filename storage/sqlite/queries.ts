@@ -3,6 +3,7 @@
  * Parameter order is the order of the `?` placeholders; row shapes are the interfaces below.
  */
 import type Database from 'better-sqlite3';
+import { prepareSpanMetricsStatements } from './span-metrics.js';
 
 export interface SpanRow {
   span_id: Buffer;
@@ -28,6 +29,7 @@ export interface DependencyRow { p: number; c: number; calls: number; errors: nu
 export function prepareStatements(db: Database.Database) {
   const p = (sql: string) => db.prepare(sql);
   return {
+    spanMetrics: prepareSpanMetricsStatements(db),
     // --- write path
     traceNum: p('SELECT id FROM traces WHERE trace_id = ?').pluck(),
     maxTraceNum: p('SELECT max(id) FROM traces').pluck(),

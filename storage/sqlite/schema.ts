@@ -82,12 +82,24 @@
  */
 import type Database from 'better-sqlite3';
 
-/** Versions 1 and 2 only existed in development builds before the first release; they are not migrated. */
-export const SCHEMA_VERSION = 3;
+/**
+ * Versions 1 and 2 only existed in development builds before the first release; they are not
+ * migrated. 3 → 4 added `span_metrics` (additive: a version-3 file is upgraded in place and has
+ * RED metrics from then on).
+ */
+export const SCHEMA_VERSION = 4;
+const OLDEST_MIGRATABLE_VERSION = 3;
 
 /** An hour in µs: the bucket of `postings` and `dependencies`. */
 export const HOUR_US = 3_600_000_000;
 export const hourOf = (us: number): number => Math.floor(us / HOUR_US);
+
+/** RED metrics per operation and 10-second bucket (storage/sqlite/span-metrics.ts); keyed by operation first, as every read and purge is. */
+const SPAN_METRICS_DDL = `
+CREATE TABLE IF NOT EXISTS span_metrics (
+  op_id INTEGER NOT NULL, bucket INTEGER NOT NULL, calls INTEGER NOT NULL, errors INTEGER NOT NULL,
+  latency BLOB NOT NULL, PRIMARY KEY (op_id, bucket)) WITHOUT ROWID;
+`;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
@@ -127,7 +139,7 @@ CREATE TABLE IF NOT EXISTS dependencies (
   bucket INTEGER NOT NULL, parent_service_id INTEGER NOT NULL, child_service_id INTEGER NOT NULL,
   calls INTEGER NOT NULL, errors INTEGER NOT NULL,
   PRIMARY KEY (bucket, parent_service_id, child_service_id)) WITHOUT ROWID;
-`;
+${SPAN_METRICS_DDL}`;
 
 export interface SchemaOptions {
   synchronous: 'normal' | 'full';
@@ -142,7 +154,7 @@ export function applySchema(db: Database.Database, opts: SchemaOptions): void {
   if (version > SCHEMA_VERSION) {
     throw new Error(`SQLite storage: schema version ${version} is newer than this meshtrace understands (${SCHEMA_VERSION})`);
   }
-  if (version > 0 && version < SCHEMA_VERSION) {
+  if (version > 0 && version < OLDEST_MIGRATABLE_VERSION) {
     throw new Error(`SQLite storage: schema version ${version} comes from a pre-release build; delete the database file (${db.name}) and start again`);
   }
   // Only effective before the first table exists; later it would need a full VACUUM.
@@ -158,7 +170,7 @@ export function applySchema(db: Database.Database, opts: SchemaOptions): void {
   if (opts.cacheSizeKiB > 0) db.pragma(`cache_size = -${Math.floor(opts.cacheSizeKiB)}`);
   if (version < SCHEMA_VERSION) {
     db.transaction(() => {
-      db.exec(DDL);
+      db.exec(version === 0 ? DDL : SPAN_METRICS_DDL);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     })();
   }

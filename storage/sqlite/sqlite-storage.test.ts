@@ -69,6 +69,22 @@ describe('sqlite storage', () => {
     storage = openSqliteStorage({ path: freshPath() });
   });
 
+  it('upgrades a version-3 file in place: its traces stay, RED metrics start being kept', async () => {
+    const old = makeCallTrace({ startTimeUs: now - 1000 });
+    await storage.writer.writeSpans(old);
+    await storage.close();
+    const Database = (await import('better-sqlite3')).default;
+    const db = new Database(path);
+    db.exec('DROP TABLE span_metrics');
+    db.pragma('user_version = 3');
+    db.close();
+    storage = openSqliteStorage({ path });
+    expect(await storage.reader.getTraces({ traceIds: [old[0].traceId] })).toHaveLength(1);
+    await storage.writer.writeSpans(makeCallTrace({ startTimeUs: now }));
+    const red = await storage.spanMetrics.getSpanMetrics({ serviceNames: ['backend'], spanKinds: [], startUs: now - HOUR_US, endUs: now + HOUR_US });
+    expect(red.reduce((n, b) => n + b.calls, 0)).toBe(1);
+  });
+
   it('rejects invalid spans naming the field, and writes nothing of that batch', async () => {
     const good = makeSpan({ traceId: newTraceId(), service: 'good', startTimeUs: now });
     const bad = { ...makeSpan({ traceId: newTraceId(), service: 'bad', startTimeUs: now }), spanId: 'XYZ' };

@@ -9,13 +9,14 @@ import Database from 'better-sqlite3';
 import { z } from 'zod';
 import type { DependencyLink, Operation, Span, SpanKind, Trace } from '../../model/span.js';
 import { spanKindNames } from '../../model/span.js';
-import type { GetTracesQuery, Storage, TraceQuery } from '../api.js';
+import type { GetTracesQuery, SpanMetricsBucket, SpanMetricsQuery, Storage, TraceQuery } from '../api.js';
 import { Catalog } from './catalog.js';
 import { purgeIndexChunk, purgeSpansChunk } from './purge.js';
 import { type DependencyRow, prepareStatements, type SpanRow, type Statements } from './queries.js';
 import { applySchema, hourOf } from './schema.js';
 import { findTraceIds, type SearchContext } from './search.js';
 import { decodePayload } from './span-codec.js';
+import { decodeLatency, metricsBucketOf, SPAN_METRICS_BUCKET_US, type SpanMetricsRow } from './span-metrics.js';
 import { BatchWriter, spanIdOfKey } from './writer.js';
 
 export const sqliteStorageOptionsSchema = z.object({
@@ -74,6 +75,7 @@ class SqliteStorageImpl implements SqliteStorage {
   readonly writer;
   readonly reader;
   readonly dependencies;
+  readonly spanMetrics;
   private readonly st: Statements;
   private readonly catalog: Catalog;
   private batchWriter: BatchWriter;
@@ -129,6 +131,10 @@ class SqliteStorageImpl implements SqliteStorage {
       getOperations: async (q: { serviceName: string; spanKind?: SpanKind }) => this.getOperations(q),
     };
     this.dependencies = { getDependencies: async (q: { startUs: number; endUs: number }) => this.getDependencies(q) };
+    this.spanMetrics = {
+      resolutionUs: SPAN_METRICS_BUCKET_US,
+      getSpanMetrics: async (q: SpanMetricsQuery) => this.snapshot(() => this.getSpanMetrics(q)),
+    };
   }
 
   /**
@@ -277,6 +283,33 @@ class SqliteStorageImpl implements SqliteStorage {
       out.push({ parent, child, callCount: r.calls, errorCount: r.errors });
     }
     return out.sort((a, b) => cmp(a.parent, b.parent) || cmp(a.child, b.child));
+  }
+
+  private getSpanMetrics(q: SpanMetricsQuery): SpanMetricsBucket[] {
+    this.open();
+    for (const k of ['startUs', 'endUs'] as const) {
+      if (!Number.isSafeInteger(q[k])) throw new Error(`getSpanMetrics: ${k} must be an integer (µs), got ${q[k]}`);
+    }
+    const kinds = new Set(q.spanKinds);
+    const first = metricsBucketOf(q.startUs);
+    const last = metricsBucketOf(q.endUs);
+    const out: SpanMetricsBucket[] = [];
+    for (const serviceName of [...new Set(q.serviceNames)].sort(cmp)) {
+      const svc = this.catalog.serviceByName(serviceName);
+      if (!svc || first > last) continue;
+      const ops = this.catalog.operationsOf(svc.id, -Infinity)
+        .filter((op) => kinds.size === 0 || kinds.has(op.kind))
+        .sort((a, b) => cmp(a.name, b.name) || a.kind - b.kind);
+      for (const op of ops) {
+        for (const r of this.st.spanMetrics.range.all(op.id, first, last) as SpanMetricsRow[]) {
+          out.push({
+            serviceName, operationName: op.name, spanKind: op.kind, startUs: r.bucket * SPAN_METRICS_BUCKET_US,
+            calls: r.calls, errors: r.errors, latency: decodeLatency(r.latency),
+          });
+        }
+      }
+    }
+    return out;
   }
 
   async purgeOlderThan(cutoffUs: number): Promise<number> {

@@ -57,6 +57,8 @@ describe('a second connection to the same SQLite file', () => {
     expect(await reader.dependencies.getDependencies({ startUs: t - HOUR_US, endUs: t + HOUR_US })).toEqual([
       { parent: 'web', child: 'billing', callCount: 1, errorCount: 0 },
     ]);
+    const red = await reader.spanMetrics.getSpanMetrics({ serviceNames: ['search'], spanKinds: [SpanKind.SERVER], startUs: t - HOUR_US, endUs: t + HOUR_US });
+    expect(red.map((b) => [b.serviceName, b.operationName, b.calls])).toEqual([['search', 'query', 1]]);
 
     // A later trace in a later hour: the reader's search bound (latest start) must move too.
     const later = makeCallTrace({ startTimeUs: t + 2 * HOUR_US, frontend: 'web', backend: 'billing' });

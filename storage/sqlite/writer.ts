@@ -22,6 +22,7 @@ import { type OldSpanRow, type PendingRow, SINGLE_CHUNK, SPAN_CHUNK, SPAN_COLUMN
 import { hourOf, HOUR_US } from './schema.js';
 import { encodeBlock, type PostingEntry } from './posting-block.js';
 import { encodeRecent, RECORD_BYTES } from './recent-postings.js';
+import { SpanMetricsAccumulator } from './span-metrics.js';
 import { INTERN_VALUES_PER_KEY, PayloadEncoder } from './span-codec.js';
 import { ANY_TERM, forEachSpanOwnTag, operationTerm, serviceTerm, tagTerm } from './terms.js';
 
@@ -188,6 +189,7 @@ export class BatchWriter {
       if (list) list.push(s); else byTrace.set(s.traceId, [s]);
     }
     const deps = new Map<string, [number, number, number, number, number]>();
+    const red = new SpanMetricsAccumulator();
     const addEdge: AddEdge = (bucket, parentSvc, childSvc, isError, sign) => {
       if (parentSvc === childSvc) return;
       const key = `${bucket}:${parentSvc}:${childSvc}`;
@@ -246,6 +248,7 @@ export class BatchWriter {
           // New trace: no row can conflict, so spans go in multi-row INSERTs.
           this.queueSpan(trace, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload);
           agg.added++;
+          red.add(opId, start, s.durationUs, isError);
           if (pid) {
             const parentSvc = batchSvc.get(s.parentSpanId);
             if (parentSvc !== undefined) addEdge(hourOf(start), parentSvc, svcId, isError, 1);
@@ -255,6 +258,8 @@ export class BatchWriter {
           }
         } else {
           const inserted = this.st.insertSpan.run(trace, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload).changes;
+          // A rewrite of a stored span keeps its first figures: counting it again would double it.
+          if (inserted) red.add(opId, start, s.durationUs, isError);
           this.linkStoredTrace(trace, s, { svcId, opId, res, sid, pid, isError, payload, inserted }, agg, addEdge);
         }
 
@@ -322,6 +327,7 @@ export class BatchWriter {
       this.st.addDependency.run(bucket, p, c, calls, errors);
       if (calls < 0) this.st.deleteEmptyDependency.run(bucket, p, c);
     }
+    red.flush(this.st.spanMetrics);
   }
   private queueSpan(
     trace: number, sid: Buffer, pid: Buffer | null, opId: number, resId: number, start: number,
