@@ -64,6 +64,7 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
     const query = await buildQueryApp({
       reader: storage.reader,
       dependencies: storage.dependencies,
+      spanMetrics: storage.spanMetrics,
       adjusters: standardAdjusters({ maxClockSkewAdjustUs: config.maxClockSkewAdjustment }),
       logger: logger.child({ component: 'query' }),
       // Not ready while the ingest worker is being replaced: the receivers would answer 503.

@@ -5,12 +5,13 @@
  * (or api_v3's error shape), everything else a 500 whose message is logged, not leaked.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
-import type { DependencyReader, TraceReader } from '../storage/api.js';
+import type { DependencyReader, SpanMetricsReader, TraceReader } from '../storage/api.js';
 import type { Adjuster } from './adjusters/index.js';
 import { errorEnvelope } from './envelope.js';
 import { apiV3Routes } from './routes/api-v3.js';
 import { dependenciesRoutes } from './routes/dependencies.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { propagationRoutes } from './routes/propagation.js';
 import { servicesRoutes } from './routes/services.js';
 import { tracesRoutes } from './routes/traces.js';
@@ -19,6 +20,8 @@ import { QueryService } from './trace-service.js';
 export interface QueryAppDeps {
   reader: TraceReader;
   dependencies: DependencyReader;
+  /** RED metrics for `/api/metrics/*`; without it those routes answer 501 (metrics disabled). */
+  spanMetrics?: SpanMetricsReader;
   adjusters: readonly Adjuster[];
   logger?: FastifyServerOptions['loggerInstance'];
   /** Readiness probe for `/ready`; defaults to always ready. */
@@ -57,8 +60,9 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
 
   app.setErrorHandler((err, req, reply) => {
     const status = statusOf(err);
-    const message = status >= 500 ? 'internal error' : (err as Error).message;
-    if (status >= 500) req.log.error({ err, url: req.url }, 'query request failed');
+    const expose = status < 500 || (err as { expose?: boolean }).expose === true;
+    const message = expose ? (err as Error).message : 'internal error';
+    if (!expose) req.log.error({ err, url: req.url }, 'query request failed');
     if (isApiV3(req.url)) return reply.code(status).send({ error: { httpCode: status, message } });
     return reply.code(status).send(errorEnvelope(status, message));
   });
@@ -86,6 +90,7 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
     await scope.register(servicesRoutes, { query });
     await scope.register(tracesRoutes, { query });
     await scope.register(dependenciesRoutes, { query });
+    await scope.register(metricsRoutes, { spanMetrics: deps.spanMetrics });
     await scope.register(apiV3Routes, { query });
     await scope.register(propagationRoutes, { query });
     for (const plugin of deps.extraApiPlugins ?? []) await plugin(scope, query);

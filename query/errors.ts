@@ -16,3 +16,14 @@ export class NotFoundError extends Error {
     this.name = 'NotFoundError';
   }
 }
+
+/** A feature this server is not configured for (jaeger-query answers 501 for a disabled metrics store). */
+export class NotImplementedError extends Error {
+  readonly statusCode = 501;
+  /** The message is meant for the client, unlike other 5xx errors'. */
+  readonly expose = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotImplementedError';
+  }
+}
