@@ -5,7 +5,6 @@ import type { SpanMetricsBucket } from '../storage/api.js';
 import { computeMetricFamily, type MetricsParams, pointTimes, rfc3339 } from './span-metrics.js';
 import { parseMetricsParams } from './routes/metrics.js';
 
-const BUCKET_US = 10_000_000;
 const END_MS = Date.UTC(2026, 10, 25, 12, 0, 0);
 
 /** A bucket starting `agoS` seconds before END with `calls` spans of `ms` each, `errors` of them failed. */

@@ -393,6 +393,15 @@ export function runStorageContract(name: string, open: () => Promise<Storage>): 
         expect(starts.length).toBeGreaterThanOrEqual(2);
       });
 
+      it('sums figures written over many batches (past any staging a backend does) exactly', async () => {
+        for (let i = 0; i < 150; i++) {
+          await write([...serverSpans(2, { start: now - 10 * MINUTE_US + i * 1000, errorEvery: 2, name: `op-${i % 3}` })]);
+        }
+        const t = await totals();
+        for (let k = 0; k < 3; k++) expect(t.get(`svc|op-${k}|${SpanKind.SERVER}`), `op-${k}`).toMatchObject({ calls: 100, errors: 50 });
+        expect([...t.get(`svc|op-0|${SpanKind.SERVER}`)!.latency.values()].reduce((a, b) => a + b, 0)).toBe(100);
+      });
+
       it('purgeOlderThan drops the figures of purged time', async () => {
         await write(serverSpans(4, { start: now - 2 * DAY_US }));
         await write(serverSpans(2, { start: now - MINUTE_US }));

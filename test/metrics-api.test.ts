@@ -76,7 +76,7 @@ describe('/api/metrics', () => {
   });
 
   it('minstep is the bucket length; bad parameters get 400 in the Jaeger envelope', async () => {
-    expect((await getJson(`${server.queryUrl}/api/metrics/minstep`)).body).toEqual({ data: 10000, total: 0, limit: 0, offset: 0, errors: null });
+    expect((await getJson(`${server.queryUrl}/api/metrics/minstep`)).body).toEqual({ data: 60000, total: 0, limit: 0, offset: 0, errors: null });
     const bad = await getJson(`${server.queryUrl}/api/metrics/latencies?service=shop`);
     expect(bad.status).toBe(400);
     expect(bad.body).toEqual({ data: null, total: 0, limit: 0, offset: 0, errors: [{ code: 400, msg: `unable to parse param 'quantile': strconv.ParseFloat: parsing "": invalid syntax` }] });

@@ -11,15 +11,15 @@
  *   cutoff's hour may point at deleted spans until the next purge; searches confirm every
  *   candidate against the spans, so they never surface.
  * - `pending_edges`: rows of deleted children go with them.
- * - `span_metrics`: 10-second buckets wholly before the cutoff are dropped; the one holding the
- *   cutoff keeps the figures of its deleted spans (at most 10 s of them).
+ * - `span_metrics`: figures still in `span_metrics_recent` are merged first, then minutes wholly
+ *   before the cutoff are dropped; the one holding the cutoff keeps the figures of its deleted spans.
  * - services/operations: hidden from listings once last seen before the watermark (catalog.ts).
  */
 import { StatusCode } from '../../model/span.js';
 import type { Catalog } from './catalog.js';
 import type { OldTraceRow, SpanRow, Statements } from './queries.js';
 import { hourOf, HOUR_US } from './schema.js';
-import { metricsBucketOf } from './span-metrics.js';
+import { mergeRecentMetrics, metricsBucketOf } from './span-metrics.js';
 import { spanIdOfKey } from './writer.js';
 
 export interface PurgeChunkResult { removedSpans: number; done: boolean }
@@ -76,7 +76,8 @@ export function purgeSpansChunk(st: Statements, catalog: Catalog, cutoffUs: numb
 }
 
 /** Drops index rows of hours wholly before the cutoff; true when nothing is left to drop. */
-export function purgeIndexChunk(st: Statements, cutoffUs: number, chunkRows: number): boolean {
+export function purgeIndexChunk(st: Statements, catalog: Catalog, cutoffUs: number, chunkRows: number): boolean {
+  mergeRecentMetrics(st.spanMetrics, (opId) => catalog.operationById(opId)?.serviceId);
   const bucket = hourOf(cutoffUs);
   st.deleteDependenciesBefore.run(bucket);
   st.spanMetrics.deleteBefore.run(metricsBucketOf(cutoffUs));

@@ -75,7 +75,7 @@ describe('sqlite storage', () => {
     await storage.close();
     const Database = (await import('better-sqlite3')).default;
     const db = new Database(path);
-    db.exec('DROP TABLE span_metrics');
+    db.exec('DROP TABLE span_metrics; DROP TABLE span_metrics_recent');
     db.pragma('user_version = 3');
     db.close();
     storage = openSqliteStorage({ path });

@@ -10,13 +10,13 @@ import { z } from 'zod';
 import type { DependencyLink, Operation, Span, SpanKind, Trace } from '../../model/span.js';
 import { spanKindNames } from '../../model/span.js';
 import type { GetTracesQuery, SpanMetricsBucket, SpanMetricsQuery, Storage, TraceQuery } from '../api.js';
-import { Catalog } from './catalog.js';
+import { Catalog, type OperationEntry } from './catalog.js';
 import { purgeIndexChunk, purgeSpansChunk } from './purge.js';
 import { type DependencyRow, prepareStatements, type SpanRow, type Statements } from './queries.js';
 import { applySchema, hourOf } from './schema.js';
 import { findTraceIds, type SearchContext } from './search.js';
 import { decodePayload } from './span-codec.js';
-import { decodeLatency, metricsBucketOf, SPAN_METRICS_BUCKET_US, type SpanMetricsRow } from './span-metrics.js';
+import { decodeFigures, decodeLatency, type MetricsByBucket, metricsBucketOf, SPAN_METRICS_BUCKET_US, type SpanMetricsRow } from './span-metrics.js';
 import { BatchWriter, spanIdOfKey } from './writer.js';
 
 export const sqliteStorageOptionsSchema = z.object({
@@ -293,20 +293,50 @@ class SqliteStorageImpl implements SqliteStorage {
     const kinds = new Set(q.spanKinds);
     const first = metricsBucketOf(q.startUs);
     const last = metricsBucketOf(q.endUs);
-    const out: SpanMetricsBucket[] = [];
+    if (first > last) return [];
+    // The operations asked for, in output order (service, operation, kind); each service's rows
+    // are one range of the table's key, then dealt to its operations.
+    const wanted = new Map<number, SpanMetricsBucket[]>();
+    const order: { serviceName: string; op: OperationEntry }[] = [];
     for (const serviceName of [...new Set(q.serviceNames)].sort(cmp)) {
       const svc = this.catalog.serviceByName(serviceName);
-      if (!svc || first > last) continue;
+      if (!svc) continue;
       const ops = this.catalog.operationsOf(svc.id, -Infinity)
         .filter((op) => kinds.size === 0 || kinds.has(op.kind))
         .sort((a, b) => cmp(a.name, b.name) || a.kind - b.kind);
       for (const op of ops) {
-        for (const r of this.st.spanMetrics.range.all(op.id, first, last) as SpanMetricsRow[]) {
-          out.push({
-            serviceName, operationName: op.name, spanKind: op.kind, startUs: r.bucket * SPAN_METRICS_BUCKET_US,
-            calls: r.calls, errors: r.errors, latency: decodeLatency(r.latency),
-          });
-        }
+        wanted.set(op.id, []);
+        order.push({ serviceName, op });
+      }
+    }
+    if (wanted.size === 0) return [];
+    const figures: MetricsByBucket = new Map();
+    for (const svcId of new Set(order.map((o) => o.op.serviceId))) {
+      for (const r of this.st.spanMetrics.range.iterate(svcId, first, last) as Iterable<SpanMetricsRow>) {
+        if (!wanted.has(r.op_id)) continue;
+        let byOp = figures.get(r.bucket);
+        if (!byOp) figures.set(r.bucket, (byOp = new Map()));
+        byOp.set(r.op_id, { calls: r.calls, errors: r.errors, latency: decodeLatency(r.latency) });
+      }
+    }
+    // The last batches' figures, not merged into span_metrics yet.
+    const keep = (bucket: number, opId: number) => bucket >= first && bucket <= last && wanted.has(opId);
+    for (const blob of this.st.spanMetrics.recentAll.all() as { entries: Buffer }[]) decodeFigures(blob.entries, figures, keep);
+    for (const bucket of [...figures.keys()].sort((a, b) => a - b)) {
+      for (const [opId, f] of figures.get(bucket)!) {
+        wanted.get(opId)!.push({
+          serviceName: '', operationName: '', spanKind: 0, startUs: bucket * SPAN_METRICS_BUCKET_US,
+          calls: f.calls, errors: f.errors, latency: f.latency,
+        });
+      }
+    }
+    const out: SpanMetricsBucket[] = [];
+    for (const { serviceName, op } of order) {
+      for (const b of wanted.get(op.id)!) {
+        b.serviceName = serviceName;
+        b.operationName = op.name;
+        b.spanKind = op.kind;
+        out.push(b);
       }
     }
     return out;
@@ -328,7 +358,7 @@ class SqliteStorageImpl implements SqliteStorage {
       this.st.setMeta.run(WATERMARK_KEY, cutoffUs);
       this.watermarkUs = cutoffUs;
     }
-    const indexChunk = this.db.transaction(() => purgeIndexChunk(this.st, cutoffUs, this.purgeChunkSpans * 4));
+    const indexChunk = this.db.transaction(() => purgeIndexChunk(this.st, this.catalog, cutoffUs, this.purgeChunkSpans * 4));
     while (!indexChunk()) {
       await yieldToLoop();
       if (this.closed) return removed;

@@ -22,7 +22,7 @@ import { type OldSpanRow, type PendingRow, SINGLE_CHUNK, SPAN_CHUNK, SPAN_COLUMN
 import { hourOf, HOUR_US } from './schema.js';
 import { encodeBlock, type PostingEntry } from './posting-block.js';
 import { encodeRecent, RECORD_BYTES } from './recent-postings.js';
-import { SpanMetricsAccumulator } from './span-metrics.js';
+import { MERGE_EVERY_ROWS, mergeRecentMetrics, SpanMetricsAccumulator } from './span-metrics.js';
 import { INTERN_VALUES_PER_KEY, PayloadEncoder } from './span-codec.js';
 import { ANY_TERM, forEachSpanOwnTag, operationTerm, serviceTerm, tagTerm } from './terms.js';
 
@@ -113,6 +113,8 @@ export class BatchWriter {
    */
   private recentRows: number;
   private recentEntries: number;
+  /** Rows in `span_metrics_recent` (counted at open and after a rolled-back batch). */
+  private metricsRecentRows: number;
   private readonly payloads: PayloadEncoder;
   private readonly tagSink = new TagSink();
   /** Parameters of spans waiting for the next multi-row INSERT (`SPAN_CHUNK` rows). */
@@ -125,6 +127,7 @@ export class BatchWriter {
     const recent = st.recentCount.get() as { rows: number; entries: number | null };
     this.recentRows = recent.rows;
     this.recentEntries = recent.entries ?? 0;
+    this.metricsRecentRows = st.spanMetrics.recentCount.get() as number;
     this.seq = Number(st.getMeta.get(SEQ_KEY) ?? 0);
     this.movedTraces = new Set(st.allMoved.all() as number[]);
     this.nextTraceNum = Math.max(Number(st.getMeta.get(TRACE_NUM_KEY) ?? 0), Number(st.maxTraceNum.get() ?? 0)) + 1;
@@ -159,6 +162,7 @@ export class BatchWriter {
     const recent = this.st.recentCount.get() as { rows: number; entries: number | null };
     this.recentRows = recent.rows;
     this.recentEntries = recent.entries ?? 0;
+    this.metricsRecentRows = this.st.spanMetrics.recentCount.get() as number;
   }
 
   /**
@@ -327,7 +331,10 @@ export class BatchWriter {
       this.st.addDependency.run(bucket, p, c, calls, errors);
       if (calls < 0) this.st.deleteEmptyDependency.run(bucket, p, c);
     }
-    red.flush(this.st.spanMetrics);
+    if (red.flush(this.st.spanMetrics) && ++this.metricsRecentRows >= MERGE_EVERY_ROWS) {
+      mergeRecentMetrics(this.st.spanMetrics, (opId) => this.catalog.operationById(opId)?.serviceId);
+      this.metricsRecentRows = 0;
+    }
   }
   private queueSpan(
     trace: number, sid: Buffer, pid: Buffer | null, opId: number, resId: number, start: number,
