@@ -48,11 +48,11 @@ Example:
 
 /**
  * How a CLI sidecar reloads: re-read `--config` and merge the same flags (and `overrides`) over
- * it exactly as at start-up; watch the file when there is one.
+ * it exactly as at start-up; watch the file when there is one (unless --no-config-watch).
  */
 export function reloadOptions(opts: Record<string, unknown>, overrides: Record<string, unknown> = {}): SidecarOptions {
   const file = opts['config'] as string | undefined;
-  return { configSource: () => configFromOptions(opts, overrides), ...(file ? { watchFile: file } : {}) };
+  return { configSource: () => configFromOptions(opts, overrides), ...(file && opts['configWatch'] !== false ? { watchFile: file } : {}) };
 }
 
 
@@ -71,7 +71,8 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 export function addProxyOptions(cmd: Command, o: { portsOptional: boolean }): Command {
   const portHelp = (what: string, dflt: string) => o.portsOptional ? `${what} (default: a free port)` : `${what} (default ${dflt}; 0 = a free port)`;
   return cmd
-    .option('--config <file>', 'JSON config file (keys as shown by the admin /config endpoint); flags override it')
+    .option('--config <file>', 'JSON config file (keys as shown by the admin /config endpoint, plus per-service `services` sections); flags override it. Reloaded when it changes, on SIGHUP and on POST /config/reload')
+    .addOption(new Option('--no-config-watch', 'do not watch the --config file; reload it only on SIGHUP or POST /config/reload'))
     .option('--service <name>', 'service (workload) name: service.name on spans, workload in metrics')
     .option('--service-version <version>', 'version label in Istio metrics')
     .option('--app-port <port>', o.portsOptional ? 'port the app listens on, passed to it as PORT (default: a free port)' : 'port the app listens on; inbound requests go there')
