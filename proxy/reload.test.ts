@@ -5,7 +5,7 @@
  * re-reads the file and merges flags exactly as `meshtrace proxy` does.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -140,6 +140,33 @@ describe('config reload from a watched file', () => {
     await waitFor(async () => (await viaOutbound(sc, 'ratings')).name === 'A', 'a valid edit after rejected ones', 20_000);
     expect(sc.reloadStatus).toMatchObject({ version: version + 1, lastResult: 'applied', problems: [] });
     expect((await send(sc.adminPort, '/metrics')).body).toContain(`meshtrace_proxy_config_version ${version + 1}`);
+  });
+});
+
+describe('config reload from a Kubernetes ConfigMap volume', () => {
+  it('follows the kubelet\'s atomic swap of the ..data symlink', async () => {
+    // The kubelet's layout: config.json → ..data/config.json, ..data → ..<timestamp>/; an update
+    // writes a new ..<timestamp>/, points ..data_tmp at it and renames ..data_tmp over ..data.
+    const cm = join(dir, 'configmap');
+    const version = (name: string, port: number) => {
+      mkdirSync(join(cm, name), { recursive: true });
+      writeFileSync(join(cm, name, 'config.json'), JSON.stringify({ service: 'reviews', appPort: app.port, upstreams: { ratings: `127.0.0.1:${port}` } }));
+    };
+    version('..2024_01_01', a.port);
+    symlinkSync('..2024_01_01', join(cm, '..data'));
+    symlinkSync('..data/config.json', join(cm, 'config.json'));
+    const { sc } = await cliSidecar(join(cm, 'config.json'), {});
+    try {
+      expect((await viaOutbound(sc, 'ratings')).name).toBe('A');
+      version('..2024_01_02', b.port);
+      symlinkSync('..2024_01_02', join(cm, '..data_tmp'));
+      renameSync(join(cm, '..data_tmp'), join(cm, '..data'));
+      rmSync(join(cm, '..2024_01_01'), { recursive: true });
+      await waitFor(async () => (await viaOutbound(sc, 'ratings')).name === 'B', 'the swapped ConfigMap to apply', 20_000);
+      expect(sc.reloadStatus).toMatchObject({ version: 2, lastResult: 'applied' });
+    } finally {
+      await sc.close({ drainMs: 100 });
+    }
   });
 });
 
