@@ -5,7 +5,9 @@
  * the app: when the app exits, the sidecar drains and this process exits with the app's code
  * (128+n when a signal n ended it); when this process is killed, even with SIGKILL, the sidecar
  * dies with it. SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 are forwarded to the app,
- * which decides when to exit; the sidecar keeps serving until it does.
+ * which decides when to exit; the sidecar keeps serving until it does. SIGHUP also reloads the
+ * sidecar's configuration (re-reads --config, as `meshtrace proxy` does on SIGHUP) before it is
+ * forwarded; the sidecar also watches the --config file and answers POST /config/reload.
  *
  * The app gets PORT (where it must listen), HTTP_PROXY/http_proxy (the outbound listener),
  * OTEL_EXPORTER_OTLP_ENDPOINT (the collector) and OTEL_SERVICE_NAME.
@@ -16,7 +18,7 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { ConfigError } from '../proxy/config.js';
 import type { Sidecar } from '../proxy/sidecar.js';
-import { addProxyOptions, configFromOptions } from './proxy.js';
+import { addProxyOptions, configFromOptions, reloadOptions } from './proxy.js';
 
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
@@ -68,7 +70,7 @@ Example:
       if (opts['appPort'] === undefined) overrides['appPort'] = await freePort();
       for (const k of ['inboundPort', 'outboundPort', 'adminPort']) if (opts[k] === undefined) overrides[k] = 0;
       const { startSidecar } = await import('../proxy/sidecar.js');
-      sidecar = await startSidecar(configFromOptions(opts, overrides));
+      sidecar = await startSidecar(configFromOptions(opts, overrides), reloadOptions(opts, overrides));
     } catch (err) {
       process.stderr.write(`meshtrace inject: ${(err as Error).message}\n`);
       process.exit(err instanceof ConfigError ? 2 : 1);
@@ -77,7 +79,10 @@ Example:
 
     const [file, ...args] = command;
     const child = spawn(file, args, { stdio: 'inherit', env: appEnv(process.env, sidecar) });
-    const forward = (sig: NodeJS.Signals) => { if (child.exitCode === null && child.signalCode === null) child.kill(sig); };
+    const forward = (sig: NodeJS.Signals) => {
+      if (sig === 'SIGHUP') sidecar.reload();
+      if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    };
     for (const sig of FORWARDED_SIGNALS) process.on(sig, forward);
 
     const finish = (code: number) => {

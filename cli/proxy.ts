@@ -5,6 +5,8 @@
 import { Command, Option } from 'commander';
 import { parseDurationUs } from '../config/units.js';
 import { ConfigError, mergeConfig, parseProxyConfig, parseUpstreamFlags, readConfigFile, type ProxyConfig } from '../proxy/config.js';
+import { selectServiceConfig } from '../proxy/mesh-config.js';
+import type { SidecarOptions } from '../proxy/sidecar.js';
 
 export function registerProxy(program: Command): void {
   const cmd = program
@@ -20,7 +22,7 @@ Example:
     try {
       // Loaded on use: other verbs do not pay for the proxy's modules, nor the proxy for theirs.
       const { startSidecar } = await import('../proxy/sidecar.js');
-      sidecar = await startSidecar(configFromOptions(opts));
+      sidecar = await startSidecar(configFromOptions(opts), reloadOptions(opts));
     } catch (err) {
       if (err instanceof ConfigError) {
         process.stderr.write(`meshtrace proxy: ${err.message}\n`);
@@ -39,8 +41,20 @@ Example:
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    // Re-read --config and apply it (the outcome is logged on stderr).
+    process.on('SIGHUP', () => { if (!stopping) sidecar.reload(); });
   });
 }
+
+/**
+ * How a CLI sidecar reloads: re-read `--config` and merge the same flags (and `overrides`) over
+ * it exactly as at start-up; watch the file when there is one (unless --no-config-watch).
+ */
+export function reloadOptions(opts: Record<string, unknown>, overrides: Record<string, unknown> = {}): SidecarOptions {
+  const file = opts['config'] as string | undefined;
+  return { configSource: () => configFromOptions(opts, overrides), ...(file && opts['configWatch'] !== false ? { watchFile: file } : {}) };
+}
+
 
 // Flags shared with `meshtrace inject`; validation lives in proxy/config.ts, errors name the flag.
 
@@ -57,7 +71,8 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 export function addProxyOptions(cmd: Command, o: { portsOptional: boolean }): Command {
   const portHelp = (what: string, dflt: string) => o.portsOptional ? `${what} (default: a free port)` : `${what} (default ${dflt}; 0 = a free port)`;
   return cmd
-    .option('--config <file>', 'JSON config file (keys as shown by the admin /config endpoint); flags override it')
+    .option('--config <file>', 'JSON config file (keys as shown by the admin /config endpoint, plus per-service `services` sections); flags override it. Reloaded when it changes, on SIGHUP and on POST /config/reload')
+    .addOption(new Option('--no-config-watch', 'do not watch the --config file; reload it only on SIGHUP or POST /config/reload'))
     .option('--service <name>', 'service (workload) name: service.name on spans, workload in metrics')
     .option('--service-version <version>', 'version label in Istio metrics')
     .option('--app-port <port>', o.portsOptional ? 'port the app listens on, passed to it as PORT (default: a free port)' : 'port the app listens on; inbound requests go there')
@@ -81,25 +96,33 @@ function num(flag: string, v: string | undefined): number | undefined {
   return n;
 }
 
-/** Commander options → a validated ProxyConfig. `overrides` win over flags (inject's chosen ports). */
+/**
+ * Commander options → a validated ProxyConfig: the `--config` file (its `services.<service>`
+ * section merged over its top level, proxy/mesh-config.ts), then the flags, then `overrides`
+ * (inject's chosen ports) win. A problem with a key a flag set names that flag.
+ */
 export function configFromOptions(opts: Record<string, unknown>, overrides: Record<string, unknown> = {}): ProxyConfig {
+  let flags: Record<string, unknown> | undefined;
   try {
-    return buildConfig(opts, overrides);
+    flags = flagValues(opts, overrides);
+    const path = opts['config'] as string | undefined;
+    const file = path ? selectServiceConfig(readConfigFile(path), flags['service'] as string | undefined) : {};
+    return parseProxyConfig(mergeConfig(file, flags));
   } catch (err) {
     if (err instanceof ConfigError) {
       // Name the flag the user typed, next to the config key.
       throw new ConfigError(err.problems.map((p) => {
         const key = p.split(/[.:]/)[0];
-        return flagOf[key] ? `${flagOf[key]} (${p})` : p;
+        return flagOf[key] && (!flags || flags[key] !== undefined) ? `${flagOf[key]} (${p})` : p;
       }));
     }
     throw err;
   }
 }
 
-function buildConfig(opts: Record<string, unknown>, overrides: Record<string, unknown>): ProxyConfig {
+/** The flags' values by config key (undefined = not given); malformed flags throw ConfigError naming them. */
+function flagValues(opts: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
   const s = (k: string) => opts[k] as string | undefined;
-  const file = s('config') ? readConfigFile(s('config')!) : {};
   let timeoutMs: number | undefined;
   if (s('timeout') !== undefined) {
     const raw = s('timeout')!;
@@ -126,5 +149,5 @@ function buildConfig(opts: Record<string, unknown>, overrides: Record<string, un
     accessLog: opts['accessLog'] === false ? false : undefined,
     ...overrides,
   };
-  return parseProxyConfig(mergeConfig(file, flags));
+  return flags;
 }

@@ -132,6 +132,8 @@ export class ProxyMetrics {
   private readonly spansExported: Counter<string>;
   private readonly propagationBroken: Counter<string>;
   private readonly invalidContext: Counter<string>;
+  private readonly configReloads: Counter<string>;
+  private readonly configVersion: Gauge<string>;
 
   constructor(private readonly service: string) {
     const registers = [this.registry];
@@ -149,12 +151,16 @@ export class ProxyMetrics {
     this.spansExported = new Counter({ name: 'meshtrace_proxy_spans_exported_total', help: 'Spans accepted by the collector.', registers });
     this.propagationBroken = new Counter({ name: 'meshtrace_propagation_broken_total', help: 'Outbound calls made without the trace context of an in-flight inbound request.', labelNames: ['service'], registers });
     this.invalidContext = new Counter({ name: 'meshtrace_proxy_invalid_trace_context_total', help: 'Requests whose trace headers were malformed (a new trace was started).', labelNames: ['listener', 'format'], registers });
+    this.configReloads = new Counter({ name: 'meshtrace_proxy_config_reloads_total', help: 'Configuration reload attempts by result (applied, rejected, unchanged).', labelNames: ['result'], registers });
+    this.configVersion = new Gauge({ name: 'meshtrace_proxy_config_version', help: 'Version of the configuration serving: 1 at start, +1 per applied reload.', registers });
+    this.configVersion.set(1);
     // process_resident_memory_bytes, process_cpu_seconds_total, nodejs_heap_*: the sidecar's own cost.
     collectDefaultMetrics({ register: this.registry });
     // Present from the start so dashboards and alerts see 0 rather than no series.
     this.propagationBroken.inc({ service }, 0);
     this.spansDropped.inc({ reason: 'queue_full' }, 0);
     this.spansDropped.inc({ reason: 'export_failed' }, 0);
+    for (const result of ['applied', 'rejected', 'unchanged']) this.configReloads.inc({ result }, 0);
   }
 
   /** meshtrace_proxy_active_connections{listener}: a plain number per request path, read when scraped. */
@@ -174,6 +180,11 @@ export class ProxyMetrics {
   spanExported(n: number): void { this.spansExported.inc(n); }
   brokenPropagation(): void { this.propagationBroken.inc({ service: this.service }); }
   invalidTraceContext(listener: string, format: string): void { this.invalidContext.inc({ listener, format }); }
+  /** One reload attempt; `version` is the configuration version serving afterwards. */
+  configReloaded(result: 'applied' | 'rejected' | 'unchanged', version: number): void {
+    this.configReloads.inc({ result });
+    this.configVersion.set(version);
+  }
 
   text(): Promise<string> { return this.registry.metrics(); }
   get contentType(): string { return this.registry.contentType; }

@@ -4,13 +4,15 @@ import pino, { type DestinationStream, type Logger } from 'pino';
 import { Agent } from 'undici';
 import { createAccessLogger } from './access-log.js';
 import { createAdminServer } from './admin.js';
-import { parseProxyConfig, publicConfig, type ProxyConfig, type ProxyConfigInput } from './config.js';
+import { ConfigError, parseProxyConfig, publicConfig, type ProxyConfig, type ProxyConfigInput } from './config.js';
+import { watchConfigFile, type ConfigWatcher, type ConfigWatchOptions } from './config-watch.js';
 import { InflightTraces } from './doctor.js';
 import type { Exchange } from './filters/types.js';
 import { inboundChain } from './listeners/inbound.js';
-import { createListener, destroyConnections } from './listeners/listener.js';
+import { createListener, destroyConnections, type ListenerOptions } from './listeners/listener.js';
 import { outboundChain } from './listeners/outbound.js';
 import { ProxyMetrics } from './metrics.js';
+import { planReload, type ReloadOutcome, type ReloadStatus } from './reload.js';
 import { BatchSpanExporter } from './spans/exporter.js';
 import { encodeSpan } from './spans/otlp.js';
 import { exchangeToSpan, PROXY_SCOPE, proxyResource } from './spans/recorder.js';
@@ -20,13 +22,28 @@ import { exchangeToSpan, PROXY_SCOPE, proxyResource } from './spans/recorder.js'
  * span exporter and the doctor's view of in-flight inbound traces. Several may run in one
  * process (tests, benchmarks). `close()` stops accepting, lets in-flight requests finish
  * (bounded by `drainMs`), flushes spans and closes pools; safe to call twice.
+ *
+ * `reload()` validates a new configuration and, when valid, swaps new filter chains (built from
+ * it with the same long-lived deps) into both listeners in one synchronous step: requests that
+ * start afterwards use them, requests in flight finish on theirs. An invalid configuration is
+ * rejected whole and the serving one stays; restart-only keys (proxy/reload.ts) keep their
+ * running values and are reported. The pools, exporter, metrics and doctor state are kept.
  */
 export interface Sidecar {
+  /** The configuration serving now (changes on an applied reload). */
   readonly config: ProxyConfig;
+  /** The `reload` section of `/config`. */
+  readonly reloadStatus: ReloadStatus;
   readonly inboundPort: number;
   readonly outboundPort: number;
   readonly adminPort: number;
   readonly metrics: ProxyMetrics;
+  /**
+   * Validates and applies a configuration: `input` (as startSidecar takes), or else what
+   * `SidecarOptions.configSource` produces (the CLI: the re-read file with its flags over it).
+   * Synchronous; logs the outcome and counts it in `meshtrace_proxy_config_reloads_total`.
+   */
+  reload(input?: unknown): ReloadOutcome;
   /** Sends every queued span now (tests). */
   flushSpans(): Promise<void>;
   close(opts?: { drainMs?: number }): Promise<void>;
@@ -39,6 +56,15 @@ export interface SidecarOptions {
   logger?: Logger;
   /** service.instance.id (default: host-pid). */
   instanceId?: string;
+  /**
+   * What `reload()` without an argument applies; throws ConfigError for an invalid one. The CLI
+   * re-reads `--config` and merges the flags over it exactly as at start-up. Default: the
+   * start-up input again (a reload is then `unchanged`).
+   */
+  configSource?: () => unknown;
+  /** A config file to watch: a change of its content runs `reload()` (see proxy/config-watch.ts). */
+  watchFile?: string;
+  watchOptions?: ConfigWatchOptions;
 }
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -62,7 +88,7 @@ function closeServer(server: Server, drainMs: number): Promise<void> {
 }
 
 export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: SidecarOptions = {}): Promise<Sidecar> {
-  const config = parseProxyConfig(input);
+  let config = parseProxyConfig(input);
   const metrics = new ProxyMetrics(config.service);
   const inflight = new InflightTraces();
   const resource = proxyResource(config.service, config.serviceVersion, opts.instanceId);
@@ -83,26 +109,73 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
     if (span) exporter.add(encodeSpan(span));
   };
   const accessLog = config.accessLog ? createAccessLogger(opts.accessLog) : undefined;
-  const logger = opts.logger ?? pino({ level: 'warn', base: { component: 'meshtrace-proxy' } }, pino.destination(2));
+  const logger = opts.logger ?? pino({ level: 'info', base: { component: 'meshtrace-proxy' } }, pino.destination(2));
   const onFilterError = (filter: string, err: unknown) => logger.error({ err, filter }, 'filter failed');
+  // Long-lived: every chain, the first and each reload's, is built from these with its own config.
   const deps = { config, metrics, inflight, accessLog, record, onFilterError };
   const pool = () => new Agent({ connections: config.maxConnectionsPerUpstream, keepAliveTimeout: 4_000, pipelining: 1 });
   const appPool = pool();
   const upstreamPool = pool();
 
   let outboundPort = 0;
-  const inbound = createListener({ name: 'inbound', chain: inboundChain(deps), dispatcher: appPool, timeoutMs: config.timeoutMs, metrics });
-  const outbound = createListener({
+  const self = () => ({ host: config.bindHost, port: outboundPort });
+  const inboundOpts: ListenerOptions = { name: 'inbound', chain: inboundChain(deps), dispatcher: appPool, timeoutMs: config.timeoutMs, metrics };
+  const outboundOpts: ListenerOptions = {
     name: 'outbound',
-    chain: outboundChain(deps, () => ({ host: config.bindHost, port: outboundPort })),
+    chain: outboundChain(deps, self),
     dispatcher: upstreamPool,
     timeoutMs: config.timeoutMs,
     metrics,
     allowConnect: true,
-  });
+  };
+  const inbound = createListener(inboundOpts);
+  const outbound = createListener(outboundOpts);
+
+  const status: ReloadStatus = {
+    version: 1, appliedAt: new Date().toISOString(), lastAttemptAt: null, lastResult: null, problems: [], restartRequired: [],
+    ...(opts.watchFile ? { file: opts.watchFile } : {}),
+  };
+  const source = opts.configSource ?? (() => input);
+  const reload = (next?: unknown): ReloadOutcome => {
+    status.lastAttemptAt = new Date().toISOString();
+    let outcome: ReloadOutcome;
+    try {
+      const plan = planReload(config, parseProxyConfig(next === undefined ? source() : next));
+      if (plan.changed) {
+        const c = plan.effective;
+        if (c.accessLog && !deps.accessLog) deps.accessLog = createAccessLogger(opts.accessLog);
+        // Both chains are built before either is swapped in, so a failure leaves both as they were.
+        const d = { ...deps, config: c };
+        const inChain = inboundChain(d);
+        const outChain = outboundChain(d, self);
+        Object.assign(inboundOpts, { chain: inChain, timeoutMs: c.timeoutMs });
+        Object.assign(outboundOpts, { chain: outChain, timeoutMs: c.timeoutMs });
+        config = c;
+        status.version++;
+        status.appliedAt = status.lastAttemptAt;
+      }
+      outcome = { result: plan.changed ? 'applied' : 'unchanged', version: status.version, problems: [], restartRequired: plan.restartRequired };
+    } catch (err) {
+      const problems = err instanceof ConfigError ? err.problems : [`(reload): ${(err as Error).message}`];
+      outcome = { result: 'rejected', version: status.version, problems, restartRequired: [] };
+    }
+    Object.assign(status, { lastResult: outcome.result, problems: outcome.problems, restartRequired: outcome.restartRequired });
+    metrics.configReloaded(outcome.result, outcome.version);
+    const { result, version, problems, restartRequired } = outcome;
+    if (result === 'rejected') logger.error({ problems, version }, `config reload rejected, version ${version} keeps serving:\n  ${problems.join('\n  ')}`);
+    else logger.info({ result, version }, result === 'applied' ? `config version ${version} applied` : 'config reload: nothing changed');
+    if (restartRequired.length) logger.warn({ restartRequired }, `config keys changed that apply only after a restart, not applied: ${restartRequired.join(', ')}`);
+    return outcome;
+  };
+
   let draining = false;
   const ports = { inboundPort: 0, outboundPort: 0, adminPort: 0 };
-  const admin = createAdminServer({ metrics, config: () => publicConfig(config, ports), ready: () => !draining && inbound.listening });
+  const admin = createAdminServer({
+    metrics,
+    config: () => ({ ...publicConfig(config, ports), reload: { ...status } }),
+    ready: () => !draining && inbound.listening,
+    reload: () => reload(),
+  });
 
   const started: Server[] = [];
   try {
@@ -116,21 +189,32 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
     throw err;
   }
 
+  let watcher: ConfigWatcher | undefined;
+  if (opts.watchFile) {
+    watcher = watchConfigFile(opts.watchFile, () => { reload(); }, {
+      ...opts.watchOptions,
+      onWatchError: (err) => logger.warn({ err, file: opts.watchFile }, 'cannot watch the config file\'s directory; polling it instead'),
+    });
+  }
+
   let closing: Promise<void> | undefined;
   return {
-    config,
+    get config() { return config; },
+    get reloadStatus() { return { ...status }; },
+    reload,
     ...ports,
     metrics,
     flushSpans: async () => { await exporter?.flush(); },
     close(o = {}) {
       closing ??= (async () => {
         draining = true;
+        watcher?.close();
         const drainMs = o.drainMs ?? 5_000;
         await Promise.all([closeServer(inbound, drainMs), closeServer(outbound, drainMs)]);
         await closeServer(admin, 0);
         await Promise.all([appPool.destroy(), upstreamPool.destroy()]);
         await exporter?.shutdown();
-        accessLog?.flush();
+        deps.accessLog?.flush();
       })();
       return closing;
     },

@@ -16,6 +16,11 @@ import type { ProxyMetrics } from '../metrics.js';
  */
 export interface ListenerOptions {
   name: 'inbound' | 'outbound';
+  /**
+   * `chain` and `timeoutMs` are read as each request starts: assigning new ones to this object
+   * (a config reload, in one synchronous step) changes them for the requests that start
+   * afterwards, while requests in flight finish on the chain and timeout they started with.
+   */
   chain: FilterChain;
   dispatcher: Dispatcher;
   timeoutMs: number;
@@ -60,7 +65,7 @@ function newExchange(name: 'inbound' | 'outbound', req: IncomingMessage): Exchan
 }
 
 export function createListener(o: ListenerOptions): Server {
-  const { chain, metrics, name } = o;
+  const { metrics, name } = o;
   const server = createServer({
     // Keep idle client connections a little longer than common client pools do.
     keepAliveTimeout: 65_000,
@@ -68,7 +73,6 @@ export function createListener(o: ListenerOptions): Server {
     requestTimeout: 0,
     headersTimeout: 60_000,
   });
-  const fwd = { dispatcher: o.dispatcher, timeoutMs: o.timeoutMs };
   const active = metrics.activeRequests(name);
   const conns = metrics.activeConnections(name);
 
@@ -81,6 +85,7 @@ export function createListener(o: ListenerOptions): Server {
   });
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const { chain, timeoutMs } = o;
     const ex = newExchange(name, req);
     active.inc();
     let completed = false;
@@ -109,7 +114,7 @@ export function createListener(o: ListenerOptions): Server {
       return;
     }
     try {
-      forward(ex, req, res, chain, fwd);
+      forward(ex, req, res, chain, { dispatcher: o.dispatcher, timeoutMs });
     } catch (err) {
       ex.error = (err as Error).message;
       if (!res.headersSent) sendLocalReply(ex, res, chain, { status: 500, body: 'proxy error' });
@@ -118,6 +123,7 @@ export function createListener(o: ListenerOptions): Server {
   });
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const { chain } = o;
     const ex = newExchange(name, req);
     active.inc();
     relayUpgrade(ex, req, socket, head, chain, () => {
