@@ -13,6 +13,7 @@ import { outboundChain } from './listeners/outbound.js';
 import { ProxyMetrics } from './metrics.js';
 import { BatchSpanExporter } from './spans/exporter.js';
 import { encodeSpan } from './spans/otlp.js';
+import { TrafficState } from './traffic/state.js';
 import { exchangeToSpan, PROXY_SCOPE, proxyResource } from './spans/recorder.js';
 
 /**
@@ -85,7 +86,8 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
   const accessLog = config.accessLog ? createAccessLogger(opts.accessLog) : undefined;
   const logger = opts.logger ?? pino({ level: 'warn', base: { component: 'meshtrace-proxy' } }, pino.destination(2));
   const onFilterError = (filter: string, err: unknown) => logger.error({ err, filter }, 'filter failed');
-  const deps = { config, metrics, inflight, accessLog, record, onFilterError };
+  const traffic = new TrafficState({ events: metrics });
+  const deps = { config, metrics, inflight, traffic, accessLog, record, onFilterError };
   const pool = () => new Agent({ connections: config.maxConnectionsPerUpstream, keepAliveTimeout: 4_000, pipelining: 1 });
   const appPool = pool();
   const upstreamPool = pool();
