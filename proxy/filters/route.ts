@@ -76,20 +76,25 @@ export function outboundRouteFilter(c: ProxyConfig, self: () => { host: string; 
       ex.upstream = { cluster: us.cluster, service: us.name, host: e.host, port: e.port };
       return undefined;
     }
-    const holdsSlot = us.limited;
-    if (holdsSlot && !us.tryAcquire()) {
+    // Refusals are executed by the router (TrafficDecision.reject) so that tracing still runs.
+    if (us.limited && !us.tryAcquire()) {
       ex.upstream = { cluster: us.cluster, service: us.name, host: '-', port: 0 };
-      return { status: 503, body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow', flag: 'UO', headers: { 'x-envoy-overloaded': 'true' } };
+      ex.traffic = {
+        upstream: us, endpoint: us.endpoints[0], holdsSlot: false, active: true,
+        reject: { status: 503, body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow', flag: 'UO', headers: { 'x-envoy-overloaded': 'true' } },
+      };
+      return undefined;
     }
     const e = us.pick();
     const fault = r?.fault ? decideFault(r.fault, traffic.random) : undefined;
     ex.traffic = {
-      upstream: us, endpoint: e ?? us.endpoints[0], retry: r?.retries, fault, holdsSlot,
-      active: !!(r?.retries || fault || policy?.outlierDetection),
+      upstream: us, endpoint: e ?? us.endpoints[0], retry: r?.retries, fault, holdsSlot: us.limited,
+      active: !!(r?.retries || fault || policy?.outlierDetection || !e),
     };
     if (!e) {
       ex.upstream = { cluster: us.cluster, service: us.name, host: '-', port: 0 };
-      return { status: 503, body: 'no healthy upstream', flag: 'UH' };
+      ex.traffic.reject = { status: 503, body: 'no healthy upstream', flag: 'UH' };
+      return undefined;
     }
     ex.upstream = { cluster: us.cluster, service: us.name, host: e.host, port: e.port };
     return undefined;

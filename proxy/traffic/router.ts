@@ -22,6 +22,12 @@ import type { TrafficDecision } from './state.js';
 export function routeExchange(ex: Exchange, req: IncomingMessage, res: ServerResponse, chain: FilterChain, o: ForwardOptions): void {
   const t = ex.traffic;
   if (t === undefined || !t.active) { forward(ex, req, res, chain, o); return; }
+  if (t.reject) {
+    // Drain (bounded by the client) so keep-alive survives a refused request with a body.
+    req.resume();
+    sendLocalReply(ex, res, chain, t.reject);
+    return;
+  }
   new PolicyRun(ex, req, res, chain, o, t).start();
 }
 

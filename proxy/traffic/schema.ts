@@ -83,7 +83,7 @@ export const trafficRouteSchema = z.object({
   retries: retryPolicySchema.optional(),
   fault: faultSchema.optional(),
 }).strict().superRefine((r, ctx) => {
-  if (r.destinations.every((d) => (d.weight ?? 1) === 0)) ctx.addIssue({ code: 'custom', path: ['destinations'], message: 'weights sum to 0; at least one destination needs a weight > 0' });
+  if (r.destinations.length > 0 && r.destinations.every((d) => (d.weight ?? 1) === 0)) ctx.addIssue({ code: 'custom', path: ['destinations'], message: 'weights sum to 0; at least one destination needs a weight > 0' });
 });
 
 export const outlierDetectionSchema = z.object({

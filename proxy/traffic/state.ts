@@ -1,4 +1,5 @@
 import type { HostPort } from '../config.js';
+import type { LocalReply } from '../filters/types.js';
 import { roundRobin, type LoadBalancer } from '../load-balancer.js';
 import type { FaultDecision } from './fault.js';
 import { isEjected, newEndpointHealth, recordResult, type EndpointHealth } from './outlier.js';
@@ -143,6 +144,12 @@ export interface TrafficDecision {
   fault?: FaultDecision;
   /** Holds one of the upstream's request slots; released when the exchange completes. */
   holdsSlot: boolean;
-  /** Whether the router must run (retry, fault or outlier detection); false = plain forward. */
+  /** Whether the router must run (retry, fault, outlier detection or a rejection); false = plain forward. */
   active: boolean;
+  /**
+   * Answer locally instead of forwarding (circuit breaker overflow `UO`, no healthy endpoint `UH`).
+   * The router sends it rather than the route filter, so that later filters (tracing) still run
+   * and the refused request gets its span like any other.
+   */
+  reject?: LocalReply;
 }
