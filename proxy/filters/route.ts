@@ -27,6 +27,8 @@ export function inboundRouteFilter(c: ProxyConfig): HttpFilter {
     name: 'inbound-route',
     onRequest(ex) {
       ex.upstream = upstream;
+      // From this chain's configuration, so a chain rebuilt from a reloaded config applies its timeout.
+      ex.timeoutMs = c.timeoutMs;
       const r = matchSamplingRoute(c.sampling.routes, ex.method, ex.path);
       ex.samplingRate = r ? r.rate : c.sampling.rate;
       if (r?.route) ex.route = r.route;
@@ -66,10 +68,8 @@ export function outboundRouteFilter(c: ProxyConfig, self: () => { host: string; 
     const policy = us.policy;
     ex.samplingRate = c.sampling.upstreams[us.name] ?? c.sampling.rate;
     const r = route?.route;
-    if (r) {
-      if (r.name !== undefined) ex.route = r.name;
-      if (r.timeoutMs !== undefined) ex.timeoutMs = r.timeoutMs;
-    }
+    if (r?.name !== undefined) ex.route = r.name;
+    if (r?.timeoutMs !== undefined) ex.timeoutMs = r.timeoutMs;
     if (!policy && !r?.retries && !r?.fault) {
       // No policy: today's path, one turn of the balancer and a plain forward.
       const e = us.pick()!;
@@ -115,6 +115,8 @@ export function outboundRouteFilter(c: ProxyConfig, self: () => { host: string; 
         ex.headers['host'] = u.host;
       }
       if (!authority) return { status: 404, body: 'no route: request names no host', flag: 'NR' };
+      // From this chain's configuration (a route may override it), so a chain rebuilt from a reloaded config applies its timeout.
+      ex.timeoutMs = c.timeoutMs;
       const { host, port } = splitAuthority(authority);
       const hostRoutes = routesFor(routes, host, port);
       if (hostRoutes) {

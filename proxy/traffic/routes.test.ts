@@ -59,3 +59,29 @@ describe('weighted destinations', () => {
     expect([0, 0.49, 0.5, 0.99].map((x) => pickDestination(eq, x))).toEqual(['v1', 'v1', 'v2', 'v2']);
   });
 });
+
+describe('outbound route filter rebuilt from a reloaded configuration', () => {
+  it('continues the balancer turn and keeps slots from the shared TrafficState, taking the timeout from the new config', async () => {
+    const { outboundRouteFilter } = await import('../filters/route.js');
+    const { TrafficState } = await import('./state.js');
+    const traffic = new TrafficState();
+    const base = { service: 's', appPort: 1, upstreams: { reviews: '127.0.0.1:9081,127.0.0.1:9082,127.0.0.1:9083' }, upstreamPolicies: { reviews: { maxRequests: 2 } } };
+    const self = () => ({ host: '127.0.0.1', port: 15001 });
+    const before = outboundRouteFilter(parseProxyConfig({ ...base, timeoutMs: 1000 }), self, traffic);
+    const after = outboundRouteFilter(parseProxyConfig({ ...base, timeoutMs: 2000, routes: [{ name: 'r', host: 'reviews', destinations: [{ upstream: 'reviews' }], timeoutMs: 3000 }] }), self, traffic);
+    const route = (f: typeof before, url: string) => {
+      const ex = { req: { url }, method: 'GET', authority: '', path: '/', headers: {}, samplingRate: 1, attributes: {}, responseFlags: [] } as unknown as Parameters<NonNullable<typeof f.onRequest>>[0];
+      expect(f.onRequest!(ex)).toBeUndefined();
+      return ex;
+    };
+    const a = route(before, 'http://reviews/a');
+    expect([a.upstream!.port, a.timeoutMs]).toEqual([9081, 1000]);
+    const b = route(after, 'http://reviews/b');
+    expect([b.upstream!.port, b.timeoutMs, b.route]).toEqual([9082, 3000, 'r']);
+    // Two requests hold the two slots across both chains: the third is refused (executed by the router).
+    const c = route(after, 'http://reviews/c');
+    expect(c.traffic?.reject?.flag).toBe('UO');
+    before.onComplete!(a);
+    expect(route(after, 'http://reviews/d').upstream!.port).toBe(9083);
+  });
+});
