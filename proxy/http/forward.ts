@@ -8,13 +8,15 @@ import type { AttemptOutcome } from '../traffic/retry.js';
 import { endToEndHeaders } from './headers.js';
 
 /**
- * The terminal router: sends the exchange to `ex.upstream` over a pooled keep-alive connection
+ * One try of the terminal router (proxy/traffic/router.ts runs retries and faults around it):
+ * sends the exchange to `ex.upstream` over a pooled keep-alive connection
  * (undici's low-level dispatch: no per-request stream objects or abort signals, which dominated
  * the cost with the high-level API) and streams both bodies without buffering, with
  * backpressure both ways. Failure mapping (Envoy's flags):
  * - connection refused/reset before response headers → 503 `UF`;
  * - name resolution failure → 503 `UH` (no healthy upstream);
- * - no response headers within `timeoutMs` of the request's end → 504 `UT`;
+ * - no response headers within the timeout of the request's end (or, for a held body, of the
+ *   dispatch) → 504 `UT`;
  * - client gone before the response completed → upstream request aborted, `DC`;
  * - upstream reset mid-body → downstream connection reset, `UR`.
  */
