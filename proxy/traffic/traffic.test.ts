@@ -205,7 +205,7 @@ describe('sidecar traffic management', () => {
 
   it('refuses a request beyond maxRequests with 503 UO and x-envoy-overloaded, and frees the slot afterwards', async () => {
     const before = hits.slow ?? 0;
-    const first = out('limited', '/?ms=800');
+    const first = out('limited', '/?ms=1500');
     await waitFor(() => (hits.slow ?? 0) > before, 'the first request at the upstream');
     const second = await out('limited', '/', { traceparent: traceparent(9) });
     expect(second.status).toBe(503);
