@@ -23,6 +23,8 @@ export interface AccessLogEntry {
   authority: string;
   upstream_host: string | '-';
   upstream_cluster: string | '-';
+  /** The matched route's name (Envoy's %ROUTE_NAME%). */
+  route_name: string | '-';
   downstream_remote_address: string;
   trace_id: string;
   span_id: string;

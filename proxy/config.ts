@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { propagatorNames } from './propagation/index.js';
+import { trafficProblems, trafficRouteSchema, upstreamPolicySchema } from './traffic/schema.js';
 
 /**
  * The sidecar's configuration: plain data. `proxyConfigSchema` validates and fills defaults;
@@ -78,8 +79,12 @@ export const proxyConfigSchema = z.object({
     /** Per-upstream-service rates for outbound calls that start a trace, by upstream name. */
     upstreams: z.record(z.string(), rate).default({}),
   }).default({ rate: 1, routes: [], upstreams: {} }),
-  /** Longest wait for the upstream's response headers, ms; then 504 UT. 0 = no limit. */
+  /** Longest wait for the upstream's response headers, ms; then 504 UT. 0 = no limit. A route's `timeoutMs` overrides it. */
   timeoutMs: z.number().int().min(0).default(15_000),
+  /** Outbound traffic routes (Istio VirtualService-like), first match wins; see proxy/traffic/schema.ts. */
+  routes: z.array(trafficRouteSchema).default([]),
+  /** Circuit breaking and outlier detection by upstream name (Istio DestinationRule-like). */
+  upstreamPolicies: z.record(z.string().min(1), upstreamPolicySchema).default({}),
   /** One JSON line per request on stdout. */
   accessLog: z.boolean().default(true),
   export: z.object({
@@ -124,6 +129,7 @@ export function parseProxyConfig(input: unknown): ProxyConfig {
   for (const name of Object.keys(c.sampling.upstreams)) {
     if (!(name in c.upstreams)) problems.push(`sampling.upstreams.${name}: no upstream named '${name}'`);
   }
+  problems.push(...trafficProblems(c));
   if (problems.length) throw new ConfigError(problems);
   return c;
 }

@@ -124,8 +124,25 @@ class IstioRequestMetrics {
 /** A gauge per listener kept as plain numbers; prom-client reads them when scraped. */
 export interface ListenerGauge { inc(): void; dec(): void }
 
+/** A counter by upstream name kept as plain numbers on the request path; prom-client reads them when scraped. */
+function upstreamCounter(name: string, help: string, registers: Registry[]): Map<string, number> {
+  const values = new Map<string, number>();
+  new Counter({
+    name, help, labelNames: ['upstream'], registers,
+    collect() {
+      this.reset();
+      for (const [upstream, n] of values) this.inc({ upstream }, n);
+    },
+  });
+  return values;
+}
+
+/** Implements TrafficEvents (proxy/traffic/state.ts). */
 export class ProxyMetrics {
   readonly registry = new Registry();
+  private readonly overflows: Map<string, number>;
+  private readonly ejections: Map<string, number>;
+  private readonly retries: Map<string, number>;
   private readonly istio = new IstioRequestMetrics();
   private readonly active = { connections: { inbound: 0, outbound: 0 }, requests: { inbound: 0, outbound: 0 } };
   private readonly spansDropped: Counter<string>;
@@ -154,6 +171,9 @@ export class ProxyMetrics {
     this.configReloads = new Counter({ name: 'meshtrace_proxy_config_reloads_total', help: 'Configuration reload attempts by result (applied, rejected, unchanged).', labelNames: ['result'], registers });
     this.configVersion = new Gauge({ name: 'meshtrace_proxy_config_version', help: 'Version of the configuration serving: 1 at start, +1 per applied reload.', registers });
     this.configVersion.set(1);
+    this.overflows = upstreamCounter('meshtrace_proxy_upstream_overflow_total', 'Requests refused with 503 UO by an upstream\'s maxRequests/maxPendingRequests (circuit breaking).', registers);
+    this.ejections = upstreamCounter('meshtrace_proxy_outlier_ejections_total', 'Endpoints ejected by outlier detection.', registers);
+    this.retries = upstreamCounter('meshtrace_proxy_upstream_retries_total', 'Retries sent by route retry policies.', registers);
     // process_resident_memory_bytes, process_cpu_seconds_total, nodejs_heap_*: the sidecar's own cost.
     collectDefaultMetrics({ register: this.registry });
     // Present from the start so dashboards and alerts see 0 rather than no series.
@@ -176,6 +196,9 @@ export class ProxyMetrics {
   }
 
   observe(o: RequestObservation): void { this.istio.observe(o); }
+  upstreamOverflow(upstream: string): void { this.overflows.set(upstream, (this.overflows.get(upstream) ?? 0) + 1); }
+  outlierEjection(upstream: string): void { this.ejections.set(upstream, (this.ejections.get(upstream) ?? 0) + 1); }
+  upstreamRetry(upstream: string): void { this.retries.set(upstream, (this.retries.get(upstream) ?? 0) + 1); }
   spanDropped(n: number, reason: 'queue_full' | 'export_failed'): void { this.spansDropped.inc({ reason }, n); }
   spanExported(n: number): void { this.spansExported.inc(n); }
   brokenPropagation(): void { this.propagationBroken.inc({ service: this.service }); }

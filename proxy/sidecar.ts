@@ -15,6 +15,7 @@ import { ProxyMetrics } from './metrics.js';
 import { planReload, type ReloadOutcome, type ReloadStatus } from './reload.js';
 import { BatchSpanExporter } from './spans/exporter.js';
 import { encodeSpan } from './spans/otlp.js';
+import { TrafficState } from './traffic/state.js';
 import { exchangeToSpan, PROXY_SCOPE, proxyResource } from './spans/recorder.js';
 
 /**
@@ -111,8 +112,10 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
   const accessLog = config.accessLog ? createAccessLogger(opts.accessLog) : undefined;
   const logger = opts.logger ?? pino({ level: 'info', base: { component: 'meshtrace-proxy' } }, pino.destination(2));
   const onFilterError = (filter: string, err: unknown) => logger.error({ err, filter }, 'filter failed');
-  // Long-lived: every chain, the first and each reload's, is built from these with its own config.
-  const deps = { config, metrics, inflight, accessLog, record, onFilterError };
+  // Long-lived: every chain, the first and each reload's, is built from these with its own config;
+  // the traffic state (balancer turns, ejections, request slots) carries over reloads.
+  const traffic = new TrafficState({ events: metrics });
+  const deps = { config, metrics, inflight, traffic, accessLog, record, onFilterError };
   const pool = () => new Agent({ connections: config.maxConnectionsPerUpstream, keepAliveTimeout: 4_000, pipelining: 1 });
   const appPool = pool();
   const upstreamPool = pool();

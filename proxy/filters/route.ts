@@ -1,6 +1,8 @@
-import type { ProxyConfig } from '../config.js';
-import { balancersFor } from '../load-balancer.js';
-import type { HttpFilter } from './types.js';
+import type { HostPort, ProxyConfig } from '../config.js';
+import { decideFault } from '../traffic/fault.js';
+import { compileRoutes, matchRoute, pickDestination, routesFor, type CompiledRoute } from '../traffic/routes.js';
+import { TrafficState, type UpstreamState } from '../traffic/state.js';
+import type { Exchange, HttpFilter, LocalReply } from './types.js';
 
 /**
  * Route filters decide `ex.upstream`, `ex.route` and the sampling rate for new traces.
@@ -25,6 +27,8 @@ export function inboundRouteFilter(c: ProxyConfig): HttpFilter {
     name: 'inbound-route',
     onRequest(ex) {
       ex.upstream = upstream;
+      // From this chain's configuration, so a chain rebuilt from a reloaded config applies its timeout.
+      ex.timeoutMs = c.timeoutMs;
       const r = matchSamplingRoute(c.sampling.routes, ex.method, ex.path);
       ex.samplingRate = r ? r.rate : c.sampling.rate;
       if (r?.route) ex.route = r.route;
@@ -43,13 +47,59 @@ export function splitAuthority(authority: string): { host: string; port?: number
 
 /**
  * Outbound: the target comes from an absolute-form request target (`GET http://ratings/x`,
- * as HTTP_PROXY clients send) or else the Host header. A host named in `upstreams` (with or
- * without its port) goes to that address (several addresses: round-robin, one turn per request);
- * any other host:port is forwarded as is (port 80 when absent). No target, or a target that is
- * this listener itself → 404 `NR`.
+ * as HTTP_PROXY clients send) or else the Host header. A host with `routes` is routed by them
+ * (first match wins; none matches → 404 `NR`) to a weighted pick of their destinations; else a
+ * host named in `upstreams` (with or without its port) goes to that upstream; any other
+ * host:port is forwarded as is (port 80 when absent). No target, or a target that is this
+ * listener itself → 404 `NR`. An upstream's endpoints take turns (round-robin, one turn per
+ * request, skipping endpoints outlier detection ejected: none left → 503 `UH`); its
+ * `maxRequests`/`maxPendingRequests` overflow → 503 `UO`. Turns, ejections and request counts
+ * live in `traffic`, which outlives this filter (a reloaded configuration builds a new one).
  */
-export function outboundRouteFilter(c: ProxyConfig, self: () => { host: string; port: number }): HttpFilter {
-  const balancers = balancersFor(c.upstreams);
+export function outboundRouteFilter(c: ProxyConfig, self: () => { host: string; port: number }, traffic: TrafficState = new TrafficState()): HttpFilter {
+  const upstreams = new Map(Object.entries(c.upstreams).map(([name, e]) => {
+    const list = Array.isArray(e) ? e : [e as HostPort];
+    return [name, traffic.upstream(name, list, c.upstreamPolicies[name], c.maxConnectionsPerUpstream)] as const;
+  }));
+  const routes = compileRoutes(c.routes);
+
+  /** Sends `ex` to upstream `us`, under `route` when one matched. */
+  const toUpstream = (ex: Exchange, us: UpstreamState, route: CompiledRoute | undefined): LocalReply | undefined => {
+    const policy = us.policy;
+    ex.samplingRate = c.sampling.upstreams[us.name] ?? c.sampling.rate;
+    const r = route?.route;
+    if (r?.name !== undefined) ex.route = r.name;
+    if (r?.timeoutMs !== undefined) ex.timeoutMs = r.timeoutMs;
+    if (!policy && !r?.retries && !r?.fault) {
+      // No policy: today's path, one turn of the balancer and a plain forward.
+      const e = us.pick()!;
+      ex.upstream = { cluster: us.cluster, service: us.name, host: e.host, port: e.port };
+      return undefined;
+    }
+    // Refusals are executed by the router (TrafficDecision.reject) so that tracing still runs.
+    if (us.limited && !us.tryAcquire()) {
+      ex.upstream = { cluster: us.cluster, service: us.name, host: '-', port: 0 };
+      ex.traffic = {
+        upstream: us, endpoint: us.endpoints[0], holdsSlot: false, active: true,
+        reject: { status: 503, body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow', flag: 'UO', headers: { 'x-envoy-overloaded': 'true' } },
+      };
+      return undefined;
+    }
+    const e = us.pick();
+    const fault = r?.fault ? decideFault(r.fault, traffic.random) : undefined;
+    ex.traffic = {
+      upstream: us, endpoint: e ?? us.endpoints[0], retry: r?.retries, fault, holdsSlot: us.limited,
+      active: !!(r?.retries || fault || policy?.outlierDetection || !e),
+    };
+    if (!e) {
+      ex.upstream = { cluster: us.cluster, service: us.name, host: '-', port: 0 };
+      ex.traffic.reject = { status: 503, body: 'no healthy upstream', flag: 'UH' };
+      return undefined;
+    }
+    ex.upstream = { cluster: us.cluster, service: us.name, host: e.host, port: e.port };
+    return undefined;
+  };
+
   return {
     name: 'outbound-route',
     onRequest(ex) {
@@ -65,24 +115,30 @@ export function outboundRouteFilter(c: ProxyConfig, self: () => { host: string; 
         ex.headers['host'] = u.host;
       }
       if (!authority) return { status: 404, body: 'no route: request names no host', flag: 'NR' };
+      // From this chain's configuration (a route may override it), so a chain rebuilt from a reloaded config applies its timeout.
+      ex.timeoutMs = c.timeoutMs;
       const { host, port } = splitAuthority(authority);
-      const name = balancers.has(host) ? host : port !== undefined && balancers.has(`${host}:${port}`) ? `${host}:${port}` : undefined;
-      const lb = name !== undefined ? balancers.get(name) : undefined;
-      if (lb && name) {
-        // The cluster is named after the first endpoint, so all of an upstream's endpoints share one.
-        const named = lb.pick();
-        ex.upstream = { cluster: `outbound|${lb.endpoints[0].port}||${name}`, service: name, host: named.host, port: named.port };
-        ex.samplingRate = c.sampling.upstreams[name] ?? c.sampling.rate;
-      } else {
-        const p = port ?? 80;
-        const me = self();
-        if (p === me.port && (host === me.host || host === 'localhost' || host === '127.0.0.1')) {
-          return { status: 404, body: 'no route: request targets the outbound listener itself', flag: 'NR' };
-        }
-        ex.upstream = { cluster: 'PassthroughCluster', service: host, host, port: p };
-        ex.samplingRate = c.sampling.rate;
+      const hostRoutes = routesFor(routes, host, port);
+      if (hostRoutes) {
+        const route = matchRoute(hostRoutes, ex.method, ex.path, ex.headers);
+        if (!route) return { status: 404, body: `no route: no route for ${host} matches the request`, flag: 'NR' };
+        // Validated at load: every destination names an upstream.
+        return toUpstream(ex, upstreams.get(pickDestination(route, traffic.random()))!, route);
       }
+      const us = upstreams.get(host) ?? (port !== undefined ? upstreams.get(`${host}:${port}`) : undefined);
+      if (us) return toUpstream(ex, us, undefined);
+      const p = port ?? 80;
+      const me = self();
+      if (p === me.port && (host === me.host || host === 'localhost' || host === '127.0.0.1')) {
+        return { status: 404, body: 'no route: request targets the outbound listener itself', flag: 'NR' };
+      }
+      ex.upstream = { cluster: 'PassthroughCluster', service: host, host, port: p };
+      ex.samplingRate = c.sampling.rate;
       return undefined;
+    },
+    onComplete(ex) {
+      // The request slot is the exchange's until it is over, whichever chain (config) it started in.
+      if (ex.traffic?.holdsSlot) { ex.traffic.holdsSlot = false; ex.traffic.upstream.release(); }
     },
   };
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Extracted, SpanContext } from '../propagation/index.js';
 import type { AttributeValue } from '../spans/span.js';
+import type { TrafficDecision } from '../traffic/state.js';
 
 /** Headers as forwarded: lowercase names, hop-by-hop headers already removed. */
 export type OutHeaders = Record<string, string | string[]>;
@@ -45,6 +46,10 @@ export interface Exchange {
   upstream?: Upstream;
   /** Route name for `http.route`, when a configured route matched. */
   route?: string;
+  /** Longest wait for response headers after the request ended (all tries), ms; 0 = none; absent = the listener's. Set by the route filter. */
+  timeoutMs?: number;
+  /** Retries, fault injection, circuit breaking, outlier detection for this request (outbound routes); absent = forward once. */
+  traffic?: TrafficDecision;
   /** Probability of recording if this request starts a trace (set by the route filter). */
   samplingRate: number;
   trace?: ExchangeTrace;
@@ -65,12 +70,14 @@ export interface Exchange {
   error?: string;
 }
 
-/** A response the proxy makes itself (errors, rejections, later: fault injection). */
+/** A response the proxy makes itself (errors, rejections, fault injection, overflow). */
 export interface LocalReply {
   status: number;
   body: string;
   /** Response flag to record (e.g. `NR`). */
   flag?: string;
+  /** Extra response headers (e.g. `x-envoy-overloaded`). */
+  headers?: OutHeaders;
 }
 
 /**

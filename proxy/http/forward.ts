@@ -4,30 +4,64 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { FilterChain } from '../filters/chain.js';
 import type { Exchange, LocalReply } from '../filters/types.js';
+import type { AttemptOutcome } from '../traffic/retry.js';
 import { endToEndHeaders } from './headers.js';
 
 /**
- * The terminal router: sends the exchange to `ex.upstream` over a pooled keep-alive connection
+ * One try of the terminal router (proxy/traffic/router.ts runs retries and faults around it):
+ * sends the exchange to `ex.upstream` over a pooled keep-alive connection
  * (undici's low-level dispatch: no per-request stream objects or abort signals, which dominated
  * the cost with the high-level API) and streams both bodies without buffering, with
  * backpressure both ways. Failure mapping (Envoy's flags):
  * - connection refused/reset before response headers → 503 `UF`;
  * - name resolution failure → 503 `UH` (no healthy upstream);
- * - no response headers within `timeoutMs` of the request's end → 504 `UT`;
+ * - no response headers within the timeout of the request's end (or, for a held body, of the
+ *   dispatch) → 504 `UT`;
  * - client gone before the response completed → upstream request aborted, `DC`;
  * - upstream reset mid-body → downstream connection reset, `UR`.
  */
 export interface ForwardOptions {
   dispatcher: Dispatcher;
-  /** Longest wait for response headers after the request ended, ms; 0 = none. */
+  /** Longest wait for response headers after the request ended, ms, for exchanges that set no `timeoutMs`; 0 = none. */
   timeoutMs: number;
 }
 
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'EADDRNOTAVAIL']);
+/** One try of an exchange, as the router (proxy/traffic/router.ts) runs it. */
+export interface AttemptOptions {
+  /**
+   * The request body was read in full beforehand (a request that may be retried): send `body`
+   * (null = none) and start the timeout at dispatch. Otherwise `req` is streamed and the timeout
+   * starts when it has ended.
+   */
+  buffered?: { body: Buffer | null };
+  /** Longest wait for response headers, ms; 0 = none. */
+  timeoutMs: number;
+  /**
+   * Told how the try went before anything is sent downstream (response headers, or a failure
+   * before them). Returning true takes the exchange back: this try aborts its upstream request and
+   * writes nothing, and the caller retries or answers. Not called when the client went away.
+   */
+  decide?(o: AttemptOutcome): boolean;
+}
+
+/** Stops a try in flight: `timeout` answers 504 `UT` (unless `decide` takes the exchange back). */
+export interface AttemptHandle { abort(reason: 'timeout'): void }
+
+const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'EADDRNOTAVAIL']);
+const RESET_FAILURES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
 const RESOLVE_FAILURES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL']);
 
 class ProxyAbort extends Error {
-  constructor(readonly reason: 'timeout' | 'client') { super(reason === 'timeout' ? 'upstream request timeout' : 'client disconnected'); }
+  constructor(readonly reason: 'timeout' | 'client' | 'retry') { super(reason === 'timeout' ? 'upstream request timeout' : reason === 'client' ? 'client disconnected' : 'retrying'); }
+}
+
+function outcomeOf(err: Error): AttemptOutcome {
+  if (err instanceof ProxyAbort) return { kind: 'timeout', code: 'timeout' };
+  const code = (err as { code?: string }).code ?? '';
+  if (RESOLVE_FAILURES.has(code)) return { kind: 'resolve', code };
+  if (CONNECT_FAILURES.has(code)) return { kind: 'connect-failure', code };
+  if (RESET_FAILURES.has(code) || code.startsWith('UND_ERR')) return { kind: 'reset', code };
+  return { kind: 'other', code: code || err.message };
 }
 
 export function sendLocalReply(ex: Exchange, res: ServerResponse, chain: FilterChain, reply: LocalReply): void {
@@ -35,7 +69,7 @@ export function sendLocalReply(ex: Exchange, res: ServerResponse, chain: FilterC
   if (res.headersSent || res.destroyed) { res.destroy(); return; }
   const body = Buffer.from(reply.body);
   const headers: Record<string, string | string[]> = {
-    'content-type': 'text/plain', 'content-length': String(body.length),
+    ...reply.headers, 'content-type': 'text/plain', 'content-length': String(body.length),
   };
   chain.response(ex, headers);
   ex.status = reply.status;
@@ -62,12 +96,20 @@ function originOf(host: string, port: number): string {
   return o;
 }
 
+/** Forwards the exchange once, streaming both bodies; the timeout is the exchange's (set by the route filter) or the listener's. */
 export function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse, chain: FilterChain, o: ForwardOptions): void {
+  attempt(ex, req, res, chain, o.dispatcher, { timeoutMs: ex.timeoutMs ?? o.timeoutMs });
+}
+
+/** One try to `ex.upstream`; see forward() and AttemptOptions. */
+export function attempt(ex: Exchange, req: IncomingMessage, res: ServerResponse, chain: FilterChain, dispatcher: Dispatcher, a: AttemptOptions): AttemptHandle {
   const up = ex.upstream!;
   let controller: Dispatcher.DispatchController | undefined;
   let pending: ProxyAbort | undefined;
   let timer: NodeJS.Timeout | undefined;
   let answered = false;
+  /** decide() took the exchange back: this try must not touch `res` again. */
+  let handedBack = false;
   let t0 = 0;
   let held: Buffer | undefined;
   let sawFirst = false;
@@ -80,30 +122,41 @@ export function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse,
     else pending = why;
   };
   const startTimer = () => {
-    if (o.timeoutMs > 0 && !answered && !timer) timer = setTimeout(() => abort(new ProxyAbort('timeout')), o.timeoutMs);
+    if (a.timeoutMs > 0 && !answered && !timer && !handedBack) timer = setTimeout(() => abort(new ProxyAbort('timeout')), a.timeoutMs);
   };
   const onClientClose = () => {
     if (!res.writableFinished) abort(new ProxyAbort('client'));
   };
   res.once('close', onClientClose);
+  const handBack = () => {
+    handedBack = true;
+    if (timer) { clearTimeout(timer); timer = undefined; }
+    res.off('close', onClientClose);
+  };
 
-  // Request body: streamed as is. Content-Length bodies are counted by their (parser-enforced)
-  // length; chunked ones by a counting iterator.
-  const te = req.headers['transfer-encoding'];
-  const cl = req.headers['content-length'];
-  let body: Readable | null = null;
-  if (te !== undefined) {
-    body = counted(req, ex) as unknown as Readable;
-    req.once('end', startTimer);
-  } else if (cl !== undefined && cl !== '0') {
-    body = req;
-    req.once('end', () => { ex.requestBytes = Number(cl); startTimer(); });
-  } else {
+  let body: Readable | Buffer | null = null;
+  if (a.buffered) {
+    body = a.buffered.body;
+    ex.requestBytes = body ? body.length : 0;
     startTimer();
+  } else {
+    // Request body: streamed as is. Content-Length bodies are counted by their (parser-enforced)
+    // length; chunked ones by a counting iterator.
+    const te = req.headers['transfer-encoding'];
+    const cl = req.headers['content-length'];
+    if (te !== undefined) {
+      body = counted(req, ex) as unknown as Readable;
+      req.once('end', startTimer);
+    } else if (cl !== undefined && cl !== '0') {
+      body = req;
+      req.once('end', () => { ex.requestBytes = Number(cl); startTimer(); });
+    } else {
+      startTimer();
+    }
   }
 
   t0 = performance.now();
-  o.dispatcher.dispatch({
+  dispatcher.dispatch({
     origin: originOf(up.host, up.port),
     path: ex.path,
     method: ex.method as Dispatcher.HttpMethod,
@@ -117,7 +170,12 @@ export function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse,
       if (pending) c.abort(pending);
     },
     onResponseStart(c, statusCode, headers) {
-      if (statusCode < 200) return; // 1xx informational: not forwarded
+      if (statusCode < 200 || handedBack) return; // 1xx informational: not forwarded
+      if (a.decide?.({ kind: 'response', status: statusCode })) {
+        handBack();
+        c.abort(new ProxyAbort('retry'));
+        return;
+      }
       answered = true;
       if (timer) { clearTimeout(timer); timer = undefined; }
       ex.upstreamServiceTimeMs = performance.now() - t0;
@@ -132,6 +190,7 @@ export function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse,
       res.on('drain', () => c.resume());
     },
     onResponseData(c, chunk) {
+      if (handedBack) return;
       ex.responseBytes += chunk.length;
       // Hold the first chunk: a small response usually ends in the same parse, and then headers,
       // body and end go out in one write. Streams get it on the next turn of the event loop.
@@ -145,28 +204,34 @@ export function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse,
       if (!res.write(chunk)) c.pause();
     },
     onResponseEnd() {
+      if (handedBack) return;
       res.off('close', onClientClose);
       const last = held;
       held = undefined;
       if (last) res.end(last); else res.end();
     },
     onResponseError(_c, err) {
+      if (handedBack) return;
       if (timer) { clearTimeout(timer); timer = undefined; }
-      res.off('close', onClientClose);
-      if (err instanceof ProxyAbort && err.reason === 'client') return; // DC is recorded on close
+      if (err instanceof ProxyAbort && err.reason === 'client') { res.off('close', onClientClose); return; } // DC is recorded on close
       const code = (err as { code?: string }).code ?? '';
       if (res.headersSent) {
+        res.off('close', onClientClose);
         // Reset mid-body: the client must not mistake a truncated body for a complete one.
         if (!ex.responseFlags.includes('UR')) ex.responseFlags.push('UR');
         ex.error = code || err.message;
         res.destroy();
         return;
       }
+      const outcome = outcomeOf(err);
+      if (a.decide?.(outcome)) { handBack(); return; }
+      res.off('close', onClientClose);
       ex.error = code || err.message;
-      if (err instanceof ProxyAbort) sendLocalReply(ex, res, chain, { status: 504, body: 'upstream request timeout', flag: 'UT' });
-      else if (RESOLVE_FAILURES.has(code)) sendLocalReply(ex, res, chain, { status: 503, body: 'no healthy upstream', flag: 'UH' });
-      else if (CONNECT_FAILURES.has(code) || code.startsWith('UND_ERR')) sendLocalReply(ex, res, chain, { status: 503, body: 'upstream connect error or disconnect/reset before headers', flag: 'UF' });
+      if (outcome.kind === 'timeout') sendLocalReply(ex, res, chain, { status: 504, body: 'upstream request timeout', flag: 'UT' });
+      else if (outcome.kind === 'resolve') sendLocalReply(ex, res, chain, { status: 503, body: 'no healthy upstream', flag: 'UH' });
+      else if (outcome.kind === 'connect-failure' || outcome.kind === 'reset') sendLocalReply(ex, res, chain, { status: 503, body: 'upstream connect error or disconnect/reset before headers', flag: 'UF' });
       else sendLocalReply(ex, res, chain, { status: 503, body: `upstream error: ${err.message}`, flag: 'UF' });
     },
   });
+  return { abort: () => abort(new ProxyAbort('timeout')) };
 }

@@ -13,7 +13,8 @@ import type { Exchange, OutHeaders } from '../filters/types.js';
 export function relayUpgrade(ex: Exchange, req: IncomingMessage, downstream: Duplex, head: Buffer, chain: FilterChain, done: () => void): void {
   let finished = false;
   const finish = () => { if (!finished) { finished = true; done(); } };
-  const reply = chain.request(ex);
+  // A traffic refusal (circuit breaker, no healthy endpoint) applies to upgrades too; retries and faults do not.
+  const reply = chain.request(ex) ?? ex.traffic?.reject;
   if (reply || !ex.upstream) {
     const r = reply ?? { status: 404, body: 'no route', flag: 'NR' };
     if (r.flag) ex.responseFlags.push(r.flag);

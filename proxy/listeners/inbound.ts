@@ -11,11 +11,14 @@ import { statsFilter } from '../filters/stats.js';
 import { tracingFilter } from '../filters/tracing.js';
 import type { Exchange, HttpFilter } from '../filters/types.js';
 import type { ProxyMetrics } from '../metrics.js';
+import type { TrafficState } from '../traffic/state.js';
 
 export interface ChainDeps {
   config: ProxyConfig;
   metrics: ProxyMetrics;
   inflight: InflightTraces;
+  /** Balancer turns, outlier ejections, request counts: created once per sidecar, kept across chains built from reloaded configs. */
+  traffic: TrafficState;
   accessLog?: Logger;
   record(ex: Exchange): void;
   onFilterError(filter: string, err: unknown): void;

@@ -5,10 +5,11 @@ import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { FilterChain } from '../filters/chain.js';
 import type { Exchange } from '../filters/types.js';
-import { forward, sendLocalReply } from '../http/forward.js';
+import { sendLocalReply } from '../http/forward.js';
 import { endToEndHeaders, framingError } from '../http/headers.js';
 import { relayUpgrade } from '../http/upgrade.js';
 import type { ProxyMetrics } from '../metrics.js';
+import { routeExchange } from '../traffic/router.js';
 
 /**
  * An HTTP listener: one filter chain, the router at its end. Inbound and outbound listeners
@@ -114,7 +115,7 @@ export function createListener(o: ListenerOptions): Server {
       return;
     }
     try {
-      forward(ex, req, res, chain, { dispatcher: o.dispatcher, timeoutMs });
+      routeExchange(ex, req, res, chain, { dispatcher: o.dispatcher, timeoutMs });
     } catch (err) {
       ex.error = (err as Error).message;
       if (!res.headersSent) sendLocalReply(ex, res, chain, { status: 500, body: 'proxy error' });

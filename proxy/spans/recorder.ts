@@ -52,8 +52,11 @@ export function exchangeToSpan(ex: Exchange): SpanInit | undefined {
     if (port) a['server.port'] = port;
     if (ex.peer.workload !== 'unknown') a['client.service'] = ex.peer.workload;
   } else if (ex.upstream) {
-    a['server.address'] = ex.upstream.host;
-    a['server.port'] = ex.upstream.port;
+    // Port 0: no endpoint was chosen (overflow, none healthy).
+    if (ex.upstream.port) {
+      a['server.address'] = ex.upstream.host;
+      a['server.port'] = ex.upstream.port;
+    }
     a['peer.service'] = ex.upstream.service;
   }
   Object.assign(a, ex.attributes);

@@ -1,0 +1,163 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FilterChain } from '../filters/chain.js';
+import type { Exchange } from '../filters/types.js';
+import { attempt, forward, sendLocalReply, type AttemptHandle, type ForwardOptions } from '../http/forward.js';
+import { FAULT_ABORT_BODY } from './fault.js';
+import { backoffMs, bodyFitsRetryBuffer, isRetriable, type AttemptOutcome } from './retry.js';
+import type { TrafficDecision } from './state.js';
+
+/**
+ * The listener's terminal step. An exchange without a traffic decision (no route policy, no
+ * outlier detection) is forwarded once, streaming, exactly as before. Otherwise this runs what
+ * the route filter decided and filters cannot do, being synchronous: the fault delay, retries
+ * with back-off, and reporting each try's result to outlier detection.
+ *
+ * Retries follow Envoy: a try is retried only when its result is retriable, nothing has been sent
+ * downstream yet, tries remain, and the request body is held (none, or Content-Length ≤ 64 KiB;
+ * otherwise one streamed try). Each retry waits a jittered back-off, picks an endpoint again
+ * through the balancer and sends `x-envoy-attempt-count`. The route timeout runs from the end of
+ * the request to the response headers across all tries; `perTryTimeoutMs` bounds each try.
+ * Exhausted on a retriable result: that result goes downstream with `URX` added.
+ */
+export function routeExchange(ex: Exchange, req: IncomingMessage, res: ServerResponse, chain: FilterChain, o: ForwardOptions): void {
+  const t = ex.traffic;
+  if (t === undefined || !t.active) { forward(ex, req, res, chain, o); return; }
+  if (t.reject) {
+    // Drain (bounded by the client) so keep-alive survives a refused request with a body.
+    req.resume();
+    sendLocalReply(ex, res, chain, t.reject);
+    return;
+  }
+  new PolicyRun(ex, req, res, chain, o, t).start();
+}
+
+const isFailure = (out: AttemptOutcome) => out.kind === 'response' ? out.status >= 500 : out.kind !== 'other';
+
+class PolicyRun {
+  private gone = false;
+  private wait?: NodeJS.Timeout;
+  private routeTimer?: NodeJS.Timeout;
+  private routeTimedOut = false;
+  private current?: AttemptHandle;
+  private tries = 0;
+
+  constructor(
+    private readonly ex: Exchange, private readonly req: IncomingMessage, private readonly res: ServerResponse,
+    private readonly chain: FilterChain, private readonly o: ForwardOptions, private readonly t: TrafficDecision,
+  ) {}
+
+  start(): void {
+    this.res.once('close', this.onClose);
+    const f = this.t.fault;
+    if (f && f.delayMs > 0) {
+      this.ex.responseFlags.push('DI');
+      this.wait = setTimeout(() => { this.wait = undefined; this.afterDelay(); }, f.delayMs);
+    } else this.afterDelay();
+  }
+
+  /** The client left: stop waiting. A try in flight notices by itself (DC). */
+  private readonly onClose = () => {
+    this.gone = true;
+    if (this.wait) { clearTimeout(this.wait); this.wait = undefined; }
+    if (this.routeTimer) { clearTimeout(this.routeTimer); this.routeTimer = undefined; }
+  };
+
+  private done(): void {
+    this.res.off('close', this.onClose);
+    if (this.routeTimer) { clearTimeout(this.routeTimer); this.routeTimer = undefined; }
+  }
+
+  private afterDelay(): void {
+    if (this.gone) return;
+    const { ex, req, res, chain, t } = this;
+    if (t.fault && t.fault.abortStatus) {
+      this.done();
+      req.resume();
+      sendLocalReply(ex, res, chain, { status: t.fault.abortStatus, body: FAULT_ABORT_BODY, flag: 'FI' });
+      return;
+    }
+    const routeTimeoutMs = ex.timeoutMs ?? this.o.timeoutMs;
+    const r = t.retry;
+    if (!r || r.attempts === 0 || !bodyFitsRetryBuffer(req.headers)) {
+      // One streamed try; its results still feed outlier detection.
+      this.done();
+      const per = r?.perTryTimeoutMs ?? 0;
+      const timeoutMs = per > 0 && (routeTimeoutMs === 0 || per < routeTimeoutMs) ? per : routeTimeoutMs;
+      if (r) this.countTry();
+      attempt(ex, req, res, chain, this.o.dispatcher, { timeoutMs, decide: (out) => { this.report(out); return false; } });
+      return;
+    }
+    this.readBody((body) => {
+      if (routeTimeoutMs > 0) this.routeTimer = setTimeout(this.onRouteTimeout, routeTimeoutMs);
+      this.tryOnce(body);
+    });
+  }
+
+  private readBody(then: (body: Buffer | null) => void): void {
+    const { req } = this;
+    if (req.readableEnded || (req.headers['content-length'] ?? '0') === '0') { req.resume(); then(null); return; }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('end', () => { if (!this.gone) then(Buffer.concat(chunks)); });
+  }
+
+  private readonly onRouteTimeout = () => {
+    this.routeTimer = undefined;
+    this.routeTimedOut = true;
+    if (this.current) { this.current.abort('timeout'); return; } // the try answers 504 UT
+    // Between tries (back-off): answer now.
+    if (this.wait) { clearTimeout(this.wait); this.wait = undefined; }
+    this.done();
+    this.ex.error = 'upstream request timeout';
+    sendLocalReply(this.ex, this.res, this.chain, { status: 504, body: 'upstream request timeout', flag: 'UT' });
+  };
+
+  private countTry(): void {
+    this.tries++;
+    this.ex.headers['x-envoy-attempt-count'] = String(this.tries);
+    this.ex.attributes['meshtrace.retry.attempts'] = this.tries;
+  }
+
+  private report(out: AttemptOutcome): void {
+    // A route timeout ends the exchange, not the endpoint's health.
+    if (!this.routeTimedOut) this.t.upstream.report(this.t.endpoint, isFailure(out));
+  }
+
+  private tryOnce(body: Buffer | null): void {
+    const { ex, t } = this;
+    const r = t.retry!;
+    this.countTry();
+    this.current = attempt(ex, this.req, this.res, this.chain, this.o.dispatcher, {
+      buffered: { body },
+      timeoutMs: r.perTryTimeoutMs ?? 0,
+      decide: (out) => {
+        this.report(out);
+        if (this.routeTimedOut || this.gone) { this.done(); return false; }
+        if (!isRetriable(r, out)) { this.done(); return false; }
+        if (this.tries > r.attempts) {
+          ex.responseFlags.push('URX');
+          this.done();
+          return false;
+        }
+        this.current = undefined;
+        t.upstream.owner.events.upstreamRetry(t.upstream.name);
+        this.wait = setTimeout(() => { this.wait = undefined; this.retry(body); }, backoffMs(this.tries, t.upstream.owner.random()));
+        return true;
+      },
+    });
+  }
+
+  private retry(body: Buffer | null): void {
+    if (this.gone || this.routeTimedOut) return;
+    const { ex, t } = this;
+    const e = t.upstream.pick();
+    if (!e) {
+      this.done();
+      sendLocalReply(ex, this.res, this.chain, { status: 503, body: 'no healthy upstream', flag: 'UH' });
+      return;
+    }
+    t.endpoint = e;
+    ex.upstream = { ...ex.upstream!, host: e.host, port: e.port };
+    this.tryOnce(body);
+  }
+}
