@@ -232,6 +232,35 @@ describe('reload semantics', () => {
     b.release();
   });
 
+  it('applies traffic routes and policies on reload; a route naming an unknown upstream is rejected by its path', async () => {
+    const upstreams = { 'ratings-a': `127.0.0.1:${a.port}`, 'ratings-b': `127.0.0.1:${b.port}` };
+    const route = (to: string, extra: Record<string, unknown> = {}) => ({ name: `to-${to}`, host: 'ratings', destinations: [{ upstream: to }], ...extra });
+    writeFileSync(file, JSON.stringify({ ...base(), upstreams, routes: [route('ratings-a')] }));
+    expect(sc.reload().result).toBe('applied');
+    expect((await viaOutbound(sc, 'ratings')).name).toBe('A');
+    // Header match and a fault abort for everyone else, without a restart.
+    writeFileSync(file, JSON.stringify({
+      ...base(), upstreams,
+      routes: [
+        { ...route('ratings-b'), name: 'jason', match: [{ headers: { 'end-user': { exact: 'jason' } } }] },
+        route('ratings-a', { fault: { abort: { percent: 100, httpStatus: 418 } } }),
+      ],
+    }));
+    expect(sc.reload().result).toBe('applied');
+    expect(JSON.parse((await send(sc.outboundPort, '/r', { host: 'ratings', 'end-user': 'jason' })).body).name).toBe('B');
+    const aborted = await send(sc.outboundPort, '/r', { host: 'ratings' });
+    expect([aborted.status, aborted.body]).toEqual([418, 'fault filter abort']);
+    // An invalid route: rejected, naming the field; the routes above keep serving.
+    writeFileSync(file, JSON.stringify({ ...base(), upstreams, routes: [route('ratings-c')] }));
+    const rejected = sc.reload();
+    expect(rejected.result).toBe('rejected');
+    expect(rejected.problems).toEqual([expect.stringMatching(/^routes\.0\.destinations\.0\.upstream: no upstream named 'ratings-c'/)]);
+    expect((await send(sc.outboundPort, '/r', { host: 'ratings' })).status).toBe(418);
+    // Back to the previous test's configuration, which the next one expects.
+    writeFileSync(file, JSON.stringify({ ...base(), upstreams: { ratings: `127.0.0.1:${b.port}` }, timeoutMs: 200 }));
+    expect(sc.reload().result).toBe('applied');
+  });
+
   it('answers a programmatic reload with an invalid input as rejected, serving on', async () => {
     const v = sc.reloadStatus.version;
     const outcome = sc.reload({ service: 'reviews', appPort: 'x', upstreams: {}, sampling: { upstreams: { ratings: 2 } } });
