@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { Pool } from 'undici';
 import { standardAdjusters } from '../../query/adjusters/index.js';
 import { buildQueryApp } from '../../query/app.js';
-import type { Span } from '../../model/span.js';
+import { type Span, SpanKind } from '../../model/span.js';
 import { openSqliteStorage, type SqliteStorage } from '../../storage/sqlite/index.js';
 import { OPERATIONS_PER_SERVICE, operationsOf, prng, SERVICES, TraceGenerator, traceIdOf, USER_IDS } from '../data/generator.js';
 import { percentile, type BenchTable, type Scenario } from '../scenario.js';
@@ -129,6 +129,12 @@ function cases(g: GeneratedStore, rnd: () => number): Case[] {
       storage: () => g.storage.dependencies.getDependencies({ startUs: end - 24 * HOUR_US, endUs: end }).then((x) => x.length),
       http: () => `/api/dependencies?endTs=${Math.floor(end / 1000)}&lookback=86400000`,
     },
+    {
+      // What Jaeger UI's Monitor tab asks for a service's operations table (one of its calls).
+      name: 'RED metrics: p95 by operation (1 h)',
+      storage: () => g.storage.spanMetrics.getSpanMetrics({ serviceNames: [svc()], spanKinds: [SpanKind.SERVER], startUs: end - 70 * 60_000_000, endUs: end }).then((x) => x.length),
+      http: () => `/api/metrics/latencies?service=${svc()}&groupByOperation=true&quantile=0.95&spanKind=server&endTs=${Math.floor(end / 1000)}&lookback=3600000&step=60000&ratePer=600000`,
+    },
   ];
 }
 
@@ -159,7 +165,7 @@ export const queryScenario: Scenario = {
     const g = await generateStore(opts.tmpDir, spans);
     const rnd = prng(5);
     const pk = new Database(g.path, { readonly: true });
-    const app = await buildQueryApp({ reader: g.storage.reader, dependencies: g.storage.dependencies, adjusters: standardAdjusters({ maxClockSkewAdjustUs: 0 }) });
+    const app = await buildQueryApp({ reader: g.storage.reader, dependencies: g.storage.dependencies, spanMetrics: g.storage.spanMetrics, adjusters: standardAdjusters({ maxClockSkewAdjustUs: 0 }) });
     const pool = new Pool(await app.listen({ host: '127.0.0.1', port: 0 }), { connections: 1 });
     const results = new Map<string, { st50: number[]; st99: number[]; h50: number[]; h99: number[]; hits: number[]; calls: number[] }>();
     const base50: number[] = [];

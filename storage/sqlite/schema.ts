@@ -97,14 +97,15 @@ export const hourOf = (us: number): number => Math.floor(us / HOUR_US);
 /**
  * RED metrics (storage/sqlite/span-metrics.ts): per minute and operation, keyed by service first
  * so that a service's rows for a time range are one contiguous run. Each batch appends its figures
- * as one `span_metrics_recent` row; every 64 batches those are summed into `span_metrics`, so
- * the rows a busy minute touches are rewritten once per 64 batches, not once per batch.
+ * as one `span_metrics_recent` row per service; every 1,024 such rows are summed into
+ * `span_metrics`, so the rows a busy minute touches are rewritten once per ~50 batches, not once
+ * per batch.
  */
 const SPAN_METRICS_DDL = `
 CREATE TABLE IF NOT EXISTS span_metrics (
   service_id INTEGER NOT NULL, bucket INTEGER NOT NULL, op_id INTEGER NOT NULL, calls INTEGER NOT NULL,
   errors INTEGER NOT NULL, latency BLOB NOT NULL, PRIMARY KEY (service_id, bucket, op_id)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS span_metrics_recent (seq INTEGER PRIMARY KEY, entries BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS span_metrics_recent (seq INTEGER PRIMARY KEY, service_id INTEGER NOT NULL, entries BLOB NOT NULL);
 `;
 
 const DDL = `

@@ -3,11 +3,12 @@
  * and a latency histogram (model/latency-histogram.ts) — what jaeger-query's Monitor tab reads.
  *
  * Write path, inside each batch's transaction: the batch's spans are summed in memory per
- * (minute, operation) and appended as ONE `span_metrics_recent` row. Every `MERGE_EVERY_ROWS`
- * batches the recent rows are summed into `span_metrics` (one read-modify-write per touched
- * row). Why staged: a batch of 1,000 spans touches hundreds of operations (the bench data has
- * 4,200), and rewriting each of their rows per batch cost ~2 µs per span; staged, a busy
- * minute's rows are rewritten once per 64 batches. Readers merge both tables.
+ * (minute, operation) and appended as one `span_metrics_recent` row per service. Once there are
+ * `MERGE_EVERY_ROWS` recent rows they are summed into `span_metrics` (multi-row UPSERTs). Why
+ * staged: a batch of 1,000 spans touches hundreds of operations (the bench data has 4,200), and
+ * rewriting each of their rows per batch cost ~2 µs per span; staged, a busy minute's rows are
+ * rewritten once per ~50 batches. Readers merge both tables, reading only the recent rows of
+ * the services asked for.
  *
  * A span rewritten with the same id is not counted again (its first version's figures stay).
  */
@@ -17,8 +18,8 @@ import { type LatencyHistogram, latencyBin } from '../../model/latency-histogram
 /** Bucket length: the finest step `/api/metrics/*` can be read at. */
 export const SPAN_METRICS_BUCKET_US = 60_000_000;
 export const metricsBucketOf = (us: number): number => Math.floor(us / SPAN_METRICS_BUCKET_US);
-/** Recent rows (batches) summed into `span_metrics` at a time. */
-export const MERGE_EVERY_ROWS = 64;
+/** Recent rows (one per service per batch) summed into `span_metrics` at a time. */
+export const MERGE_EVERY_ROWS = 1024;
 
 export interface MetricsFigures { calls: number; errors: number; latency: LatencyHistogram }
 /** bucket → operation id → figures */
@@ -45,9 +46,11 @@ export function prepareSpanMetricsStatements(db: Database.Database) {
     range: db.prepare('SELECT bucket, op_id, calls, errors, latency FROM span_metrics WHERE service_id = ? AND bucket BETWEEN ? AND ?'),
     /** (bucket): rows before it, every service. */
     deleteBefore: db.prepare('DELETE FROM span_metrics WHERE service_id IN (SELECT id FROM services) AND bucket < ?'),
-    /** (entries) */
-    insertRecent: db.prepare('INSERT INTO span_metrics_recent (entries) VALUES (?)'),
+    /** (service_id, entries) */
+    insertRecent: db.prepare('INSERT INTO span_metrics_recent (service_id, entries) VALUES (?, ?)'),
     recentAll: db.prepare('SELECT seq, entries FROM span_metrics_recent ORDER BY seq'),
+    /** (service_id) */
+    recentOfService: db.prepare('SELECT entries FROM span_metrics_recent WHERE service_id = ?').pluck(),
     recentCount: db.prepare('SELECT count(*) FROM span_metrics_recent').pluck(),
     /** (seq) */
     deleteRecentUpTo: db.prepare('DELETE FROM span_metrics_recent WHERE seq <= ?'),
@@ -63,18 +66,21 @@ function figuresOf(m: MetricsByBucket, bucket: number, opId: number): MetricsFig
   return f;
 }
 
-/** One batch's figures, summed in memory. */
+/** One batch's figures, summed in memory per service. */
 export class SpanMetricsAccumulator {
-  private readonly figures: MetricsByBucket = new Map();
+  /** service id → its figures */
+  private readonly byService = new Map<number, MetricsByBucket>();
   private last: { bucket: number; opId: number; f: MetricsFigures } | undefined;
 
-  add(opId: number, startUs: number, durationUs: number, isError: number): void {
+  add(serviceId: number, opId: number, startUs: number, durationUs: number, isError: number): void {
     const bucket = metricsBucketOf(startUs);
     // Spans of one operation often come in runs (a trace's spans, a client's batch).
     let f: MetricsFigures;
     if (this.last && this.last.bucket === bucket && this.last.opId === opId) f = this.last.f;
     else {
-      f = figuresOf(this.figures, bucket, opId);
+      let figures = this.byService.get(serviceId);
+      if (!figures) this.byService.set(serviceId, (figures = new Map()));
+      f = figuresOf(figures, bucket, opId);
       this.last = { bucket, opId, f };
     }
     f.calls++;
@@ -83,11 +89,10 @@ export class SpanMetricsAccumulator {
     f.latency.set(bin, (f.latency.get(bin) ?? 0) + 1);
   }
 
-  /** Appends the batch's figures as one recent row; true when something was written. */
-  flush(st: SpanMetricsStatements): boolean {
-    if (this.figures.size === 0) return false;
-    st.insertRecent.run(encodeFigures(this.figures));
-    return true;
+  /** Appends the batch's figures as one recent row per service; returns the rows written. */
+  flush(st: SpanMetricsStatements): number {
+    for (const [serviceId, figures] of this.byService) st.insertRecent.run(serviceId, encodeFigures(figures));
+    return this.byService.size;
   }
 }
 

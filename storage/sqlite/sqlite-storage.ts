@@ -311,6 +311,8 @@ class SqliteStorageImpl implements SqliteStorage {
     }
     if (wanted.size === 0) return [];
     const figures: MetricsByBucket = new Map();
+    // The last batches' figures, not merged into span_metrics yet, are read alongside.
+    const keep = (bucket: number, opId: number) => bucket >= first && bucket <= last && wanted.has(opId);
     for (const svcId of new Set(order.map((o) => o.op.serviceId))) {
       for (const r of this.st.spanMetrics.range.iterate(svcId, first, last) as Iterable<SpanMetricsRow>) {
         if (!wanted.has(r.op_id)) continue;
@@ -318,10 +320,8 @@ class SqliteStorageImpl implements SqliteStorage {
         if (!byOp) figures.set(r.bucket, (byOp = new Map()));
         byOp.set(r.op_id, { calls: r.calls, errors: r.errors, latency: decodeLatency(r.latency) });
       }
+      for (const blob of this.st.spanMetrics.recentOfService.all(svcId) as Buffer[]) decodeFigures(blob, figures, keep);
     }
-    // The last batches' figures, not merged into span_metrics yet.
-    const keep = (bucket: number, opId: number) => bucket >= first && bucket <= last && wanted.has(opId);
-    for (const blob of this.st.spanMetrics.recentAll.all() as { entries: Buffer }[]) decodeFigures(blob.entries, figures, keep);
     for (const bucket of [...figures.keys()].sort((a, b) => a - b)) {
       for (const [opId, f] of figures.get(bucket)!) {
         wanted.get(opId)!.push({

@@ -252,7 +252,7 @@ export class BatchWriter {
           // New trace: no row can conflict, so spans go in multi-row INSERTs.
           this.queueSpan(trace, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload);
           agg.added++;
-          red.add(opId, start, s.durationUs, isError);
+          red.add(svcId, opId, start, s.durationUs, isError);
           if (pid) {
             const parentSvc = batchSvc.get(s.parentSpanId);
             if (parentSvc !== undefined) addEdge(hourOf(start), parentSvc, svcId, isError, 1);
@@ -263,7 +263,7 @@ export class BatchWriter {
         } else {
           const inserted = this.st.insertSpan.run(trace, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload).changes;
           // A rewrite of a stored span keeps its first figures: counting it again would double it.
-          if (inserted) red.add(opId, start, s.durationUs, isError);
+          if (inserted) red.add(svcId, opId, start, s.durationUs, isError);
           this.linkStoredTrace(trace, s, { svcId, opId, res, sid, pid, isError, payload, inserted }, agg, addEdge);
         }
 
@@ -331,7 +331,8 @@ export class BatchWriter {
       this.st.addDependency.run(bucket, p, c, calls, errors);
       if (calls < 0) this.st.deleteEmptyDependency.run(bucket, p, c);
     }
-    if (red.flush(this.st.spanMetrics) && ++this.metricsRecentRows >= MERGE_EVERY_ROWS) {
+    this.metricsRecentRows += red.flush(this.st.spanMetrics);
+    if (this.metricsRecentRows >= MERGE_EVERY_ROWS) {
       mergeRecentMetrics(this.st.spanMetrics, (opId) => this.catalog.operationById(opId)?.serviceId);
       this.metricsRecentRows = 0;
     }
