@@ -324,8 +324,11 @@ describe('the UI under --ui-base-path', () => {
     await mounted?.stop(); // idempotent: the test stops it early on purpose
   });
 
+  // 60 s with each step bounded at 15 s: it once exceeded 30 s in a loaded full-suite run (1 of 3),
+  // and a step timeout names the step that hung where the test timeout does not.
   it('searches, opens a trace and reloads deep links under the base path', async () => {
     const p = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    p.setDefaultTimeout(15_000);
     try {
       await p.goto(`${mounted.queryUrl}/jaeger/search?service=frontend&lookback=1h&limit=20`);
       await p.locator(`.result[data-trace-id="${id}"] a.result-title`).click();
@@ -346,5 +349,5 @@ describe('the UI under --ui-base-path', () => {
     } finally {
       await p.close();
     }
-  });
+  }, 60_000);
 });
