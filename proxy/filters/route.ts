@@ -63,8 +63,13 @@ export function outboundRouteFilter(c: ProxyConfig, self: () => { host: string; 
   }));
   const routes = compileRoutes(c.routes);
 
-  /** Sends `ex` to upstream `us`, under `route` when one matched. */
-  const toUpstream = (ex: Exchange, us: UpstreamState, route: CompiledRoute | undefined): LocalReply | undefined => {
+  /**
+   * Sends `ex` to upstream `us`, under `route` when one matched. `service` is the logical
+   * destination (metrics' `destination_service`, the span's `peer.service`): the host the app
+   * called when a route picked the upstream (`reviews`, whichever version's upstream it chose, as
+   * Istio reports a VirtualService's subsets), else the upstream's name.
+   */
+  const toUpstream = (ex: Exchange, us: UpstreamState, route: CompiledRoute | undefined, service = us.name): LocalReply | undefined => {
     const policy = us.policy;
     ex.samplingRate = c.sampling.upstreams[us.name] ?? c.sampling.rate;
     const r = route?.route;
@@ -73,12 +78,12 @@ export function outboundRouteFilter(c: ProxyConfig, self: () => { host: string; 
     if (!policy && !r?.retries && !r?.fault) {
       // No policy: today's path, one turn of the balancer and a plain forward.
       const e = us.pick()!;
-      ex.upstream = { cluster: us.cluster, service: us.name, host: e.host, port: e.port };
+      ex.upstream = { cluster: us.cluster, service, host: e.host, port: e.port };
       return undefined;
     }
     // Refusals are executed by the router (TrafficDecision.reject) so that tracing still runs.
     if (us.limited && !us.tryAcquire()) {
-      ex.upstream = { cluster: us.cluster, service: us.name, host: '-', port: 0 };
+      ex.upstream = { cluster: us.cluster, service, host: '-', port: 0 };
       ex.traffic = {
         upstream: us, endpoint: us.endpoints[0], holdsSlot: false, active: true,
         reject: { status: 503, body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow', flag: 'UO', headers: { 'x-envoy-overloaded': 'true' } },
@@ -92,11 +97,11 @@ export function outboundRouteFilter(c: ProxyConfig, self: () => { host: string; 
       active: !!(r?.retries || fault || policy?.outlierDetection || !e),
     };
     if (!e) {
-      ex.upstream = { cluster: us.cluster, service: us.name, host: '-', port: 0 };
+      ex.upstream = { cluster: us.cluster, service, host: '-', port: 0 };
       ex.traffic.reject = { status: 503, body: 'no healthy upstream', flag: 'UH' };
       return undefined;
     }
-    ex.upstream = { cluster: us.cluster, service: us.name, host: e.host, port: e.port };
+    ex.upstream = { cluster: us.cluster, service, host: e.host, port: e.port };
     return undefined;
   };
 
@@ -123,7 +128,7 @@ export function outboundRouteFilter(c: ProxyConfig, self: () => { host: string; 
         const route = matchRoute(hostRoutes, ex.method, ex.path, ex.headers);
         if (!route) return { status: 404, body: `no route: no route for ${host} matches the request`, flag: 'NR' };
         // Validated at load: every destination names an upstream.
-        return toUpstream(ex, upstreams.get(pickDestination(route, traffic.random()))!, route);
+        return toUpstream(ex, upstreams.get(pickDestination(route, traffic.random()))!, route, host);
       }
       const us = upstreams.get(host) ?? (port !== undefined ? upstreams.get(`${host}:${port}`) : undefined);
       if (us) return toUpstream(ex, us, undefined);

@@ -107,6 +107,10 @@ describe('sidecar traffic management', () => {
     expect(attr(span, 'http.route')).toBe('reviews-jason');
     expect(span.name).toBe('GET reviews-jason');
     expect(attr(span, 'upstream_cluster')).toBe(`outbound|${servers.v2.port}||v2`);
+    // The logical destination is the host the app called, whichever upstream the route chose (Istio's subsets).
+    expect(attr(span, 'peer.service')).toBe('reviews');
+    expect(await sidecar.metrics.text()).toMatch(/istio_requests_total\{reporter="source",[^}]*destination_service="reviews",[^}]*\} [1-9]/);
+    expect(await sidecar.metrics.text()).not.toMatch(/destination_service="v2"/);
     expect(attr(await spanOf(2), 'http.route')).toBe('reviews-default');
     const line = await waitFor(() => log.lines.find((l) => l['trace_id'] === traceId(1)), 'access log line');
     expect(line).toMatchObject({ route_name: 'reviews-jason', response_code: 200, upstream_host: `127.0.0.1:${servers.v2.port}` });
