@@ -18,7 +18,7 @@ import { registerDemo } from '../cli/demo.js';
 import { registerInject } from '../cli/inject.js';
 import { configFromOptions, registerProxy } from '../cli/proxy.js';
 import { parseLoadgenConfig } from './config.js';
-import { BOOKSHOP, upstreamFlags } from './topology.js';
+import { BOOKSHOP, MESH_CONFIG_FILE, upstreamFlags } from './topology.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
@@ -107,6 +107,9 @@ describe('docker-compose.yml', () => {
       // Same upstreams as the local demo, with compose service names as hosts.
       const expected = configFromOptions({ service: 'x', appPort: '1', upstream: upstreamFlags(svc, (id) => `${id}:9080`) }).upstreams;
       expect(config.upstreams).toEqual(expected);
+      // The one mesh-wide config (demo/mesh.json): productpage's section routes reviews, the others have none.
+      expect(p.opts.config).toBe(MESH_CONFIG_FILE);
+      expect(config.routes.map((r) => r.name)).toEqual(svc.id === 'productpage' ? ['reviews-jason', 'reviews'] : []);
       expect(p.args).toEqual(['node', `demo/services/${svc.script}`]);
       expect(existsSync(join(ROOT, p.args[1]))).toBe(true);
       expect(compose.services[svc.id].environment?.SERVICE_VERSION).toBe(svc.version);

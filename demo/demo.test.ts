@@ -203,6 +203,20 @@ describe('meshtrace demo', () => {
       expect(metrics).toMatch(new RegExp(`istio_requests_total\\{reporter="source",[^}]*destination_service="reviews",[^}]*destination_version="${v}"[^}]*\\} [1-9]`));
     }
 
+    // Bookinfo's route (demo/mesh.json): a request signed in as jason always gets reviews v2;
+    // the productpage sidecar's CLIENT span names the route.
+    const origin = new URL(b.productPage).origin;
+    const jasonVersions = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const r = await fetch(`${origin}/api/v1/products/0`, { headers: { 'end-user': 'jason' } });
+      jasonVersions.add(((await r.json()) as { reviews: { version: string } }).reviews.version);
+    }
+    expect([...jasonVersions]).toEqual(['v2']);
+    await eventually('a productpage CLIENT span routed by reviews-jason', async () => {
+      const { data } = await getJson<{ data: JaegerTrace[] }>(`${b.query}/api/traces?service=productpage&tags=${encodeURIComponent('{"http.route":"reviews-jason"}')}&limit=1&lookback=1h`);
+      return data.length > 0 ? data : undefined;
+    });
+
     // The product page itself renders.
     // The product page renders and links to its own trace, which the store then has in full.
     const page = await fetch(b.productPage);

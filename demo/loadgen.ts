@@ -34,6 +34,11 @@ export function pickPath(random: () => number = Math.random): string {
   return random() < 0.75 ? `/productpage?id=${id}` : `/api/v1/products/${id}`;
 }
 
+/** Who is signed in: one request in five is Bookinfo's `jason`, whom the mesh config routes to reviews v2. */
+export function pickUser(random: () => number = Math.random): string | undefined {
+  return random() < 0.2 ? 'jason' : undefined;
+}
+
 export function startLoad(o: LoadOptions): LoadGenerator {
   if (!(o.rps > 0)) throw new Error(`rps must be greater than 0, got ${o.rps}`);
   const base = new URL(o.target);
@@ -48,7 +53,9 @@ export function startLoad(o: LoadOptions): LoadGenerator {
     if (inFlight.size >= maxInFlight) { stats.skipped++; return; }
     stats.sent++;
     const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(o.timeoutMs ?? 10_000)]);
-    const p = fetch(new URL(pickPath(), base), { signal, headers: { 'user-agent': 'meshtrace-demo-loadgen/1.0' } })
+    const user = pickUser();
+    const headers: Record<string, string> = { 'user-agent': 'meshtrace-demo-loadgen/1.0', ...(user ? { 'end-user': user } : {}) };
+    const p = fetch(new URL(pickPath(), base), { signal, headers })
       .then(async (r) => { await r.arrayBuffer(); if (r.ok) stats.ok++; else stats.failed++; })
       .catch(() => { if (abort.signal.aborted) stats.aborted++; else stats.failed++; })
       .finally(() => { inFlight.delete(p); });

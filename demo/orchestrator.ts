@@ -5,16 +5,19 @@
  * upstream, and a bounded load generator. Stopping (duration over, Ctrl-C, SIGTERM) ends every child and listener and
  * removes the temp data dir; a failed start undoes what it started.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startAllInOne, type AllInOneServer } from '../all-in-one/server.js';
 import type { DemoConfig } from './config.js';
 import { startLoad, type LoadGenerator } from './loadgen.js';
 import { reservePorts } from './ports.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
-import { BOOKSHOP, startLayers, upstreamFlags } from './topology.js';
+import { BOOKSHOP, MESH_CONFIG_FILE, startLayers, upstreamFlags } from './topology.js';
+
+const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 const HOST = '127.0.0.1';
 
@@ -90,9 +93,12 @@ export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSign
       zipkinPort: 'off',
     });
     checkInterrupt();
-    // Sidecar settings with no flag: send spans every 200 ms (default 1 s) so the first trace shows sooner.
-    const sidecarConfig = join(tempDir, 'demo-sidecar.json');
-    writeFileSync(sidecarConfig, JSON.stringify({ export: { flushIntervalMs: 200 } }));
+    // Every sidecar reads one mesh-wide config (demo/mesh.json: Bookinfo's routes for reviews),
+    // copied here with one setting that has no flag: spans sent every 200 ms (default 1 s) so the
+    // first trace shows sooner. The sidecars watch this copy: editing it reroutes live.
+    const sidecarConfig = join(tempDir, 'mesh.json');
+    const mesh = JSON.parse(readFileSync(join(REPO_ROOT, MESH_CONFIG_FILE), 'utf8')) as Record<string, unknown>;
+    writeFileSync(sidecarConfig, `${JSON.stringify({ ...mesh, export: { flushIntervalMs: 200 } }, null, 2)}\n`);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       BOOKSHOP_ERROR_RATE: String(c.errorRate),
@@ -135,7 +141,7 @@ export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSign
       metrics: `http://${HOST}:${product.ports.adminPort}/metrics`,
       otlpHttp: aio.otlpHttpUrl,
     };
-    printBanner(io, urls, services, c, (performance.now() - t0) / 1000);
+    printBanner(io, urls, services, c, (performance.now() - t0) / 1000, sidecarConfig);
 
     load = startLoad({ target: productPage, rps: c.rps, durationMs: c.loadDuration });
     watcher = new AbortController();
@@ -162,7 +168,7 @@ export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSign
   }
 }
 
-function printBanner(io: DemoIo, u: DemoUrls, services: readonly ServiceProcess[], c: DemoConfig, startedS: number): void {
+function printBanner(io: DemoIo, u: DemoUrls, services: readonly ServiceProcess[], c: DemoConfig, startedS: number, meshConfig: string): void {
   const pad = (s: string, n: number) => s.padEnd(n);
   io.print('');
   io.print(`  Product page     ${u.productPage}`);
@@ -170,6 +176,8 @@ function printBanner(io: DemoIo, u: DemoUrls, services: readonly ServiceProcess[
   io.print(`  Service graph    ${u.graph}`);
   io.print(`  Sidecar metrics  ${u.metrics}   (productpage's sidecar, Istio names)`);
   io.print(`  OTLP/HTTP        ${u.otlpHttp}`);
+  io.print(`  Mesh config      ${meshConfig}   (every sidecar reloads it when it changes)`);
+  io.print(`  Routing          curl -H 'end-user: jason' ${new URL(u.productPage).origin}/api/v1/products/0   → always reviews v2; others take turns`);
   io.print('');
   io.print(`  ${pad('instance', 13)}${pad('version', 9)}${pad('sidecar inbound', 18)}${pad('admin', 8)}app`);
   for (const s of services) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDemoConfig, parseLoadgenConfig } from './config.js';
-import { pickPath } from './loadgen.js';
+import { pickPath, pickUser } from './loadgen.js';
 import { BOOKSHOP, serviceNames, startLayers, upstreamFlags, type DemoService } from './topology.js';
 
 describe('bookshop topology', () => {
@@ -19,9 +19,12 @@ describe('bookshop topology', () => {
     expect(() => startLayers([a, b])).toThrow(/call cycle among a, b/);
   });
 
-  it('gives productpage one upstream per called service, every reviews version an endpoint of it', () => {
+  it('gives productpage one upstream per called service, every reviews version an endpoint of it and an upstream of its own', () => {
     const pp = BOOKSHOP.find((s) => s.id === 'productpage')!;
-    expect(upstreamFlags(pp, (id) => `${id}:9080`)).toEqual(['details=details:9080', 'reviews=reviews-v1:9080,reviews-v2:9080,reviews-v3:9080']);
+    expect(upstreamFlags(pp, (id) => `${id}:9080`)).toEqual([
+      'details=details:9080', 'reviews=reviews-v1:9080,reviews-v2:9080,reviews-v3:9080',
+      'reviews-v1=reviews-v1:9080', 'reviews-v2=reviews-v2:9080', 'reviews-v3=reviews-v3:9080',
+    ]);
     expect(upstreamFlags(BOOKSHOP.find((s) => s.id === 'reviews-v1')!, (id) => id)).toEqual([]);
     expect(serviceNames()).toEqual(['details', 'ratings', 'reviews', 'productpage']);
   });
@@ -32,6 +35,11 @@ describe('load mix', () => {
     const seq = (...v: number[]) => { let i = 0; return () => v[i++ % v.length]; };
     expect(pickPath(seq(0, 0.1))).toBe('/productpage?id=0');
     expect(pickPath(seq(0.99, 0.9))).toBe('/api/v1/products/2');
+  });
+
+  it('signs one request in five in as jason (routed to reviews v2 by demo/mesh.json)', () => {
+    expect(pickUser(() => 0.1)).toBe('jason');
+    expect(pickUser(() => 0.5)).toBeUndefined();
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * productpage: the shop's front end (Bookinfo's `productpage`). Calls details and reviews (whose
- * three versions the sidecar balances round-robin) and renders the result.
+ * three versions the sidecar balances round-robin; requests with `end-user: jason`, forwarded
+ * like the trace headers, are routed to v2 by demo/mesh.json) and renders the result.
  *   GET /                           → redirect to /productpage
  *   GET /productpage?id=N           → HTML page
  *   GET /api/v1/products            → JSON list
@@ -48,7 +49,7 @@ function page(p, traceId) {
 .cols>div{flex:1}dt{font-weight:bold}.err{color:#c0392b}.muted{color:#888;font-size:.9em}nav a{margin-right:1em}</style></head>
 <body><nav>${PRODUCTS.map((x) => `<a href="/productpage?id=${x.id}">${esc(x.title)}</a>`).join('')}</nav>
 <h1>${esc(p.title)}</h1><div class="cols"><div><h2>Book details</h2>${details}</div><div><h2>Book reviews</h2>${reviews}</div></div>
-<p class="muted">Reload to see reviews v1 (no stars), v2 (black stars) and v3 (red stars) take turns.</p>
+<p class="muted">Reload to see reviews v1 (no stars), v2 (black stars) and v3 (red stars) take turns. Signed in as jason (header <code>end-user: jason</code>), a route in the sidecar's mesh config (demo/mesh.json) always picks v2.</p>
 ${TRACE_UI && traceId ? `<p><a href="${esc(`${TRACE_UI}/trace/${traceId}`)}">This request\u2019s trace in meshtrace \u2192</a></p>` : ''}</body></html>`;
 }
 
