@@ -26,7 +26,7 @@ async function app(opts: { basePath: string; distDir?: string; apiBasePath?: str
 describe('ui routes', () => {
   it('serves index.html for every deep link with no-cache and the base path injected', async () => {
     const a = await app({ basePath: '/' });
-    for (const url of ['/', '/search?service=x', '/trace/0af7651916cd43dd8448eb211c80319c', '/dependencies', '/compare/aa...bb']) {
+    for (const url of ['/', '/search?service=x', '/trace/0af7651916cd43dd8448eb211c80319c', '/dependencies', '/monitor?service=x', '/compare/aa...bb']) {
       const res = await a.inject(url);
       expect(res.statusCode, url).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/html/);

@@ -222,6 +222,29 @@ describe('meshtrace UI in Chromium', () => {
     expect(new URL(page.url()).searchParams.get('service')).toBe('billing');
   });
 
+  it('monitors a service: latency, error and request-rate charts and its operations from /api/metrics', async () => {
+    await page.goto(`${server.queryUrl}/search`);
+    await page.click('nav a:has-text("Monitor")');
+    await page.waitForURL(/\/monitor/);
+    await page.selectOption('select[aria-label="Service"]', 'billing');
+    await page.selectOption('select[aria-label="Span kind"]', 'client');
+    // billing's one CLIENT span (SELECT invoices) failed: its row shows a 100 % error rate.
+    const row = page.locator('table.monitor-ops tr[data-operation="SELECT invoices"]');
+    await row.waitFor();
+    expect(await row.locator('td').nth(3).innerText()).toBe('100.0 %');
+    expect(await row.locator('td').nth(1).innerText()).toMatch(/^\d+\.\d\d ms$/);
+    for (const chart of ['Latency', 'Error rate', 'Request rate']) {
+      expect(await page.locator(`figure.monitor-chart[data-chart="${chart}"] polyline`).count(), chart).toBeGreaterThan(0);
+    }
+    expect(new URL(page.url()).searchParams.get('service')).toBe('billing');
+    // Its server operation, under the default kind.
+    await page.selectOption('select[aria-label="Span kind"]', 'server');
+    await page.locator('table.monitor-ops tr[data-operation="POST /charge"]').waitFor();
+    await page.locator('table.monitor-ops tr[data-operation="POST /charge"] a').click();
+    await page.waitForURL(/\/search\?service=billing&operation=POST/);
+    expect(pageErrors).toEqual([]);
+  });
+
   it('flags an incomplete trace instead of silently re-rooting it', async () => {
     const orphanTrace = 'deadbeef000000000000000000000001';
     const now = Date.now() * 1_000_000;

@@ -5,6 +5,7 @@
  */
 import type { PropagationProblem } from '../../query/routes/propagation.js';
 import type { ServiceGraph } from '../../query/service-graph.js';
+import type { MetricFamily } from '../../query/span-metrics.js';
 import type { CompactTrace, DependencyLink, Envelope, Trace } from './jaeger-types.js';
 
 export class ApiError extends Error {
@@ -20,6 +21,11 @@ function apiBase(): string {
 
 /** GETs `path` (relative, e.g. `api/services`) and returns the envelope; throws ApiError with the server's message. */
 export async function getEnvelope<T>(path: string, signal?: AbortSignal): Promise<Envelope<T>> {
+  return getJson<Envelope<T>>(path, signal);
+}
+
+/** GETs a JSON body (an envelope, or a bare object like the metrics API's); errors as `getEnvelope`. */
+async function getJson<T extends { errors?: { msg: string }[] | null }>(path: string, signal?: AbortSignal): Promise<T> {
   const url = new URL(path, apiBase());
   let res: Response;
   try {
@@ -29,9 +35,9 @@ export async function getEnvelope<T>(path: string, signal?: AbortSignal): Promis
     if ((e as Error).name === 'AbortError') throw e;
     throw new ApiError(`Cannot reach the query server (${url.host}): ${(e as Error).message}`, 0);
   }
-  let body: Envelope<T> | undefined;
+  let body: T | undefined;
   try {
-    body = (await res.json()) as Envelope<T>;
+    body = (await res.json()) as T;
   } catch {
     // fall through: non-JSON body
   }
@@ -70,6 +76,9 @@ export const api = {
     getEnvelope<DependencyLink[]>(`api/dependencies?endTs=${endTsMs}&lookback=${lookbackMs}`, signal).then((e) => e.data ?? []),
   serviceGraph: (endTsMs: number, lookbackMs: number, signal?: AbortSignal) =>
     getEnvelope<ServiceGraph>(`api/ext/service-graph?endTs=${endTsMs}&lookback=${lookbackMs}`, signal).then((e) => e.data),
+  /** Jaeger's RED metrics API (`/api/metrics/{latencies,calls,errors}`): an OpenMetrics MetricFamily, not an envelope. */
+  metrics: (type: 'latencies' | 'calls' | 'errors', query: string, signal?: AbortSignal) =>
+    getJson<MetricFamily & { errors?: { msg: string }[] | null }>(`api/metrics/${type}?${query}`, signal),
   /** meshtrace extension: services whose apps drop trace context (the sidecar's propagation doctor). */
   propagation: (endTsMs: number, lookbackMs: number, signal?: AbortSignal) =>
     getEnvelope<PropagationProblem[]>(`api/ext/propagation?endTs=${endTsMs}&lookback=${lookbackMs}`, signal).then((e) => e.data ?? []),
@@ -78,3 +87,4 @@ export const api = {
 // Extension payloads: the server's own types, so the two sides cannot drift (type-only, erased at build).
 export type { PropagationProblem } from '../../query/routes/propagation.js';
 export type { ServiceGraph } from '../../query/service-graph.js';
+export type { MetricFamily } from '../../query/span-metrics.js';

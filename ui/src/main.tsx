@@ -15,6 +15,7 @@ import { SearchPage } from './pages/SearchPage.js';
 import { TracePage } from './pages/TracePage.js';
 import { DependenciesPage } from './pages/DependenciesPage.js';
 import { ComparePage } from './pages/ComparePage.js';
+import { MonitorPage } from './pages/MonitorPage.js';
 
 function Nav({ route }: { route: Route }) {
   const link = (path: string, label: string, active: boolean) => (
@@ -28,6 +29,7 @@ function Nav({ route }: { route: Route }) {
       <nav>
         {link('search', 'Search', route.page === 'search')}
         {link('dependencies', 'Service graph', route.page === 'dependencies')}
+        {link('monitor', 'Monitor', route.page === 'monitor')}
       </nav>
       <form
         class="lookup"
@@ -48,7 +50,7 @@ function App() {
   const route = useRoute();
   useEffect(() => {
     const titles: Record<Route['page'], string> = {
-      search: 'Search', trace: 'Trace', dependencies: 'Service graph', compare: 'Compare', notfound: 'Not found',
+      search: 'Search', trace: 'Trace', dependencies: 'Service graph', monitor: 'Monitor', compare: 'Compare', notfound: 'Not found',
     };
     document.title = `${titles[route.page]} · meshtrace`;
   }, [route.page]);
@@ -59,6 +61,7 @@ function App() {
         {route.page === 'search' && <SearchPage query={route.query} />}
         {route.page === 'trace' && <TracePage key={route.id} id={route.id} query={route.query} />}
         {route.page === 'dependencies' && <DependenciesPage query={route.query} />}
+        {route.page === 'monitor' && <MonitorPage query={route.query} />}
         {route.page === 'compare' && <ComparePage key={`${route.a}...${route.b}`} a={route.a} b={route.b} />}
         {route.page === 'notfound' && (
           <div class="state error">No page at “{route.path}”. <a href={href('search')}>Go to search</a></div>

@@ -1,6 +1,6 @@
 /**
- * A four-route history router. The app has exactly these routes, matching Jaeger UI's paths
- * (`/search`, `/trace/:id`, `/dependencies`, `/compare/:a...:b`); a dependency would add more
+ * A five-route history router. The app has exactly these routes, matching Jaeger UI's paths
+ * (`/search`, `/trace/:id`, `/dependencies`, `/monitor`, `/compare/:a...:b`); a dependency would add more
  * code than it saves. Paths are relative to the document's `<base href>` (the UI base path).
  */
 import { useEffect, useState } from 'preact/hooks';
@@ -9,6 +9,7 @@ export type Route =
   | { page: 'search'; query: string }
   | { page: 'trace'; id: string; query: string }
   | { page: 'dependencies'; query: string }
+  | { page: 'monitor'; query: string }
   | { page: 'compare'; a: string; b: string }
   | { page: 'notfound'; path: string };
 
@@ -35,6 +36,7 @@ export function parseRoute(path: string, query: string): Route {
     return { page: 'trace', id: parts[1], query };
   }
   if (parts[0] === 'dependencies' && parts.length === 1) return { page: 'dependencies', query };
+  if (parts[0] === 'monitor' && parts.length === 1) return { page: 'monitor', query };
   if (parts[0] === 'compare' && parts.length === 2) {
     const [a = '', b = ''] = parts[1].split('...');
     return { page: 'compare', a, b };
