@@ -11,6 +11,7 @@ import { statsFilter } from '../filters/stats.js';
 import { tracingFilter } from '../filters/tracing.js';
 import type { Exchange, HttpFilter } from '../filters/types.js';
 import type { ProxyMetrics } from '../metrics.js';
+import type { UpstreamTlsClient } from '../mtls/outbound.js';
 import type { TrafficState } from '../traffic/state.js';
 
 export interface ChainDeps {
@@ -19,6 +20,8 @@ export interface ChainDeps {
   inflight: InflightTraces;
   /** Balancer turns, outlier ejections, request counts: created once per sidecar, kept across chains built from reloaded configs. */
   traffic: TrafficState;
+  /** mTLS clients of the ISTIO_MUTUAL upstreams, by upstream name (built per config and material; proxy/mtls/outbound.ts). */
+  upstreamTls: ReadonlyMap<string, UpstreamTlsClient>;
   accessLog?: Logger;
   record(ex: Exchange): void;
   onFilterError(filter: string, err: unknown): void;
