@@ -127,7 +127,7 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
   const tlsClients = new UpstreamTlsClients(config.maxConnectionsPerUpstream);
   const inboundMtls = new InboundMtls((why, detail) => logger.debug({ why, detail }, 'inbound connection refused by mTLS'));
   inboundMtls.apply(config, material);
-  const deps = { config, metrics, inflight, traffic, accessLog, record, onFilterError, upstreamTls: tlsClients.build(config, material) };
+  const deps = { config, metrics, inflight, traffic, accessLog, record, onFilterError, upstreamTls: tlsClients.build(config, material), selfPrincipal: material?.spiffeId };
   const pool = () => new Agent({ connections: config.maxConnectionsPerUpstream, keepAliveTimeout: 4_000, pipelining: 1 });
   const appPool = pool();
   const upstreamPool = pool();
@@ -163,13 +163,14 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
         const c = plan.effective;
         if (c.accessLog && !deps.accessLog) deps.accessLog = createAccessLogger(opts.accessLog);
         // Both chains are built before either is swapped in, so a failure leaves both as they were.
-        const d = { ...deps, config: c, upstreamTls: tlsClients.build(c, nextMaterial) };
+        const d = { ...deps, config: c, upstreamTls: tlsClients.build(c, nextMaterial), selfPrincipal: nextMaterial?.spiffeId };
         const inChain = inboundChain(d);
         const outChain = outboundChain(d, self);
         Object.assign(inboundOpts, { chain: inChain, timeoutMs: c.timeoutMs });
         Object.assign(outboundOpts, { chain: outChain, timeoutMs: c.timeoutMs });
         inboundMtls.apply(c, nextMaterial);
         deps.upstreamTls = d.upstreamTls;
+        deps.selfPrincipal = d.selfPrincipal;
         tlsClients.retain(d.upstreamTls);
         material = nextMaterial;
         config = c;

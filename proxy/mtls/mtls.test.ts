@@ -76,6 +76,8 @@ describe('mTLS between sidecars', () => {
     [ca, otherCa] = await Promise.all([createCa(join(dir, 'ca')), createCa(join(dir, 'other-ca'), { commonName: 'another mesh' })]);
     const issue = async (name: string, sa: string, c = ca) => { certs[name] = await issueWorkloadCert({ ca: c, dir: join(dir, 'certs'), name, serviceAccount: sa }); };
     await Promise.all([issue('a', 'frontend'), issue('b', 'backend'), issue('p', 'permissive'), issue('evil', 'backend', otherCa)]);
+    // Signed by the mesh CA, but for another trust domain.
+    certs.foreign = await issueWorkloadCert({ ca, dir: join(dir, 'certs'), name: 'foreign', serviceAccount: 'frontend', trustDomain: 'other.example' });
     sink = await startOtlpSink();
     app = await listen(async (req, res) => {
       await readBody(req);
@@ -116,7 +118,8 @@ describe('mTLS between sidecars', () => {
     const traceId = 'a1'.padStart(32, '0');
     const r = await send(A.outboundPort, '/hello', { host: 'backend', traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
     expect(r.status).toBe(200);
-    expect(JSON.parse(r.body)).toMatchObject({ path: '/hello' });
+    // The app learns its caller's verified identity (Envoy's x-forwarded-client-cert).
+    expect(JSON.parse(r.body)).toEqual({ path: '/hello', xfcc: `By=${idOf('backend')};URI=${idOf('frontend')}` });
     const line = await waitFor(() => logB.lines.find((l) => l['path'] === '/hello' && l['direction'] === 'inbound'), 'B access log');
     expect(line).toMatchObject({ downstream_peer_uri_san: idOf('frontend'), downstream_peer_serial: serialOf(certs.a.certFile), response_code: 200 });
     await B.flushSpans();
@@ -134,6 +137,7 @@ describe('mTLS between sidecars', () => {
     await expect(send(A.outboundPort, '/via-plain-upstream', { host: 'backend-plain' })).resolves.toMatchObject({ status: 503 });
     await expect(httpsGet(B.inboundPort, { ca: ca.certFile })).rejects.toThrow();
     await expect(httpsGet(B.inboundPort, { ca: ca.certFile, cert: certs.evil.certFile, key: certs.evil.keyFile })).rejects.toThrow();
+    await expect(httpsGet(B.inboundPort, { ca: ca.certFile, cert: certs.foreign.certFile, key: certs.foreign.keyFile })).rejects.toThrow();
     // The control: the same client with a certificate the mesh CA signed gets through.
     expect(await httpsGet(B.inboundPort, { ca: ca.certFile, cert: certs.a.certFile, key: certs.a.keyFile })).toBe(200);
     expect(await istioCount(B, {}) - before).toBe(1);
@@ -146,6 +150,10 @@ describe('mTLS between sidecars', () => {
     expect(await istioCount(P, { reporter: 'destination', source_workload: 'frontend', connection_security_policy: 'none' })).toBe(1);
     expect(await istioCount(P, { reporter: 'destination', source_workload: 'frontend', connection_security_policy: 'mutual_tls' })).toBe(1);
     expect(await istioCount(P, { reporter: 'destination', source_workload: 'unknown', connection_security_policy: 'none' })).toBe(1);
+    expect(await istioCount(P, { connection_security_policy: 'mutual_tls' })).toBe(1);
+    // A plaintext caller cannot pose as an mTLS peer: its x-forwarded-client-cert is replaced.
+    const spoof = await send(P.inboundPort, '/p-spoof', { 'x-forwarded-client-cert': `URI=${idOf('admin')}` });
+    expect(JSON.parse(spoof.body)).toMatchObject({ xfcc: null });
     const mtlsLine = logP.lines.find((l) => l['path'] === '/p-mtls');
     const plainLine = logP.lines.find((l) => l['path'] === '/p-plain');
     expect(mtlsLine?.['downstream_peer_uri_san']).toBe(idOf('frontend'));
