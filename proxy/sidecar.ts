@@ -151,6 +151,8 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
     ...(opts.watchFile ? { file: opts.watchFile } : {}),
   };
   const source = opts.configSource ?? (() => input);
+  /** Follows the certificate files of the serving configuration (set once the listeners run). */
+  let watchCerts = () => {};
   const reload = (next?: unknown): ReloadOutcome => {
     status.lastAttemptAt = new Date().toISOString();
     let outcome: ReloadOutcome;
@@ -174,6 +176,7 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
         tlsClients.retain(d.upstreamTls);
         material = nextMaterial;
         config = c;
+        watchCerts();
         status.version++;
         status.appliedAt = status.lastAttemptAt;
       }
@@ -213,6 +216,22 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
   }
 
   let watcher: ConfigWatcher | undefined;
+  // With a watched config file, the certificate files are watched too: a rotated certificate
+  // (usually rewritten in place, its path unchanged) reloads like a changed config file.
+  let certWatchers: ConfigWatcher[] = [];
+  let watchedCerts = '';
+  watchCerts = () => {
+    if (!opts.watchFile || draining) return;
+    const paths = material ? [config.mtls.certFile, config.mtls.keyFile, config.mtls.caFile].filter((p): p is string => !!p) : [];
+    if (paths.join('\n') === watchedCerts) return;
+    for (const w of certWatchers) w.close();
+    watchedCerts = paths.join('\n');
+    certWatchers = paths.map((p) => watchConfigFile(p, () => { reload(); }, {
+      ...opts.watchOptions,
+      onWatchError: (err) => logger.warn({ err, file: p }, 'cannot watch a certificate file\'s directory; polling it instead'),
+    }));
+  };
+  watchCerts();
   if (opts.watchFile) {
     watcher = watchConfigFile(opts.watchFile, () => { reload(); }, {
       ...opts.watchOptions,
@@ -232,6 +251,7 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
       closing ??= (async () => {
         draining = true;
         watcher?.close();
+        for (const w of certWatchers) w.close();
         const drainMs = o.drainMs ?? 5_000;
         await Promise.all([closeServer(inbound, drainMs), closeServer(outbound, drainMs)]);
         await closeServer(admin, 0);

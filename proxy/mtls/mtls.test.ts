@@ -4,7 +4,7 @@
  *
  *   test → [A outbound] ══mTLS══▶ [B inbound, STRICT] → app
  */
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { X509Certificate } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
@@ -271,5 +271,55 @@ describe('mTLS certificate rotation by reload', () => {
     expect(B.reloadStatus.version).toBe(2);
     expect(await peerSerialAtB('/r3')).toBe(serialOf(certs.a2.certFile));
     expect(await presentedByB()).toBe(serialOf(certs.b2.certFile));
+  });
+});
+
+describe('mTLS certificate rotation with a watched config file', () => {
+  let dir: string;
+  let ca: CaFiles;
+  const certs: Record<string, WorkloadCert> = {};
+  let app: Running;
+  let B: Sidecar;
+  const live = { cert: '', key: '' };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'meshtrace-mtls-watch-'));
+    ca = await createCa(join(dir, 'ca'));
+    const issue = async (name: string, sa: string) => { certs[name] = await issueWorkloadCert({ ca, dir: join(dir, 'issued'), name, serviceAccount: sa }); };
+    await Promise.all([issue('client', 'frontend'), issue('b1', 'backend'), issue('b2', 'backend')]);
+    live.cert = join(dir, 'secret', 'tls.crt');
+    live.key = join(dir, 'secret', 'tls.key');
+    mkdirSync(join(dir, 'secret'));
+    copyFileSync(certs.b1.certFile, live.cert);
+    copyFileSync(certs.b1.keyFile, live.key);
+    app = await listen(async (req, res) => { await readBody(req); res.end('ok'); });
+    const configFile = join(dir, 'proxy.json');
+    const input = { ...base('backend', app.port), mtls: { mode: 'STRICT', certFile: live.cert, keyFile: live.key, caFile: ca.certFile } };
+    writeFileSync(configFile, JSON.stringify(input));
+    B = await startSidecar(input as ProxyConfigInput, {
+      accessLog: lineCollector(), logger: quiet(), watchFile: configFile, configSource: () => input, watchOptions: { debounceMs: 20, pollMs: 50 },
+    });
+  });
+  afterAll(async () => {
+    await B?.close({ drainMs: 100 });
+    await app?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('rewriting the certificate and key files (config file untouched) rotates the served certificate', async () => {
+    const presented = () => new Promise<string>((resolve, reject) => {
+      const s = tlsConnect({ host: '127.0.0.1', port: B.inboundPort, ca: readFileSync(ca.certFile), cert: readFileSync(certs.client.certFile), key: readFileSync(certs.client.keyFile), checkServerIdentity: () => undefined }, () => {
+        resolve(s.getPeerX509Certificate()!.serialNumber);
+        s.destroy();
+      });
+      s.on('error', reject);
+    });
+    expect(await presented()).toBe(serialOf(certs.b1.certFile));
+    // A secret volume swaps both at once; written one after the other, a reload in between may be
+    // rejected (key and certificate do not match yet) and the next one applies.
+    writeFileSync(live.key, readFileSync(certs.b2.keyFile));
+    writeFileSync(live.cert, readFileSync(certs.b2.certFile));
+    await waitFor(async () => (await presented()) === serialOf(certs.b2.certFile), 'the rotated certificate to be served');
+    expect(B.reloadStatus.lastResult).not.toBe('rejected');
   });
 });
