@@ -98,7 +98,7 @@ function originOf(host: string, port: number): string {
 const tlsOriginOf = (host: string, port: number): string => `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 /** Errors of a TLS handshake or certificate check (Node's ERR_TLS_*, OpenSSL's ERR_SSL_* and X509 verify codes). */
-const TLS_VERIFY_CODES = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|INVALID_CA|HOSTNAME_MISMATCH)/;
+export const TLS_VERIFY_CODES = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|INVALID_CA|HOSTNAME_MISMATCH)/;
 
 /** Forwards the exchange once, streaming both bodies; the timeout is the exchange's (set by the route filter) or the listener's. */
 export function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse, chain: FilterChain, o: ForwardOptions): void {

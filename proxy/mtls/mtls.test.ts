@@ -272,6 +272,20 @@ describe('mTLS certificate rotation by reload', () => {
     expect(await peerSerialAtB('/r3')).toBe(serialOf(certs.a2.certFile));
     expect(await presentedByB()).toBe(serialOf(certs.b2.certFile));
   });
+
+  it('modes switch by reload: STRICT → PERMISSIVE lets plaintext in, → DISABLE turns TLS away, → STRICT again', async () => {
+    await expect(send(B.inboundPort, '/m1')).rejects.toThrow();
+    expect(B.reload({ ...inputB, mtls: { ...inputB.mtls, mode: 'PERMISSIVE' } }).result).toBe('applied');
+    expect((await send(B.inboundPort, '/m2')).status).toBe(200);
+    expect(await peerSerialAtB('/m3')).toBe(serialOf(certs.a2.certFile));
+    expect(B.reload({ ...inputB, mtls: { ...inputB.mtls, mode: 'DISABLE' } }).result).toBe('applied');
+    expect((await send(B.inboundPort, '/m4')).status).toBe(200);
+    // A's pooled mTLS connection may still be open (established connections are kept); a new one fails.
+    await expect(presentedByB()).rejects.toThrow();
+    expect(B.reload(inputB).result).toBe('applied');
+    await expect(send(B.inboundPort, '/m5')).rejects.toThrow();
+    expect(await presentedByB()).toBe(serialOf(certs.b2.certFile));
+  });
 });
 
 describe('mTLS certificate rotation with a watched config file', () => {
