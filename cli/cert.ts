@@ -30,7 +30,7 @@ Example:
   meshtrace cert issue --dir certs --service-account reviews --namespace default
   # then in the sidecar's config:
   #   "mtls": { "mode": "STRICT", "certFile": "certs/reviews.pem", "keyFile": "certs/reviews-key.pem", "caFile": "certs/ca.pem" }
-Requires the openssl command (OpenSSL 1.1.1 or 3); MESHTRACE_OPENSSL names another binary.`);
+Requires the openssl command (tested with OpenSSL 3.0); MESHTRACE_OPENSSL names another binary.`);
 
   cert
     .command('ca')

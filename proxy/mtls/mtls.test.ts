@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StatusCode } from '../../model/span.js';
 import { startSidecar, type Sidecar } from '../sidecar.js';
 import type { ProxyConfigInput } from '../config.js';
 import { attr, lineCollector, listen, readBody, send, startOtlpSink, waitFor, type Running } from '../testing/harness.js';
@@ -97,7 +98,8 @@ describe('mTLS between sidecars', () => {
     E = await startSidecar({ ...base('backend', app.port), mtls: mtls(certs.evil, 'STRICT', otherCa.certFile) }, { accessLog: lineCollector() });
     const at = (s: Sidecar) => `127.0.0.1:${s.inboundPort}`;
     A = await startSidecar({
-      ...base('frontend', app.port), mtls: mtls(certs.a, 'DISABLE'),
+      ...base('frontend', app.port), mtls: mtls(certs.a, 'DISABLE'), collector: sink.url,
+      export: { flushIntervalMs: 20, maxQueueSpans: 1000, maxBatchSpans: 100, timeoutMs: 2000 },
       upstreams: { backend: at(B), 'backend-wrong-san': at(B), 'backend-plain': at(B), permissive: at(P), 'permissive-plain': at(P), impostor: at(E) },
       upstreamPolicies: {
         backend: { tls: { mode: 'ISTIO_MUTUAL', subjectAltNames: [idOf('backend')] } },
@@ -105,6 +107,8 @@ describe('mTLS between sidecars', () => {
         permissive: { tls: { mode: 'ISTIO_MUTUAL' } },
         impostor: { tls: { mode: 'ISTIO_MUTUAL', subjectAltNames: [idOf('backend')] } },
       },
+      // A failed handshake is a connect failure, which Istio's default retryOn retries.
+      routes: [{ host: 'impostor-retried', destinations: [{ upstream: 'impostor' }], retries: { attempts: 1 } }],
     }, { accessLog: logA });
     sidecars.push(A, B, P, E);
   });
@@ -161,12 +165,19 @@ describe('mTLS between sidecars', () => {
   });
 
   it('client side: an upstream SAN not in subjectAltNames, and an upstream certificate from another CA → 503 UF with the TLS error', async () => {
-    const wrong = await send(A.outboundPort, '/wrong-san', { host: 'backend-wrong-san' });
+    const wrongTrace = 'b2'.padStart(32, '0');
+    const wrong = await send(A.outboundPort, '/wrong-san', { host: 'backend-wrong-san', traceparent: `00-${wrongTrace}-00f067aa0ba902b7-01` });
     expect(wrong.status).toBe(503);
     expect(wrong.body).toContain('ERR_TLS_CERT_ALTNAME_INVALID');
     const w = await waitFor(() => logA.lines.find((l) => l['path'] === '/wrong-san'), 'A log line');
     expect(w).toMatchObject({ response_code: 503, response_flags: 'UF' });
     expect(String(w['upstream_transport_failure_reason'])).toContain(idOf('reviews'));
+    await A.flushSpans();
+    const span = await waitFor(() => sink.spans.find((s) => s.traceId === wrongTrace && s.resource.serviceName === 'frontend'), 'A CLIENT span');
+    expect(attr(span, 'error.type')).toBe('ERR_TLS_CERT_ALTNAME_INVALID');
+    expect(String(attr(span, 'meshtrace.upstream.transport_failure_reason'))).toMatch(/^TLS_error: ERR_TLS_CERT_ALTNAME_INVALID: upstream certificate's URI SANs \[spiffe:\/\/cluster\.local\/ns\/default\/sa\/backend\]/);
+    expect(attr(span, 'meshtrace.upstream.tls')).toBe('ISTIO_MUTUAL');
+    expect(span.status.code).toBe(StatusCode.ERROR);
 
     const impostor = await send(A.outboundPort, '/impostor', { host: 'impostor' });
     expect(impostor.status).toBe(503);
@@ -176,6 +187,12 @@ describe('mTLS between sidecars', () => {
     for (const service of ['backend-wrong-san', 'impostor']) {
       expect(await istioCount(A, { reporter: 'source', destination_service: service, response_code: '503', response_flags: 'UF' })).toBe(1);
     }
+
+    const retried = await send(A.outboundPort, '/impostor-retried', { host: 'impostor-retried' });
+    expect(retried.status).toBe(503);
+    const r = await waitFor(() => logA.lines.find((l) => l['path'] === '/impostor-retried'), 'A log line');
+    expect(r).toMatchObject({ response_code: 503, response_flags: 'URX,UF' }); // the flag order the router writes for every exhausted retry
+    expect(await A.metrics.text()).toMatch(/^meshtrace_proxy_upstream_retries_total\{upstream="impostor"\} 1$/m);
   });
 
   it('WebSocket-style upgrades pass through A → B over mTLS', async () => {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { spiffeId } from './material.js';
 
 /**
- * A mesh CA and workload certificates, made by the system `openssl` CLI (OpenSSL 1.1.1 or 3) so
+ * A mesh CA and workload certificates, made by the system `openssl` CLI (tested with OpenSSL 3.0) so
  * meshtrace needs no crypto dependency. EC P-256 keys (PKCS#8 PEM, mode 0600). A workload
  * certificate carries its SPIFFE id as a URI SAN, `CA:FALSE`, and both serverAuth and clientAuth
  * (each sidecar is a TLS server inbound and a client outbound), like Istio's.
