@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAllInOne } from './all-in-one.js';
+import { registerCert } from './cert.js';
 import { registerDemo } from './demo.js';
 import { registerInject } from './inject.js';
 import { registerProxy } from './proxy.js';
@@ -21,6 +22,7 @@ export async function main(argv: string[]): Promise<void> {
   registerProxy(program);
   registerInject(program);
   registerDemo(program);
+  registerCert(program);
   await program.parseAsync(argv, { from: 'user' });
 }
 

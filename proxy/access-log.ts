@@ -26,6 +26,12 @@ export interface AccessLogEntry {
   /** The matched route's name (Envoy's %ROUTE_NAME%). */
   route_name: string | '-';
   downstream_remote_address: string;
+  /** Inbound over mTLS: the caller's SPIFFE id (Envoy's %DOWNSTREAM_PEER_URI_SAN%). */
+  downstream_peer_uri_san: string | '-';
+  /** Its certificate's serial number, hex (Envoy's %DOWNSTREAM_PEER_SERIAL%). */
+  downstream_peer_serial: string | '-';
+  /** A TLS failure toward the upstream (Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON%). */
+  upstream_transport_failure_reason: string | '-';
   trace_id: string;
   span_id: string;
   sampled: boolean;

@@ -49,6 +49,27 @@ export const samplingRouteSchema = z.object({
   rate,
 });
 
+/**
+ * Mutual TLS on the inbound listener (Istio's PeerAuthentication) and the workload certificate
+ * the sidecar presents both inbound and, for `ISTIO_MUTUAL` upstreams, outbound. PEM files; they
+ * are re-read on every reload (certificate rotation), see proxy/mtls/material.ts.
+ */
+export const mtlsSchema = z.object({
+  /**
+   * `DISABLE`: plaintext HTTP only (the default). `STRICT`: only TLS with a client certificate
+   * signed by `caFile` is accepted. `PERMISSIVE`: both on the same port (the first byte decides).
+   */
+  mode: z.enum(['DISABLE', 'PERMISSIVE', 'STRICT']).default('DISABLE'),
+  /** The workload certificate (PEM), with its SPIFFE id as URI SAN. */
+  certFile: z.string().min(1).optional(),
+  /** Its private key (PEM). */
+  keyFile: z.string().min(1).optional(),
+  /** The mesh CA certificate(s) (PEM) peers' certificates must chain to. */
+  caFile: z.string().min(1).optional(),
+  /** Peers' SPIFFE ids must be in this trust domain (`spiffe://<trustDomain>/…`). */
+  trustDomain: z.string().min(1).regex(/^[a-z0-9._-]+$/, 'expected a trust domain such as cluster.local (lowercase letters, digits, . _ -)').default('cluster.local'),
+}).strict();
+
 export const proxyConfigSchema = z.object({
   /** Workload / service name: `service.name` on spans, `*_workload` metric labels. */
   service: z.string().min(1),
@@ -85,6 +106,8 @@ export const proxyConfigSchema = z.object({
   routes: z.array(trafficRouteSchema).default([]),
   /** Circuit breaking and outlier detection by upstream name (Istio DestinationRule-like). */
   upstreamPolicies: z.record(z.string().min(1), upstreamPolicySchema).default({}),
+  /** Mutual TLS (see mtlsSchema); default DISABLE, plaintext as before. */
+  mtls: mtlsSchema.default({ mode: 'DISABLE', trustDomain: 'cluster.local' }),
   /** One JSON line per request on stdout. */
   accessLog: z.boolean().default(true),
   export: z.object({
@@ -130,6 +153,11 @@ export function parseProxyConfig(input: unknown): ProxyConfig {
     if (!(name in c.upstreams)) problems.push(`sampling.upstreams.${name}: no upstream named '${name}'`);
   }
   problems.push(...trafficProblems(c));
+  const mutual = Object.entries(c.upstreamPolicies).filter(([, p]) => p.tls?.mode === 'ISTIO_MUTUAL').map(([n]) => n);
+  if (c.mtls.mode !== 'DISABLE' || mutual.length) {
+    const why = c.mtls.mode !== 'DISABLE' ? `mtls.mode is ${c.mtls.mode}` : `upstreamPolicies.${mutual[0]}.tls.mode is ISTIO_MUTUAL`;
+    for (const f of ['certFile', 'keyFile', 'caFile'] as const) if (!c.mtls[f]) problems.push(`mtls.${f}: required because ${why}`);
+  }
   if (problems.length) throw new ConfigError(problems);
   return c;
 }

@@ -15,8 +15,10 @@ import type { ProxyConfig } from './config.js';
  * - `collector`, `export`: the span exporter holds its queue and batches; rebuilding it would
  *   drop or reorder queued spans.
  * - `maxConnectionsPerUpstream`: the undici pools are long-lived and keep their connections.
- * Everything else (upstreams, sampling, propagators, timeoutMs, accessLog, appHost/appPort and
- * keys added later) is rebuilt into new filter chains and applies to new requests.
+ * Everything else (upstreams, sampling, propagators, timeoutMs, accessLog, appHost/appPort, mtls,
+ * upstreamPolicies and keys added later) is rebuilt into new filter chains and applies to new
+ * requests; the mTLS certificate files are re-read on every reload (proxy/mtls/material.ts), so a
+ * rotated certificate applies even when the configuration itself is unchanged.
  */
 export const RESTART_ONLY_KEYS = [
   'service', 'serviceVersion', 'bindHost', 'inboundPort', 'outboundPort', 'adminPort', 'collector', 'export', 'maxConnectionsPerUpstream',

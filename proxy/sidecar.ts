@@ -12,6 +12,9 @@ import { inboundChain } from './listeners/inbound.js';
 import { createListener, destroyConnections, type ListenerOptions } from './listeners/listener.js';
 import { outboundChain } from './listeners/outbound.js';
 import { ProxyMetrics } from './metrics.js';
+import { InboundMtls } from './mtls/inbound.js';
+import { loadTlsMaterial } from './mtls/material.js';
+import { UpstreamTlsClients } from './mtls/outbound.js';
 import { planReload, type ReloadOutcome, type ReloadStatus } from './reload.js';
 import { BatchSpanExporter } from './spans/exporter.js';
 import { encodeSpan } from './spans/otlp.js';
@@ -29,6 +32,11 @@ import { exchangeToSpan, PROXY_SCOPE, proxyResource } from './spans/recorder.js'
  * start afterwards use them, requests in flight finish on theirs. An invalid configuration is
  * rejected whole and the serving one stays; restart-only keys (proxy/reload.ts) keep their
  * running values and are reported. The pools, exporter, metrics and doctor state are kept.
+ *
+ * mTLS material (proxy/mtls/) is read at start and re-read on every reload: a reload whose
+ * configuration is unchanged but whose certificate files changed (rotation) is applied too. New
+ * inbound handshakes use the new certificate (`tls.Server#setSecureContext`), new outbound
+ * connections to ISTIO_MUTUAL upstreams go through new clients; established connections keep theirs.
  */
 export interface Sidecar {
   /** The configuration serving now (changes on an applied reload). */
@@ -90,6 +98,7 @@ function closeServer(server: Server, drainMs: number): Promise<void> {
 
 export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: SidecarOptions = {}): Promise<Sidecar> {
   let config = parseProxyConfig(input);
+  let material = loadTlsMaterial(config);
   const metrics = new ProxyMetrics(config.service);
   const inflight = new InflightTraces();
   const resource = proxyResource(config.service, config.serviceVersion, opts.instanceId);
@@ -115,14 +124,17 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
   // Long-lived: every chain, the first and each reload's, is built from these with its own config;
   // the traffic state (balancer turns, ejections, request slots) carries over reloads.
   const traffic = new TrafficState({ events: metrics });
-  const deps = { config, metrics, inflight, traffic, accessLog, record, onFilterError };
+  const tlsClients = new UpstreamTlsClients(config.maxConnectionsPerUpstream);
+  const inboundMtls = new InboundMtls((why, detail) => logger.debug({ why, detail }, 'inbound connection refused by mTLS'));
+  inboundMtls.apply(config, material);
+  const deps = { config, metrics, inflight, traffic, accessLog, record, onFilterError, upstreamTls: tlsClients.build(config, material), selfPrincipal: material?.spiffeId };
   const pool = () => new Agent({ connections: config.maxConnectionsPerUpstream, keepAliveTimeout: 4_000, pipelining: 1 });
   const appPool = pool();
   const upstreamPool = pool();
 
   let outboundPort = 0;
   const self = () => ({ host: config.bindHost, port: outboundPort });
-  const inboundOpts: ListenerOptions = { name: 'inbound', chain: inboundChain(deps), dispatcher: appPool, timeoutMs: config.timeoutMs, metrics };
+  const inboundOpts: ListenerOptions = { name: 'inbound', chain: inboundChain(deps), dispatcher: appPool, timeoutMs: config.timeoutMs, metrics, mtls: inboundMtls };
   const outboundOpts: ListenerOptions = {
     name: 'outbound',
     chain: outboundChain(deps, self),
@@ -139,25 +151,36 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
     ...(opts.watchFile ? { file: opts.watchFile } : {}),
   };
   const source = opts.configSource ?? (() => input);
+  /** Follows the certificate files of the serving configuration (set once the listeners run). */
+  let watchCerts = () => {};
   const reload = (next?: unknown): ReloadOutcome => {
     status.lastAttemptAt = new Date().toISOString();
     let outcome: ReloadOutcome;
     try {
       const plan = planReload(config, parseProxyConfig(next === undefined ? source() : next));
-      if (plan.changed) {
+      // Re-read even when the paths did not change: rotation rewrites the files in place.
+      const nextMaterial = loadTlsMaterial(plan.effective);
+      const rotated = nextMaterial?.fingerprint !== material?.fingerprint;
+      if (plan.changed || rotated) {
         const c = plan.effective;
         if (c.accessLog && !deps.accessLog) deps.accessLog = createAccessLogger(opts.accessLog);
         // Both chains are built before either is swapped in, so a failure leaves both as they were.
-        const d = { ...deps, config: c };
+        const d = { ...deps, config: c, upstreamTls: tlsClients.build(c, nextMaterial), selfPrincipal: nextMaterial?.spiffeId };
         const inChain = inboundChain(d);
         const outChain = outboundChain(d, self);
         Object.assign(inboundOpts, { chain: inChain, timeoutMs: c.timeoutMs });
         Object.assign(outboundOpts, { chain: outChain, timeoutMs: c.timeoutMs });
+        inboundMtls.apply(c, nextMaterial);
+        deps.upstreamTls = d.upstreamTls;
+        deps.selfPrincipal = d.selfPrincipal;
+        tlsClients.retain(d.upstreamTls);
+        material = nextMaterial;
         config = c;
+        watchCerts();
         status.version++;
         status.appliedAt = status.lastAttemptAt;
       }
-      outcome = { result: plan.changed ? 'applied' : 'unchanged', version: status.version, problems: [], restartRequired: plan.restartRequired };
+      outcome = { result: plan.changed || rotated ? 'applied' : 'unchanged', version: status.version, problems: [], restartRequired: plan.restartRequired };
     } catch (err) {
       const problems = err instanceof ConfigError ? err.problems : [`(reload): ${(err as Error).message}`];
       outcome = { result: 'rejected', version: status.version, problems, restartRequired: [] };
@@ -188,11 +211,27 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
   } catch (err) {
     // A failed start undoes what it started.
     await Promise.all(started.map((s) => closeServer(s, 0)));
-    await Promise.all([appPool.close(), upstreamPool.close(), exporter?.shutdown()]);
+    await Promise.all([appPool.close(), upstreamPool.close(), tlsClients.destroy(), exporter?.shutdown()]);
     throw err;
   }
 
   let watcher: ConfigWatcher | undefined;
+  // With a watched config file, the certificate files are watched too: a rotated certificate
+  // (usually rewritten in place, its path unchanged) reloads like a changed config file.
+  let certWatchers: ConfigWatcher[] = [];
+  let watchedCerts = '';
+  watchCerts = () => {
+    if (!opts.watchFile || draining) return;
+    const paths = material ? [config.mtls.certFile, config.mtls.keyFile, config.mtls.caFile].filter((p): p is string => !!p) : [];
+    if (paths.join('\n') === watchedCerts) return;
+    for (const w of certWatchers) w.close();
+    watchedCerts = paths.join('\n');
+    certWatchers = paths.map((p) => watchConfigFile(p, () => { reload(); }, {
+      ...opts.watchOptions,
+      onWatchError: (err) => logger.warn({ err, file: p }, 'cannot watch a certificate file\'s directory; polling it instead'),
+    }));
+  };
+  watchCerts();
   if (opts.watchFile) {
     watcher = watchConfigFile(opts.watchFile, () => { reload(); }, {
       ...opts.watchOptions,
@@ -212,10 +251,11 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
       closing ??= (async () => {
         draining = true;
         watcher?.close();
+        for (const w of certWatchers) w.close();
         const drainMs = o.drainMs ?? 5_000;
         await Promise.all([closeServer(inbound, drainMs), closeServer(outbound, drainMs)]);
         await closeServer(admin, 0);
-        await Promise.all([appPool.destroy(), upstreamPool.destroy()]);
+        await Promise.all([appPool.destroy(), upstreamPool.destroy(), tlsClients.destroy()]);
         await exporter?.shutdown();
         deps.accessLog?.flush();
       })();

@@ -1,4 +1,5 @@
 import type { HostPort, ProxyConfig } from '../config.js';
+import type { UpstreamTlsClient } from '../mtls/outbound.js';
 import { decideFault } from '../traffic/fault.js';
 import { compileRoutes, matchRoute, pickDestination, routesFor, type CompiledRoute } from '../traffic/routes.js';
 import { TrafficState, type UpstreamState } from '../traffic/state.js';
@@ -55,8 +56,12 @@ export function splitAuthority(authority: string): { host: string; port?: number
  * request, skipping endpoints outlier detection ejected: none left → 503 `UH`); its
  * `maxRequests`/`maxPendingRequests` overflow → 503 `UO`. Turns, ejections and request counts
  * live in `traffic`, which outlives this filter (a reloaded configuration builds a new one).
+ * An upstream in `tls` (ISTIO_MUTUAL) gets its mTLS client on `ex.upstream.tls`.
  */
-export function outboundRouteFilter(c: ProxyConfig, self: () => { host: string; port: number }, traffic: TrafficState = new TrafficState()): HttpFilter {
+export function outboundRouteFilter(
+  c: ProxyConfig, self: () => { host: string; port: number }, traffic: TrafficState = new TrafficState(),
+  tls: ReadonlyMap<string, UpstreamTlsClient> = new Map(),
+): HttpFilter {
   const upstreams = new Map(Object.entries(c.upstreams).map(([name, e]) => {
     const list = Array.isArray(e) ? e : [e as HostPort];
     return [name, traffic.upstream(name, list, c.upstreamPolicies[name], c.maxConnectionsPerUpstream)] as const;
@@ -101,7 +106,7 @@ export function outboundRouteFilter(c: ProxyConfig, self: () => { host: string; 
       ex.traffic.reject = { status: 503, body: 'no healthy upstream', flag: 'UH' };
       return undefined;
     }
-    ex.upstream = { cluster: us.cluster, service, host: e.host, port: e.port };
+    ex.upstream = { cluster: us.cluster, service, host: e.host, port: e.port, tls: tls.get(us.name) };
     return undefined;
   };
 

@@ -33,6 +33,7 @@ export function istioLabels(c: ProxyConfig, ex: Exchange) {
     request_protocol: typeof ct === 'string' && ct.startsWith('application/grpc') ? 'grpc' : 'http',
     response_code: String(ex.status),
     response_flags: ex.responseFlags.length ? ex.responseFlags.join(',') : '-',
-    connection_security_policy: 'none',
+    // Destination reporter: mutual_tls when the caller's connection was mTLS (Istio's meaning).
+    connection_security_policy: inbound && ex.peerIdentity ? 'mutual_tls' : 'none',
   };
 }

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Extracted, SpanContext } from '../propagation/index.js';
 import type { AttributeValue } from '../spans/span.js';
+import type { PeerIdentity } from '../mtls/inbound.js';
+import type { UpstreamTlsClient } from '../mtls/outbound.js';
 import type { TrafficDecision } from '../traffic/state.js';
 
 /** Headers as forwarded: lowercase names, hop-by-hop headers already removed. */
@@ -14,6 +16,8 @@ export interface Upstream {
   service: string;
   host: string;
   port: number;
+  /** ISTIO_MUTUAL: the router connects with mTLS through this client; absent = plaintext. */
+  tls?: UpstreamTlsClient;
 }
 
 /** The trace state a request carries through the chain. */
@@ -36,6 +40,8 @@ export interface Exchange {
   /** The downstream peer, captured at the start (the socket may be detached by the end). */
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** Inbound over mTLS: the caller's verified identity (its SPIFFE id); absent for plaintext. */
+  readonly peerIdentity?: PeerIdentity;
   method: string;
   /** Origin-form request target (path and query) sent upstream. */
   path: string;
@@ -68,6 +74,8 @@ export interface Exchange {
   attributes: Record<string, AttributeValue>;
   /** Why the request failed, for the span's status message. */
   error?: string;
+  /** TLS failure toward an ISTIO_MUTUAL upstream (Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON%). */
+  transportFailureReason?: string;
 }
 
 /** A response the proxy makes itself (errors, rejections, fault injection, overflow). */

@@ -95,6 +95,10 @@ function originOf(host: string, port: number): string {
   }
   return o;
 }
+const tlsOriginOf = (host: string, port: number): string => `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+/** Errors of a TLS handshake or certificate check (Node's ERR_TLS_*, OpenSSL's ERR_SSL_* and X509 verify codes). */
+export const TLS_VERIFY_CODES = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|INVALID_CA|HOSTNAME_MISMATCH)/;
 
 /** Forwards the exchange once, streaming both bodies; the timeout is the exchange's (set by the route filter) or the listener's. */
 export function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse, chain: FilterChain, o: ForwardOptions): void {
@@ -156,8 +160,9 @@ export function attempt(ex: Exchange, req: IncomingMessage, res: ServerResponse,
   }
 
   t0 = performance.now();
-  dispatcher.dispatch({
-    origin: originOf(up.host, up.port),
+  // ISTIO_MUTUAL: the upstream's own mTLS client (proxy/mtls/outbound.ts).
+  (up.tls ? up.tls.dispatcher : dispatcher).dispatch({
+    origin: up.tls ? tlsOriginOf(up.host, up.port) : originOf(up.host, up.port),
     path: ex.path,
     method: ex.method as Dispatcher.HttpMethod,
     headers: ex.headers,
@@ -223,10 +228,19 @@ export function attempt(ex: Exchange, req: IncomingMessage, res: ServerResponse,
         res.destroy();
         return;
       }
-      const outcome = outcomeOf(err);
+      let outcome = outcomeOf(err);
+      if (up.tls && TLS_VERIFY_CODES.test(code)) {
+        // As Envoy: a failed TLS handshake is a connection failure, its reason reported apart.
+        outcome = { kind: 'connect-failure', code };
+        ex.transportFailureReason = `TLS_error: ${code}: ${err.message}`;
+      }
       if (a.decide?.(outcome)) { handBack(); return; }
       res.off('close', onClientClose);
       ex.error = code || err.message;
+      if (ex.transportFailureReason) {
+        sendLocalReply(ex, res, chain, { status: 503, body: `upstream connect error or disconnect/reset before headers. reset reason: connection failure, transport failure reason: ${ex.transportFailureReason}`, flag: 'UF' });
+        return;
+      }
       if (outcome.kind === 'timeout') sendLocalReply(ex, res, chain, { status: 504, body: 'upstream request timeout', flag: 'UT' });
       else if (outcome.kind === 'resolve') sendLocalReply(ex, res, chain, { status: 503, body: 'no healthy upstream', flag: 'UH' });
       else if (outcome.kind === 'connect-failure' || outcome.kind === 'reset') sendLocalReply(ex, res, chain, { status: 503, body: 'upstream connect error or disconnect/reset before headers', flag: 'UF' });

@@ -1,8 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { FilterChain } from '../filters/chain.js';
 import type { Exchange, OutHeaders } from '../filters/types.js';
+import { TLS_VERIFY_CODES } from './forward.js';
 
 /**
  * Upgrade requests (WebSocket): the request head goes through the filter chain like any other
@@ -29,10 +31,13 @@ export function relayUpgrade(ex: Exchange, req: IncomingMessage, downstream: Dup
     for (const one of Array.isArray(v) ? v : [v]) head0 += `${k}: ${one}\r\n`;
   }
   head0 += '\r\n';
-  const upstream: Socket = connect({ host: ex.upstream.host, port: ex.upstream.port });
+  // ISTIO_MUTUAL: the same mTLS settings as the upstream's HTTP client; relayed once the handshake is done.
+  const upstream: Socket = ex.upstream.tls
+    ? tlsConnect({ ...ex.upstream.tls.connect, host: ex.upstream.host, port: ex.upstream.port })
+    : connect({ host: ex.upstream.host, port: ex.upstream.port });
   let connected = false;
   let sawStatus = false;
-  upstream.once('connect', () => {
+  upstream.once(ex.upstream.tls ? 'secureConnect' : 'connect', () => {
     connected = true;
     upstream.write(head0);
     if (head.length) upstream.write(head);
@@ -51,6 +56,7 @@ export function relayUpgrade(ex: Exchange, req: IncomingMessage, downstream: Dup
   });
   upstream.on('error', (err) => {
     ex.error = (err as { code?: string }).code ?? err.message;
+    if (!connected && ex.upstream?.tls && TLS_VERIFY_CODES.test(ex.error)) ex.transportFailureReason = `TLS_error: ${ex.error}: ${err.message}`;
     if (!connected) {
       ex.responseFlags.push('UF');
       ex.status = 503;

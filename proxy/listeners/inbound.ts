@@ -3,6 +3,7 @@ import type { ProxyConfig } from '../config.js';
 import { inflightTrackerFilter, type InflightTraces } from '../doctor.js';
 import { accessLogFilter } from '../filters/access-log.js';
 import { FilterChain } from '../filters/chain.js';
+import { clientCertFilter } from '../filters/client-cert.js';
 import { forwardedFilter } from '../filters/forwarded.js';
 import { peerMetadataFilter } from '../filters/peer-metadata.js';
 import { requestIdFilter } from '../filters/request-id.js';
@@ -11,6 +12,7 @@ import { statsFilter } from '../filters/stats.js';
 import { tracingFilter } from '../filters/tracing.js';
 import type { Exchange, HttpFilter } from '../filters/types.js';
 import type { ProxyMetrics } from '../metrics.js';
+import type { UpstreamTlsClient } from '../mtls/outbound.js';
 import type { TrafficState } from '../traffic/state.js';
 
 export interface ChainDeps {
@@ -19,6 +21,10 @@ export interface ChainDeps {
   inflight: InflightTraces;
   /** Balancer turns, outlier ejections, request counts: created once per sidecar, kept across chains built from reloaded configs. */
   traffic: TrafficState;
+  /** mTLS clients of the ISTIO_MUTUAL upstreams, by upstream name (built per config and material; proxy/mtls/outbound.ts). */
+  upstreamTls: ReadonlyMap<string, UpstreamTlsClient>;
+  /** This workload's SPIFFE id (its certificate's URI SAN) when mTLS material is loaded. */
+  selfPrincipal?: string;
   accessLog?: Logger;
   record(ex: Exchange): void;
   onFilterError(filter: string, err: unknown): void;
@@ -36,6 +42,7 @@ export function inboundChain(d: ChainDeps): FilterChain {
     statsFilter(d.config, d.metrics),
     requestIdFilter(),
     forwardedFilter(),
+    ...(d.config.mtls.mode !== 'DISABLE' ? [clientCertFilter(d.selfPrincipal ?? '-')] : []),
     peerMetadataFilter({ service: d.config.service, version: d.config.serviceVersion }),
     inboundRouteFilter(d.config),
     tracingFilter({ propagators: d.config.propagators, record: d.record, onInvalid: (f) => d.metrics.invalidTraceContext('inbound', f) }),

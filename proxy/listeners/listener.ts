@@ -9,6 +9,7 @@ import { sendLocalReply } from '../http/forward.js';
 import { endToEndHeaders, framingError } from '../http/headers.js';
 import { relayUpgrade } from '../http/upgrade.js';
 import type { ProxyMetrics } from '../metrics.js';
+import { peerOf, type InboundMtls } from '../mtls/inbound.js';
 import { routeExchange } from '../traffic/router.js';
 
 /**
@@ -28,6 +29,8 @@ export interface ListenerOptions {
   metrics: ProxyMetrics;
   /** Allow CONNECT tunnels (outbound: HTTPS through HTTP_PROXY). They are relayed, not traced. */
   allowConnect?: boolean;
+  /** Inbound: mutual TLS termination (proxy/mtls/inbound.ts); absent = plaintext only, as before. */
+  mtls?: InboundMtls;
 }
 
 /** Every downstream socket of a listener, including upgraded (WebSocket) and tunnelled ones the HTTP server no longer tracks. */
@@ -50,6 +53,7 @@ function newExchange(name: 'inbound' | 'outbound', req: IncomingMessage): Exchan
     startMs: nowMs(),
     remoteAddress: req.socket.remoteAddress ?? '',
     remotePort: req.socket.remotePort ?? 0,
+    peerIdentity: peerOf(req.socket),
     method: req.method ?? 'GET',
     path: req.url ?? '/',
     authority: typeof host === 'string' ? host : '',
@@ -74,6 +78,8 @@ export function createListener(o: ListenerOptions): Server {
     requestTimeout: 0,
     headersTimeout: 60_000,
   });
+  // Before any other `connection` listener: it takes over Node's own.
+  o.mtls?.attach(server);
   const active = metrics.activeRequests(name);
   const conns = metrics.activeConnections(name);
 

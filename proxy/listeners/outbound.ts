@@ -17,7 +17,7 @@ export function outboundChain(d: ChainDeps, self: () => { host: string; port: nu
   filters.push(
     statsFilter(config, d.metrics),
     requestIdFilter(),
-    outboundRouteFilter(config, self, d.traffic),
+    outboundRouteFilter(config, self, d.traffic, d.upstreamTls),
     tracingFilter({ propagators: config.propagators, record: d.record, onInvalid: (f) => d.metrics.invalidTraceContext('outbound', f) }),
     propagationDoctorFilter(d.inflight, d.metrics),
     peerMetadataFilter({ service: config.service, version: config.serviceVersion }),

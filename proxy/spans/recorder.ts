@@ -51,6 +51,10 @@ export function exchangeToSpan(ex: Exchange): SpanInit | undefined {
     if (host) a['server.address'] = host;
     if (port) a['server.port'] = port;
     if (ex.peer.workload !== 'unknown') a['client.service'] = ex.peer.workload;
+    if (ex.peerIdentity) {
+      a['meshtrace.peer.principal'] = ex.peerIdentity.principal;
+      a['connection_security_policy'] = 'mutual_tls';
+    }
   } else if (ex.upstream) {
     // Port 0: no endpoint was chosen (overflow, none healthy).
     if (ex.upstream.port) {
@@ -58,6 +62,8 @@ export function exchangeToSpan(ex: Exchange): SpanInit | undefined {
       a['server.port'] = ex.upstream.port;
     }
     a['peer.service'] = ex.upstream.service;
+    if (ex.upstream.tls) a['meshtrace.upstream.tls'] = 'ISTIO_MUTUAL';
+    if (ex.transportFailureReason) a['meshtrace.upstream.transport_failure_reason'] = ex.transportFailureReason;
   }
   Object.assign(a, ex.attributes);
   const failed = ex.status >= 500 || (ex.status === 0 && ex.responseFlags.length > 0 && !ex.responseFlags.includes('DC'));

@@ -97,6 +97,18 @@ export const outlierDetectionSchema = z.object({
   maxEjectionPercent: percent.default(10),
 }).strict();
 
+/**
+ * `ISTIO_MUTUAL`: the sidecar originates mTLS to the upstream with the workload certificate of
+ * `mtls` (certFile/keyFile), verifies the upstream's chain against `mtls.caFile` and, when
+ * `subjectAltNames` is given, that one of the upstream certificate's URI SANs is listed.
+ * `DISABLE` (the default): plaintext.
+ */
+export const upstreamTlsSchema = z.object({
+  mode: z.enum(['DISABLE', 'ISTIO_MUTUAL']).default('DISABLE'),
+  /** Accepted identities of the upstream (`spiffe://cluster.local/ns/default/sa/reviews`); absent = any certificate the CA signed. */
+  subjectAltNames: z.array(z.string().min(1)).min(1).optional(),
+}).strict();
+
 export const upstreamPolicySchema = z.object({
   /** Concurrent requests to the upstream (Istio `http2MaxRequests`); beyond → 503 UO. Absent = no limit. */
   maxRequests: z.number().int().min(1).optional(),
@@ -106,12 +118,15 @@ export const upstreamPolicySchema = z.object({
    */
   maxPendingRequests: z.number().int().min(0).optional(),
   outlierDetection: outlierDetectionSchema.optional(),
+  /** Client-side TLS toward this upstream (Istio DestinationRule `trafficPolicy.tls`); absent = plaintext. */
+  tls: upstreamTlsSchema.optional(),
 }).strict();
 
 export type TrafficRoute = z.output<typeof trafficRouteSchema>;
 export type RetryPolicy = z.output<typeof retryPolicySchema>;
 export type FaultPolicy = z.output<typeof faultSchema>;
 export type UpstreamPolicy = z.output<typeof upstreamPolicySchema>;
+export type UpstreamTls = z.output<typeof upstreamTlsSchema>;
 export type OutlierDetection = z.output<typeof outlierDetectionSchema>;
 
 /** Cross-field rules: every destination and policy names a configured upstream. */

@@ -1,0 +1,79 @@
+import type { ConnectionOptions, PeerCertificate } from 'node:tls';
+import { Agent, type Dispatcher } from 'undici';
+import type { ProxyConfig } from '../config.js';
+import { uriSans, type TlsMaterial } from './material.js';
+
+/**
+ * Client-side mTLS (Istio's DestinationRule `tls.mode: ISTIO_MUTUAL`): one undici Agent per set
+ * of TLS settings (material fingerprint, trust domain, accepted SANs), its `connect` options
+ * carrying the workload certificate, the CA, and a `checkServerIdentity` that checks SPIFFE URI
+ * SANs instead of DNS names. The router sends an exchange whose upstream carries `tls` through
+ * that Agent to `https://host:port`; the app itself still speaks plain HTTP to the sidecar.
+ *
+ * Rotation: a reload builds clients for the new settings; a client whose settings did not change
+ * is kept (with its pooled connections); clients no longer used are closed gracefully (requests in
+ * flight finish, then their connections close), so new connections use the new certificate.
+ */
+export interface UpstreamTlsClient {
+  dispatcher: Dispatcher;
+  /** tls.connect options for raw connections to the upstream (WebSocket upgrades). */
+  connect: ConnectionOptions;
+}
+
+/** Why an upstream certificate is refused, or undefined; `allowed` absent = any SPIFFE id in the trust domain. */
+export function checkUpstreamIdentity(cert: PeerCertificate, trustDomain: string, allowed: readonly string[] | undefined): Error | undefined {
+  const sans = uriSans(cert.subjectaltname);
+  if (allowed) {
+    if (sans.some((s) => allowed.includes(s))) return undefined;
+    return Object.assign(new Error(`upstream certificate's URI SANs [${sans.join(', ')}] match none of subjectAltNames [${allowed.join(', ')}]`), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+  }
+  if (sans.some((s) => s.startsWith(`spiffe://${trustDomain}/`))) return undefined;
+  return Object.assign(new Error(`upstream certificate has no SPIFFE id in trust domain ${trustDomain} (URI SANs: [${sans.join(', ')}])`), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+}
+
+export class UpstreamTlsClients {
+  private readonly byKey = new Map<string, UpstreamTlsClient & { agent: Agent }>();
+
+  /** `connections`: pooled connections per upstream origin, as the plain pools. */
+  constructor(private readonly connections: number) {}
+
+  /** Clients for every ISTIO_MUTUAL upstream of `c`, by upstream name; reuses clients whose settings did not change. */
+  build(c: ProxyConfig, m: TlsMaterial | undefined): Map<string, UpstreamTlsClient> {
+    const out = new Map<string, UpstreamTlsClient>();
+    if (!m) return out;
+    for (const [name, p] of Object.entries(c.upstreamPolicies)) {
+      if (p.tls?.mode !== 'ISTIO_MUTUAL') continue;
+      const sans = p.tls.subjectAltNames;
+      const key = `${m.fingerprint}|${c.mtls.trustDomain}|${JSON.stringify(sans ?? null)}`;
+      let client = this.byKey.get(key);
+      if (!client) {
+        const td = c.mtls.trustDomain;
+        const connect: ConnectionOptions = {
+          cert: m.cert, key: m.key, ca: m.ca, rejectUnauthorized: true, minVersion: 'TLSv1.2',
+          checkServerIdentity: (_host, cert) => checkUpstreamIdentity(cert, td, sans),
+        };
+        const agent = new Agent({ connections: this.connections, keepAliveTimeout: 4_000, pipelining: 1, connect });
+        client = { dispatcher: agent, connect, agent };
+        this.byKey.set(key, client);
+      }
+      out.set(name, client);
+    }
+    return out;
+  }
+
+  /** Closes, gracefully, every client not in `inUse` (the map serving after a swap). */
+  retain(inUse: ReadonlyMap<string, UpstreamTlsClient>): void {
+    const keep = new Set(inUse.values());
+    for (const [k, client] of this.byKey) {
+      if (keep.has(client)) continue;
+      this.byKey.delete(k);
+      client.agent.close().catch(() => {});
+    }
+  }
+
+  async destroy(): Promise<void> {
+    const all = [...this.byKey.values()];
+    this.byKey.clear();
+    await Promise.all(all.map((c) => c.agent.destroy().catch(() => {})));
+  }
+}
