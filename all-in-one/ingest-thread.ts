@@ -137,6 +137,9 @@ export class IngestThread implements IngestStage {
             this.relayLog(m.level, m.obj, m.msg);
             break;
           case 'closed':
+            // Storage closed and every reply posted: nothing is left to do. The worker should exit by
+            // itself; if a stray handle keeps its loop alive, end it, or shutdown would wait forever.
+            setTimeout(() => void worker.terminate(), CLOSED_EXIT_GRACE_MS).unref();
             break;
         }
       });
@@ -234,6 +237,9 @@ export class IngestThread implements IngestStage {
     return this.closed;
   }
 }
+
+/** How long a worker that reported `closed` may take to exit on its own before it is terminated. */
+const CLOSED_EXIT_GRACE_MS = 1_000;
 
 const zeroCounters = (): BatchWriterCounters => ({ acceptedSpans: 0, refusedSpans: 0, writtenSpans: 0, failedSpans: 0, writes: 0, splitRetries: 0, queuedSpans: 0 });
 

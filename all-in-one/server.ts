@@ -40,6 +40,9 @@ function urlOf(host: string, port: number): string {
  * Starts everything. `given` takes the same settings as the CLI (strings or numbers), so tests can
  * say `{ dataDir, host: '127.0.0.1', otlpHttpPort: 0, queryPort: 0 }`.
  */
+/** Longest wait for in-flight query API requests at shutdown. */
+const QUERY_CLOSE_GRACE_MS = 5_000;
+
 export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: Logger; env?: NodeJS.ProcessEnv } = {}): Promise<AllInOneServer> {
   const config = parseAllInOneConfig(given, opts.env ?? {});
   const logger = opts.logger ?? pino({ level: config.logLevel });
@@ -72,7 +75,12 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
       ...uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist') }),
     });
     await query.listen({ host: config.host, port: config.queryPort });
-    cleanups.push(() => query.close());
+    cleanups.push(async () => {
+      // In-flight API calls finish; a connection a browser keeps open (a preconnected socket, a
+      // request it never completes) cannot hold shutdown past the grace period.
+      const force = setTimeout(() => query.server.closeAllConnections(), QUERY_CLOSE_GRACE_MS);
+      try { await query.close(); } finally { clearTimeout(force); }
+    });
     const queryAddress = query.server.address();
     const queryPort = typeof queryAddress === 'object' && queryAddress ? queryAddress.port : config.queryPort;
 
