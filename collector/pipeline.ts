@@ -78,3 +78,19 @@ export function payloadFailureOf(err: unknown): PayloadFailure {
   if (err instanceof QueueFullError) return { kind: 'queue-full', message: err.message, retryAfterSeconds: err.retryAfterSeconds };
   return { kind: 'storage', message: err instanceof Error ? err.message : String(err) };
 }
+
+/** An HTTP receiver's answer to a failed `consumePayload`, per `PayloadFailure`'s rules. */
+export interface PayloadHttpAnswer { status: 400 | 503; retryAfterSeconds?: number; message: string }
+
+/**
+ * The status, Retry-After and client message for a failed `consumePayload` (the OTLP/HTTP and
+ * Zipkin receivers; each encodes the message its own way). A storage failure is logged here,
+ * with its cause, since the client only sees `STORAGE_UNAVAILABLE`.
+ */
+export function payloadHttpAnswer(err: unknown, logger: { error(obj: object, msg: string): void }): PayloadHttpAnswer {
+  const f = payloadFailureOf(err);
+  if (f.kind === 'invalid') return { status: 400, message: f.message };
+  if (f.kind === 'queue-full') return { status: 503, retryAfterSeconds: f.retryAfterSeconds, message: f.message };
+  logger.error({ err }, 'writing spans failed');
+  return { status: 503, retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS, message: STORAGE_UNAVAILABLE };
+}

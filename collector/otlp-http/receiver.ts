@@ -12,14 +12,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import {
-  payloadFailureOf,
-  STORAGE_RETRY_AFTER_SECONDS,
-  STORAGE_UNAVAILABLE,
-  type Component,
-  type PayloadConsumer,
-  type PayloadResult,
-} from '../pipeline.js';
+import { payloadHttpAnswer, type Component, type PayloadConsumer, type PayloadResult } from '../pipeline.js';
 import { createCors } from '../http/cors.js';
 import { createHttpListener } from '../http/listener.js';
 import {
@@ -134,15 +127,9 @@ export function createOtlpHttpReceiver(deps: {
     try {
       result = await consumer.consumePayload(enc === 'protobuf' ? 'otlp-protobuf' : 'otlp-json', body);
     } catch (err) {
-      const f = payloadFailureOf(err);
-      if (f.kind === 'invalid') return sendStatus(res, 400, enc, RpcCode.INVALID_ARGUMENT, f.message);
-      if (f.kind === 'queue-full') {
-        res.setHeader('Retry-After', String(f.retryAfterSeconds));
-        return sendStatus(res, 503, enc, RpcCode.UNAVAILABLE, f.message);
-      }
-      logger.error({ err }, 'writing spans failed');
-      res.setHeader('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
-      return sendStatus(res, 503, enc, RpcCode.UNAVAILABLE, STORAGE_UNAVAILABLE);
+      const a = payloadHttpAnswer(err, logger);
+      if (a.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(a.retryAfterSeconds));
+      return sendStatus(res, a.status, enc, a.status === 400 ? RpcCode.INVALID_ARGUMENT : RpcCode.UNAVAILABLE, a.message);
     }
     if (result.rejectedSpans > 0) {
       logger.debug({ rejectedSpans: result.rejectedSpans, reason: result.errorMessage }, 'rejected invalid spans');

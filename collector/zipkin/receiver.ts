@@ -16,14 +16,7 @@ import {
   readBody,
   RequestAbortedError,
 } from '../http/read-body.js';
-import {
-  payloadFailureOf,
-  STORAGE_RETRY_AFTER_SECONDS,
-  STORAGE_UNAVAILABLE,
-  type Component,
-  type PayloadConsumer,
-  type PayloadResult,
-} from '../pipeline.js';
+import { payloadHttpAnswer, type Component, type PayloadConsumer, type PayloadResult } from '../pipeline.js';
 
 export const ZIPKIN_SPANS_PATH = '/api/v2/spans';
 
@@ -88,15 +81,9 @@ export function createZipkinReceiver(deps: { config: ZipkinConfig; consumer: Pay
     try {
       result = await consumer.consumePayload('zipkin-json', body);
     } catch (err) {
-      const f = payloadFailureOf(err);
-      if (f.kind === 'invalid') return text(res, 400, f.message);
-      if (f.kind === 'queue-full') {
-        res.setHeader('Retry-After', String(f.retryAfterSeconds));
-        return text(res, 503, f.message);
-      }
-      logger.error({ err }, 'writing spans failed');
-      res.setHeader('Retry-After', String(STORAGE_RETRY_AFTER_SECONDS));
-      return text(res, 503, STORAGE_UNAVAILABLE);
+      const a = payloadHttpAnswer(err, logger);
+      if (a.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(a.retryAfterSeconds));
+      return text(res, a.status, a.message);
     }
     if (result.acceptedSpans === 0 && result.rejectedSpans > 0) return text(res, 400, result.errorMessage);
     text(res, 202, result.errorMessage);
