@@ -294,26 +294,22 @@ class SqliteStorageImpl implements SqliteStorage {
     const first = metricsBucketOf(q.startUs);
     const last = metricsBucketOf(q.endUs);
     if (first > last) return [];
-    // The operations asked for, in output order (service, operation, kind); each service's rows
-    // are one range of the table's key, then dealt to its operations.
-    const wanted = new Map<number, SpanMetricsBucket[]>();
-    const order: { serviceName: string; op: OperationEntry }[] = [];
+    // The operations asked for, in output order (service, operation, kind: the map keeps its
+    // insertion order); each service's rows are one range of the table's key.
+    const wanted = new Map<number, { serviceName: string; op: OperationEntry; buckets: SpanMetricsBucket[] }>();
     for (const serviceName of [...new Set(q.serviceNames)].sort(cmp)) {
       const svc = this.catalog.serviceByName(serviceName);
       if (!svc) continue;
       const ops = this.catalog.operationsOf(svc.id, -Infinity)
         .filter((op) => kinds.size === 0 || kinds.has(op.kind))
         .sort((a, b) => cmp(a.name, b.name) || a.kind - b.kind);
-      for (const op of ops) {
-        wanted.set(op.id, []);
-        order.push({ serviceName, op });
-      }
+      for (const op of ops) wanted.set(op.id, { serviceName, op, buckets: [] });
     }
     if (wanted.size === 0) return [];
     const figures: MetricsByBucket = new Map();
     // The last batches' figures, not merged into span_metrics yet, are read alongside.
     const keep = (bucket: number, opId: number) => bucket >= first && bucket <= last && wanted.has(opId);
-    for (const svcId of new Set(order.map((o) => o.op.serviceId))) {
+    for (const svcId of new Set([...wanted.values()].map((w) => w.op.serviceId))) {
       for (const r of this.st.spanMetrics.range.iterate(svcId, first, last) as Iterable<SpanMetricsRow>) {
         if (!wanted.has(r.op_id)) continue;
         let byOp = figures.get(r.bucket);
@@ -324,21 +320,14 @@ class SqliteStorageImpl implements SqliteStorage {
     }
     for (const bucket of [...figures.keys()].sort((a, b) => a - b)) {
       for (const [opId, f] of figures.get(bucket)!) {
-        wanted.get(opId)!.push({
-          serviceName: '', operationName: '', spanKind: 0, startUs: bucket * SPAN_METRICS_BUCKET_US,
+        const w = wanted.get(opId)!;
+        w.buckets.push({
+          serviceName: w.serviceName, operationName: w.op.name, spanKind: w.op.kind, startUs: bucket * SPAN_METRICS_BUCKET_US,
           calls: f.calls, errors: f.errors, latency: f.latency,
         });
       }
     }
-    const out: SpanMetricsBucket[] = [];
-    for (const { serviceName, op } of order) {
-      for (const b of wanted.get(op.id)!) {
-        b.serviceName = serviceName;
-        b.operationName = op.name;
-        b.spanKind = op.kind;
-        out.push(b);
-      }
-    }
+    const out = [...wanted.values()].flatMap((w) => w.buckets);
     return out;
   }
 
