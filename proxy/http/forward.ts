@@ -98,7 +98,16 @@ function originOf(host: string, port: number): string {
 const tlsOriginOf = (host: string, port: number): string => `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 /** Errors of a TLS handshake or certificate check (Node's ERR_TLS_*, OpenSSL's ERR_SSL_* and X509 verify codes). */
-export const TLS_VERIFY_CODES = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|INVALID_CA|HOSTNAME_MISMATCH)/;
+const TLS_VERIFY_CODES = /^(ERR_TLS_|ERR_SSL_|UNABLE_TO_|CERT_|DEPTH_ZERO_|SELF_SIGNED_|INVALID_CA|HOSTNAME_MISMATCH)/;
+
+/**
+ * Envoy's transport failure reason for an error of a connection to a TLS (ISTIO_MUTUAL) upstream
+ * whose handshake or certificate check failed; undefined for any other error. Shared by the HTTP
+ * router and the upgrade relay.
+ */
+export function tlsTransportFailure(upstreamTls: unknown, code: string, message: string): string | undefined {
+  return upstreamTls && TLS_VERIFY_CODES.test(code) ? `TLS_error: ${code}: ${message}` : undefined;
+}
 
 /** Forwards the exchange once, streaming both bodies; the timeout is the exchange's (set by the route filter) or the listener's. */
 export function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse, chain: FilterChain, o: ForwardOptions): void {
@@ -229,10 +238,11 @@ export function attempt(ex: Exchange, req: IncomingMessage, res: ServerResponse,
         return;
       }
       let outcome = outcomeOf(err);
-      if (up.tls && TLS_VERIFY_CODES.test(code)) {
+      const tlsFailure = tlsTransportFailure(up.tls, code, err.message);
+      if (tlsFailure) {
         // As Envoy: a failed TLS handshake is a connection failure, its reason reported apart.
         outcome = { kind: 'connect-failure', code };
-        ex.transportFailureReason = `TLS_error: ${code}: ${err.message}`;
+        ex.transportFailureReason = tlsFailure;
       }
       if (a.decide?.(outcome)) { handBack(); return; }
       res.off('close', onClientClose);

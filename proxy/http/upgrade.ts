@@ -4,7 +4,7 @@ import { connect as tlsConnect } from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { FilterChain } from '../filters/chain.js';
 import type { Exchange, OutHeaders } from '../filters/types.js';
-import { TLS_VERIFY_CODES } from './forward.js';
+import { tlsTransportFailure } from './forward.js';
 
 /**
  * Upgrade requests (WebSocket): the request head goes through the filter chain like any other
@@ -56,7 +56,7 @@ export function relayUpgrade(ex: Exchange, req: IncomingMessage, downstream: Dup
   });
   upstream.on('error', (err) => {
     ex.error = (err as { code?: string }).code ?? err.message;
-    if (!connected && ex.upstream?.tls && TLS_VERIFY_CODES.test(ex.error)) ex.transportFailureReason = `TLS_error: ${ex.error}: ${err.message}`;
+    if (!connected) ex.transportFailureReason = tlsTransportFailure(ex.upstream?.tls, ex.error, err.message);
     if (!connected) {
       ex.responseFlags.push('UF');
       ex.status = 503;
