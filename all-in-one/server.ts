@@ -1,18 +1,19 @@
 /**
  * The all-in-one server: the composition root that wires collector → SQLite store ← query API + UI,
- * plus background retention. Start order is storage, query, collector (so nothing is accepted before
- * it can be stored and read); shutdown is the reverse, and the collector drains its queue into
- * storage before the database closes.
+ * plus background retention. Start order is storage, collector, query: nothing is accepted before it
+ * can be stored, and once the query API answers the receivers already listen (a script that waits for
+ * `/api/services` and then sends spans must not be refused). Shutdown is the reverse, and the
+ * collector drains its queue into storage before the database closes.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
-import { createCollector } from '../collector/index.js';
+import { createCollector, ListenError, listenFailureReason } from '../collector/index.js';
 import { standardAdjusters } from '../query/adjusters/index.js';
 import { buildQueryApp } from '../query/app.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
-import { type AllInOneConfig, parseAllInOneConfig, type RawAllInOneConfig } from './config.js';
+import { allInOneOptions, type AllInOneConfig, ConfigError, parseAllInOneConfig, type RawAllInOneConfig } from './config.js';
 import { IngestThread } from './ingest-thread.js';
 import { uiPlugins } from './ui.js';
 
@@ -34,6 +35,17 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 function urlOf(host: string, port: number): string {
   const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
   return `http://${h}:${port}`;
+}
+
+/**
+ * A port that cannot be had is a configuration problem: named by its flag and environment variable
+ * (the CLI prints it and exits 2), not a socket stack trace.
+ */
+function portProblem(err: unknown, config: AllInOneConfig): unknown {
+  if (!(err instanceof ListenError)) return err;
+  const o = allInOneOptions[err.setting as keyof typeof allInOneOptions];
+  if (!o) return err;
+  return new ConfigError([`${o.flag} (${o.env}): cannot listen on ${config.host}:${err.port}: ${listenFailureReason(err.cause)}`]);
 }
 
 /**
@@ -74,15 +86,12 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
       isReady: () => ready && ingest.isRunning(),
       ...uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist') }),
     });
-    await query.listen({ host: config.host, port: config.queryPort });
     cleanups.push(async () => {
       // In-flight API calls finish; a connection a browser keeps open (a preconnected socket, a
       // request it never completes) cannot hold shutdown past the grace period.
       const force = setTimeout(() => query.server.closeAllConnections(), QUERY_CLOSE_GRACE_MS);
       try { await query.close(); } finally { clearTimeout(force); }
     });
-    const queryAddress = query.server.address();
-    const queryPort = typeof queryAddress === 'object' && queryAddress ? queryAddress.port : config.queryPort;
 
     const collector = createCollector({
       config: {
@@ -98,8 +107,13 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
       logger: logger.child({ component: 'collector' }),
     });
     // Starts the ingest worker (its storage connection, retention) before the receivers.
-    await collector.start();
+    await collector.start().catch((err: unknown) => { throw portProblem(err, config); });
     cleanups.push(() => collector.shutdown());
+    await query.listen({ host: config.host, port: config.queryPort }).catch((err: unknown) => {
+      throw portProblem(new ListenError('queryPort', config.host, config.queryPort, err), config);
+    });
+    const queryAddress = query.server.address();
+    const queryPort = typeof queryAddress === 'object' && queryAddress ? queryAddress.port : config.queryPort;
     ready = true;
 
     const otlpHttpUrl = urlOf(config.host, collector.otlpHttpAddress().port);

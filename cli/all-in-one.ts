@@ -11,7 +11,10 @@ export function registerAllInOne(program: Command): void {
     .description('Run the collector (OTLP/HTTP, OTLP/gRPC, Zipkin), the SQLite trace store, the Jaeger-compatible query API and the UI in one process.');
   for (const [name, o] of Object.entries(allInOneOptions)) {
     const flagName = o.flag.slice(2);
-    cmd.addOption(new Option(`${o.flag} <${flagName.split('-').pop()}>`, `${o.help} [env ${o.env}]`).default(undefined, o.default));
+    // The default is shown in the help text but not set here: parseAllInOneConfig applies defaults
+    // under the environment, and a commander default would override MESHTRACE_* variables.
+    const shown = o.default === '' ? 'none' : o.default;
+    cmd.addOption(new Option(`${o.flag} <${flagName.split('-').pop()}>`, `${o.help} (default: ${shown}) [env ${o.env}]`));
     void name;
   }
   cmd.action(async (opts: Record<string, string | undefined>) => {
@@ -31,6 +34,12 @@ export function registerAllInOne(program: Command): void {
       }
       throw err;
     }
+    // A plain line for people (the JSON log lines on stdout are for machines).
+    const receivers = [`OTLP/HTTP ${server.otlpHttpUrl}/v1/traces`];
+    if (server.otlpGrpcAddress) receivers.push(`OTLP/gRPC ${server.otlpGrpcAddress}`);
+    if (server.zipkinUrl) receivers.push(`Zipkin ${server.zipkinUrl}/api/v2/spans`);
+    const ui = server.queryUrl + (server.config.uiBasePath === '/' ? '/' : `${server.config.uiBasePath}/`);
+    process.stderr.write(`meshtrace all-in-one is running: open ${ui} (UI and Jaeger API); send spans to ${receivers.join(', ')}\n`);
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;

@@ -24,3 +24,32 @@ export function parseConfig<T extends object>(schema: z.ZodType<T>, defaults: T,
     r.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(config)'}: ${i.message}`),
   );
 }
+
+/** The receiver settings that name a port. */
+export type ReceiverPortSetting = 'otlpHttpPort' | 'otlpGrpcPort' | 'zipkinPort';
+
+/**
+ * A receiver could not listen on its port (in use, or not allowed). Carries the setting that chose
+ * the port, so the CLI can name the flag to change instead of printing a socket stack trace.
+ */
+export class ListenError extends Error {
+  constructor(
+    readonly setting: string,
+    readonly host: string,
+    readonly port: number,
+    cause: unknown,
+  ) {
+    super(`cannot listen on ${host}:${port}: ${listenFailureReason(cause)}`, { cause });
+    this.name = 'ListenError';
+  }
+}
+
+/** Plain words for why a listen failed; gRPC reports the socket error only inside its message. */
+export function listenFailureReason(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const text = `${code ?? ''} ${(err as Error | undefined)?.message ?? String(err)}`;
+  if (text.includes('EADDRINUSE')) return 'the port is already in use (is another meshtrace, Jaeger or collector running?)';
+  if (text.includes('EACCES')) return 'permission denied (ports below 1024 need privileges)';
+  if (text.includes('EADDRNOTAVAIL')) return 'the address is not available on this machine';
+  return (err as Error | undefined)?.message ?? String(err);
+}

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { CollectorConfigError, createCollector, defaultCollectorConfig, parseCollectorConfig } from './index.js';
+import { CollectorConfigError, createCollector, defaultCollectorConfig, ListenError, parseCollectorConfig } from './index.js';
 import { RecordingWriter } from './testdata/recording-writer.js';
 
 const logger = pino({ level: 'silent' });
@@ -73,7 +73,9 @@ describe('createCollector', () => {
     const port = (blocker.address() as net.AddressInfo).port;
     try {
       const collector = createCollector({ config: { host: '127.0.0.1', otlpHttpPort: port }, writer: new RecordingWriter(), logger });
-      await expect(collector.start()).rejects.toThrow(/EADDRINUSE/);
+      const err = await collector.start().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(ListenError);
+      expect(err).toMatchObject({ setting: 'otlpHttpPort', port, message: expect.stringContaining('already in use') });
       await collector.shutdown();
     } finally {
       await new Promise((r) => blocker.close(r));

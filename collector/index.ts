@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { SpanWriter } from '../storage/api.js';
 import { BatchWriter, type BatchWriterCounters } from './batch-writer/batch-writer.js';
 import { parseCollectorConfig, type CollectorConfig } from './config.js';
+import { ListenError, type ReceiverPortSetting } from './config-error.js';
 import { createOtlpGrpcReceiver, type OtlpGrpcReceiver } from './otlp-grpc/receiver.js';
 import { createOtlpHttpReceiver } from './otlp-http/receiver.js';
 import { DecodeStage } from './decode-stage.js';
@@ -25,7 +26,7 @@ export {
   parseCollectorConfig,
   type CollectorConfig,
 } from './config.js';
-export { CollectorConfigError } from './config-error.js';
+export { CollectorConfigError, ListenError, listenFailureReason } from './config-error.js';
 export type { BatchWriterCounters } from './batch-writer/batch-writer.js';
 export {
   payloadFailureOf,
@@ -123,9 +124,10 @@ export function createCollector(deps: {
   }
   // Started in this order and stopped in reverse: storage-facing first, so nothing is accepted
   // before it can be written, and receivers stop before the queue is drained.
-  const components: Component[] = [stage, otlpHttp];
-  if (otlpGrpc) components.push(otlpGrpc);
-  if (zipkin) components.push(zipkin);
+  // Each receiver with the setting that chose its port, to name it when the port cannot be had.
+  const components: { component: Component; port?: ReceiverPortSetting }[] = [{ component: stage }, { component: otlpHttp, port: 'otlpHttpPort' }];
+  if (otlpGrpc) components.push({ component: otlpGrpc, port: 'otlpGrpcPort' });
+  if (zipkin) components.push({ component: zipkin, port: 'zipkinPort' });
   let started: Component[] = [];
 
   async function stopStarted(): Promise<void> {
@@ -138,9 +140,13 @@ export function createCollector(deps: {
     config,
     async start() {
       try {
-        for (const c of components) {
-          await c.start();
-          started.push(c);
+        for (const { component, port } of components) {
+          try {
+            await component.start();
+          } catch (err) {
+            throw port ? new ListenError(port, config.host, config[port] ?? 0, err) : err;
+          }
+          started.push(component);
         }
       } catch (err) {
         await stopStarted();
