@@ -58,3 +58,25 @@ describe('bench smoke (quick mode)', () => {
     });
   }
 });
+
+describe('npm run bench -- --help', () => {
+  it('prints usage and runs nothing; an unknown option is refused', async () => {
+    const output = join(dir, 'help.md');
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => (written.push(String(chunk)), true));
+    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(await runBench(['--help'], { output })).toBe(0);
+      expect(await runBench(['-h'], { output })).toBe(0);
+      expect(await runBench(['--quik'], { output })).toBe(2);
+    } finally {
+      spy.mockRestore();
+      errSpy.mockRestore();
+    }
+    expect(written.join('')).toContain('Usage: npm run bench');
+    for (const s of scenarios) expect(written.join('')).toContain(`  ${s.name}`);
+    // Nothing ran, so nothing was appended (the runner creates the file only to append a run).
+    expect(() => readFileSync(output)).toThrow();
+  });
+});
+

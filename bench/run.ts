@@ -27,10 +27,40 @@ export function machineLine(): string {
   return `${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
 }
 
+const FLAGS = ['--quick'];
+
+export function benchUsage(available: Scenario[] = scenarios): string {
+  const width = Math.max(...available.map((s) => s.name.length));
+  return [
+    'Usage: npm run bench [-- [scenario …] [--quick]]',
+    '',
+    'Runs the selected scenarios (all by default), each against a baseline measured in the same run,',
+    'prints the tables and appends them to BENCHMARKS.md with the date, machine and command.',
+    'Run it on a quiet machine: nothing else (no test suite) running.',
+    '',
+    'Options:',
+    '  --quick     tiny sizes, one repetition: checks the bench runs, measures nothing',
+    '  -h, --help  this text',
+    '',
+    'Scenarios:',
+    ...available.map((s) => `  ${s.name.padEnd(width)}  ${s.description.split(/(?<=\.)\s/)[0]}`),
+    '',
+  ].join('\n');
+}
+
 export async function runBench(argv: string[], opts: { output?: string; all?: Scenario[] } = {}): Promise<number> {
-  const quick = argv.includes('--quick');
-  const names = argv.filter((a) => !a.startsWith('--'));
   const available = opts.all ?? scenarios;
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(benchUsage(available));
+    return 0;
+  }
+  const badFlags = argv.filter((a) => a.startsWith('-') && !FLAGS.includes(a));
+  if (badFlags.length > 0) {
+    process.stderr.write(`unknown option(s): ${badFlags.join(', ')}\n\n${benchUsage(available)}`);
+    return 2;
+  }
+  const quick = argv.includes('--quick');
+  const names = argv.filter((a) => !a.startsWith('-'));
   const unknown = names.filter((n) => !available.some((s) => s.name === n));
   if (unknown.length > 0) {
     process.stderr.write(`unknown scenario(s): ${unknown.join(', ')}; available: ${available.map((s) => s.name).join(', ')}\n`);
