@@ -184,9 +184,18 @@ function printBanner(io: DemoIo, u: DemoUrls, services: readonly ServiceProcess[
     io.print(`  ${pad(s.svc.id, 13)}${pad(s.svc.version, 9)}${pad(`${HOST}:${s.ports.inboundPort}`, 18)}${pad(String(s.ports.adminPort), 8)}${s.ports.appPort}`);
   }
   io.print('');
-  const load = c.loadDuration > 0 ? ` for ${c.loadDuration / 1000} s` : '';
+  io.print(`  Started in ${startedS.toFixed(1)} s. ${runSummary(c)}`);
+}
+
+/**
+ * How long the load and the demo run, as the banner says it. The load stops with the demo, so a
+ * 40 s demo never claims the default 600 s of load.
+ */
+export function runSummary(c: Pick<DemoConfig, 'rps' | 'duration' | 'loadDuration'>): string {
+  const loadMs = c.duration > 0 && (c.loadDuration === 0 || c.loadDuration > c.duration) ? c.duration : c.loadDuration;
+  const load = loadMs > 0 ? ` for ${loadMs / 1000} s` : '';
   const runs = c.duration > 0 ? `the demo ends after ${c.duration / 1000} s` : 'Ctrl-C stops everything';
-  io.print(`  Started in ${startedS.toFixed(1)} s. Load: ${c.rps} requests/s${load}; ${runs}.`);
+  return `Load: ${c.rps} requests/s${load}; ${runs}.`;
 }
 
 /** Polls the query API until the first product-page trace is searchable, then prints its link. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseDemoConfig, parseLoadgenConfig } from './config.js';
 import { pickPath, pickUser } from './loadgen.js';
+import { runSummary } from './orchestrator.js';
 import { BOOKSHOP, serviceNames, startLayers, upstreamFlags, type DemoService } from './topology.js';
 
 describe('bookshop topology', () => {
@@ -55,3 +56,15 @@ describe('demo options', () => {
     expect(() => parseLoadgenConfig({ target: 'productpage:9080' })).toThrow(/--target/);
   });
 });
+
+describe('demo banner', () => {
+  it('says the load runs as long as the demo when the demo is shorter than the load', () => {
+    const defaults = parseDemoConfig({ duration: '40s' });
+    expect(runSummary(defaults)).toBe('Load: 3 requests/s for 40 s; the demo ends after 40 s.');
+    expect(runSummary({ ...defaults, loadDuration: 10_000 })).toBe('Load: 3 requests/s for 10 s; the demo ends after 40 s.');
+    expect(runSummary({ ...defaults, loadDuration: 0 })).toBe('Load: 3 requests/s for 40 s; the demo ends after 40 s.');
+    expect(runSummary(parseDemoConfig({}))).toBe('Load: 3 requests/s for 600 s; Ctrl-C stops everything.');
+    expect(runSummary({ ...parseDemoConfig({}), loadDuration: 0 })).toBe('Load: 3 requests/s; Ctrl-C stops everything.');
+  });
+});
+
