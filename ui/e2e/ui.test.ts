@@ -104,6 +104,22 @@ describe('meshtrace UI in Chromium', () => {
     expect(await page.locator('.wf-row.is-error .wf-op').allInnerTexts()).toEqual(['SELECT invoices']);
   });
 
+  it('shows every duration label whole inside the timeline, the root span\'s too', async () => {
+    await page.goto(`${server.queryUrl}/trace/${traceId}`);
+    await page.waitForSelector('.wf-row .wf-label');
+    // For each row: its label text, and whether the label's box lies within its timeline's box.
+    const labels = await page.$$eval('.wf-row', (els) => els.map((row) => {
+      const timeline = row.querySelector('.wf-timeline')!.getBoundingClientRect();
+      const label = row.querySelector('.wf-label')!.getBoundingClientRect();
+      const text = row.querySelector('.wf-label')!.textContent;
+      const inside = label.width > 0 && label.left >= timeline.left - 0.5 && label.right <= timeline.right + 0.5;
+      return `${row.querySelector('.wf-op')?.textContent}: ${text} ${inside ? 'visible' : 'clipped'}`;
+    }));
+    expect(labels).toHaveLength(5);
+    expect(labels.filter((l) => l.endsWith('clipped'))).toEqual([]);
+    expect(labels.find((l) => l.startsWith('GET /checkout:'))).toMatch(/^GET \/checkout: 100(\.0+)?ms visible$/);
+  });
+
   it('opens span details with attributes, events and the resource', async () => {
     await page.click('.wf-row:has(.wf-op:text-is("SELECT invoices"))');
     const details = page.locator('aside.details');

@@ -135,7 +135,7 @@ export function Waterfall(p: WaterfallProps) {
     const kids = m.subtreeEnd[i] > i + 1;
     const left = pct(m.start[i]);
     const width = Math.max((m.duration[i] / viewDur) * 100, 0.05);
-    const labelRight = left + width < 80;
+    const side = labelSide(left, width);
     const cls = ['wf-row'];
     if (i === p.selected) cls.push('selected');
     if (p.matches?.[i]) cls.push('match');
@@ -185,7 +185,7 @@ export function Waterfall(p: WaterfallProps) {
         <div class="wf-timeline">
           <div class="wf-bar" style={{ left: `${left}%`, width: `${width}%`, background: color }} />
           {critical}
-          <span class={labelRight ? 'wf-label' : 'wf-label left'} style={labelRight ? { left: `${left + width}%` } : { right: `${100 - left}%` }}>
+          <span class={`wf-label ${side}`} style={side === 'after' ? { left: `${left + width}%` } : side === 'before' ? { right: `${100 - left}%` } : { left: `${Math.max(left, 0)}%` }}>
             {formatDuration(m.duration[i])}
           </span>
         </div>
@@ -209,3 +209,16 @@ export function Waterfall(p: WaterfallProps) {
     </div>
   );
 }
+
+/**
+ * Where a bar's duration label goes (percentages of the visible timeline): after the bar when there
+ * is room, else before it, else inside the bar at its visible start. A label placed before a bar
+ * that starts near the left edge is clipped by the timeline ("1.4ms" showed as ".4ms"), and the
+ * root span's, placed before a bar at 0 %, was not shown at all.
+ */
+export function labelSide(leftPct: number, widthPct: number): 'after' | 'before' | 'inside' {
+  if (leftPct + widthPct < 80) return 'after';
+  if (leftPct > 20) return 'before';
+  return 'inside';
+}
+
