@@ -134,7 +134,7 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
 
   let outboundPort = 0;
   const self = () => ({ host: config.bindHost, port: outboundPort });
-  const inboundOpts: ListenerOptions = { name: 'inbound', chain: inboundChain(deps), dispatcher: appPool, timeoutMs: config.timeoutMs, metrics, mtls: inboundMtls };
+  const inboundOpts: ListenerOptions = { name: 'inbound', chain: inboundChain(deps), dispatcher: appPool, timeoutMs: config.timeoutMs, metrics, mtls: inboundMtls, downstream: config.downstream };
   const outboundOpts: ListenerOptions = {
     name: 'outbound',
     chain: outboundChain(deps, self),
@@ -142,6 +142,7 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
     timeoutMs: config.timeoutMs,
     metrics,
     allowConnect: true,
+    downstream: config.downstream,
   };
   const inbound = createListener(inboundOpts);
   const outbound = createListener(outboundOpts);
