@@ -9,7 +9,7 @@ import { watchConfigFile, type ConfigWatcher, type ConfigWatchOptions } from './
 import { InflightTraces } from './doctor.js';
 import type { Exchange } from './filters/types.js';
 import { inboundChain } from './listeners/inbound.js';
-import { createListener, destroyConnections, type ListenerOptions } from './listeners/listener.js';
+import { createListener, destroyConnections, downstreamServerOptions, type ListenerOptions } from './listeners/listener.js';
 import { outboundChain } from './listeners/outbound.js';
 import { ProxyMetrics } from './metrics.js';
 import { InboundMtls } from './mtls/inbound.js';
@@ -202,6 +202,7 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
     config: () => ({ ...publicConfig(config, ports), reload: { ...status } }),
     ready: () => !draining && inbound.listening,
     reload: () => reload(),
+    serverOptions: downstreamServerOptions(config.downstream),
   });
 
   const started: Server[] = [];

@@ -94,10 +94,11 @@ describe('sidecar: downstream timeouts and request-line checks', () => {
     expect(appRequests).toBe(before);
   });
 
-  it('closes connections that never send a byte after requestHeadersTimeoutMs (inbound and outbound, many at once)', async () => {
+  it('closes connections that never send a byte after requestHeadersTimeoutMs (inbound, outbound and admin, many at once)', async () => {
     const conns = await Promise.all([
       ...Array.from({ length: 20 }, () => open(sidecar.inboundPort)),
       ...Array.from({ length: 5 }, () => open(sidecar.outboundPort)),
+      open(sidecar.adminPort),
     ]);
     const results = await Promise.all(conns.map((c) => c.closed));
     for (const r of results) {

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
@@ -71,22 +71,26 @@ function newExchange(name: 'inbound' | 'outbound', req: IncomingMessage): Exchan
   };
 }
 
-export function createListener(o: ListenerOptions): Server {
-  const { metrics, name } = o;
-  const { requestHeadersTimeoutMs, idleTimeoutMs } = o.downstream;
-  const server = createServer({
+/** Node HTTP server options for config `downstream` (the listeners' and the admin server's). */
+export function downstreamServerOptions({ requestHeadersTimeoutMs, idleTimeoutMs }: ListenerOptions['downstream']): ServerOptions {
+  return {
     keepAliveTimeout: idleTimeoutMs,
     // No whole-request timeout from Node: a long upload or response is legitimate; the router's
     // timeout and the client decide.
     requestTimeout: 0,
     // Node measures it from the connection's start (a silent connection included) or a request's
-    // first byte, and answers 408 through `clientError` below.
+    // first byte, and reports it as ERR_HTTP_REQUEST_TIMEOUT to `clientError` (answered 408).
     headersTimeout: requestHeadersTimeoutMs,
     // Node enforces headersTimeout only when it sweeps its connections, every 30 s by default, so a
     // slow client would keep its connection up to 30 s longer than configured; sweep at a quarter
     // of the timeout (at most once a second, at least every 50 ms).
     connectionsCheckingInterval: requestHeadersTimeoutMs > 0 ? Math.min(1000, Math.max(50, Math.floor(requestHeadersTimeoutMs / 4))) : 30_000,
-  });
+  };
+}
+
+export function createListener(o: ListenerOptions): Server {
+  const { metrics, name } = o;
+  const server = createServer(downstreamServerOptions(o.downstream));
   // Before any other `connection` listener: it takes over Node's own.
   o.mtls?.attach(server);
   const active = metrics.activeRequests(name);
