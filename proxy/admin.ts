@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { ProxyMetrics } from './metrics.js';
 import type { ReloadOutcome } from './reload.js';
 
@@ -14,10 +14,12 @@ export interface AdminDeps {
   config(): unknown;
   ready(): boolean;
   reload?(): ReloadOutcome;
+  /** The listeners' downstream timeouts (listeners/listener.ts downstreamServerOptions): the admin port is a port slow clients can hold too. */
+  serverOptions?: ServerOptions;
 }
 
 export function createAdminServer(d: AdminDeps): Server {
-  return createServer((req, res) => {
+  return createServer(d.serverOptions ?? {}, (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/config/reload' && d.reload) {
       if (req.method !== 'POST') {

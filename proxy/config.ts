@@ -102,6 +102,28 @@ export const proxyConfigSchema = z.object({
   }).default({ rate: 1, routes: [], upstreams: {} }),
   /** Longest wait for the upstream's response headers, ms; then 504 UT. 0 = no limit. A route's `timeoutMs` overrides it. */
   timeoutMs: z.number().int().min(0).default(15_000),
+  /**
+   * Limits on downstream connections (callers inbound, the app outbound), named after Envoy's
+   * HTTP connection manager settings. They bound what a client that opens connections and never
+   * finishes a request (slowloris) can hold. Restart-only (the servers are built at start).
+   */
+  downstream: z.object({
+    /**
+     * Envoy's `request_headers_timeout`: a request's headers must be complete this long after the
+     * connection opened (or, on a kept-alive connection, after the request's first byte), else
+     * 408 and the connection is closed. With mTLS on, a connection must also send its first byte
+     * and finish its TLS handshake within this time each. Envoy's default is off; 10 s as Node's
+     * own `headersTimeout` guidance: slow links send headers in well under a second. 0 = off.
+     */
+    requestHeadersTimeoutMs: z.number().int().min(0).default(10_000),
+    /**
+     * Envoy's `common_http_protocol_options.idle_timeout` for a kept-alive connection with no
+     * request in flight; then it is closed. Envoy's default is 1 h; 65 s here keeps a connection
+     * past common clients' own pool timeouts (so the client, not the proxy, usually closes it and
+     * never sends on a socket being closed) while idle sockets do not pile up. 0 = off.
+     */
+    idleTimeoutMs: z.number().int().min(0).default(65_000),
+  }).strict().default({ requestHeadersTimeoutMs: 10_000, idleTimeoutMs: 65_000 }),
   /** Outbound traffic routes (Istio VirtualService-like), first match wins; see proxy/traffic/schema.ts. */
   routes: z.array(trafficRouteSchema).default([]),
   /** Circuit breaking and outlier detection by upstream name (Istio DestinationRule-like). */

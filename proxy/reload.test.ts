@@ -187,14 +187,14 @@ describe('reload semantics', () => {
     // inboundPort is set by a flag (--inbound-port 0), which wins over the file: not even a change.
     writeFileSync(file, JSON.stringify({
       ...base(), inboundPort: 16999, serviceVersion: 'v9', collector: 'http://127.0.0.1:9', export: { maxBatchSpans: 3 }, maxConnectionsPerUpstream: 2,
-      upstreams: { ratings: `127.0.0.1:${b.port}` },
+      downstream: { requestHeadersTimeoutMs: 500 }, upstreams: { ratings: `127.0.0.1:${b.port}` },
     }));
-    const restartRequired = ['serviceVersion', 'collector', 'export.maxBatchSpans', 'maxConnectionsPerUpstream'];
+    const restartRequired = ['serviceVersion', 'collector', 'export.maxBatchSpans', 'maxConnectionsPerUpstream', 'downstream.requestHeadersTimeoutMs'];
     const outcome = sc.reload();
     expect(outcome).toEqual({ result: 'applied', version: 2, problems: [], restartRequired });
     expect((await viaOutbound(sc, 'ratings')).name).toBe('B');
     const c = await adminJson(sc, '/config');
-    expect(c).toMatchObject({ inboundPort: sc.inboundPort, serviceVersion: 'unknown', collector: '', export: { maxBatchSpans: 512 }, maxConnectionsPerUpstream: 128 });
+    expect(c).toMatchObject({ inboundPort: sc.inboundPort, serviceVersion: 'unknown', collector: '', export: { maxBatchSpans: 512 }, maxConnectionsPerUpstream: 128, downstream: { requestHeadersTimeoutMs: 10_000 } });
     expect(c.reload).toMatchObject({ lastResult: 'applied', restartRequired });
     // The inbound listener still serves on its port.
     expect((await send(sc.inboundPort, '/')).body).toBe('app');

@@ -15,13 +15,15 @@ import type { ProxyConfig } from './config.js';
  * - `collector`, `export`: the span exporter holds its queue and batches; rebuilding it would
  *   drop or reorder queued spans.
  * - `maxConnectionsPerUpstream`: the undici pools are long-lived and keep their connections.
+ * - `downstream`: the listeners' HTTP servers take their timeouts (and how often Node checks the
+ *   headers timeout) when they are created.
  * Everything else (upstreams, sampling, propagators, timeoutMs, accessLog, appHost/appPort, mtls,
  * upstreamPolicies and keys added later) is rebuilt into new filter chains and applies to new
  * requests; the mTLS certificate files are re-read on every reload (proxy/mtls/material.ts), so a
  * rotated certificate applies even when the configuration itself is unchanged.
  */
 export const RESTART_ONLY_KEYS = [
-  'service', 'serviceVersion', 'bindHost', 'inboundPort', 'outboundPort', 'adminPort', 'collector', 'export', 'maxConnectionsPerUpstream',
+  'service', 'serviceVersion', 'bindHost', 'inboundPort', 'outboundPort', 'adminPort', 'collector', 'export', 'maxConnectionsPerUpstream', 'downstream',
 ] as const satisfies readonly (keyof ProxyConfig)[];
 
 /** JSON with object keys sorted: two configurations are equal when this is. */

@@ -9,7 +9,7 @@ import { watchConfigFile, type ConfigWatcher, type ConfigWatchOptions } from './
 import { InflightTraces } from './doctor.js';
 import type { Exchange } from './filters/types.js';
 import { inboundChain } from './listeners/inbound.js';
-import { createListener, destroyConnections, type ListenerOptions } from './listeners/listener.js';
+import { createListener, destroyConnections, downstreamServerOptions, type ListenerOptions } from './listeners/listener.js';
 import { outboundChain } from './listeners/outbound.js';
 import { ProxyMetrics } from './metrics.js';
 import { InboundMtls } from './mtls/inbound.js';
@@ -134,7 +134,7 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
 
   let outboundPort = 0;
   const self = () => ({ host: config.bindHost, port: outboundPort });
-  const inboundOpts: ListenerOptions = { name: 'inbound', chain: inboundChain(deps), dispatcher: appPool, timeoutMs: config.timeoutMs, metrics, mtls: inboundMtls };
+  const inboundOpts: ListenerOptions = { name: 'inbound', chain: inboundChain(deps), dispatcher: appPool, timeoutMs: config.timeoutMs, metrics, mtls: inboundMtls, downstream: config.downstream };
   const outboundOpts: ListenerOptions = {
     name: 'outbound',
     chain: outboundChain(deps, self),
@@ -142,6 +142,7 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
     timeoutMs: config.timeoutMs,
     metrics,
     allowConnect: true,
+    downstream: config.downstream,
   };
   const inbound = createListener(inboundOpts);
   const outbound = createListener(outboundOpts);
@@ -201,6 +202,7 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
     config: () => ({ ...publicConfig(config, ports), reload: { ...status } }),
     ready: () => !draining && inbound.listening,
     reload: () => reload(),
+    serverOptions: downstreamServerOptions(config.downstream),
   });
 
   const started: Server[] = [];

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
@@ -31,6 +31,8 @@ export interface ListenerOptions {
   allowConnect?: boolean;
   /** Inbound: mutual TLS termination (proxy/mtls/inbound.ts); absent = plaintext only, as before. */
   mtls?: InboundMtls;
+  /** Config `downstream` (proxy/config.ts): request headers and keep-alive idle timeouts, ms, 0 = off. Fixed at creation. */
+  downstream: { requestHeadersTimeoutMs: number; idleTimeoutMs: number };
 }
 
 /** Every downstream socket of a listener, including upgraded (WebSocket) and tunnelled ones the HTTP server no longer tracks. */
@@ -69,15 +71,26 @@ function newExchange(name: 'inbound' | 'outbound', req: IncomingMessage): Exchan
   };
 }
 
+/** Node HTTP server options for config `downstream` (the listeners' and the admin server's). */
+export function downstreamServerOptions({ requestHeadersTimeoutMs, idleTimeoutMs }: ListenerOptions['downstream']): ServerOptions {
+  return {
+    keepAliveTimeout: idleTimeoutMs,
+    // No whole-request timeout from Node: a long upload or response is legitimate; the router's
+    // timeout and the client decide.
+    requestTimeout: 0,
+    // Node measures it from the connection's start (a silent connection included) or a request's
+    // first byte, and reports it as ERR_HTTP_REQUEST_TIMEOUT to `clientError` (answered 408).
+    headersTimeout: requestHeadersTimeoutMs,
+    // Node enforces headersTimeout only when it sweeps its connections, every 30 s by default, so a
+    // slow client would keep its connection up to 30 s longer than configured; sweep at a quarter
+    // of the timeout (at most once a second, at least every 50 ms).
+    connectionsCheckingInterval: requestHeadersTimeoutMs > 0 ? Math.min(1000, Math.max(50, Math.floor(requestHeadersTimeoutMs / 4))) : 30_000,
+  };
+}
+
 export function createListener(o: ListenerOptions): Server {
   const { metrics, name } = o;
-  const server = createServer({
-    // Keep idle client connections a little longer than common client pools do.
-    keepAliveTimeout: 65_000,
-    // No per-request timeouts from Node: the router's timeout and the client decide.
-    requestTimeout: 0,
-    headersTimeout: 60_000,
-  });
+  const server = createServer(downstreamServerOptions(o.downstream));
   // Before any other `connection` listener: it takes over Node's own.
   o.mtls?.attach(server);
   const active = metrics.activeRequests(name);
@@ -106,7 +119,9 @@ export function createListener(o: ListenerOptions): Server {
       chain.complete(ex);
     };
     res.once('close', complete);
-    const bad = framingError(req.headers);
+    // A request line without an HTTP version (`GET /`): Node's parser takes it as HTTP/0.9 and
+    // would have it forwarded as an HTTP/1.1 request nobody sent. Envoy refuses it with 400.
+    const bad = req.httpVersionMajor < 1 ? 'no HTTP version in the request line' : framingError(req.headers);
     if (bad) {
       ex.requestId = '-';
       res.shouldKeepAlive = false;
@@ -143,7 +158,8 @@ export function createListener(o: ListenerOptions): Server {
   if (o.allowConnect) {
     server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(req.url ?? '');
-      if (!m) { socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n'); return; }
+      // A CONNECT line without an HTTP version is refused like any other (see the request handler).
+      if (!m || req.httpVersionMajor < 1) { socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n'); return; }
       const up = connect({ host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) });
       let established = false;
       up.once('connect', () => {
@@ -163,6 +179,11 @@ export function createListener(o: ListenerOptions): Server {
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
     // Malformed requests (including Content-Length + Transfer-Encoding): refuse, close.
     if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
+    // The headers did not arrive within downstream.requestHeadersTimeoutMs (Node's own answer is 408 too).
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      socket.end('HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: 15\r\n\r\nrequest timeout');
+      return;
+    }
     socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: 11\r\n\r\nbad request');
   });
   return server;

@@ -18,6 +18,12 @@ import { uriSans, type TlsMaterial } from './material.js';
  * closed (STRICT). A peer whose certificate chains to the CA but carries no SPIFFE id in the trust
  * domain is closed too. WebSocket upgrades and keep-alive work unchanged on either kind of socket.
  *
+ * Timeouts: the HTTP server's headers timeout only starts once a socket reaches it, so with mTLS
+ * on a connection that never sends a byte, or stalls its handshake, would never meet it. Each
+ * stage here is bounded by the same `downstream.requestHeadersTimeoutMs` (0 = off): the wait for
+ * the first byte, then the TLS handshake (`handshakeTimeout`, Node's default 120 s otherwise);
+ * the HTTP server's own timeout covers the headers after that.
+ *
  * Rotation: `apply()` (start-up and each reload) calls `tls.Server#setSecureContext` with the
  * re-read material; handshakes from then on use it, established connections keep theirs.
  */
@@ -34,8 +40,6 @@ export const PEER = Symbol('meshtrace.mtls.peer');
 /** The peer identity of a request's socket; undefined for plaintext connections. */
 export const peerOf = (socket: unknown): PeerIdentity | undefined => (socket as { [PEER]?: PeerIdentity })[PEER];
 
-/** Longest wait for a new connection's first bytes before it is closed (only when mTLS is on), ms. */
-const SNIFF_TIMEOUT_MS = 30_000;
 
 export type InboundRejection = 'plaintext' | 'handshake' | 'identity';
 
@@ -44,6 +48,8 @@ export class InboundMtls {
   private trustDomainPrefix = 'spiffe://cluster.local/';
   private tls?: TlsServer;
   private fingerprint = '';
+  /** downstream.requestHeadersTimeoutMs (restart-only, so the tls.Server's handshakeTimeout stays right). */
+  private headersTimeoutMs = 10_000;
 
   /** Called for each refused connection (tests, logs). */
   constructor(private readonly onReject: (why: InboundRejection, detail: string) => void = () => {}) {}
@@ -66,10 +72,12 @@ export class InboundMtls {
   apply(c: ProxyConfig, material: TlsMaterial | undefined): void {
     this.mode = c.mtls.mode;
     this.trustDomainPrefix = `spiffe://${c.mtls.trustDomain}/`;
+    this.headersTimeoutMs = c.downstream.requestHeadersTimeoutMs;
     if (this.mode === 'DISABLE' || !material) return;
     const ctx = { cert: material.cert, key: material.key, ca: material.ca };
     if (!this.tls) {
-      this.tls = createTlsServer({ ...ctx, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' });
+      this.tls = createTlsServer({ ...ctx, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2',
+        ...(this.headersTimeoutMs > 0 ? { handshakeTimeout: this.headersTimeoutMs } : {}) });
       this.tls.on('tlsClientError', (err: Error & { code?: string }, socket: TLSSocket) => {
         this.onReject('handshake', err.code ?? err.message);
         socket.destroy();
@@ -86,7 +94,7 @@ export class InboundMtls {
   private sniff(socket: Socket, toHttp: (s: Socket | TLSSocket) => void): void {
     const onError = () => socket.destroy();
     socket.on('error', onError);
-    socket.setTimeout(SNIFF_TIMEOUT_MS, () => socket.destroy());
+    if (this.headersTimeoutMs > 0) socket.setTimeout(this.headersTimeoutMs, () => socket.destroy());
     socket.once('data', (chunk: Buffer) => {
       socket.pause();
       socket.unshift(chunk);

@@ -5,7 +5,8 @@
  * - `spanId`: 16 lowercase hex chars; the span the receiver should use as its parent.
  * - `sampled`: the caller's sampling decision; `debug` forces recording (B3 `d`/`X-B3-Flags: 1`,
  *   Jaeger flag bit 2, or meshtrace's `x-meshtrace-debug: 1`).
- * - `traceState`: the W3C tracestate header, already validated and trimmed to 32 members.
+ * - `traceState`: the W3C tracestate header(s) as one list, already validated (at most 32
+ *   members, repeated keys once; see parseTracestate).
  */
 export interface SpanContext {
   traceId: string;

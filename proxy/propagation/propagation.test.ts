@@ -82,17 +82,30 @@ describe('W3C tracestate', () => {
     expect(parseTracestate(['a=1', 'b=2'])).toBe('a=1,b=2');
     expect(parseTracestate('tenant@vendor=v')).toBe('tenant@vendor=v');
   });
-  it('keeps at most 32 members', () => {
-    const v = Array.from({ length: 40 }, (_, i) => `k${i}=v${i}`).join(',');
-    const got = parseTracestate(v)!.split(',');
-    expect(got).toHaveLength(32);
-    expect(got[0]).toBe('k0=v0');
+  it('keeps 32 members and discards a list of more (the spec limit; the W3C harness wants it dropped, not cut)', () => {
+    const list = (n: number) => Array.from({ length: n }, (_, i) => `k${i}=v${i}`).join(',');
+    expect(parseTracestate(list(32))!.split(',')).toHaveLength(32);
+    expect(parseTracestate(list(33))).toBeUndefined();
+    // Repeated keys are counted once.
+    expect(parseTracestate(`${list(32)},k0=again`)!.split(',')).toHaveLength(32);
   });
-  it('discards malformed or duplicate-key headers', () => {
+  it('keeps the first member of a repeated key', () => {
+    expect(parseTracestate('a=1,a=1')).toBe('a=1');
+    expect(parseTracestate(['a=1,b=2', 'a=3'])).toBe('a=1,b=2');
+  });
+  it("accepts Level 2 keys: '@' anywhere after the first character, up to 256 characters", () => {
+    expect(parseTracestate('foo@=1,bar=2')).toBe('foo@=1,bar=2');
+    expect(parseTracestate('foo@bar@baz=1')).toBe('foo@bar@baz=1');
+    expect(parseTracestate(`t@${'v'.repeat(15)}=1`)).toBe(`t@${'v'.repeat(15)}=1`);
+    expect(parseTracestate(`${'z'.repeat(256)}=1`)).toBe(`${'z'.repeat(256)}=1`);
+    expect(parseTracestate(`${'z'.repeat(257)}=1,foo=1`)).toBeUndefined();
+    expect(parseTracestate('@foo=1,bar=2')).toBeUndefined();
+  });
+  it('discards malformed headers whole', () => {
     expect(parseTracestate('novalue')).toBeUndefined();
     expect(parseTracestate('UPPER=1')).toBeUndefined();
-    expect(parseTracestate('a=1,a=2')).toBeUndefined();
     expect(parseTracestate('a=has,comma')).toBeUndefined();
+    expect(parseTracestate('foo=,bar=3')).toBeUndefined();
   });
   it('is dropped when traceparent is invalid', () => {
     const got = extract({ traceparent: 'bad', tracestate: 'a=1' });

@@ -23,13 +23,23 @@ export function parseTraceparent(value: string | undefined): SpanContext | undef
   return { traceId, spanId, sampled: (parseInt(flags, 16) & 1) === 1 };
 }
 
-const TS_KEY = /^([a-z0-9][_0-9a-z\-*/]{0,255}|[a-z0-9][_0-9a-z\-*/]{0,240}@[a-z][_0-9a-z\-*/]{0,13})$/;
+/**
+ * Level 2 key grammar (trace-context-2, "key"): a lowercase letter or digit, then up to 255 of
+ * `a-z 0-9 _ - * / @`. It replaces Level 1's `tenant@vendor` form (tenant ≤ 241, vendor ≤ 14
+ * characters, one `@`), so `foo@`, `foo@@bar` and `t@` + 15 characters are valid keys; Level 1
+ * keys all still match. The W3C harness checks this grammar at its default strict level.
+ */
+const TS_KEY = /^[a-z0-9][_0-9a-z\-*/@]{0,255}$/;
 const TS_VALUE = /^[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;
 
 /**
- * Normalise a tracestate header: members validated, empty members skipped, at most 32 kept
- * (the first ones, i.e. the most recently updated). Returns undefined when nothing valid is left
- * or when the header is malformed (the spec says to discard a tracestate it cannot parse).
+ * Normalise a tracestate header (several headers are one list, combined in order): members
+ * validated, empty members skipped, OWS around members removed. Returns undefined, i.e. the
+ * whole tracestate is discarded, when a member breaks the grammar (the spec's "failed to parse":
+ * forwarding part of a list we cannot read could hand a vendor a truncated state of its own) or
+ * when it has more than 32 members (the spec's limit; cutting some off would be a mutation the
+ * harness's `test_tracestate_member_count_limit` refuses). A repeated key keeps its first
+ * (left-most, most recent) member and drops the later ones, which the spec allows.
  */
 export function parseTracestate(value: string | string[] | undefined): string | undefined {
   if (value === undefined) return undefined;
@@ -44,9 +54,10 @@ export function parseTracestate(value: string | string[] | undefined): string | 
     const key = member.slice(0, eq);
     const val = member.slice(eq + 1);
     if (!TS_KEY.test(key) || !TS_VALUE.test(val)) return undefined;
-    if (seen.has(key)) return undefined;
+    if (seen.has(key)) continue;
     seen.add(key);
-    if (members.length < MAX_TRACESTATE_MEMBERS) members.push(`${key}=${val}`);
+    if (members.length === MAX_TRACESTATE_MEMBERS) return undefined;
+    members.push(`${key}=${val}`);
   }
   return members.length ? members.join(',') : undefined;
 }
