@@ -10,6 +10,11 @@ import { BatchWriter, DecodeStage, payloadFailureOf } from '../collector/index.j
 import { startRetention, type RetentionHandle } from '../storage/retention.js';
 import { openSqliteStorage, type SqliteStorage } from '../storage/sqlite/index.js';
 import type { FromWorker, IngestWorkerData, ToWorker } from './ingest-protocol.js';
+import { createIdleGc, exposeGc } from './idle-gc.js';
+
+/** 8 MiB of request bodies ≈ 32k spans of protobuf ≈ 100 MB of decode garbage; below it the heap stays small anyway. */
+const IDLE_GC_THRESHOLD_BYTES = 8 * 2 ** 20;
+const IDLE_GC_AFTER_MS = 1_000;
 
 const port = parentPort;
 if (!port) throw new Error('ingest-worker.ts must run in a worker thread');
@@ -42,6 +47,8 @@ let retention: RetentionHandle | undefined;
 if (data.retention.maxAgeUs > 0 || data.retention.maxSizeBytes > 0) {
   retention = startRetention({ storage, ...data.retention, logger: log });
 }
+/** Dead decode objects of a burst are freed once the worker goes idle (see idle-gc.ts). */
+const idleGc = createIdleGc({ thresholdBytes: IDLE_GC_THRESHOLD_BYTES, idleMs: IDLE_GC_AFTER_MS, gc: exposeGc() });
 /** Replies not yet posted: shutdown waits for them, so no acknowledged request goes unanswered. */
 const replies = new Set<Promise<void>>();
 
@@ -51,6 +58,7 @@ port.on('message', (m: ToWorker) => {
     // protobufjs reads strings and ids with Node's native UTF-8/hex instead of its JS fallbacks —
     // measured ~10 µs/span of CPU (worker + GC threads) at 1,000-span requests.
     const body = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength);
+    idleGc.started(body.byteLength);
     const reply = decode.consumePayload(m.format, body).then(
       (result) => post({ type: 'result', id: m.id, result, counters: batchWriter.counters() }),
       (err: unknown) => {
@@ -59,10 +67,14 @@ port.on('message', (m: ToWorker) => {
       },
     );
     replies.add(reply);
-    void reply.finally(() => replies.delete(reply));
+    void reply.finally(() => {
+      replies.delete(reply);
+      idleGc.finished();
+    });
   } else if (m.type === 'shutdown') {
     void (async () => {
       retention?.stop();
+      idleGc.stop();
       await batchWriter.shutdown();
       await Promise.all(replies);
       await storage.close();

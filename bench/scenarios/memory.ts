@@ -113,8 +113,60 @@ export const memoryScenario: Scenario = {
         'Target (issue 6): RSS bounded under overload (no growth across the phase), overload answered with 429/503 + Retry-After.',
       ],
     };
-    return [table];
+    return [table, await burstTable(opts)];
   },
 };
+
+/**
+ * RSS after a burst of large requests (issue 10): three 100k-span requests, then quiet. Before the
+ * ingest worker's idle GC, the dead decode objects of the burst stayed in the worker's heap (and
+ * the process held ~550 MiB) until the next request arrived.
+ */
+async function burstTable(opts: { quick: boolean; tmpDir: string }): Promise<BenchTable> {
+  const reps = opts.quick ? 1 : 3;
+  const spansPerRequest = opts.quick ? 5_000 : 100_000;
+  const settleMs = opts.quick ? 1_500 : 5_000;
+  const gen = new TraceGenerator({ seed: 29, startUs: Date.now() * 1000 - 3_600_000_000, spacingUs: 5_000 });
+  const bodies = reusableBodies(gen.batches(spansPerRequest * 3, spansPerRequest));
+  const acc = { idle: [] as number[], peak: [] as number[], after: [] as number[] };
+  for (let rep = 0; rep < reps; rep++) {
+    const child = ServerChild.start();
+    try {
+      const { port } = await child.request<{ port: number }>({
+        cmd: 'collector',
+        dbPath: join(opts.tmpDir, `burst-${rep}.db`),
+        config: { maxRequestBodyBytes: 64 * MiB, maxQueueSpans: 200_000 },
+      });
+      const origin = `http://127.0.0.1:${port}`;
+      // Warm-up: a few small requests so idle RSS includes the loaded code.
+      const warm = reusableBodies(gen.batches(5_000, 1_000));
+      await sendAll(origin, warm.map((b) => ({ data: b.copy(rep + 7), spans: b.spans })), 1);
+      await new Promise((r) => setTimeout(r, 1_000));
+      const idle = (await child.usage()).rss;
+      const { rss } = await sampled(child, () => sendAll(origin, bodies.map((b) => ({ data: b.copy(rep + 1), spans: b.spans })), 1));
+      await new Promise((r) => setTimeout(r, settleMs));
+      const after = (await child.usage()).rss;
+      acc.idle.push(idle / MiB);
+      acc.peak.push(Math.max(idle, ...rss) / MiB);
+      acc.after.push(after / MiB);
+    } finally {
+      await child.close();
+    }
+  }
+  const idle = median(acc.idle);
+  return {
+    title: `Memory: RSS after a burst of three ${num(spansPerRequest)}-span requests (MiB)`,
+    columns: ['moment', 'RSS', 'vs idle'],
+    rows: [
+      ['baseline: idle after warm-up', spread(acc.idle), '1×'],
+      ['peak during the burst', spread(acc.peak), `${num(median(acc.peak) / idle)}×`],
+      [`${settleMs / 1000} s after the burst (quiet)`, spread(acc.after), `${num(median(acc.after) / idle)}×`],
+    ],
+    notes: [
+      `Collector child with the ingest worker thread, --max-body-size 64 MiB; requests sent one at a time (OTLP protobuf); ${reps} rep(s), a fresh process each.`,
+      'What must hold: RSS after the burst returns towards idle without another request arriving (the worker collects its garbage once idle, see all-in-one/idle-gc.ts).',
+    ],
+  };
+}
 
 export default memoryScenario;
