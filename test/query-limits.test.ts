@@ -118,6 +118,7 @@ describe('every parameter out of range → 400 naming it', () => {
       ['/api/metrics/calls?service=small&step=99999999999999999', 'step'],
       ['/api/metrics/calls?service=small&ratePer=99999999999999999', 'ratePer'],
       ['/api/metrics/latencies?service=small&quantile=2', 'quantile'],
+      [`/api/metrics/calls?${Array.from({ length: 101 }, (_, i) => `service=s${i}`).join('&')}`, 'service'],
       ['/api/ext/service-graph?endTs=99999999999999999', 'endTs'],
       ['/api/ext/service-graph?lookback=99999999999999999', 'lookback'],
       ['/api/ext/propagation?endTs=-1', 'endTs'],

@@ -9,7 +9,7 @@ import { SpanKind, spanKindFromName } from '../../model/span.js';
 import type { SpanMetricsReader } from '../../storage/api.js';
 import { envelope } from '../envelope.js';
 import { BadRequestError, NotImplementedError } from '../errors.js';
-import { durationMsParam, timeMsParam } from '../limits.js';
+import { checkCount, durationMsParam, timeMsParam } from '../limits.js';
 import { all, one, type QueryString } from '../query-params.js';
 import { computeMetricFamily, MAX_POINTS_PER_SERIES, type MetricsParams, type MetricType } from '../span-metrics.js';
 
@@ -17,6 +17,7 @@ import { computeMetricFamily, MAX_POINTS_PER_SERIES, type MetricsParams, type Me
 const DEFAULT_LOOKBACK_MS = 3_600_000;
 const DEFAULT_STEP_MS = 5_000;
 const DEFAULT_RATE_PER_MS = 600_000;
+const MAX_SERVICES = 100;
 
 
 const parseError = (name: string, why: string) => new BadRequestError(`unable to parse param '${name}': ${why}`);
@@ -49,6 +50,8 @@ function spanKinds(q: QueryString): SpanKind[] {
 export function parseMetricsParams(q: QueryString, type: MetricType, nowMs = Date.now()): MetricsParams {
   const serviceNames = all(q, 'service').filter((s) => s !== '');
   if (serviceNames.length === 0) throw parseError('service', 'please provide at least one service name');
+  // Each service is one more range of the metrics table to read; Jaeger UI asks for one.
+  checkCount('service', serviceNames.length, MAX_SERVICES);
   let quantile: number | undefined;
   if (type === 'latencies') {
     const raw = one(q, 'quantile') ?? '';
