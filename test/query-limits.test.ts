@@ -142,6 +142,12 @@ describe('span budget (--query-max-spans)', () => {
     expect(v3.status).toBe(200);
     expect(v3.body.result.resourceSpans.flatMap((rs: any) => rs.scopeSpans.flatMap((ss: any) => ss.spans))).toHaveLength(8);
     expect(v3.body.warnings).toEqual([expect.stringContaining("search results cut to 2 traces: 3 more matched")]);
+
+    // The service graph's trace sample is held to the same budget (the huge trace is older than all five).
+    const graph = await api('/api/ext/service-graph?sampleTraces=10');
+    expect(graph.status).toBe(200);
+    expect(graph.body.data.tracesScanned).toBe(2);
+    expect(graph.body.errors).toEqual([{ msg: `search results cut to 2 traces: 4 more matched but would exceed the server's ${MAX_SPANS} spans per response (--query-max-spans); narrow the search or lower 'sampleTraces'` }]);
   });
 
   it('a trace larger than the budget comes back cut to its earliest spans, with a trace warning', async () => {
