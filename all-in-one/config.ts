@@ -23,6 +23,8 @@ export const allInOneOptions = {
   corsOrigins: { flag: '--cors-origins', env: 'MESHTRACE_CORS_ORIGINS', default: '', help: 'comma-separated origins allowed to POST spans from browsers (* = any)' },
   uiBasePath: { flag: '--ui-base-path', env: 'MESHTRACE_UI_BASE_PATH', default: '/', help: 'path prefix the UI is served under (like Jaeger\'s --query.base-path)' },
   maxClockSkewAdjustment: { flag: '--max-clock-skew-adjustment', env: 'MESHTRACE_MAX_CLOCK_SKEW_ADJUSTMENT', default: '0s', help: 'largest clock-skew correction applied at query time (0s = off, as in Jaeger)' },
+  queryMaxLimit: { flag: '--query-max-limit', env: 'MESHTRACE_QUERY_MAX_LIMIT', default: '1500', help: 'most traces one search may ask for (limit, query.num_traces); larger → 400 (Jaeger UI\'s own maximum is 1500)' },
+  queryMaxSpans: { flag: '--query-max-spans', env: 'MESHTRACE_QUERY_MAX_SPANS', default: '200000', help: 'most spans one query response carries over all its traces; a larger answer is cut and says so' },
   sqliteSync: { flag: '--sqlite-sync', env: 'MESHTRACE_SQLITE_SYNC', default: 'normal', help: 'normal: durable across process crashes; full: also across power loss (slower)' },
 } as const;
 
@@ -77,6 +79,10 @@ export const allInOneConfigSchema = z.object({
   /** µs; 0 disables clock-skew adjustment. */
   maxClockSkewAdjustment: durationUs('duration'),
   sqliteSync: z.enum(['normal', 'full']),
+  /** traces per search. */
+  queryMaxLimit: positiveInt,
+  /** spans per query response. */
+  queryMaxSpans: positiveInt,
 });
 
 export type AllInOneConfig = z.output<typeof allInOneConfigSchema>;

@@ -81,6 +81,7 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
       dependencies: storage.dependencies,
       spanMetrics: storage.spanMetrics,
       adjusters: standardAdjusters({ maxClockSkewAdjustUs: config.maxClockSkewAdjustment }),
+      limits: { maxLimit: config.queryMaxLimit, maxSpans: config.queryMaxSpans },
       logger: logger.child({ component: 'query' }),
       // Not ready while the ingest worker is being replaced: the receivers would answer 503.
       isReady: () => ready && ingest.isRunning(),

@@ -15,7 +15,7 @@ export function uiPlugins(opts: { basePath: string; distDir: string }): { apiPre
     apiPrefixes: opts.basePath === '/' ? [] : [opts.basePath],
     extraApiPlugins: [
       async (scope, query) => {
-        await scope.register(uiExtensionRoutes, { reader: query.reader, dependencies: query.dependencies, adjust: (t) => query.adjust(t) });
+        await scope.register(uiExtensionRoutes, { reader: query.reader, dependencies: query.dependencies, adjust: (t) => query.adjust(t), maxSpans: query.limits.maxSpans });
       },
     ],
     extraPlugins: [

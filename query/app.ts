@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController
 import type { DependencyReader, SpanMetricsReader, TraceReader } from '../storage/api.js';
 import type { Adjuster } from './adjusters/index.js';
 import { errorEnvelope } from './envelope.js';
+import { DEFAULT_QUERY_LIMITS, type QueryLimits } from './limits.js';
 import { apiV3Routes } from './routes/api-v3.js';
 import { dependenciesRoutes } from './routes/dependencies.js';
 import { healthRoutes } from './routes/health.js';
@@ -24,6 +25,11 @@ export interface QueryAppDeps {
   spanMetrics?: SpanMetricsReader;
   adjusters: readonly Adjuster[];
   logger?: FastifyServerOptions['loggerInstance'];
+  /**
+   * Per-response bounds (`--query-max-limit`, `--query-max-spans`): the most traces a search may
+   * ask for and the most spans one response carries. Defaults: `DEFAULT_QUERY_LIMITS`.
+   */
+  limits?: Partial<QueryLimits>;
   /** Readiness probe for `/ready`; defaults to always ready. */
   isReady?: () => boolean;
   /**
@@ -56,7 +62,11 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
     // Jaeger UI sends repeated keys (tag=…&tag=…); fastify's default parser keeps them as arrays.
     routerOptions: { ignoreTrailingSlash: true },
   });
-  const query = new QueryService(deps);
+  const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, ...deps.limits };
+  for (const [k, v] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`buildQueryApp: limits.${k} must be a positive integer, got ${v}`);
+  }
+  const query = new QueryService({ ...deps, limits });
 
   app.setErrorHandler((err, req, reply) => {
     const status = statusOf(err);

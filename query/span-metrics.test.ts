@@ -57,6 +57,7 @@ describe('RED metrics from span-metric buckets', () => {
 
   it('groupByOperation: one series per service and operation, labels sorted by name', () => {
     const f = computeMetricFamily('calls', [bucket(5, 6, 1, { op: 'GET /a' }), bucket(5, 12, 1, { op: 'GET /b' }), bucket(5, 60, 1, { service: 'web', op: 'GET /a' })], params({ groupByOperation: true, serviceNames: ['svc', 'web'] }));
+    expect({ name: f.name, help: f.help }).toEqual({ name: 'service_operation_call_rate', help: 'calls/sec, grouped by service & operation' });
     expect(f.metrics.map((m) => [m.labels, m.metricPoints.at(-1)!.gaugeValue.doubleValue])).toEqual([
       [[{ name: 'operation', value: 'GET /a' }, { name: 'service_name', value: 'svc' }], 0.1],
       [[{ name: 'operation', value: 'GET /b' }, { name: 'service_name', value: 'svc' }], 0.2],

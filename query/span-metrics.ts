@@ -53,12 +53,20 @@ export function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace('.000Z', 'Z');
 }
 
-function describe(type: MetricType, quantile: number | undefined): { name: string; help: string } {
+/**
+ * jaeger-query's family names and help (its Prometheus reader): with `groupByOperation` it renames
+ * `service_…` to `service_operation_…` and appends " & operation" to the help. Jaeger UI keys its
+ * operations table by these names, so a grouped answer under the service name shows "No Data".
+ */
+export function describeFamily(type: MetricType, quantile: number | undefined, groupByOperation: boolean): { name: string; help: string } {
+  let d: { name: string; help: string };
   switch (type) {
-    case 'latencies': return { name: 'service_latencies', help: `${(quantile ?? 0).toFixed(2)}th quantile latency, grouped by service` };
-    case 'calls': return { name: 'service_call_rate', help: 'calls/sec, grouped by service' };
-    case 'errors': return { name: 'service_error_rate', help: 'error rate, computed as a fraction of errors/sec over calls/sec, grouped by service' };
+    case 'latencies': d = { name: 'service_latencies', help: `${(quantile ?? 0).toFixed(2)}th quantile latency, grouped by service` }; break;
+    case 'calls': d = { name: 'service_call_rate', help: 'calls/sec, grouped by service' }; break;
+    case 'errors': d = { name: 'service_error_rate', help: 'error rate, computed as a fraction of errors/sec over calls/sec, grouped by service' }; break;
   }
+  if (!groupByOperation) return d;
+  return { name: d.name.replace('service', 'service_operation'), help: `${d.help} & operation` };
 }
 
 interface Series { labels: { name: string; value: string }[]; buckets: SpanMetricsBucket[] }
@@ -111,6 +119,6 @@ export function computeMetricFamily(type: MetricType, buckets: readonly SpanMetr
     }
     metrics.push({ labels: s.labels, metricPoints: points });
   }
-  const { name, help } = describe(type, p.quantile);
+  const { name, help } = describeFamily(type, p.quantile, p.groupByOperation);
   return { name, type: 'GAUGE', help, metrics };
 }

@@ -13,6 +13,7 @@
  */
 import type { LatencyHistogram } from '../model/latency-histogram.js';
 import type { DependencyLink, Operation, Span, SpanKind, Trace } from '../model/span.js';
+import type { SpanBudget } from './span-budget.js';
 
 export interface SpanWriter {
   /** Durable when the promise resolves. An empty batch resolves at once. */
@@ -48,9 +49,14 @@ export interface TraceQuery {
 }
 
 export interface TraceReader {
-  getTraces(q: GetTracesQuery): Promise<Trace[]>;
-  /** Traces matching the query, most recent first, at most `limit`. */
-  findTraces(q: TraceQuery): Promise<Trace[]>;
+  /**
+   * The traces found, in the order asked. With a `budget` the reader asks `budget.admit` before
+   * loading each trace and loads only what it admits (a cut trace: its earliest spans by start
+   * time), so memory stays bounded by the budget, not by the data (storage/span-budget.ts).
+   */
+  getTraces(q: GetTracesQuery, budget?: SpanBudget): Promise<Trace[]>;
+  /** Traces matching the query, most recent first, at most `limit`; `budget` as in `getTraces`. */
+  findTraces(q: TraceQuery, budget?: SpanBudget): Promise<Trace[]>;
   /** Only the ids of `findTraces` (cheap: used by api_v3 and the UI's paging). */
   findTraceIds(q: TraceQuery): Promise<string[]>;
   /** Sorted service names. */

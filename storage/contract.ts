@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SpanKind, StatusCode, type Span } from '../model/span.js';
 import { histogramQuantile, mergeHistogram } from '../model/latency-histogram.js';
 import type { SpanMetricsQuery, Storage, TraceQuery } from './api.js';
+import { SpanBudget } from './span-budget.js';
 import {
   bySpanId, DAY_US, HOUR_US, MINUTE_US, makeCallTrace, makeRichSpan, makeSpan, newSpanId, newTraceId, nowUs, str,
 } from './testdata/fixtures.js';
@@ -261,6 +262,39 @@ export function runStorageContract(name: string, open: () => Promise<Storage>): 
         const traces = await storage.reader.findTraces(window({ serviceName: 'lim', limit: 7 }));
         expect(traces.map((t) => t.traceId)).toEqual(expected);
         expect(await storage.reader.findTraceIds(window({ limit: 3 }))).toEqual(spans.slice(0, 3).map((s) => s.traceId));
+      });
+
+      it('spends a span budget in result order: whole traces while they fit, then none; a first trace too large is cut to its earliest spans', async () => {
+        // Traces of 3, 4, 2 and 1 spans, most recent first; the 4-span one is written in two batches.
+        const sizes = [3, 4, 2, 1];
+        const traces = sizes.map((n, i) => {
+          const traceId = newTraceId();
+          const t0 = now - (i + 1) * MINUTE_US;
+          return Array.from({ length: n }, (_, k) => makeSpan({ traceId, service: 'budget', startTimeUs: t0 + (n - k) * 1000 }));
+        });
+        await write([...traces[0], ...traces[1].slice(0, 2), ...traces[2], ...traces[3]]);
+        await write(traces[1].slice(2));
+        const ids = traces.map((t) => t[0].traceId);
+
+        // 3 + 4 = 7 fit in 8; the 2-span trace does not, so neither it nor the 1-span one after it is read.
+        const budget = new SpanBudget(8);
+        const found = await storage.reader.findTraces(window({ serviceName: 'budget' }), budget);
+        expect(found.map((t) => [t.traceId, t.spans.length])).toEqual([[ids[0], 3], [ids[1], 4]]);
+        expect(budget.omittedTraceIds).toEqual([ids[2], ids[3]]);
+        expect(budget.cutTraces.size).toBe(0);
+        expect(budget.spentSpans).toBe(7);
+
+        // Without a budget: everything.
+        expect((await storage.reader.findTraces(window({ serviceName: 'budget' }))).map((t) => t.spans.length)).toEqual(sizes);
+
+        // By id, the first trace larger than the budget: its 3 earliest spans.
+        const cut = new SpanBudget(3);
+        const [big, ...rest] = await storage.reader.getTraces({ traceIds: [ids[1], ids[3]] }, cut);
+        expect(rest).toEqual([]);
+        const earliest = [...traces[1]].sort((a, b) => a.startTimeUs - b.startTimeUs).slice(0, 3).map((s) => s.spanId);
+        expect(big.spans.map((s) => s.spanId).sort()).toEqual(earliest.sort());
+        expect([...cut.cutTraces]).toEqual([[ids[1], { loaded: 3, total: 4 }]]);
+        expect(cut.omittedTraceIds).toEqual([ids[3]]);
       });
     });
 

@@ -64,15 +64,34 @@ describe('/api/metrics', () => {
 
   it('errors: the failed fraction; latencies: the quantile in ms', async () => {
     const errors = (await metrics('errors?service=shop&groupByOperation=true')).body;
-    expect(errors.name).toBe('service_error_rate');
+    expect(errors.name).toBe('service_operation_error_rate');
     expect(lastValue(errors, 0)).toBeCloseTo(5 / 20, 6);
     expect(lastValue(errors, 1)).toBe(0);
     const p50 = (await metrics('latencies?service=shop&groupByOperation=true&quantile=0.5')).body;
-    expect(p50.help).toBe('0.50th quantile latency, grouped by service');
+    expect(p50.help).toBe('0.50th quantile latency, grouped by service & operation');
     expect(lastValue(p50, 0)).toBeGreaterThan(10 / 1.1);
     expect(lastValue(p50, 0)).toBeLessThan(10 * 1.1);
     expect(lastValue(p50, 1)).toBeGreaterThan(200 / 1.1);
     expect(lastValue(p50, 1)).toBeLessThan(200 * 1.1);
+  });
+
+  // Jaeger UI keys its Monitor operations table by the family name (reducers/metrics.ts):
+  // grouped answers under the service names showed "No Data". Names and help as jaeger-query's
+  // Prometheus reader words them (it renames service_ → service_operation_ and appends " & operation").
+  it.each([
+    ['latencies', '&quantile=0.95', 'service_latencies', '0.95th quantile latency, grouped by service'],
+    ['calls', '', 'service_call_rate', 'calls/sec, grouped by service'],
+    ['errors', '', 'service_error_rate', 'error rate, computed as a fraction of errors/sec over calls/sec, grouped by service'],
+  ])('%s: family named as jaeger-query names it, with and without groupByOperation', async (type, extra, name, help) => {
+    const service = (await metrics(`${type}?service=shop${extra}`)).body;
+    expect({ name: service.name, help: service.help }).toEqual({ name, help });
+    expect(service.metrics.map((m: any) => m.labels)).toEqual([[{ name: 'service_name', value: 'shop' }]]);
+    const grouped = (await metrics(`${type}?service=shop&groupByOperation=true${extra}`)).body;
+    expect({ name: grouped.name, help: grouped.help }).toEqual({ name: name.replace('service_', 'service_operation_'), help: `${help} & operation` });
+    expect(grouped.metrics.map((m: any) => m.labels)).toEqual([
+      [{ name: 'operation', value: 'GET /cart' }, { name: 'service_name', value: 'shop' }],
+      [{ name: 'operation', value: 'POST /pay' }, { name: 'service_name', value: 'shop' }],
+    ]);
   });
 
   it('minstep is the bucket length; bad parameters get 400 in the Jaeger envelope', async () => {

@@ -9,13 +9,15 @@ import { SpanKind, spanKindFromName } from '../../model/span.js';
 import type { SpanMetricsReader } from '../../storage/api.js';
 import { envelope } from '../envelope.js';
 import { BadRequestError, NotImplementedError } from '../errors.js';
-import { all, integer, one, type QueryString } from '../query-params.js';
+import { checkCount, durationMsParam, timeMsParam } from '../limits.js';
+import { all, one, type QueryString } from '../query-params.js';
 import { computeMetricFamily, MAX_POINTS_PER_SERIES, type MetricsParams, type MetricType } from '../span-metrics.js';
 
 /** jaeger-query's defaults (cmd/query/app/default_params.go). */
 const DEFAULT_LOOKBACK_MS = 3_600_000;
 const DEFAULT_STEP_MS = 5_000;
 const DEFAULT_RATE_PER_MS = 600_000;
+const MAX_SERVICES = 100;
 
 
 const parseError = (name: string, why: string) => new BadRequestError(`unable to parse param '${name}': ${why}`);
@@ -29,10 +31,9 @@ function goBool(q: QueryString, name: string): boolean {
   throw parseError(name, `strconv.ParseBool: parsing "${raw}": invalid syntax`);
 }
 
+/** `lookback`, `step`, `ratePer`: 1 ms to 100 years (query/limits.ts). */
 function positiveMs(q: QueryString, name: string, fallback: number): number {
-  const v = integer(q, name) ?? fallback;
-  if (v <= 0) throw parseError(name, `must be a positive number of milliseconds, got ${v}`);
-  return v;
+  return durationMsParam(q, name, 1) ?? fallback;
 }
 
 /** `spanKind` accepts Jaeger UI's `server` and the API's `SPAN_KIND_SERVER`, repeatable; default server. */
@@ -49,6 +50,8 @@ function spanKinds(q: QueryString): SpanKind[] {
 export function parseMetricsParams(q: QueryString, type: MetricType, nowMs = Date.now()): MetricsParams {
   const serviceNames = all(q, 'service').filter((s) => s !== '');
   if (serviceNames.length === 0) throw parseError('service', 'please provide at least one service name');
+  // Each service is one more range of the metrics table to read; Jaeger UI asks for one.
+  checkCount('service', serviceNames.length, MAX_SERVICES);
   let quantile: number | undefined;
   if (type === 'latencies') {
     const raw = one(q, 'quantile') ?? '';
@@ -60,7 +63,7 @@ export function parseMetricsParams(q: QueryString, type: MetricType, nowMs = Dat
     serviceNames,
     groupByOperation: goBool(q, 'groupByOperation'),
     spanKinds: spanKinds(q),
-    endMs: integer(q, 'endTs') ?? nowMs,
+    endMs: timeMsParam(q, 'endTs') ?? nowMs,
     lookbackMs: positiveMs(q, 'lookback', DEFAULT_LOOKBACK_MS),
     stepMs: positiveMs(q, 'step', DEFAULT_STEP_MS),
     ratePerMs: positiveMs(q, 'ratePer', DEFAULT_RATE_PER_MS),

@@ -6,14 +6,17 @@
  * `data`: `[{service, brokenCalls, traces, reasons, fix, exampleTraceIDs}]`, worst first, where
  * `brokenCalls` counts marked spans in the `traces` most recent traces scanned (at most `limit`,
  * default 200), `reasons` the distinct `meshtrace.propagation.reason` values and `fix` the doctor's
- * advice. Built on `TraceReader.findTraces` (a tag search across services), no SQL.
+ * advice. Built on `TraceReader.findTraces` (a tag search across services), no SQL. `endTs` and
+ * `lookback` are bounded as in `/api/dependencies`; the traces read are held to the span budget,
+ * and `errors` says when it left traces out (`traces` then counts fewer).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { attributeValueAsString, findAttribute } from '../../model/span.js';
 import { envelope } from '../envelope.js';
-import { BadRequestError } from '../errors.js';
 import { jaegerTraceId } from '../jaeger/ids.js';
-import { integer, type QueryString } from '../query-params.js';
+import { boundedInt, durationMsParam, timeMsParam } from '../limits.js';
+import type { QueryString } from '../query-params.js';
+import { searchBudgetErrors } from './traces.js';
 import type { QueryService } from '../trace-service.js';
 
 export interface PropagationProblem {
@@ -27,21 +30,20 @@ export interface PropagationProblem {
 
 const DEFAULT_LOOKBACK_MS = 3600 * 1000;
 const DEFAULT_LIMIT = 200;
+const MAX_LIMIT = 5000;
 const MAX_EXAMPLES = 5;
 
 export const propagationRoutes: FastifyPluginAsync<{ query: QueryService }> = async (app, { query }) => {
   app.get<{ Querystring: QueryString }>('/api/ext/propagation', async (req) => {
-    const endTs = integer(req.query, 'endTs') ?? Date.now();
-    const lookback = integer(req.query, 'lookback') ?? DEFAULT_LOOKBACK_MS;
-    const limit = integer(req.query, 'limit') ?? DEFAULT_LIMIT;
-    if (lookback < 0) throw new BadRequestError("unable to parse param 'lookback': must not be negative");
-    if (limit < 1 || limit > 5000) throw new BadRequestError("unable to parse param 'limit': must be between 1 and 5000");
-    const traces = await query.reader.findTraces({
+    const endTs = timeMsParam(req.query, 'endTs') ?? Date.now();
+    const lookback = durationMsParam(req.query, 'lookback', 0) ?? DEFAULT_LOOKBACK_MS;
+    const limit = boundedInt(req.query, 'limit', 1, MAX_LIMIT) ?? DEFAULT_LIMIT;
+    const { traces, budget } = await query.findTraces({
       tags: { 'meshtrace.propagation': 'broken' },
       startTimeMinUs: (endTs - lookback) * 1000,
       startTimeMaxUs: endTs * 1000,
       limit,
-    });
+    }, { raw: true });
     const byService = new Map<string, PropagationProblem & { traceSet: Set<string> }>();
     for (const t of traces) {
       for (const s of t.spans) {
@@ -65,6 +67,6 @@ export const propagationRoutes: FastifyPluginAsync<{ query: QueryService }> = as
     const data = [...byService.values()]
       .map(({ traceSet, ...p }) => ({ ...p, traces: traceSet.size }))
       .sort((a, b) => b.brokenCalls - a.brokenCalls || a.service.localeCompare(b.service));
-    return envelope(data, { total: data.length });
+    return envelope(data, { total: data.length, errors: searchBudgetErrors(traces.length, budget) });
   });
 };

@@ -40,16 +40,23 @@
  *
  * The three trace endpoints share a cache of adjusted traces (at most 300 000 spans, 60 s), so the
  * details of a span of a trace just opened come back without re-reading the trace.
+ *
+ * Bounds (query/limits.ts): `endTs` a Unix time up to year 2200, `lookback` at most 100 years,
+ * `q` at most 1,000 characters. A trace larger than the span budget (`--query-max-spans`) is read
+ * cut to its earliest spans with a trace warning saying so; the service graph's sample is held to
+ * the same budget, and `errors` says when it read fewer traces.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { attributeValueAsString, type Attribute, type Span, type Trace } from '../../model/span.js';
 import type { DependencyReader, TraceReader } from '../../storage/api.js';
+import { SpanBudget } from '../../storage/span-budget.js';
 import { toCompactTrace } from '../compact-trace.js';
 import { envelope } from '../envelope.js';
 import { BadRequestError, NotFoundError } from '../errors.js';
 import { normalizeTraceId } from '../jaeger/ids.js';
 import { toJaegerTrace } from '../jaeger/from-model.js';
-import { bool, integer, one, type QueryString } from '../query-params.js';
+import { boundedInt, cutTraceWarning, DEFAULT_QUERY_LIMITS, durationMsParam, omittedTracesMessage, timeMsParam } from '../limits.js';
+import { bool, one, type QueryString } from '../query-params.js';
 import { buildServiceGraph } from '../service-graph.js';
 import { TraceCache } from '../trace-cache.js';
 
@@ -60,6 +67,8 @@ export interface UiExtensionsOptions {
   adjust?: (trace: Trace) => Trace;
   /** Bounds of the trace cache; default 300 000 spans, 60 s. */
   cache?: { maxSpans: number; ttlMs: number };
+  /** Most spans one response reads (the query server's `--query-max-spans`); default `DEFAULT_QUERY_LIMITS.maxSpans`. */
+  maxSpans?: number;
 }
 
 function traceIdParam(raw: string): string {
@@ -79,9 +88,11 @@ function spanMatches(s: Span, needle: string): boolean {
 const DEFAULT_LOOKBACK_MS = 24 * 3600 * 1000;
 const DEFAULT_SAMPLE_TRACES = 500;
 const MAX_SAMPLE_TRACES = 5000;
+const MAX_FIND_TEXT = 1000;
 
 export const uiExtensionRoutes: FastifyPluginAsync<UiExtensionsOptions> = async (app, opts) => {
   const adjust = opts.adjust ?? ((t: Trace) => t);
+  const maxSpans = opts.maxSpans ?? DEFAULT_QUERY_LIMITS.maxSpans;
   const cache = new TraceCache(opts.cache ?? { maxSpans: 300_000, ttlMs: 60_000 });
   const loading = new Map<string, Promise<Trace | undefined>>();
 
@@ -94,10 +105,13 @@ export const uiExtensionRoutes: FastifyPluginAsync<UiExtensionsOptions> = async 
     if (!trace) {
       let p = loading.get(key);
       if (!p) {
-        p = opts.reader.getTraces({ traceIds: [id] }).then((ts) => {
+        const budget = new SpanBudget(maxSpans);
+        p = opts.reader.getTraces({ traceIds: [id] }, budget).then((ts) => {
           const t = ts[0];
           if (!t || t.spans.length === 0) return undefined;
           const adjusted = raw ? t : adjust(t);
+          const cut = budget.cutTraces.get(t.traceId);
+          if (cut) adjusted.warnings = [...(adjusted.warnings ?? []), cutTraceWarning(cut.loaded, cut.total, maxSpans)];
           cache.set(key, adjusted);
           return adjusted;
         }).finally(() => loading.delete(key));
@@ -133,6 +147,7 @@ export const uiExtensionRoutes: FastifyPluginAsync<UiExtensionsOptions> = async 
   app.get<{ Params: { traceID: string }; Querystring: QueryString }>('/api/ext/traces/:traceID/find', async (req) => {
     const q = one(req.query, 'q');
     if (q === undefined || !q.trim()) throw new BadRequestError("parameter 'q' is required");
+    if (q.length > MAX_FIND_TEXT) throw new BadRequestError(`unable to parse param 'q': at most ${MAX_FIND_TEXT} characters, got ${q.length}`);
     const trace = await loadTrace(req.params.traceID, req.query);
     const needle = q.trim().toLowerCase();
     const ids = trace.spans.filter((s) => spanMatches(s, needle)).map((s) => s.spanId);
@@ -140,21 +155,19 @@ export const uiExtensionRoutes: FastifyPluginAsync<UiExtensionsOptions> = async 
   });
 
   app.get<{ Querystring: QueryString }>('/api/ext/service-graph', async (req) => {
-    const endTs = integer(req.query, 'endTs') ?? Date.now();
-    const lookback = integer(req.query, 'lookback') ?? DEFAULT_LOOKBACK_MS;
-    if (lookback < 0) throw new BadRequestError("unable to parse param 'lookback': must not be negative");
-    const sample = integer(req.query, 'sampleTraces') ?? DEFAULT_SAMPLE_TRACES;
-    if (sample < 1 || sample > MAX_SAMPLE_TRACES) {
-      throw new BadRequestError(`unable to parse param 'sampleTraces': must be between 1 and ${MAX_SAMPLE_TRACES}`);
-    }
+    const endTs = timeMsParam(req.query, 'endTs') ?? Date.now();
+    const lookback = durationMsParam(req.query, 'lookback', 0) ?? DEFAULT_LOOKBACK_MS;
+    const sample = boundedInt(req.query, 'sampleTraces', 1, MAX_SAMPLE_TRACES) ?? DEFAULT_SAMPLE_TRACES;
+    const budget = new SpanBudget(maxSpans);
     const startUs = (endTs - lookback) * 1000;
     const endUs = endTs * 1000;
     const [links, traces] = await Promise.all([
       opts.dependencies.getDependencies({ startUs, endUs }),
-      opts.reader.findTraces({ startTimeMinUs: startUs, startTimeMaxUs: endUs, limit: sample }),
+      opts.reader.findTraces({ startTimeMinUs: startUs, startTimeMaxUs: endUs, limit: sample }, budget),
     ]);
     const graph = buildServiceGraph(links, traces.map(adjust));
-    return envelope(graph, { total: graph.edges.length });
+    const omitted = budget.omittedTraceIds.length;
+    return envelope(graph, { total: graph.edges.length, errors: omitted > 0 ? [{ msg: omittedTracesMessage(traces.length, omitted, maxSpans, 'sampleTraces') }] : null });
   });
 };
 

@@ -17,7 +17,7 @@ export interface SpanRow {
   payload: Buffer | null;
 }
 
-export interface SummaryRow { trace_id: Buffer; start_us: number; end_us: number }
+export interface SummaryRow { trace_id: Buffer; start_us: number; end_us: number; span_count: number }
 export interface PostingBlockRow { max_off: number; seq: number; entries: Buffer }
 export interface SingleRow { off: number; trace: number; spread: number }
 export interface PendingRow { service_id: number; start_us: number; is_error: number }
@@ -74,9 +74,15 @@ export function prepareStatements(db: Database.Database) {
     deleteEmptyDependency: p('DELETE FROM dependencies WHERE bucket = ? AND parent_service_id = ? AND child_service_id = ? AND calls <= 0'),
 
     // --- read path
-    summary: p('SELECT trace_id, start_us, end_us FROM traces WHERE id = ?'),
+    summary: p('SELECT trace_id, start_us, end_us, span_count FROM traces WHERE id = ?'),
     traceSpans: p(`SELECT span_id, parent_id, op_id, resource_id, start_us, duration_us, flags, status, payload
       FROM spans WHERE trace = ?`),
+    /**
+     * (trace, n): a trace's n earliest spans, for a trace cut by a span budget. SQLite keeps only n
+     * rows while sorting (ORDER BY … LIMIT), so memory follows n, not the trace.
+     */
+    traceSpansFirst: p(`SELECT span_id, parent_id, op_id, resource_id, start_us, duration_us, flags, status, payload
+      FROM spans WHERE trace = ? ORDER BY start_us, span_id LIMIT ?`),
     /**
      * (bucket, term, (max_off, seq) upper bound exclusive, max start offset, min end offset, limit):
      * blocks newest first, keyset paging.

@@ -61,8 +61,8 @@ export function validateTraceQuery(q: TraceQuery): void {
   }
 }
 
-/** A trace found: its number, 16-byte id and start (µs). */
-export interface FoundTrace { num: number; id: Buffer; startUs: number }
+/** A trace found: its number, 16-byte id, start (µs) and span count (for a span budget, before any span is read). */
+export interface FoundTrace { num: number; id: Buffer; startUs: number; spans: number }
 type Found = FoundTrace;
 
 /** What the search needs to know about the store besides its tables. */
@@ -142,7 +142,7 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ct
     const dur = sum.end_us - sum.start_us;
     if (dur < durMin || dur > durMax) return;
     if (!(proven && !ctx.movedTraces.has(num)) && !confirm(st, catalog, num, q, svc?.id, tags)) return;
-    found.push({ num, id: sum.trace_id, startUs: sum.start_us });
+    found.push({ num, id: sum.trace_id, startUs: sum.start_us, spans: sum.span_count });
     if (found.length >= q.limit) {
       found.sort(byStartDesc);
       found.length = q.limit;

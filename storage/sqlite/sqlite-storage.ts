@@ -10,9 +10,10 @@ import { z } from 'zod';
 import type { DependencyLink, Operation, Span, SpanKind, Trace } from '../../model/span.js';
 import { spanKindNames } from '../../model/span.js';
 import type { GetTracesQuery, SpanMetricsBucket, SpanMetricsQuery, Storage, TraceQuery } from '../api.js';
+import type { SpanBudget } from '../span-budget.js';
 import { Catalog, type OperationEntry } from './catalog.js';
 import { purgeIndexChunk, purgeSpansChunk } from './purge.js';
-import { type DependencyRow, prepareStatements, type SpanRow, type Statements } from './queries.js';
+import { type DependencyRow, prepareStatements, type SpanRow, type Statements, type SummaryRow } from './queries.js';
 import { applySchema, hourOf } from './schema.js';
 import { findTraceIds, type SearchContext } from './search.js';
 import { decodePayload } from './span-codec.js';
@@ -111,12 +112,16 @@ class SqliteStorageImpl implements SqliteStorage {
 
     this.writer = { writeSpans: async (batch: readonly Span[]) => this.writeSpans(batch) };
     this.reader = {
-      getTraces: async (q: GetTracesQuery) => this.snapshot(() => this.getTraces(q)),
-      findTraces: async (q: TraceQuery) =>
+      getTraces: async (q: GetTracesQuery, budget?: SpanBudget) => this.snapshot(() => this.getTraces(q, budget)),
+      findTraces: async (q: TraceQuery, budget?: SpanBudget) =>
         this.snapshot(() => {
           this.open();
-          const found = findTraceIds(this.st, this.catalog, q, this.searchContext());
-          return found.map((f) => this.loadTrace(f.num, f.id.toString('hex'))).filter((t): t is Trace => t !== undefined);
+          const out: Trace[] = [];
+          for (const f of findTraceIds(this.st, this.catalog, q, this.searchContext())) {
+            const t = this.loadTrace(f.num, f.id.toString('hex'), f.spans, budget);
+            if (t) out.push(t);
+          }
+          return out;
         }),
       findTraceIds: async (q: TraceQuery) =>
         this.snapshot(() => {
@@ -185,7 +190,7 @@ class SqliteStorageImpl implements SqliteStorage {
     }
   }
 
-  private getTraces(q: GetTracesQuery): Trace[] {
+  private getTraces(q: GetTracesQuery, budget: SpanBudget | undefined): Trace[] {
     this.open();
     const out: Trace[] = [];
     const seen = new Set<string>();
@@ -196,14 +201,18 @@ class SqliteStorageImpl implements SqliteStorage {
       if (seen.has(id)) continue;
       seen.add(id);
       const num = this.st.traceNum.get(Buffer.from(id, 'hex')) as number | undefined;
-      const t = num === undefined ? undefined : this.loadTrace(num, id);
+      const sum = num === undefined ? undefined : (this.st.summary.get(num) as SummaryRow | undefined);
+      const t = num === undefined || !sum ? undefined : this.loadTrace(num, id, sum.span_count, budget);
       if (t) out.push(t);
     }
     return out;
   }
 
-  private loadTrace(num: number, traceId: string): Trace | undefined {
-    const rows = this.st.traceSpans.all(num) as SpanRow[];
+  /** The trace's spans, or as many of its earliest as `budget` admits of the `spanCount` recorded. */
+  private loadTrace(num: number, traceId: string, spanCount: number, budget: SpanBudget | undefined): Trace | undefined {
+    const admitted = budget ? budget.admit(traceId, spanCount) : spanCount;
+    if (budget && admitted <= 0) return undefined;
+    const rows = (admitted < spanCount ? this.st.traceSpansFirst.all(num, admitted) : this.st.traceSpans.all(num)) as SpanRow[];
     if (rows.length === 0) return undefined;
     return { traceId, spans: rows.map((r) => this.rowToSpan(traceId, r)) };
   }
