@@ -3,6 +3,7 @@
  * Zipkin v2 JSON) and hands the valid spans to the next stage (the batch writer). The same class
  * runs inside the ingest worker thread of the all-in-one server.
  */
+import { applyNameLimits, NAME_LIMITS } from './name-limits.js';
 import { decodeOtlpJson } from './otlp/decode-json.js';
 import { decodeOtlpProtobuf } from './otlp/decode-protobuf.js';
 import type { DecodeResult } from './otlp/decode-result.js';
@@ -22,11 +23,24 @@ export function decodePayload(format: PayloadFormat, body: Uint8Array): DecodeRe
 }
 
 export class DecodeStage implements PayloadConsumer {
+  /** Service and operation names cleaned by `applyNameLimits` since start. */
+  cleanedNames = 0;
+
   constructor(private readonly next: SpanConsumer) {}
 
   async consumePayload(format: PayloadFormat, body: Uint8Array): Promise<PayloadResult> {
     const decoded = decodePayload(format, body);
+    const cleaned = applyNameLimits(decoded.spans);
+    this.cleanedNames += cleaned;
     if (decoded.spans.length > 0) await this.next.consume(decoded.spans);
-    return { acceptedSpans: decoded.spans.length, rejectedSpans: decoded.rejectedSpans, errorMessage: decoded.errorMessage };
+    // OTLP lets a fully accepted request carry a warning in partial_success.error_message.
+    const warning = cleaned > 0 ? cleanedNamesWarning(cleaned) : '';
+    const errorMessage = [decoded.errorMessage, warning].filter(Boolean).join('; ');
+    return { acceptedSpans: decoded.spans.length, rejectedSpans: decoded.rejectedSpans, errorMessage, cleanedNames: cleaned };
   }
+}
+
+export function cleanedNamesWarning(count: number): string {
+  return `${count} service/span name(s) were stored cleaned: control characters replaced, ` +
+    `cut to ${NAME_LIMITS.serviceName} (service) / ${NAME_LIMITS.operationName} (span) characters`;
 }

@@ -41,8 +41,10 @@ export interface PayloadResult {
   acceptedSpans: number;
   /** Spans dropped as invalid (OTLP `partialSuccess.rejectedSpans`); 0 on full success. */
   rejectedSpans: number;
-  /** Why spans were dropped; '' when none were. */
+  /** Why spans were dropped, and warnings (names cleaned); '' when there is nothing to say. */
   errorMessage: string;
+  /** Service/operation names cleaned to the limits of collector/name-limits.ts. */
+  cleanedNames?: number;
 }
 
 /**

@@ -75,4 +75,37 @@ describe('bad input never lands, good input around it does', () => {
     const mixed = await getJson(`${server.queryUrl}/api/traces/${mixedTrace}`);
     expect(mixed.body.data[0].spans.map((s: any) => s.operationName)).toEqual(['op']);
   });
+
+  it('stores a NUL-laden or 10k–40k-character service or span name cleaned and cut, and says so', async () => {
+    const start = BigInt(Date.now()) * 1_000_000n;
+    const traceId = randomBytes(16).toString('hex');
+    const req = {
+      resourceSpans: [{
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'evil\u0000svc' } }] },
+        scopeSpans: [{ spans: [
+          { traceId, spanId: randomBytes(8).toString('hex'), name: 'n'.repeat(40_000), kind: 2, startTimeUnixNano: String(start), endTimeUnixNano: String(start + 1_000_000n) },
+          { traceId, spanId: randomBytes(8).toString('hex'), name: 'line\nbreak', kind: 1, startTimeUnixNano: String(start), endTimeUnixNano: String(start + 1_000_000n) },
+        ] }],
+      }, {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'L'.repeat(10_000) } }] },
+        scopeSpans: [{ spans: [{ traceId, spanId: randomBytes(8).toString('hex'), name: 'op', kind: 1, startTimeUnixNano: String(start), endTimeUnixNano: String(start + 1_000_000n) }] }],
+      }],
+    };
+    const res = await post(JSON.stringify(req), { 'content-type': 'application/json' });
+    expect(res.status).toBe(200);
+    // Accepted in full, with OTLP's partial-success warning (rejectedSpans 0, a message).
+    const answer = (await res.json()) as { partialSuccess: { rejectedSpans?: string; errorMessage: string } };
+    expect(answer.partialSuccess.rejectedSpans ?? '0').toBe('0');
+    expect(answer.partialSuccess.errorMessage).toMatch(/^4 service\/span name\(s\) were stored cleaned/);
+
+    const services: string[] = (await getJson(`${server.queryUrl}/api/services`)).body.data;
+    expect(services).toContain('evil\uFFFDsvc');
+    expect(services.some((s) => s.includes('\u0000'))).toBe(false);
+    expect(services).toContain(`${'L'.repeat(255)}…`);
+    const ops: string[] = (await getJson(`${server.queryUrl}/api/services/${encodeURIComponent('evil\uFFFDsvc')}/operations`)).body.data;
+    expect(ops.sort()).toEqual(['line break', `${'n'.repeat(1023)}…`]);
+    const trace = (await getJson(`${server.queryUrl}/api/traces/${traceId}`)).body.data[0];
+    expect(trace.spans).toHaveLength(3);
+  });
 });
+

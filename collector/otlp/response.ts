@@ -24,8 +24,12 @@ export const RpcCode = {
 const EMPTY = Buffer.alloc(0);
 const EMPTY_JSON = Buffer.from('{}');
 
+/**
+ * The export response: empty on full success; `partialSuccess` when spans were rejected, or — as
+ * OTLP allows, with `rejectedSpans` 0 — to carry a warning for an accepted request.
+ */
 export function encodeExportResponse(enc: OtlpEncoding, rejectedSpans: number, errorMessage: string): Buffer {
-  if (rejectedSpans === 0) return enc === 'protobuf' ? EMPTY : EMPTY_JSON;
+  if (rejectedSpans === 0 && errorMessage === '') return enc === 'protobuf' ? EMPTY : EMPTY_JSON;
   if (enc === 'json') {
     // proto3 JSON: int64 as a decimal string.
     return Buffer.from(JSON.stringify({ partialSuccess: { rejectedSpans: String(rejectedSpans), errorMessage } }));
