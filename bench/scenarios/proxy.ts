@@ -220,7 +220,7 @@ export const proxyScenario: Scenario = {
   name: 'proxy',
   description: 'Sidecar cost: direct vs one sidecar vs two sidecars (a mesh call) vs nginx, at a fixed 1,000 rps and saturated.',
   async run(opts: BenchOptions): Promise<BenchTable[]> {
-    const reps = opts.quick ? 1 : 3;
+    const reps = opts.reps;
     const wrkDir = wrkAvailable() ? opts.tmpDir : undefined;
     const o = { ...(opts.quick ? { rate: 100, fixedS: 0.5, satS: 1, warmS: 0 } : { rate: 1000, fixedS: 8, satS: 5, warmS: 2 }), wrkDir };
     const bundled = spawnSync(process.execPath, [bin, 'proxy', '--help'], { env: { ...process.env, MESHTRACE_SIDECAR_BUNDLE: '1' }, stdio: 'ignore' }).status === 0
