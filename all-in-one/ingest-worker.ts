@@ -22,6 +22,7 @@ function errorFields(err: unknown): Record<string, unknown> {
 
 const log = {
   info: (obj: object, msg = '') => post({ type: 'log', level: 'info', obj: { ...obj }, msg }),
+  warn: (obj: object, msg = '') => post({ type: 'log', level: 'warn', obj: { ...obj }, msg }),
   error: (obj: object, msg = '') => {
     const o = obj as { err?: unknown };
     post({ type: 'log', level: 'error', obj: o.err !== undefined ? { ...obj, ...errorFields(o.err) } : { ...obj }, msg });

@@ -136,6 +136,14 @@ export function prepareStatements(db: Database.Database) {
     deleteSinglesChunk: p(`DELETE FROM postings_single WHERE (bucket, term, off, trace) IN
       (SELECT bucket, term, off, trace FROM postings_single WHERE bucket < ? LIMIT ?)`),
     oldestStart: p('SELECT min(start_us) FROM traces').pluck(),
+    storedSpans: p('SELECT total(span_count) FROM traces').pluck(),
+    /** Traces oldest first (by start) with their span counts: where a size cut falls. */
+    tracesByStart: p('SELECT start_us, span_count FROM traces ORDER BY start_us'),
+    newestStart: p('SELECT max(start_us) FROM traces').pluck(),
+    /** (bucket, offset bound): blocks in the cutoff's hour whose every entry started before the bound. */
+    deleteOldBlocksOfHour: p('DELETE FROM postings WHERE bucket = ? AND max_off + end_ahead < ?'),
+    /** (bucket, offset bound): single entries in the cutoff's hour whose spans all started before the bound. */
+    deleteOldSinglesOfHour: p('DELETE FROM postings_single WHERE bucket = ? AND off + spread < ?'),
     getMeta: p('SELECT value FROM meta WHERE key = ?').pluck(),
     setMeta: p('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
   };

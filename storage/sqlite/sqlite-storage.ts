@@ -3,7 +3,7 @@
  * schema.ts. Every call runs synchronously on the caller's thread inside a promise; a write
  * batch is one transaction and is committed when `writeSpans` resolves.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
@@ -40,11 +40,27 @@ export interface SqliteStorage extends Storage {
   readonly path: string;
   /**
    * Bytes of the database holding data: (page_count − freelist_count) × page_size. Drops as soon
-   * as a purge frees pages; excludes the WAL file.
+   * as a purge frees pages; excludes the WAL file. What `diskBytes()` comes down to after
+   * `reclaimSpace()`.
    */
   sizeBytes(): number;
+  /** Bytes on disk now: the database file plus its WAL (what an operator's `du` sees). */
+  diskBytes(): number;
+  /** Spans stored (sum of the traces' span counts). */
+  storedSpans(): number;
+  /**
+   * A start time (µs) such that `purgeOlderThan(it)` deletes about the `spans` oldest spans
+   * (whole traces, oldest start first), read from the data itself; never past the newest trace's
+   * start, so that trace stays. Undefined when empty.
+   */
+  cutoffForOldestSpans(spans: number): number | undefined;
   /** Start (µs) of the oldest stored trace; undefined when empty. */
   oldestStartUs(): number | undefined;
+  /**
+   * Keeps the WAL file near `bytes` (checkpoint that often, truncate it to that after a
+   * checkpoint): with the default (10,000 pages ≈ 40 MB) the WAL alone outgrew a small size cap.
+   */
+  limitWalBytes(bytes: number): void;
   /** Returns free pages to the file system (`PRAGMA incremental_vacuum`) in steps; resolves to pages freed. */
   reclaimSpace(): Promise<number>;
 }
@@ -363,6 +379,38 @@ class SqliteStorageImpl implements SqliteStorage {
     return (pages - free) * size;
   }
 
+  diskBytes(): number {
+    return fileBytes(this.path) + fileBytes(`${this.path}-wal`);
+  }
+
+  storedSpans(): number {
+    this.open();
+    return this.st.storedSpans.get() as number;
+  }
+
+  cutoffForOldestSpans(spans: number): number | undefined {
+    this.open();
+    const newest = this.st.newestStart.get() as number | null;
+    if (newest === null) return undefined;
+    let counted = 0;
+    for (const t of this.st.tracesByStart.iterate() as Iterable<{ start_us: number; span_count: number }>) {
+      // The cut goes at the first trace not to delete: everything that started before it goes.
+      if (counted >= spans) return Math.min(t.start_us, newest);
+      counted += t.span_count;
+    }
+    return newest;
+  }
+
+  limitWalBytes(bytes: number): void {
+    this.open();
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const pages = Math.max(MIN_WAL_AUTOCHECKPOINT_PAGES, Math.floor(bytes / pageSize));
+    // Never raise it above what applySchema set: a large cap keeps the default.
+    const current = this.db.pragma('wal_autocheckpoint', { simple: true }) as number;
+    if (pages < current) this.db.pragma(`wal_autocheckpoint = ${pages}`);
+    this.db.pragma(`journal_size_limit = ${Math.max(bytes, MIN_WAL_AUTOCHECKPOINT_PAGES * pageSize)}`);
+  }
+
   oldestStartUs(): number | undefined {
     this.open();
     const v = this.st.oldestStart.get() as number | null;
@@ -392,6 +440,19 @@ class SqliteStorageImpl implements SqliteStorage {
     if (this.closed) return;
     this.closed = true;
     this.db.close();
+  }
+}
+
+/** Below this a checkpoint would follow nearly every commit, each a full pass over the WAL. */
+const MIN_WAL_AUTOCHECKPOINT_PAGES = 64;
+
+function fileBytes(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch (err) {
+    // No WAL file between a TRUNCATE checkpoint and the next write, or after close.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
   }
 }
 
