@@ -53,7 +53,12 @@ port.on('message', (m: ToWorker) => {
     // measured ~10 µs/span of CPU (worker + GC threads) at 1,000-span requests.
     const body = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength);
     const reply = decode.consumePayload(m.format, body).then(
-      (result) => post({ type: 'result', id: m.id, result, counters: batchWriter.counters() }),
+      (result) => {
+        post({ type: 'result', id: m.id, result, counters: batchWriter.counters() });
+        // The size cap is checked on write volume, not only once an interval: between two
+        // minute-apart checks a busy collector wrote 17× a small cap.
+        retention?.checkSize();
+      },
       (err: unknown) => {
         // Logged once, by the receiver that answers the request (IngestUnavailableError keeps the message).
         post({ type: 'failed', id: m.id, failure: payloadFailureOf(err), counters: batchWriter.counters() });

@@ -77,7 +77,7 @@ export const MIN_KEPT_FRACTION = 0.1;
 /** Share of the cap the write-ahead log may take before it is checkpointed. */
 export const WAL_SHARE_OF_CAP = 0.1;
 /** Least time between two file-size checks triggered by writes. */
-export const SIZE_CHECK_MIN_INTERVAL_MS = 100;
+export const SIZE_CHECK_MIN_INTERVAL_MS = 0;
 const MAX_SIZE_STEPS = 20;
 
 function isSizeAware(s: Storage): s is SizeAwareStorage {
@@ -87,29 +87,26 @@ function isSizeAware(s: Storage): s is SizeAwareStorage {
 }
 
 /**
- * Deletes the oldest spans until the data fits in `target` bytes, within `maxSpans`. Each step's
- * span count comes from bytes per span as measured: the first from the average, later ones from
- * what the previous step freed (the average includes what no cut frees, so alone it converges slowly).
+ * Deletes the oldest spans until the data fits in `target` bytes, within `maxSpans`. Each step
+ * deletes the span count the average bytes per span says is over. The average includes what no
+ * cut frees (the catalog, a partly old index block), so a step deletes too little rather than too
+ * much and the next step takes the rest; estimating from what a step freed overshot (pages free
+ * unevenly: one step freed little, the next deleted almost everything).
  */
 async function purgeDownTo(storage: SizeAwareStorage, target: number, maxSpans: number, stopped: () => boolean): Promise<number> {
   let removed = 0;
-  let bytesPerSpan: number | undefined;
   for (let step = 0; step < MAX_SIZE_STEPS && !stopped(); step++) {
     const live = storage.sizeBytes();
     if (live <= target) break;
     const spans = storage.storedSpans();
     if (spans === 0) break;
-    bytesPerSpan ??= live / spans;
-    const want = Math.min(Math.ceil((live - target) / bytesPerSpan), maxSpans - removed);
+    const want = Math.min(Math.ceil(((live - target) / live) * spans), maxSpans - removed);
     if (want <= 0) break;
     const cutoff = storage.cutoffForOldestSpans(want);
     if (cutoff === undefined) break;
     const n = await storage.purgeOlderThan(cutoff);
     if (n === 0) break;
     removed += n;
-    const freed = live - storage.sizeBytes();
-    // Nothing measurable freed: keep the estimate rather than divide by zero (the step bound ends it).
-    if (freed > 0) bytesPerSpan = freed / n;
   }
   return removed;
 }
@@ -136,7 +133,10 @@ export function startRetention(opts: RetentionOptions): RetentionHandle {
     const sizeRun = overCap() && isSizeAware(storage);
     if (sizeRun) {
       const maxSpans = Math.floor(storage.storedSpans() * (1 - MIN_KEPT_FRACTION));
-      result.removedBySize = await purgeDownTo(storage, Math.floor(cap * (1 - SIZE_MARGIN)), maxSpans, () => stopped);
+      // The data goes down to the cap less the margin and less the WAL's share, so that with a
+      // log grown back to its share the store is still under the cap less the margin.
+      const target = Math.floor(cap * (1 - SIZE_MARGIN - WAL_SHARE_OF_CAP));
+      result.removedBySize = await purgeDownTo(storage, target, maxSpans, () => stopped);
     }
     // Over the cap, the space is given back even when nothing was deleted: a grown WAL or free
     // pages may be all that is over.
