@@ -24,12 +24,12 @@ function open(): SqliteStorage {
 }
 
 /**
- * `batches` × `perBatch` call traces, all within the last minute (a burst, as under load: the
- * cutoff falls inside one hour); trace ids in write order.
+ * `batches` × `perBatch` call traces, all within one minute ending `endedAgoUs` ago (a burst, as
+ * under load: the cutoff falls inside one hour); trace ids in write order.
  */
-async function burst(storage: SqliteStorage, batches: number, perBatch: number): Promise<string[]> {
+async function burst(storage: SqliteStorage, batches: number, perBatch: number, endedAgoUs = 0): Promise<string[]> {
   const ids: string[] = [];
-  const start = nowUs() - 60_000_000;
+  const start = nowUs() - endedAgoUs - 60_000_000;
   const step = 60_000_000 / (batches * perBatch);
   for (let b = 0; b < batches; b++) {
     const batch: Span[] = [];
@@ -62,9 +62,11 @@ describe('retention size cap (SQLite)', () => {
     expect(await stored(storage, ids.slice(0, 100))).toBe(0);
   }, 30_000);
 
-  it('deletes down to the cap less its margin in one run, oldest first, when the newest data fits', async () => {
+  it('deletes down to the cap less its margin in one run, oldest first, from a burst that ended a while ago', async () => {
     const storage = open();
-    const ids = await burst(storage, 20, 500);
+    // The time since the burst is no measure of its data: a cut proportional to (now − oldest)
+    // fell past the newest span and deleted everything.
+    const ids = await burst(storage, 20, 500, 30 * 60_000_000);
     await storage.reclaimSpace(); // only data on disk, no WAL: the cut is measured against the data
     const before = storage.storedSpans();
     const cap = Math.floor(storage.diskBytes() / 2);
