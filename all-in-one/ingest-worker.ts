@@ -10,6 +10,7 @@ import { BatchWriter, DecodeStage, payloadFailureOf } from '../collector/index.j
 import { startRetention, type RetentionHandle } from '../storage/retention.js';
 import { openSqliteStorage, type SqliteStorage } from '../storage/sqlite/index.js';
 import type { FromWorker, IngestWorkerData, ToWorker } from './ingest-protocol.js';
+import { StorageWriteWatch } from './storage-write-watch.js';
 
 const port = parentPort;
 if (!port) throw new Error('ingest-worker.ts must run in a worker thread');
@@ -32,8 +33,14 @@ const log = {
 let storage: SqliteStorage;
 let batchWriter: BatchWriter;
 try {
-  storage = openSqliteStorage({ path: data.storage.path, synchronous: data.storage.synchronous });
-  batchWriter = new BatchWriter(storage.writer, data.batch);
+  storage = openSqliteStorage({ path: data.storage.path, synchronous: data.storage.synchronous, maxPageCount: data.storage.maxPageCount });
+  const watch = new StorageWriteWatch({
+    writer: storage.writer,
+    checkpointWal: () => storage.checkpointWal(),
+    onChange: (refusal) => post({ type: 'storage-refusal', refusal }),
+    logger: log,
+  });
+  batchWriter = new BatchWriter(watch, data.batch);
 } catch (err) {
   post({ type: 'start-failed', message: err instanceof Error ? err.message : String(err) });
   process.exit(1);
@@ -60,12 +67,15 @@ port.on('message', (m: ToWorker) => {
         retention?.checkSize();
       },
       (err: unknown) => {
-        // Logged once, by the receiver that answers the request (IngestUnavailableError keeps the message).
+        // Logged once: storage refusals by the write watch (per interval, with a count), anything
+        // else by the receiver that answers the request (the error keeps the message).
         post({ type: 'failed', id: m.id, failure: payloadFailureOf(err), counters: batchWriter.counters() });
       },
     );
     replies.add(reply);
     void reply.finally(() => replies.delete(reply));
+  } else if (m.type === 'set-max-page-count') {
+    storage.setMaxPageCount(m.pages);
   } else if (m.type === 'shutdown') {
     void (async () => {
       retention?.stop();

@@ -32,6 +32,11 @@ export const sqliteStorageOptionsSchema = z.object({
   cacheSizeKiB: z.number().int().min(0).default(64 * 1024),
   /** Spans deleted per retention transaction (between two yields to the event loop); > 0. */
   purgeChunkSpans: z.number().int().positive().default(5000),
+  /**
+   * Largest the file may grow, in pages (`PRAGMA max_page_count`); writes beyond fail with
+   * SQLITE_FULL exactly as on a full disk. For tests of that path; absent = SQLite's limit.
+   */
+  maxPageCount: z.number().int().positive().optional(),
 });
 export type SqliteStorageOptions = z.input<typeof sqliteStorageOptionsSchema>;
 
@@ -63,6 +68,14 @@ export interface SqliteStorage extends Storage {
   limitWalBytes(bytes: number): void;
   /** Returns free pages to the file system (`PRAGMA incremental_vacuum`) in steps; resolves to pages freed. */
   reclaimSpace(): Promise<number>;
+  /**
+   * Copies the WAL into the database and truncates it (`wal_checkpoint(TRUNCATE)`): while writes
+   * fail for want of space, a WAL that keeps its size holds the space the next write needs.
+   * Throws when SQLite cannot (e.g. the disk is too full to copy pages into the database).
+   */
+  checkpointWal(): void;
+  /** See `maxPageCount`: a test's full disk, and the space coming back. */
+  setMaxPageCount(pages: number): void;
 }
 
 const WATERMARK_KEY = 'retained_from_us';
@@ -80,6 +93,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): SqliteStorage 
   const db = new Database(opts.path);
   try {
     applySchema(db, { synchronous: opts.synchronous, cacheSizeKiB: opts.cacheSizeKiB });
+    if (opts.maxPageCount !== undefined) db.pragma(`max_page_count = ${opts.maxPageCount}`);
     return new SqliteStorageImpl(db, opts.path, opts.purgeChunkSpans);
   } catch (err) {
     db.close();
@@ -409,6 +423,17 @@ class SqliteStorageImpl implements SqliteStorage {
     const current = this.db.pragma('wal_autocheckpoint', { simple: true }) as number;
     if (pages < current) this.db.pragma(`wal_autocheckpoint = ${pages}`);
     this.db.pragma(`journal_size_limit = ${Math.max(bytes, MIN_WAL_AUTOCHECKPOINT_PAGES * pageSize)}`);
+  }
+
+  checkpointWal(): void {
+    this.open();
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  setMaxPageCount(pages: number): void {
+    this.open();
+    if (!Number.isSafeInteger(pages) || pages <= 0) throw new Error(`setMaxPageCount: pages must be a positive integer, got ${pages}`);
+    this.db.pragma(`max_page_count = ${pages}`);
   }
 
   oldestStartUs(): number | undefined {
