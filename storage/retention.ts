@@ -76,8 +76,16 @@ export const SIZE_MARGIN = 0.1;
 export const MIN_KEPT_FRACTION = 0.1;
 /** Share of the cap the write-ahead log may take before it is checkpointed. */
 export const WAL_SHARE_OF_CAP = 0.1;
-/** Least time between two file-size checks triggered by writes. */
-export const SIZE_CHECK_MIN_INTERVAL_MS = 0;
+/**
+ * Least time between two file-size checks triggered by writes (two `stat` calls each): bounds
+ * their cost under many small requests; a cap is crossed by what is written in that time at most.
+ */
+export const SIZE_CHECK_MIN_INTERVAL_MS = 10;
+/**
+ * Least time between write-triggered runs while the cap cannot be met: each run then deletes only
+ * what came in since the last, and should not run (and reclaim space) after every write.
+ */
+export const STUCK_OVER_CAP_RUN_INTERVAL_MS = 1000;
 const MAX_SIZE_STEPS = 20;
 
 function isSizeAware(s: Storage): s is SizeAwareStorage {
@@ -187,7 +195,7 @@ export function startRetention(opts: RetentionOptions): RetentionHandle {
     checkSize() {
       if (cap === 0 || stopped || running) return;
       const t = Date.now();
-      if (t - lastSizeCheck < SIZE_CHECK_MIN_INTERVAL_MS) return;
+      if (t - lastSizeCheck < (keptWhenOverCap > 0 ? STUCK_OVER_CAP_RUN_INTERVAL_MS : SIZE_CHECK_MIN_INTERVAL_MS)) return;
       lastSizeCheck = t;
       if (!overCap()) return;
       runNow().catch((err: unknown) => opts.logger?.error({ err }, 'retention run failed'));
