@@ -5,8 +5,9 @@
  *
  * The size cap counts what the store occupies on disk (SQLite: database + WAL files). Over it,
  * the oldest spans are deleted in steps, each sized from the data itself (span counts by start
- * time, and the bytes the previous step actually freed), until the data fits in the cap less
- * `SIZE_MARGIN`; then the freed space is given back to the file system. A run never deletes the
+ * time, not a share of the time since the oldest span, which is wrong for bursts and skewed
+ * clocks), until the data fits in the cap less `SIZE_MARGIN` and the WAL's share; then the freed
+ * space is given back to the file system (which also truncates the WAL). A run never deletes the
  * newest `MIN_KEPT_FRACTION` of the spans it started with, nor the newest trace: the size of an
  * index or a log the cut cannot shrink must not make it delete everything (it once did, from a
  * 17×-over file: the current hour's index stayed, so every step was "still over" until no span
@@ -197,7 +198,10 @@ export function startRetention(opts: RetentionOptions): RetentionHandle {
       const t = Date.now();
       if (t - lastSizeCheck < (keptWhenOverCap > 0 ? STUCK_OVER_CAP_RUN_INTERVAL_MS : SIZE_CHECK_MIN_INTERVAL_MS)) return;
       lastSizeCheck = t;
-      if (!overCap()) return;
+      if (!overCap()) {
+        keptWhenOverCap = 0; // under the cap again (a restart, an age purge): back to normal runs
+        return;
+      }
       runNow().catch((err: unknown) => opts.logger?.error({ err }, 'retention run failed'));
     },
     stop() {
