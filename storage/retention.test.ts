@@ -55,7 +55,7 @@ describe('retention size cap (SQLite)', () => {
     cleanups.push(() => handle.stop());
     // Repeated runs (as the write-volume checks make them) with the store still over the cap.
     for (let run = 0; run < 5; run++) await handle.runNow();
-    expect(storage.storedSpans()).toBeGreaterThan(0);
+    expect(storage.storedTraces()).toBeGreaterThan(0);
     const newest = ids.slice(-20);
     expect(await stored(storage, newest)).toBe(newest.length);
     // Oldest first: the first traces written went.
@@ -68,15 +68,15 @@ describe('retention size cap (SQLite)', () => {
     // fell past the newest span and deleted everything.
     const ids = await burst(storage, 20, 500, 30 * 60_000_000);
     await storage.reclaimSpace(); // only data on disk, no WAL: the cut is measured against the data
-    const before = storage.storedSpans();
+    const before = storage.storedTraces();
     const cap = Math.floor(storage.diskBytes() / 2);
     const handle = startRetention({ storage, maxAgeUs: 72 * HOUR_US, maxSizeBytes: cap, intervalMs: 60_000 });
     cleanups.push(() => handle.stop());
     await handle.runNow();
     expect(storage.diskBytes()).toBeLessThanOrEqual(cap);
     // Just enough: what is left is most of what fits (the data less the index of the last batches,
-    // which no cut inside this minute frees, is ~15 % of the file here; 22 % of the spans stay) ...
-    expect(storage.storedSpans()).toBeGreaterThan(before / 5);
+    // which no cut inside this minute frees, is ~15 % of the file here; about 22 % of the traces stay) ...
+    expect(storage.storedTraces()).toBeGreaterThan(before / 5);
     // ... and it is the newest part, unbroken.
     const kept = (await storage.reader.getTraces({ traceIds: ids })).map((t) => ids.indexOf(t.traceId)).sort((a, b) => a - b);
     expect(kept.at(-1)).toBe(ids.length - 1);

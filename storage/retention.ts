@@ -4,11 +4,11 @@
  * store on disk over `maxSizeBytes`.
  *
  * The size cap counts what the store occupies on disk (SQLite: database + WAL files). Over it,
- * the oldest spans are deleted in steps, each sized from the data itself (span counts by start
+ * the oldest traces are deleted in steps, each sized from the data itself (trace counts by start
  * time, not a share of the time since the oldest span, which is wrong for bursts and skewed
  * clocks), until the data fits in the cap less `SIZE_MARGIN` and the WAL's share; then the freed
  * space is given back to the file system (which also truncates the WAL). A run never deletes the
- * newest `MIN_KEPT_FRACTION` of the spans it started with, nor the newest trace: the size of an
+ * newest `MIN_KEPT_FRACTION` of the traces it started with, nor the newest trace: the size of an
  * index or a log the cut cannot shrink must not make it delete everything (it once did, from a
  * 17×-over file: the current hour's index stayed, so every step was "still over" until no span
  * was left). When the cap cannot be met that way the run says so in the log instead.
@@ -24,12 +24,12 @@ export interface SizeAwareStorage extends Storage {
   diskBytes(): number;
   /** Bytes holding data: what `diskBytes()` comes down to once freed space is reclaimed. */
   sizeBytes(): number;
-  storedSpans(): number;
+  storedTraces(): number;
   /**
-   * A start time (µs) such that `purgeOlderThan(it)` deletes about the `spans` oldest spans,
+   * A start time (µs) such that `purgeOlderThan(it)` deletes about the `traces` oldest traces,
    * never the newest trace; undefined when empty.
    */
-  cutoffForOldestSpans(spans: number): number | undefined;
+  cutoffForOldestTraces(traces: number): number | undefined;
   /** Gives freed space back to the file system; optional. */
   reclaimSpace?(): Promise<number>;
   /** Keeps a write-ahead log near `bytes`; optional. */
@@ -73,7 +73,7 @@ export interface RetentionHandle {
 
 /** A size run deletes down to the cap less this share, so the next writes do not trip it at once. */
 export const SIZE_MARGIN = 0.1;
-/** Share of the spans (the newest) a size run never deletes, whatever its size accounting says. */
+/** Share of the traces (the newest) a size run never deletes, whatever its size accounting says. */
 export const MIN_KEPT_FRACTION = 0.1;
 /** Share of the cap the write-ahead log may take before it is checkpointed. */
 export const WAL_SHARE_OF_CAP = 0.1;
@@ -92,32 +92,36 @@ const MAX_SIZE_STEPS = 20;
 function isSizeAware(s: Storage): s is SizeAwareStorage {
   const t = s as Partial<SizeAwareStorage>;
   return typeof t.diskBytes === 'function' && typeof t.sizeBytes === 'function'
-    && typeof t.storedSpans === 'function' && typeof t.cutoffForOldestSpans === 'function';
+    && typeof t.storedTraces === 'function' && typeof t.cutoffForOldestTraces === 'function';
 }
 
 /**
- * Deletes the oldest spans until the data fits in `target` bytes, within `maxSpans`. Each step
- * deletes the span count the average bytes per span says is over. The average includes what no
+ * Deletes the oldest traces until the data fits in `target` bytes, within `maxTraces`; resolves to
+ * the spans deleted. Each step deletes the trace count the average bytes per trace says is over
+ * (traces, not spans: counted and cut inside SQLite over an index). The average includes what no
  * cut frees (the catalog, a partly old index block), so a step deletes too little rather than too
  * much and the next step takes the rest; estimating from what a step freed overshot (pages free
  * unevenly: one step freed little, the next deleted almost everything).
  */
-async function purgeDownTo(storage: SizeAwareStorage, target: number, maxSpans: number, stopped: () => boolean): Promise<number> {
-  let removed = 0;
+async function purgeDownTo(storage: SizeAwareStorage, target: number, maxTraces: number, stopped: () => boolean): Promise<number> {
+  let removedSpans = 0;
+  const before = storage.storedTraces();
   for (let step = 0; step < MAX_SIZE_STEPS && !stopped(); step++) {
     const live = storage.sizeBytes();
     if (live <= target) break;
-    const spans = storage.storedSpans();
-    if (spans === 0) break;
-    const want = Math.min(Math.ceil(((live - target) / live) * spans), maxSpans - removed);
+    const traces = storage.storedTraces();
+    if (traces === 0) break;
+    // Traces written meanwhile do not count as removed: the bound is on what existed.
+    const removedTraces = Math.max(0, before - traces);
+    const want = Math.min(Math.ceil(((live - target) / live) * traces), maxTraces - removedTraces);
     if (want <= 0) break;
-    const cutoff = storage.cutoffForOldestSpans(want);
+    const cutoff = storage.cutoffForOldestTraces(want);
     if (cutoff === undefined) break;
     const n = await storage.purgeOlderThan(cutoff);
     if (n === 0) break;
-    removed += n;
+    removedSpans += n;
   }
-  return removed;
+  return removedSpans;
 }
 
 export function startRetention(opts: RetentionOptions): RetentionHandle {
@@ -130,7 +134,7 @@ export function startRetention(opts: RetentionOptions): RetentionHandle {
   const storage = opts.storage;
 
   /**
-   * Spans a run that could not meet the cap left (0 while the cap is met): later runs delete only
+   * Traces a run that could not meet the cap left (0 while the cap is met): later runs delete only
    * what came in since. Without it, each run took 90 % of what the previous one left when the
    * part no cut frees (the last batches' index, the catalog) alone was over the cap, and a few
    * runs emptied the store.
@@ -148,12 +152,12 @@ export function startRetention(opts: RetentionOptions): RetentionHandle {
     if (opts.maxAgeUs > 0) result.removedByAge = await storage.purgeOlderThan(Math.floor(now() - opts.maxAgeUs));
     const sizeRun = overCap() && isSizeAware(storage);
     if (sizeRun) {
-      const spans = storage.storedSpans();
-      const maxSpans = Math.max(0, Math.min(Math.floor(spans * (1 - MIN_KEPT_FRACTION)), spans - keptWhenOverCap));
+      const traces = storage.storedTraces();
+      const maxTraces = Math.max(0, Math.min(Math.floor(traces * (1 - MIN_KEPT_FRACTION)), traces - keptWhenOverCap));
       // The data goes down to the cap less the margin and less the WAL's share, so that with a
       // log grown back to its share the store is still under the cap less the margin.
       const target = Math.floor(cap * (1 - SIZE_MARGIN - WAL_SHARE_OF_CAP));
-      result.removedBySize = await purgeDownTo(storage, target, maxSpans, () => stopped);
+      result.removedBySize = await purgeDownTo(storage, target, maxTraces, () => stopped);
     }
     // Over the cap, the space is given back even when nothing was deleted: a grown WAL or free
     // pages may be all that is over.
@@ -164,9 +168,9 @@ export function startRetention(opts: RetentionOptions): RetentionHandle {
     if (sizeRun && !stopped && isSizeAware(storage)) {
       const over = storage.diskBytes() > cap;
       // Said once when the cap stops being met, not after every write that re-checks it.
-      if (over && keptWhenOverCap === 0) opts.logger?.warn({ diskBytes: storage.diskBytes(), maxSizeBytes: cap, storedSpans: storage.storedSpans() },
+      if (over && keptWhenOverCap === 0) opts.logger?.warn({ diskBytes: storage.diskBytes(), maxSizeBytes: cap, storedTraces: storage.storedTraces() },
         'still over the size cap: the newest data (or what no deletion frees) is larger than the cap');
-      keptWhenOverCap = over ? Math.max(1, storage.storedSpans()) : 0;
+      keptWhenOverCap = over ? Math.max(1, storage.storedTraces()) : 0;
     }
     return result;
   };

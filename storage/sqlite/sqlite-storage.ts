@@ -51,14 +51,14 @@ export interface SqliteStorage extends Storage {
   sizeBytes(): number;
   /** Bytes on disk now: the database file plus its WAL (what an operator's `du` sees). */
   diskBytes(): number;
-  /** Spans stored (sum of the traces' span counts). */
-  storedSpans(): number;
+  /** Traces stored (a count over an index: O(traces) inside SQLite). */
+  storedTraces(): number;
   /**
-   * A start time (µs) such that `purgeOlderThan(it)` deletes about the `spans` oldest spans
-   * (whole traces, oldest start first), read from the data itself; never past the newest trace's
-   * start, so that trace stays. Undefined when empty.
+   * A start time (µs) such that `purgeOlderThan(it)` deletes about the `traces` oldest traces
+   * (oldest start first), read from the data itself; never past the newest trace's start, so
+   * that trace stays. Undefined when empty.
    */
-  cutoffForOldestSpans(spans: number): number | undefined;
+  cutoffForOldestTraces(traces: number): number | undefined;
   /** Start (µs) of the oldest stored trace; undefined when empty. */
   oldestStartUs(): number | undefined;
   /**
@@ -397,22 +397,18 @@ class SqliteStorageImpl implements SqliteStorage {
     return fileBytes(this.path) + fileBytes(`${this.path}-wal`);
   }
 
-  storedSpans(): number {
+  storedTraces(): number {
     this.open();
-    return this.st.storedSpans.get() as number;
+    return this.st.storedTraces.get() as number;
   }
 
-  cutoffForOldestSpans(spans: number): number | undefined {
+  cutoffForOldestTraces(traces: number): number | undefined {
     this.open();
     const newest = this.st.newestStart.get() as number | null;
     if (newest === null) return undefined;
-    let counted = 0;
-    for (const t of this.st.tracesByStart.iterate() as Iterable<{ start_us: number; span_count: number }>) {
-      // The cut goes at the first trace not to delete: everything that started before it goes.
-      if (counted >= spans) return Math.min(t.start_us, newest);
-      counted += t.span_count;
-    }
-    return newest;
+    // The cut goes at the first trace to keep: everything that started before it goes.
+    const at = this.st.startAtOffset.get(Math.max(0, Math.floor(traces))) as number | undefined;
+    return at === undefined ? newest : Math.min(at, newest);
   }
 
   limitWalBytes(bytes: number): void {
