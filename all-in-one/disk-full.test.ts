@@ -23,9 +23,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** A trace whose spans carry enough bytes (distinct: repeated values are stored once) that a few hundred fill a small page limit. */
-function payload(): Uint8Array {
-  const spans = makeCallTrace({ startTimeUs: nowUs() - 1000 });
+/**
+ * `traces` traces whose spans carry enough bytes (distinct: repeated values are stored once) that
+ * a few hundred fill a small page limit.
+ */
+function payload(traces = 1): Uint8Array {
+  const spans = Array.from({ length: traces }, () => makeCallTrace({ startTimeUs: nowUs() - 1000 })).flat();
   for (const s of spans) s.attributes.push(str('payload', randomBytes(1000).toString('hex')));
   return encodeOtlpProtobuf(spans);
 }
@@ -58,10 +61,12 @@ describe('ingest worker on a full disk', () => {
     await thread.start();
     expect((await fetch(readyUrl)).status).toBe(200);
 
-    // Fill it: sequential requests until one is refused, then 50 more refused ones.
-    let refusals: unknown[] = [];
+    // Fill it: sequential requests until one is refused, then 49 more refused ones — bigger, so
+    // that none fits in what part-filled pages have left (on a nearly full disk a small write
+    // may still pass now and then).
+    const refusals: unknown[] = [];
     for (let i = 0; i < 2000 && refusals.length < 50; i++) {
-      const r = await thread.consumePayload('otlp-protobuf', payload()).catch((e: unknown) => e);
+      const r = await thread.consumePayload('otlp-protobuf', payload(refusals.length === 0 ? 1 : 20)).catch((e: unknown) => e);
       if (r instanceof Error) refusals.push(r);
     }
     expect(refusals).toHaveLength(50);

@@ -22,6 +22,11 @@ const bigTrace = () => {
   for (const s of spans) s.attributes.push(str('payload', randomBytes(1000).toString('hex')));
   return spans;
 };
+/**
+ * Far more than the room left in part-filled pages once the limit is hit: a write of one trace
+ * may still fit there now and then (as on a nearly full disk); one of these cannot.
+ */
+const tooBig = () => Array.from({ length: 50 }, bigTrace).flat();
 
 describe('StorageWriteWatch', () => {
   it('logs a refusal once per interval with the count since the last line, reports start and end, and passes other errors through', async () => {
@@ -47,9 +52,9 @@ describe('StorageWriteWatch', () => {
     for (let i = 0; i < 1000 && first === undefined; i++) first = await watch.writeSpans(bigTrace()).then(() => undefined, (e: unknown) => e);
     expect(first).toBeInstanceOf(StorageRefusedError);
     expect(watch.current()).toMatchObject({ reason: expect.stringMatching(/^SQLITE_FULL/), sinceMs: t, refusedWrites: 1 });
-    for (let i = 0; i < 9; i++) await expect(watch.writeSpans(bigTrace())).rejects.toBeInstanceOf(StorageRefusedError);
+    for (let i = 0; i < 9; i++) await expect(watch.writeSpans(tooBig())).rejects.toBeInstanceOf(StorageRefusedError);
     t += 10_000; // one interval later: the next refusal logs the count since the first line
-    await expect(watch.writeSpans(bigTrace())).rejects.toBeInstanceOf(StorageRefusedError);
+    await expect(watch.writeSpans(tooBig())).rejects.toBeInstanceOf(StorageRefusedError);
     expect(logs.map((l) => [l.level, l.obj.refusedWrites])).toEqual([['warn', 1], ['warn', 10]]);
     expect(logs.every((l) => !('err' in l.obj))).toBe(true); // no stack traces
     expect(changes.map((c) => c?.refusedWrites)).toEqual([1, 11]);

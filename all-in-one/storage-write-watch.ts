@@ -2,8 +2,10 @@
  * Watches the ingest worker's writes for storage refusing them (disk full, I/O errors, a
  * read-only file): a state of the store, not a per-request error. While it lasts:
  * - failed writes reject with `StorageRefusedError` (→ 503 + Retry-After) and are logged here,
- *   once when it starts and then once per `logIntervalMs` with a count — not by every receiver
- *   with a stack trace (a short full-disk run logged 935 lines);
+ *   at most once per `logIntervalMs` with the count since the last line — not by every receiver
+ *   with a stack trace (a short full-disk run logged 935 lines). The interval holds across
+ *   recoveries too: a nearly full disk takes a small write now and then, and each such flap
+ *   must not start a new round of lines;
  * - the WAL is checkpointed and truncated at most once per interval, so a log that grew while
  *   nothing could be copied out of it gives its space back as soon as that is possible;
  * - `onChange` tells the main thread, whose `/ready` answers 503 with the reason.
@@ -39,6 +41,8 @@ export const STORAGE_REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 export class StorageWriteWatch implements SpanWriter {
   private refusal: StorageRefusal | undefined;
+  /** The refusal in progress was announced in the log (so its end is announced too). */
+  private announced = false;
   private refusedSinceLog = 0;
   private lastLogMs = -Infinity;
   private lastCheckpointMs = -Infinity;
@@ -73,6 +77,7 @@ export class StorageWriteWatch implements SpanWriter {
     const first = this.refusal === undefined;
     this.refusal = first ? { reason, sinceMs: t, refusedWrites: 1 } : { ...this.refusal!, reason, refusedWrites: this.refusal!.refusedWrites + 1 };
     this.refusedSinceLog++;
+    if (first) this.opts.onChange(this.current());
     if (t - this.lastCheckpointMs >= this.interval) {
       this.lastCheckpointMs = t;
       try {
@@ -81,24 +86,25 @@ export class StorageWriteWatch implements SpanWriter {
         // Expected while the disk stays full; tried again next interval.
       }
     }
-    if (first || t - this.lastLogMs >= this.interval) {
+    if (t - this.lastLogMs >= this.interval) {
       this.opts.logger.warn(
         { reason, refusedWrites: this.refusedSinceLog, sinceMs: this.refusal.sinceMs },
-        first ? 'storage refuses writes; requests are answered 503 and /ready is 503 until a write commits' : 'storage still refuses writes',
+        this.announced ? 'storage still refuses writes' : 'storage refuses writes; requests are answered 503 and /ready is 503 until a write commits',
       );
+      this.announced = true;
       this.lastLogMs = t;
       this.refusedSinceLog = 0;
-      this.opts.onChange(this.current());
+      // The count /ready shows, as of this line.
+      if (!first) this.opts.onChange(this.current());
     }
   }
 
   private recovered(): void {
     const { refusedWrites, sinceMs } = this.refusal!;
     this.refusal = undefined;
-    this.refusedSinceLog = 0;
-    this.lastLogMs = -Infinity;
-    this.lastCheckpointMs = -Infinity;
-    this.opts.logger.info({ refusedWrites, refusedForMs: this.now() - sinceMs }, 'storage accepts writes again');
+    // Refusals not yet in a line stay counted for the next one; the intervals keep running.
+    if (this.announced) this.opts.logger.info({ refusedWrites, refusedForMs: this.now() - sinceMs }, 'storage accepts writes again');
+    this.announced = false;
     this.opts.onChange(undefined);
   }
 }
