@@ -26,7 +26,9 @@
  * startTime: [], duration: [], service: [], operation: [], kind: [], flags: []}}` — parallel arrays,
  * one entry per span; `service`/`operation` index the name lists; times µs; `kind` is the OTLP
  * number (2 server, 3 client, …); `flags` bit 0 = error, bit 1 = has warnings, bit 2 = has links.
- * Span warnings appear in `warnings` as `span <spanID>: <text>`. Same adjusters as
+ * Span warnings appear in `warnings` as `span <spanID>: <text>`. `mesh` (only when a sidecar acted
+ * on a span: retry tries, faults, overflow, ejection, timeouts) lists `{span: <index>, attempt?,
+ * backoffMs?, events: [{name, time, attributes}]}` for the waterfall's markers. Same adjusters as
  * `/api/traces/{id}` unless `raw=true`. Missing trace → 404 "trace not found" (Jaeger's shape).
  *
  * ## GET /api/ext/traces/{traceID}/spans/{spanID}[?raw=true]
