@@ -177,4 +177,13 @@ describe('the mesh in the waterfall', () => {
     expect(await mesh.locator('[data-mesh-detail=route]').innerText()).toContain('Routed by details (routes.1');
     expect(pageErrors).toEqual([]);
   });
+
+  it('shows per edge of the service graph what the sidecars did: retry rate and fault rate', async () => {
+    await page.goto(`${server.queryUrl}/dependencies?lookback=1h`);
+    const edgeText = (parent: string, child: string) => page.locator(`g.edge-labels[data-parent="${parent}"][data-child="${child}"] text`).allTextContents();
+    await expect.poll(() => edgeText('productpage', 'ratings')).toContain('↻ 100% retried');
+    expect(await edgeText('productpage', 'details')).toContain('⚡ 100% fault');
+    // The logical call over its tries is not mistaken for an uninstrumented "ratings" host.
+    expect(await page.locator('g.node.kind-external').count()).toBe(0);
+  });
 });
