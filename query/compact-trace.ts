@@ -26,6 +26,8 @@ export interface CompactMesh {
   attempt?: number;
   /** `meshtrace.retry.backoff_ms`: the back-off waited before this try. */
   backoffMs?: number;
+  /** A sidecar's logical call that was retried (`meshtrace.retried`): its number of tries (`meshtrace.retry.attempts`). */
+  tries?: number;
   /** The span's `meshtrace.*` events: name, time (µs since the epoch) and attributes. */
   events: { name: string; time: number; attributes: Record<string, string | number | boolean> }[];
 }
@@ -71,10 +73,15 @@ function meshOf(s: Trace['spans'][number], i: number): CompactMesh | undefined {
     (out ??= { span: i, events: [] }).events.push({ name: e.name, time: e.timeUs, attributes });
   }
   if (s.kind === SpanKind.CLIENT) {
+    let retried = false;
+    let tries: number | undefined;
     for (const a of s.attributes) {
       if (a.key === 'meshtrace.attempt' && typeof a.value === 'number') (out ??= { span: i, events: [] }).attempt = a.value;
       else if (a.key === 'meshtrace.retry.backoff_ms' && typeof a.value === 'number') (out ??= { span: i, events: [] }).backoffMs = a.value;
+      else if (a.key === 'meshtrace.retried' && a.value === true) retried = true;
+      else if (a.key === 'meshtrace.retry.attempts' && typeof a.value === 'number') tries = a.value;
     }
+    if (retried && tries !== undefined) (out ??= { span: i, events: [] }).tries = tries;
   }
   return out;
 }

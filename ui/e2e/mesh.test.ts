@@ -134,7 +134,7 @@ describe('the mesh in the waterfall', () => {
     // details: one CLIENT span (no retries), marked with the injected delay.
     expect(r).toContain('1 productpage GET details [⚡ fault: delay 40 ms]');
     // ratings: the logical call, then each try one level below it, each with its upstream under it.
-    const logical = r.indexOf('1 productpage GET ratings');
+    const logical = r.indexOf('1 productpage GET ratings [↻ 2 tries]');
     expect(logical).toBeGreaterThan(-1);
     expect(r.slice(logical + 1)).toEqual([
       '2 productpage GET ratings [try 1] [↻ retried: 503]',
@@ -147,6 +147,11 @@ describe('the mesh in the waterfall', () => {
     // Markers sit on the timeline at the event's time; the first try failed, so it is an error row.
     expect(await page.locator('.wf-row:has([data-mesh-badge=retry]) .wf-timeline [data-mesh=retry]').count()).toBe(1);
     expect(await page.locator('.wf-row:has([data-mesh-badge=fault]) .wf-timeline [data-mesh=fault]').count()).toBe(1);
+    // The injected delay is drawn on the call's bar, 40 ms long: wider than nothing, narrower than the bar.
+    const delay = (await page.locator('.wf-row:has([data-mesh-badge=fault]) [data-mesh=delay]').boundingBox())!;
+    const bar = (await page.locator('.wf-row:has([data-mesh-badge=fault]) .wf-bar').boundingBox())!;
+    expect(delay.width).toBeGreaterThan(1);
+    expect(delay.width).toBeLessThanOrEqual(bar.width + 1);
     expect(await page.locator('.wf-row.is-error:has([data-mesh-badge=retry])').count()).toBe(1);
     // The back-off gap is drawn before the second try exactly when there was one (jittered, may be 0 ms).
     expect(await page.locator('.wf-row:has(.wf-try:text-is("try 2")) [data-mesh=backoff]').count()).toBe(backoffMs > 0 ? 1 : 0);

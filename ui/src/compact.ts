@@ -39,6 +39,7 @@ export function compactToTrace(c: CompactTrace): Trace {
     const extra: KV[] = [];
     if (mm.attempt !== undefined) extra.push({ key: 'meshtrace.attempt', type: 'int64', value: mm.attempt });
     if (mm.backoffMs !== undefined) extra.push({ key: 'meshtrace.retry.backoff_ms', type: 'int64', value: mm.backoffMs });
+    if (mm.tries !== undefined) extra.push({ key: 'meshtrace.retried', type: 'bool', value: true }, { key: 'meshtrace.retry.attempts', type: 'int64', value: mm.tries });
     if (extra.length) sp.tags = [...sp.tags, ...extra];
     sp.logs = mm.events.map((e) => ({
       timestamp: e.time,

@@ -23,6 +23,8 @@ describe('mesh marks read back from spans', () => {
     expect(m.backoffMs).toBe(12);
     expect(m.markers.map((k) => [k.kind, k.label, k.timeUs])).toEqual([['retry', 'retried: 503', 1_000_005], ['fault', 'fault: delay 30 ms', 1_000_007]]);
     expect(m.markers[0].detail).toContain('try 3 after a 20 ms back-off');
+    expect(m.markers[1].delayMs).toBe(30);
+    expect(meshOfSpan(span({ tags: [{ key: 'meshtrace.retried', type: 'bool', value: true }, { key: 'meshtrace.retry.attempts', type: 'int64', value: 3 }] }))).toEqual({ markers: [], tries: 3 });
     expect(meshOfSpan(span({}))).toBeUndefined();
     expect(meshRows([span({}), span({})])).toBeNull();
     expect(meshRows([span({}), s])?.[1]).toEqual(m);

@@ -17,6 +17,8 @@ export interface MeshMarker {
   label: string;
   /** One sentence for the details and the marker's tooltip. */
   detail: string;
+  /** A fault delay's length, ms (drawn on the bar). */
+  delayMs?: number;
 }
 
 export interface MeshRow {
@@ -24,6 +26,8 @@ export interface MeshRow {
   attempt?: number;
   /** Back-off waited before this try, ms. */
   backoffMs?: number;
+  /** A logical call the sidecar retried: how many tries it took. */
+  tries?: number;
   markers: MeshMarker[];
 }
 
@@ -41,7 +45,7 @@ export function describeMeshEvent(name: string, a: Record<string, unknown>, time
       return m('retry', `retried: ${reason}`, `This try got ${reason}, retriable under retryOn ${str(a['meshtrace.retry.retry_on'])}: the sidecar sent try ${str(a['meshtrace.retry.next_attempt'])} after a ${str(a['meshtrace.retry.backoff_ms'])} ms back-off.`);
     }
     case 'meshtrace.fault.delay':
-      return m('fault', `fault: delay ${str(a['meshtrace.fault.delay_ms'])} ms`, `Fault injection held this call ${str(a['meshtrace.fault.delay_ms'])} ms before forwarding it (fault.delay, ${str(a['meshtrace.fault.percent'])} % of requests).`);
+      return withDelay(m('fault', `fault: delay ${str(a['meshtrace.fault.delay_ms'])} ms`, `Fault injection held this call ${str(a['meshtrace.fault.delay_ms'])} ms before forwarding it (fault.delay, ${str(a['meshtrace.fault.percent'])} % of requests).`), Number(a['meshtrace.fault.delay_ms']));
     case 'meshtrace.fault.abort':
       return m('fault', `fault: abort ${str(a['meshtrace.fault.abort_status'])}`, `Fault injection answered ${str(a['meshtrace.fault.abort_status'])} itself; the upstream was never called (fault.abort, ${str(a['meshtrace.fault.percent'])} % of requests).`);
     case 'meshtrace.overflow':
@@ -66,6 +70,11 @@ export function describeMeshEvent(name: string, a: Record<string, unknown>, time
   }
 }
 
+function withDelay(k: MeshMarker, ms: number): MeshMarker {
+  if (Number.isFinite(ms) && ms > 0) k.delayMs = ms;
+  return k;
+}
+
 function numberTag(tags: readonly KV[], key: string): number | undefined {
   for (const t of tags) if (t.key === key) { const v = Number(t.value); return Number.isFinite(v) ? v : undefined; }
   return undefined;
@@ -82,6 +91,9 @@ export function meshOfSpan(s: Span): MeshRow | undefined {
     for (const f of l.fields) attrs[f.key] = f.value;
     const marker = describeMeshEvent(name, attrs, l.timestamp);
     if (marker) (row ??= { markers: [] }).markers.push(marker);
+  }
+  if (s.tags.some((t) => t.key === 'meshtrace.retried' && (t.value === true || t.value === 'true'))) {
+    (row ??= { markers: [] }).tries = numberTag(s.tags, 'meshtrace.retry.attempts');
   }
   const attempt = numberTag(s.tags, 'meshtrace.attempt');
   if (attempt !== undefined) {

@@ -149,7 +149,15 @@ export function Waterfall(p: WaterfallProps) {
     const meshBadges = [];
     const meshMarks = [];
     let backoff = null;
+    const delays = [];
     if (mesh) {
+      if (mesh.tries !== undefined) {
+        meshBadges.push(
+          <span class="wf-mesh-badge wf-mesh-retry" data-mesh-badge="tries" title={`The sidecar retried this call: ${mesh.tries} tries, each a span below`}>
+            {MESH_GLYPH.retry} {mesh.tries} tries
+          </span>,
+        );
+      }
       if (mesh.attempt !== undefined) {
         meshBadges.push(
           <span class="wf-try" data-mesh="attempt" title={mesh.attempt > 1 ? `Try ${mesh.attempt} of this call: retry ${mesh.attempt - 1}, sent after a ${mesh.backoffMs ?? 0} ms back-off` : 'Try 1 of this call (the route retries)'}>
@@ -168,6 +176,13 @@ export function Waterfall(p: WaterfallProps) {
       const seen = new Set<string>();
       for (const k of mesh.markers) {
         if (!isDrawn(k)) continue;
+        if (k.kind === 'fault' && k.delayMs) {
+          // The injected delay itself: a hatched stretch from the moment it started.
+          delays.push(
+            <div class="wf-delay" data-mesh="delay" title={k.detail}
+              style={{ left: `${pct(k.timeUs - m.startUs)}%`, width: `${Math.max(((k.delayMs * 1000) / viewDur) * 100, 0.05)}%` }} />,
+          );
+        }
         meshMarks.push(
           <span class={`wf-mesh wf-mesh-${k.kind}`} data-mesh={k.kind} title={k.detail} style={{ left: `${pct(k.timeUs - m.startUs)}%` }}>
             {MESH_GLYPH[k.kind]}
@@ -225,6 +240,7 @@ export function Waterfall(p: WaterfallProps) {
           {backoff}
           <div class="wf-bar" style={{ left: `${left}%`, width: `${width}%`, background: color }} />
           {critical}
+          {delays}
           {meshMarks}
           <span class={`wf-label ${side}`} style={side === 'after' ? { left: `${left + width}%` } : side === 'before' ? { right: `${100 - left}%` } : { left: `${Math.max(left, 0)}%` }}>
             {formatDuration(m.duration[i])}
