@@ -64,7 +64,11 @@ export function exchangeToSpan(ex: Exchange): SpanInit | undefined {
       a['server.port'] = ex.upstream.port;
     }
     a['peer.service'] = ex.upstream.service;
-    if (ex.upstream.tls) a['meshtrace.upstream.tls'] = 'ISTIO_MUTUAL';
+    if (ex.upstream.tls) {
+      a['meshtrace.upstream.tls'] = 'ISTIO_MUTUAL';
+      const principal = ex.upstream.tls.principalOf(ex.upstream.host, ex.upstream.port);
+      if (principal) a['meshtrace.upstream.principal'] = principal;
+    }
     if (ex.transportFailureReason) a['meshtrace.upstream.transport_failure_reason'] = ex.transportFailureReason;
   }
   Object.assign(a, ex.attributes);
@@ -162,6 +166,12 @@ export function attemptToSpan(ex: Exchange, i: number): SpanInit | undefined {
   };
   if (isIP(at.host)) { a['network.peer.address'] = at.host; a['network.peer.port'] = at.port; }
   if (ex.upstream) a['peer.service'] = ex.upstream.service;
+  const tls = ex.upstream?.tls;
+  if (tls) {
+    a['meshtrace.upstream.tls'] = 'ISTIO_MUTUAL';
+    const principal = tls.principalOf(at.host, at.port);
+    if (principal) a['meshtrace.upstream.principal'] = principal;
+  }
   if (i > 0) {
     a['http.request.resend_count'] = i;
     a['meshtrace.retry.backoff_ms'] = at.backoffMs;
