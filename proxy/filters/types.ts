@@ -29,6 +29,11 @@ export interface ExchangeTrace {
   /** The caller's context, when it sent a valid one. */
   parent?: SpanContext;
   extracted: Extracted;
+  /**
+   * Set once a call under a retry policy is retried: the id of the logical CLIENT span, parent of
+   * one span per try. `context.spanId` is then the first try's span (the id it sent upstream).
+   */
+  logicalSpanId?: string;
   /** Formats injected (the router injects each retry try's own span id with them). */
   propagators: readonly PropagatorName[];
 }
@@ -82,7 +87,7 @@ export interface Exchange {
   destination?: string;
   /** Mesh decisions on this exchange's span (proxy/traffic/mesh-trace.ts); absent until the mesh acts on a sampled request. */
   events?: SpanEvent[];
-  /** Tries of a request under a retry policy, each its own CLIENT span under this one; absent otherwise. */
+  /** A retried call's tries, each its own CLIENT span under this (logical) one; absent unless a retry was decided. */
   attempts?: AttemptRecord[];
   /** Why the request failed, for the span's status message. */
   error?: string;

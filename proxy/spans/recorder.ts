@@ -74,13 +74,15 @@ export function exchangeToSpan(ex: Exchange): SpanInit | undefined {
   Object.assign(a, ex.attributes);
   const events = meshEvents(ex);
   if (events) searchTags(events, a);
-  if (ex.attempts && ex.attempts.length > 1) a['meshtrace.retried'] = true;
+  // Tries are recorded only once a retry was decided (even one the route timeout then cut short).
+  if (ex.attempts) a['meshtrace.retried'] = true;
   const failed = ex.status >= 500 || (ex.status === 0 && ex.responseFlags.length > 0 && !ex.responseFlags.includes('DC'));
   if (ex.error) a['error.type'] = ex.error;
   else if (ex.status >= 500) a['error.type'] = String(ex.status);
   return {
     traceId: t.context.traceId,
-    spanId: t.context.spanId,
+    // A retried call: the logical span over its tries (the first try keeps context.spanId).
+    spanId: t.logicalSpanId ?? t.context.spanId,
     parentSpanId: t.parent?.spanId ?? '',
     parentIsRemote: true,
     traceState: t.context.traceState,
@@ -142,9 +144,10 @@ function searchTags(events: readonly SpanEvent[], a: Record<string, AttributeVal
 }
 
 /**
- * Try `i` of an exchange under a retry policy, as a CLIENT span under the exchange's (OpenTelemetry
+ * Try `i` of a retried exchange, as a CLIENT span under the exchange's logical span (OpenTelemetry
  * HTTP client conventions: one span per physical request, `http.request.resend_count` from the
  * second on). The last try ends with the exchange and takes its outcome when it had none of its own.
+ * A call that was not retried has no tries recorded: its one span is the call.
  */
 export function attemptToSpan(ex: Exchange, i: number): SpanInit | undefined {
   const t = ex.trace;
@@ -191,7 +194,7 @@ export function attemptToSpan(ex: Exchange, i: number): SpanInit | undefined {
   return {
     traceId: t.context.traceId,
     spanId: at.spanId,
-    parentSpanId: t.context.spanId,
+    parentSpanId: t.logicalSpanId ?? t.context.spanId,
     parentIsRemote: false,
     traceState: t.context.traceState,
     name: ex.route ? `${ex.method} ${ex.route}` : `${ex.method} ${path}`,

@@ -66,16 +66,16 @@ describe('the mesh in the trace: retries, faults, overflow, ejection, timeouts a
     });
     const tracer = provider.getTracer('ratings-app');
     const w3c = new W3CTraceContextPropagator();
-    // Fails the first try of each x-test-id with 503, as a flaky ratings version does.
+    // With x-fail-first, fails the first try of each x-test-id with 503, as a flaky ratings version does.
     ratingsApp = await listen(async (req, res) => {
       const span = tracer.startSpan('GET /ratings', { kind: SpanKind.SERVER }, w3c.extract(ROOT_CONTEXT, req.headers, getter));
       await readBody(req);
       const id = String(req.headers['x-test-id']);
       const n = (triesSeen.get(id) ?? 0) + 1;
       triesSeen.set(id, n);
-      const status = n === 1 ? 503 : 200;
+      const status = n === 1 && req.headers['x-fail-first'] ? 503 : 200;
       span.setAttribute('http.response.status_code', status);
-      res.writeHead(status).end(n === 1 ? 'unavailable' : 'ok');
+      res.writeHead(status).end(status === 503 ? 'unavailable' : 'ok');
       span.end();
     });
     // Answers with the status in ?status=, after ?ms= milliseconds.
@@ -122,7 +122,7 @@ describe('the mesh in the trace: retries, faults, overflow, ejection, timeouts a
 
   it('a retried call: the logical CLIENT span, one CLIENT span per try, each upstream SERVER span under its own try', async () => {
     const { traceId, traceparent } = newTrace();
-    const r = await call('ratings', '/ratings/1', traceparent, { 'x-test-id': 'retry-1' });
+    const r = await call('ratings', '/ratings/1', traceparent, { 'x-test-id': 'retry-1', 'x-fail-first': '1' });
     expect(r.status).toBe(200);
     expect(triesSeen.get('retry-1')).toBe(2);
     await Promise.all([reviews.flushSpans(), ratings.flushSpans()]);
@@ -174,6 +174,21 @@ describe('the mesh in the trace: retries, faults, overflow, ejection, timeouts a
     // Found by the indexed tag, through the Jaeger search API.
     const found = await fetch(`${server.queryUrl}/api/traces?service=reviews&tag=meshtrace.retried:true&lookback=1h`);
     expect(((await found.json()) as { data: JTrace[] }).data.map((x) => x.traceID)).toContain(traceId);
+  });
+
+  it('a retry route whose first try succeeds stays one CLIENT span, the upstream SERVER span its child', async () => {
+    const { traceId, traceparent } = newTrace();
+    const r = await call('ratings', '/ratings/2', traceparent, { 'x-test-id': 'first-ok' });
+    expect(r.status).toBe(200);
+    await Promise.all([reviews.flushSpans(), ratings.flushSpans()]);
+    const t = await traceOf(traceId, 3);
+    const client = t.spans.filter((s) => service(t, s) === 'reviews');
+    expect(client).toHaveLength(1);
+    expect(tag(client[0], 'meshtrace.attempt')).toBeUndefined();
+    expect(tag(client[0], 'meshtrace.retried')).toBeUndefined();
+    expect(tag(client[0], 'meshtrace.retry.attempts')).toBe(1);
+    expect(triesSeen.get('first-ok')).toBe(1);
+    expect(parentOf(t.spans.find((s) => service(t, s) === 'ratings')!)).toBe(client[0].spanID);
   });
 
   it('without retries nothing changes: one CLIENT span, no events, no attempt spans', async () => {

@@ -7,9 +7,9 @@ import type { AttemptOutcome } from './retry.js';
 
 /**
  * What the mesh did to a request, kept for its trace (issue 12): span events for each decision
- * (route, fault, overflow, ejection, no healthy upstream, timeout, retry) and one record per try
- * of a route with retries, each recorded as its own CLIENT span under the logical call
- * (proxy/spans/recorder.ts). Only requests whose trace is sampled get any of it, and nothing is
+ * (route, fault, overflow, ejection, no healthy upstream, timeout, retry) and, once a call is
+ * retried, one record per try, each recorded as its own CLIENT span under the logical call
+ * (proxy/spans/recorder.ts). A call that is not retried stays one span. Only requests whose trace is sampled get any of it, and nothing is
  * allocated until the mesh acts, so a plain forwarded request costs nothing more.
  *
  * Names and attributes are documented in proxy/README.md ("The mesh in the trace").
@@ -26,7 +26,7 @@ export const MeshEvent = {
   retry: 'meshtrace.retry',
 } as const;
 
-/** One try of a request under a retry policy: becomes a CLIENT span, child of the exchange's span. */
+/** One try of a retried call: becomes a CLIENT span, child of the exchange's logical span. */
 export interface AttemptRecord {
   spanId: string;
   startMs: number;

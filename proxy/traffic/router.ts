@@ -3,6 +3,8 @@ import type { FilterChain } from '../filters/chain.js';
 import type { Exchange } from '../filters/types.js';
 import { attempt, forward, sendLocalReply, type AttemptHandle, type ForwardOptions } from '../http/forward.js';
 import { FAULT_ABORT_BODY } from './fault.js';
+import { newSpanId } from '../propagation/ids.js';
+import type { SpanEvent } from '../spans/span.js';
 import { addEvent, MeshEvent, nowMs, retryReason, settleAttempt, startAttempt, traced, type AttemptRecord, type EventTarget } from './mesh-trace.js';
 import { backoffMs, bodyFitsRetryBuffer, DEFAULT_RETRY_ON, isRetriable, type AttemptOutcome } from './retry.js';
 import type { TrafficDecision } from './state.js';
@@ -55,7 +57,7 @@ function noHealthyEvent(ex: Exchange, t: TrafficDecision): void {
 
 const isFailure = (out: AttemptOutcome) => out.kind === 'response' ? out.status >= 500 : out.kind !== 'other';
 
-class PolicyRun {
+class PolicyRun implements EventTarget {
   private gone = false;
   private wait?: NodeJS.Timeout;
   private routeTimer?: NodeJS.Timeout;
@@ -65,6 +67,10 @@ class PolicyRun {
   /** Sampled trace: record events and per-try spans. */
   private readonly traced: boolean;
   private lastBackoffMs = 0;
+  /** When the first try went out: it gets a span of its own only if it is retried. */
+  private firstStartMs = 0;
+  /** The first try's per-try events (timeout, ejection), held until it is known whether it is the only try. */
+  events?: SpanEvent[];
 
   constructor(
     private readonly ex: Exchange, private readonly req: IncomingMessage, private readonly res: ServerResponse,
@@ -178,39 +184,70 @@ class PolicyRun {
     const { ex, t } = this;
     const r = t.retry!;
     this.countTry();
-    const rec: AttemptRecord | undefined = this.traced ? startAttempt(ex, this.lastBackoffMs) : undefined;
+    // The first try goes out under the exchange's own span id (the tracing filter injected it): a
+    // call that is not retried stays one CLIENT span, as without a retry policy. A later try gets
+    // a span of its own, with its id in the headers it sends.
+    let rec: AttemptRecord | undefined;
+    if (this.traced) {
+      if (this.tries === 1) this.firstStartMs = nowMs();
+      else rec = startAttempt(ex, this.lastBackoffMs);
+    }
     this.current = attempt(ex, this.req, this.res, this.chain, this.o.dispatcher, {
       buffered: { body },
       timeoutMs: r.perTryTimeoutMs ?? 0,
       decide: (out) => {
-        if (rec) {
-          settleAttempt(rec, out);
-          if (out.kind === 'timeout' && !this.routeTimedOut) this.timeoutEvent(rec, 'per_try', r.perTryTimeoutMs ?? 0);
-        }
-        this.report(out, rec ?? ex);
-        if (this.routeTimedOut || this.gone) { this.done(); return false; }
-        if (!isRetriable(r, out)) { this.done(); return false; }
+        const on: EventTarget = rec ?? this;
+        if (rec) settleAttempt(rec, out);
+        if (this.traced && out.kind === 'timeout' && !this.routeTimedOut) this.timeoutEvent(on, 'per_try', r.perTryTimeoutMs ?? 0);
+        this.report(out, on);
+        if (this.routeTimedOut || this.gone || !isRetriable(r, out)) { this.onlyTry(); this.done(); return false; }
         if (this.tries > r.attempts) {
           ex.responseFlags.push('URX');
-          if (rec) addEvent(rec, MeshEvent.retry, { 'meshtrace.retry.reason': retryReason(out), 'meshtrace.retry.exhausted': true, 'meshtrace.retry.attempts': r.attempts });
+          if (this.traced) addEvent(on, MeshEvent.retry, { 'meshtrace.retry.reason': retryReason(out), 'meshtrace.retry.exhausted': true, 'meshtrace.retry.attempts': r.attempts });
+          this.onlyTry();
           this.done();
           return false;
         }
         this.current = undefined;
         t.upstream.owner.events.upstreamRetry(t.upstream.name);
         const wait = backoffMs(this.tries, t.upstream.owner.random());
-        if (rec) {
-          rec.endMs = nowMs();
-          addEvent(rec, MeshEvent.retry, {
+        if (this.traced) {
+          const tried = rec ?? this.splitFirstTry(out);
+          tried.endMs = nowMs();
+          addEvent(tried, MeshEvent.retry, {
             'meshtrace.retry.reason': retryReason(out), 'meshtrace.retry.retry_on': (r.retryOn ?? DEFAULT_RETRY_ON).join(','),
             'meshtrace.retry.next_attempt': this.tries + 1, 'meshtrace.retry.attempts': r.attempts, 'meshtrace.retry.backoff_ms': wait,
-          }, rec.endMs);
+          }, tried.endMs);
           this.lastBackoffMs = wait;
         }
         this.wait = setTimeout(() => { this.wait = undefined; this.retry(body); }, wait);
         return true;
       },
     });
+  }
+
+  /**
+   * The first try is retried: the exchange's span becomes the logical call (a new span id) and the
+   * first try a span of its own under it, keeping the id its request carried upstream.
+   */
+  private splitFirstTry(out: AttemptOutcome): AttemptRecord {
+    const { ex } = this;
+    const t = ex.trace!;
+    t.logicalSpanId = newSpanId();
+    const up = ex.upstream!;
+    const first: AttemptRecord = { spanId: t.context.spanId, startMs: this.firstStartMs, endMs: 0, host: up.host, port: up.port, backoffMs: 0, status: 0 };
+    settleAttempt(first, out);
+    first.events = this.events;
+    this.events = undefined;
+    ex.attempts = [first];
+    return first;
+  }
+
+  /** No retry followed the first try: its events are the call's own. */
+  private onlyTry(): void {
+    if (!this.events) return;
+    (this.ex.events ??= []).push(...this.events);
+    this.events = undefined;
   }
 
   private retry(body: Buffer | null): void {
