@@ -76,7 +76,7 @@ export function SpanDetails({ model: m, row, detail, onJump, onClose }: {
                 <span class="wf-try">try {mesh.attempt}</span>{' '}
                 {mesh.attempt > 1
                   ? `Retry ${mesh.attempt - 1} of the call above, sent after a ${mesh.backoffMs ?? 0} ms back-off.`
-                  : 'First try of the call above (its route retries).'}
+                  : 'First try of the call above, which the sidecar retried.'}
               </li>
             ) : null}
             {mesh.markers.map((k, n) => (

@@ -140,7 +140,7 @@ export function Waterfall(p: WaterfallProps) {
     const kids = m.subtreeEnd[i] > i + 1;
     const left = pct(m.start[i]);
     const width = Math.max((m.duration[i] / viewDur) * 100, 0.05);
-    const side = labelSide(left, width);
+    let side = labelSide(left, width);
     const cls = ['wf-row'];
     if (i === p.selected) cls.push('selected');
     if (p.matches?.[i]) cls.push('match');
@@ -160,7 +160,7 @@ export function Waterfall(p: WaterfallProps) {
       }
       if (mesh.attempt !== undefined) {
         meshBadges.push(
-          <span class="wf-try" data-mesh="attempt" title={mesh.attempt > 1 ? `Try ${mesh.attempt} of this call: retry ${mesh.attempt - 1}, sent after a ${mesh.backoffMs ?? 0} ms back-off` : 'Try 1 of this call (the route retries)'}>
+          <span class="wf-try" data-mesh="attempt" title={mesh.attempt > 1 ? `Try ${mesh.attempt} of this call: retry ${mesh.attempt - 1}, sent after a ${mesh.backoffMs ?? 0} ms back-off` : 'Try 1 of this call, which the sidecar retried'}>
             try {mesh.attempt}
           </span>,
         );
@@ -193,6 +193,8 @@ export function Waterfall(p: WaterfallProps) {
         meshBadges.push(<span class={`wf-mesh-badge wf-mesh-${k.kind}`} data-mesh-badge={k.kind} title={k.detail}>{MESH_GLYPH[k.kind]} {k.label}</span>);
       }
     }
+    // A label before the bar would sit on the back-off gap drawn there.
+    if (backoff && side === 'before') side = 'inside';
     const segs = p.critical?.segments.get(i);
     const critical = [];
     if (segs) {
