@@ -23,7 +23,7 @@ import type { TrafficDecision } from './state.js';
  * Exhausted on a retriable result: that result goes downstream with `URX` added.
  *
  * For a sampled trace each decision becomes a span event (proxy/traffic/mesh-trace.ts), and each
- * try of a retried route its own CLIENT span whose id is the traceparent sent on that try.
+ * try of a call that was retried its own CLIENT span whose id is the traceparent sent on that try.
  */
 export function routeExchange(ex: Exchange, req: IncomingMessage, res: ServerResponse, chain: FilterChain, o: ForwardOptions): void {
   const t = ex.traffic;

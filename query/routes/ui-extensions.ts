@@ -19,6 +19,8 @@
  *   `tracesScanned` sampled traces. Virtual nodes: CLIENT spans that no SERVER/CONSUMER span (and no
  *   span of another service) answers, named by `db.system`[/`db.name`] (kind database) or
  *   `peer.service` / `server.address` / `net.peer.name` / `http.host` (kind external).
+ *   `mesh` (when a meshtrace sidecar's call on the edge was sampled): `{calls, retried, faults,
+ *   ejections}` over the sampled logical sidecar calls (query/service-graph.ts).
  *
  * ## GET /api/ext/traces/{traceID}/compact[?raw=true]
  * One trace in compact form for big waterfalls (~1/10 of Jaeger JSON): `data` is
