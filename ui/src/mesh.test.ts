@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compactToTrace } from './compact.js';
 import type { CompactTrace, Span } from './jaeger-types.js';
-import { meshOfSpan, meshRows } from './mesh.js';
+import { describeMeshEvent, meshOfSpan, meshRows } from './mesh.js';
 import { meshFilterOf, withMeshFilter } from './search-query.js';
 
 const span = (over: Partial<Span>): Span => ({
@@ -28,6 +28,15 @@ describe('mesh marks read back from spans', () => {
     expect(meshOfSpan(span({}))).toBeUndefined();
     expect(meshRows([span({}), span({})])).toBeNull();
     expect(meshRows([span({}), s])?.[1]).toEqual(m);
+  });
+
+  it('says what overflow, no healthy upstream and timeouts were, from their attributes', () => {
+    expect(describeMeshEvent('meshtrace.overflow', { 'meshtrace.upstream': 'ratings', 'meshtrace.overflow.limit': 'maxRequests', 'meshtrace.overflow.max': 10, 'meshtrace.overflow.current': 10 }, 5))
+      .toEqual({ kind: 'overflow', timeUs: 5, label: 'overflow: maxRequests', detail: 'The circuit breaker of ratings refused this call (503 UO): 10 requests counted against maxRequests = 10.' });
+    expect(describeMeshEvent('meshtrace.no_healthy_upstream', { 'meshtrace.upstream': 'ratings', 'meshtrace.upstream.ejected': '10.0.0.1:80' }, 5)?.label).toBe('no healthy upstream');
+    expect(describeMeshEvent('meshtrace.timeout', { 'meshtrace.timeout.kind': 'per_try', 'meshtrace.timeout.ms': 50 }, 5)?.label).toBe('timeout: per-try 50 ms');
+    expect(describeMeshEvent('meshtrace.timeout', { 'meshtrace.timeout.kind': 'route', 'meshtrace.timeout.ms': 2000 }, 5)?.detail).toBe('The route timeout of 2000 ms ran out before response headers (504 UT).');
+    expect(describeMeshEvent('retry', {}, 5)).toBeUndefined();
   });
 
   it('rebuilds the marks from the compact form before span details are fetched', () => {
