@@ -109,7 +109,7 @@ describe('docker-compose.yml', () => {
       expect(config.upstreams).toEqual(expected);
       // The one mesh-wide config (demo/mesh.json): productpage's section routes reviews, the others have none.
       expect(p.opts.config).toBe(MESH_CONFIG_FILE);
-      expect(config.routes.map((r) => r.name)).toEqual(svc.id === 'productpage' ? ['reviews-jason', 'reviews'] : []);
+      expect(config.routes.map((r) => r.name)).toEqual(svc.id === 'productpage' ? ['reviews-jason', 'reviews', 'details'] : svc.service === 'reviews' ? ['ratings'] : []);
       expect(p.args).toEqual(['node', `demo/services/${svc.script}`]);
       expect(existsSync(join(ROOT, p.args[1]))).toBe(true);
       expect(compose.services[svc.id].environment?.SERVICE_VERSION).toBe(svc.version);

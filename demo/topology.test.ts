@@ -7,8 +7,8 @@ import { BOOKSHOP, serviceNames, startLayers, upstreamFlags, type DemoService } 
 describe('bookshop topology', () => {
   it('starts callees before callers', () => {
     expect(startLayers().map((l) => l.map((s) => s.id))).toEqual([
-      ['details', 'ratings', 'reviews-v1'],
-      ['reviews-v2', 'reviews-v3'],
+      ['details', 'ratings-v1', 'ratings-v2'],
+      ['reviews-v1', 'reviews-v2', 'reviews-v3'],
       ['productpage'],
     ]);
   });
@@ -26,7 +26,8 @@ describe('bookshop topology', () => {
       'details=details:9080', 'reviews=reviews-v1:9080,reviews-v2:9080,reviews-v3:9080',
       'reviews-v1=reviews-v1:9080', 'reviews-v2=reviews-v2:9080', 'reviews-v3=reviews-v3:9080',
     ]);
-    expect(upstreamFlags(BOOKSHOP.find((s) => s.id === 'reviews-v1')!, (id) => id)).toEqual([]);
+    // Every reviews version knows ratings (both versions, and each by id): their shared mesh config routes it.
+    expect(upstreamFlags(BOOKSHOP.find((s) => s.id === 'reviews-v1')!, (id) => id)).toEqual(['ratings=ratings-v1,ratings-v2', 'ratings-v1=ratings-v1', 'ratings-v2=ratings-v2']);
     expect(serviceNames()).toEqual(['details', 'ratings', 'reviews', 'productpage']);
   });
 });
