@@ -13,6 +13,7 @@ import { createCollector, ListenError, listenFailureReason } from '../collector/
 import { standardAdjusters } from '../query/adjusters/index.js';
 import { buildQueryApp } from '../query/app.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
+import { openClickHouseBackend } from './clickhouse-backend.js';
 import { allInOneOptions, type AllInOneConfig, ConfigError, parseAllInOneConfig, type RawAllInOneConfig } from './config.js';
 import { IngestThread } from './ingest-thread.js';
 import { uiPlugins } from './ui.js';
@@ -58,6 +59,7 @@ const QUERY_CLOSE_GRACE_MS = 5_000;
 export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: Logger; env?: NodeJS.ProcessEnv } = {}): Promise<AllInOneServer> {
   const config = parseAllInOneConfig(given, opts.env ?? {});
   const logger = opts.logger ?? pino({ level: config.logLevel });
+  if (config.storage === 'clickhouse') return startWithClickHouse(config, logger);
   mkdirSync(config.dataDir, { recursive: true });
   // Two connections to one file: this thread reads (query API); the ingest worker thread writes
   // (collector, retention). Opened here first so the schema exists before the worker starts.
@@ -128,6 +130,73 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
       otlpHttpUrl,
       otlpGrpcAddress,
       zipkinUrl,
+      queryUrl,
+      config,
+      close: () => (closing ??= undo().then(() => logger.info('meshtrace all-in-one stopped'))),
+    };
+  } catch (err) {
+    await undo();
+    throw err;
+  }
+}
+
+/**
+ * `--storage clickhouse`: the same composition without the ingest worker thread (see
+ * clickhouse-backend.ts); the collector takes the store's writer directly.
+ */
+async function startWithClickHouse(config: AllInOneConfig, logger: Logger): Promise<AllInOneServer> {
+  const backend = await openClickHouseBackend(config, logger, RETENTION_INTERVAL_MS);
+  const { storage } = backend;
+  const cleanups: (() => Promise<void> | void)[] = [() => backend.stop()];
+  const undo = async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  };
+  try {
+    let ready = false;
+    const query = await buildQueryApp({
+      reader: storage.reader,
+      dependencies: storage.dependencies,
+      spanMetrics: storage.spanMetrics,
+      adjusters: standardAdjusters({ maxClockSkewAdjustUs: config.maxClockSkewAdjustment }),
+      logger: logger.child({ component: 'query' }),
+      isReady: () => ready,
+      ...uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist') }),
+    });
+    cleanups.push(async () => {
+      const force = setTimeout(() => query.server.closeAllConnections(), QUERY_CLOSE_GRACE_MS);
+      try { await query.close(); } finally { clearTimeout(force); }
+    });
+    const collector = createCollector({
+      config: {
+        host: config.host,
+        otlpHttpPort: config.otlpHttpPort,
+        otlpGrpcPort: config.otlpGrpcPort,
+        zipkinPort: config.zipkinPort,
+        maxRequestBodyBytes: config.maxBodySize,
+        maxQueueSpans: config.queueSize,
+        corsAllowedOrigins: config.corsOrigins,
+      },
+      writer: storage.writer,
+      logger: logger.child({ component: 'collector' }),
+    });
+    await collector.start().catch((err: unknown) => { throw portProblem(err, config); });
+    cleanups.push(() => collector.shutdown());
+    await query.listen({ host: config.host, port: config.queryPort }).catch((err: unknown) => {
+      throw portProblem(new ListenError('queryPort', config.host, config.queryPort, err), config);
+    });
+    const queryAddress = query.server.address();
+    const queryPort = typeof queryAddress === 'object' && queryAddress ? queryAddress.port : config.queryPort;
+    ready = true;
+    const otlpHttpUrl = urlOf(config.host, collector.otlpHttpAddress().port);
+    const grpc = collector.otlpGrpcAddress();
+    const zipkin = collector.zipkinAddress();
+    const queryUrl = urlOf(config.host, queryPort);
+    logger.info({ otlpHttpUrl, queryUrl, clickhouseUrl: config.clickhouseUrl, database: config.clickhouseDatabase }, 'meshtrace all-in-one started (clickhouse storage)');
+    let closing: Promise<void> | undefined;
+    return {
+      otlpHttpUrl,
+      otlpGrpcAddress: grpc ? urlOf(config.host, grpc.port).slice('http://'.length) : undefined,
+      zipkinUrl: zipkin ? urlOf(config.host, zipkin.port) : undefined,
       queryUrl,
       config,
       close: () => (closing ??= undo().then(() => logger.info('meshtrace all-in-one stopped'))),
