@@ -35,7 +35,11 @@ export class ClickHouseDependencyReader implements DependencyReader {
       FROM children AS c
       INNER JOIN (
         SELECT DISTINCT trace_id, span_id, service FROM ${spans}
-        WHERE trace_id IN (SELECT trace_id FROM children)) AS p
+        WHERE trace_id IN (SELECT trace_id FROM children)
+          -- Parents lie within their traces' time range: prunes partitions (and the key) to
+          -- about the window instead of every stored day.
+          AND start_us BETWEEN (SELECT min(start_min) FROM ${this.schema.table('trace_index')} WHERE trace_id IN (SELECT trace_id FROM children))
+                           AND (SELECT max(start_max) FROM ${this.schema.table('trace_index')} WHERE trace_id IN (SELECT trace_id FROM children))) AS p
       ON c.trace_id = p.trace_id AND c.parent_span_id = p.span_id
       WHERE p.service != c.service
       GROUP BY parent, child
@@ -80,7 +84,8 @@ export class ClickHouseSpanMetricsReader implements SpanMetricsReader {
       cur.errors += num(r.errors);
       cur.latency.set(num(r.bin), calls);
     }
-    // ClickHouse orders strings bytewise; the contract's order is JS string order (same for BMP text).
+    // ClickHouse orders strings by UTF-8 bytes (code points); JS by UTF-16 units: they differ only
+    // between characters above U+FFFF and U+E000–U+FFFF.
     return out;
   }
 }

@@ -68,7 +68,12 @@ export class ClickHouseSpanWriter implements SpanWriter {
         table: this.schema.table('spans'),
         values,
         format: 'JSONEachRow',
-        ...(this.opts.asyncInsert ? { clickhouse_settings: { async_insert: 1, wait_for_async_insert: 1 } } : {}),
+        clickhouse_settings: {
+          ...(this.opts.asyncInsert ? { async_insert: 1, wait_for_async_insert: 1 } : {}),
+          // Into a Distributed table an insert is by default queued on this node and sent to
+          // the shards later: the batch would be acknowledged before it is stored on a shard.
+          ...(this.schema.cluster ? { distributed_foreground_insert: 1 } : {}),
+        },
       });
     } catch (err) {
       throw new ClickHouseWriteError(`writing ${batch.length} spans failed: ${describeFailure(err, this.opts.url)}`, err);
