@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../all-in-one/config.js';
 import { startEmbeddedClickHouse, type EmbeddedClickHouse } from './support/clickhouse-http.js';
 import { sdkProvider } from './helpers/otel.js';
+import { runCli } from './helpers/process.js';
 import { eventually, getJson, startTestServer, type TestServer } from './helpers/server.js';
 
 let ch: EmbeddedClickHouse;
@@ -96,5 +97,23 @@ describe('all-in-one --storage clickhouse', () => {
     await expect(startTestServer({ storage: 'clickhouse', clickhouseUrl: ch.url, maxSize: '1GiB' })).rejects.toThrow(ConfigError);
     await expect(startTestServer({ storage: 'clickhouse', clickhouseUrl: ch.url, clickhouseDatabase: 'never_migrated', clickhouseNoMigrate: 'true' }))
       .rejects.toThrow(/schema_migrations|lacks schema migrations/);
+  });
+});
+
+describe('meshtrace storage migrate', () => {
+  it('applies the migrations once, then reports the database up to date; --print shows the cluster DDL', async () => {
+    const args = ['storage', 'migrate', '--clickhouse-url', ch.url, '--clickhouse-database', 'cli_db'];
+    const first = await runCli(args);
+    expect(first.stderr).toBe('');
+    expect(first.stdout).toBe(`applied migrations 1 to cli_db at ${ch.url}\n`);
+    const again = await runCli(args);
+    expect(again.stdout).toBe(`cli_db at ${ch.url} is up to date\n`);
+    expect(await ch.query('SELECT count() FROM cli_db.spans')).toBe('0\n');
+    const printed = await runCli(['storage', 'migrate', '--print'], { MESHTRACE_CLICKHOUSE_CLUSTER: 'c1' });
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toContain("CREATE TABLE IF NOT EXISTS `meshtrace`.`spans_local` ON CLUSTER 'c1'");
+    const bad = await runCli(['storage', 'migrate', '--clickhouse-database', 'no-dashes']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--clickhouse-database (MESHTRACE_CLICKHOUSE_DATABASE)');
   });
 });

@@ -49,8 +49,8 @@ export async function checkMigrated(client: ClickHouseClient, s: Schema): Promis
   try {
     done = new Set(await appliedVersions(client, s));
   } catch (err) {
-    throw new Error(`clickhouse: cannot read ${s.database}.schema_migrations (run 'meshtrace storage migrate' or start without --clickhouse-no-migrate): ${(err as Error).message}`);
+    throw new Error(`clickhouse: cannot read ${s.database}.schema_migrations (run 'meshtrace storage migrate', or start once without --clickhouse-no-migrate): ${(err as Error).message}`);
   }
   const missing = MIGRATIONS.filter((m) => !done.has(m.version)).map((m) => m.version);
-  if (missing.length) throw new Error(`clickhouse: database ${s.database} lacks schema migrations ${missing.join(', ')} (run 'meshtrace storage migrate' or start without --clickhouse-no-migrate)`);
+  if (missing.length) throw new Error(`clickhouse: database ${s.database} lacks schema migrations ${missing.join(', ')} (run 'meshtrace storage migrate', or start once without --clickhouse-no-migrate)`);
 }

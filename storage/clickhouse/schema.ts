@@ -71,7 +71,8 @@ export class Schema {
   engine(kind: string, table: string, args = ''): string {
     if (!this.cluster) return `ENGINE = ${kind}MergeTree(${args})`;
     // {shard}/{replica} are the server's macros; the path names database and table so they never collide.
-    const path = `/clickhouse/tables/{shard}/${this.database}/${table}`;
+    // The migrations ledger is one table for the whole cluster (no {shard}): every node agrees on what ran.
+    const path = table === 'schema_migrations' ? `/clickhouse/tables/${this.database}/${table}` : `/clickhouse/tables/{shard}/${this.database}/${table}`;
     return `ENGINE = Replicated${kind}MergeTree(${str(path)}, '{replica}'${args ? `, ${args}` : ''})`;
   }
 
