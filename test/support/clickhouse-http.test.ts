@@ -71,6 +71,15 @@ describe('embedded ClickHouse HTTP server', () => {
     expect((missing as ClickHouseError).type).toBe('UNKNOWN_QUERY_PARAMETER');
   });
 
+  it('applies settings from the URL to that query only', async () => {
+    const get = (extra: string) => fetch(`${ch.url}/?${extra}query=${encodeURIComponent("SELECT getSetting('max_threads') = 3 AS set")}`).then((r) => r.text());
+    expect(await get('max_threads=3&')).toBe('1\n');
+    expect(await get('')).toBe('0\n');
+    const bad = await fetch(`${ch.url}/?no_such_setting=1&query=SELECT%201`);
+    expect(bad.status).not.toBe(200);
+    expect(bad.headers.get('x-clickhouse-exception-code')).toBe('115'); // UNKNOWN_SETTING
+  });
+
   it('refuses connections while down, then serves again', async () => {
     ch.setDown(true);
     const down = createClient({ url: ch.url, request_timeout: 2000 });

@@ -120,15 +120,23 @@ export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions = 
   let currentDb = 'default';
   let down = false;
 
-  /** Runs on the engine, one at a time, in `database`. */
-  const run = (sql: string, format: string, database?: string): Promise<string> => {
+  /**
+   * Runs on the engine, one at a time, in `database`, with `settings` (`name = value`) for this
+   * query only: the session is shared, so they are SET before and reset to DEFAULT after.
+   */
+  const run = (sql: string, format: string, database?: string, settings: string[] = []): Promise<string> => {
     const job = queue.then(async () => {
       if (database && database !== currentDb) {
         await session.queryAsync(`USE \`${database.replace(/`/g, '\\`')}\``);
         currentDb = database;
       }
-      const r = await session.queryAsync(sql, { format });
-      return r.text();
+      if (settings.length) await session.queryAsync(`SET ${settings.join(', ')}`);
+      try {
+        const r = await session.queryAsync(sql, { format });
+        return r.text();
+      } finally {
+        if (settings.length) await session.queryAsync(`SET ${settings.map((x) => `${x.split(' = ')[0]} = DEFAULT`).join(', ')}`);
+      }
     });
     queue = job.catch(() => undefined);
     return job;
@@ -153,7 +161,7 @@ export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions = 
       const settings: string[] = [];
       for (const [k, v] of url.searchParams) {
         if (k.startsWith('param_')) params.set(k.slice(6), v);
-        else if (!NON_SETTINGS.has(k) && !HTTP_ONLY_SETTINGS.has(k)) settings.push(`${k} = ${/^-?\d+(\.\d+)?$/.test(v) ? v : quoteString(v)}`);
+        else if (!NON_SETTINGS.has(k) && !HTTP_ONLY_SETTINGS.has(k) && /^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) settings.push(`${k} = ${/^-?\d+(\.\d+)?$/.test(v) ? v : quoteString(v)}`);
       }
       // As ClickHouse: the URL's query, then a newline-free join with the body (the INSERT's data).
       const urlQuery = url.searchParams.get('query') ?? '';
@@ -162,10 +170,9 @@ export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions = 
       if (urlQuery && IS_INSERT.test(urlQuery)) sql = `${bindParams(urlQuery, params)}\n${bodyText}`;
       else sql = bindParams(urlQuery && bodyText ? `${urlQuery}\n${bodyText}` : urlQuery || bodyText, params);
       if (!sql.trim()) throw Object.assign(new Error('Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)'), { clickhouseCode: 62 });
-      // Settings go before the statement with SET (valid for every statement kind, INSERT data included).
+      // Settings are SET around the statement (valid for every statement kind, INSERT data included).
       const format = url.searchParams.get('default_format') ?? 'TabSeparated';
-      if (settings.length) await run(`SET ${settings.join(', ')}`, 'TabSeparated', url.searchParams.get('database') ?? undefined);
-      const out = await run(sql, IS_INSERT.test(sql) || HAS_FORMAT.test(sql) ? 'TabSeparated' : format, url.searchParams.get('database') ?? undefined);
+      const out = await run(sql, IS_INSERT.test(sql) || HAS_FORMAT.test(sql) ? 'TabSeparated' : format, url.searchParams.get('database') ?? undefined, settings);
       const formatMatch = /\bFORMAT\s+([A-Za-z]+)\s*;?\s*$/i.exec(sql);
       res.writeHead(200, {
         ...base,
