@@ -1,10 +1,14 @@
 /**
  * Span ↔ `spans` row (JSONEachRow). Attributes are parallel arrays of key, type and string value
  * so that order, duplicates and types round-trip exactly; events and links, read only with the
- * whole trace, are JSON. `tags` carries the search terms (`key=value`).
+ * whole trace, are JSON. `tags` carries the search terms (`key=value`): attributes of the span,
+ * its resource and its events, `event=<name>`, and the tags Jaeger derives from kind and status.
  */
 import { latencyBin } from '../../model/latency-histogram.js';
 import { attributeValueAsString, type Attribute, type Span, type SpanKind, type StatusCode } from '../../model/span.js';
+// The derived tags (span.kind, error, otel.status_code) are part of what tag search means for
+// every backend; the SQLite backend's pure function defines them, used here so both agree.
+import { forEachDerivedTag } from '../sqlite/terms.js';
 
 export interface SpanRow {
   trace_id: string;
@@ -90,6 +94,7 @@ export function toRow(span: Span, extra: { firstWrite: boolean; version: number 
     tags.push(tagTerm('event', e.name));
     return { t: e.timeUs, n: e.name, k, y, v, ...(e.droppedAttributesCount !== undefined ? { d: e.droppedAttributesCount } : {}) };
   });
+  forEachDerivedTag(span.kind, span.status.code, (k, v) => tags.push(tagTerm(k, v)));
   const links: StoredLink[] = span.links.map((l) => {
     const [k, y, v] = split(l.attributes);
     return { t: l.traceId, s: l.spanId, ...(l.traceState !== undefined ? { ts: l.traceState } : {}), k, y, v, ...(l.droppedAttributesCount !== undefined ? { d: l.droppedAttributesCount } : {}) };

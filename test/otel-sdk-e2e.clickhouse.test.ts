@@ -1,0 +1,6 @@
+/**
+ * test/otel-sdk-e2e.test.ts unchanged, against `--storage clickhouse` (embedded ClickHouse: see
+ * startTestServer in helpers/server.ts).
+ */
+process.env.MESHTRACE_TEST_STORAGE = 'clickhouse';
+await import('./otel-sdk-e2e.test.js');
