@@ -24,7 +24,13 @@ let clickhouseDatabases = 0;
 
 async function storageOverrides(): Promise<RawAllInOneConfig> {
   if (process.env.MESHTRACE_TEST_STORAGE !== 'clickhouse') return {};
-  embeddedClickHouse ??= import('../support/clickhouse-http.js').then((m) => m.startEmbeddedClickHouse());
+  if (!embeddedClickHouse) {
+    // Kept for the whole process (servers come and go; one chdb session per process): its data
+    // directory is removed when the process exits.
+    const dir = mkdtempSync(join(tmpdir(), 'meshtrace-chdb-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    embeddedClickHouse = import('../support/clickhouse-http.js').then((m) => m.startEmbeddedClickHouse({ dataDir: dir }));
+  }
   const ch = await embeddedClickHouse;
   return { storage: 'clickhouse', clickhouseUrl: ch.url, clickhouseDatabase: `test_${process.pid}_${++clickhouseDatabases}` };
 }
