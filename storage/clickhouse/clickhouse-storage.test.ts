@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { payloadHttpAnswer, STORAGE_RETRY_AFTER_SECONDS } from '../../collector/pipeline.js';
 import { startEmbeddedClickHouse, type EmbeddedClickHouse } from '../../test/support/clickhouse-http.js';
 import { runStorageContract } from '../contract.js';
-import { bySpanId, makeCallTrace, MINUTE_US, nowUs } from '../testdata/fixtures.js';
+import { SpanKind } from '../../model/span.js';
+import { bySpanId, HOUR_US, makeCallTrace, makeSpan, MINUTE_US, newTraceId, nowUs } from '../testdata/fixtures.js';
 import { ClickHouseWriteError, openClickHouseStorage } from './index.js';
 import { allStatements, appliedVersions, migrate, MIGRATIONS } from './migrations.js';
 import { Schema, ttlStatements } from './schema.js';
@@ -94,6 +95,23 @@ describe('clickhouse storage: schema and migrations', () => {
 
   it('rejects database names that are not identifiers', () => {
     expect(() => new Schema({ database: 'a-b; DROP' })).toThrow(/identifier/);
+  });
+});
+
+describe('clickhouse storage: writes', () => {
+  it('counts a span once in span metrics even when the same span is written by concurrent calls', async () => {
+    const s = await openClickHouseStorage({ url: ch.url, database: `writes_${++n}` });
+    try {
+      const now = nowUs();
+      const span = makeSpan({ traceId: newTraceId(), service: 'svc', name: 'op', kind: SpanKind.SERVER, startTimeUs: now - MINUTE_US });
+      await Promise.all([s.writer.writeSpans([span]), s.writer.writeSpans([span]), s.writer.writeSpans([{ ...span }])]);
+      const buckets = await s.spanMetrics.getSpanMetrics({ serviceNames: ['svc'], spanKinds: [], startUs: now - HOUR_US, endUs: now });
+      expect(buckets.map((b) => b.calls)).toEqual([1]);
+      const [trace] = await s.reader.getTraces({ traceIds: [span.traceId] });
+      expect(trace.spans).toEqual([span]);
+    } finally {
+      await s.close();
+    }
   });
 });
 

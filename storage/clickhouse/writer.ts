@@ -46,6 +46,8 @@ export interface ClickHouseWriterOptions {
 
 export class ClickHouseSpanWriter implements SpanWriter {
   private lastVersion = 0;
+  /** The write in progress: writes run one at a time (see writeSpans). */
+  private tail: Promise<unknown> = Promise.resolve();
   constructor(private readonly client: ClickHouseClient, private readonly schema: Schema, private readonly opts: ClickHouseWriterOptions) {}
 
   /** Increasing per process: a later write of a span wins over an earlier one (ReplacingMergeTree's version, and reads). */
@@ -54,8 +56,20 @@ export class ClickHouseSpanWriter implements SpanWriter {
     return this.lastVersion;
   }
 
-  async writeSpans(batch: readonly Span[]): Promise<void> {
-    if (batch.length === 0) return;
+  /**
+   * One at a time: a batch's read of stored identities must see the batches written before it
+   * (the collector's batch writer can have several in flight, e.g. when it retries requests one
+   * by one). ClickHouse prefers fewer, larger inserts anyway; meanwhile the batch writer groups
+   * what arrives, and a slow ClickHouse fills its bounded queue (→ 503) instead of piling up inserts.
+   */
+  writeSpans(batch: readonly Span[]): Promise<void> {
+    if (batch.length === 0) return Promise.resolve();
+    const run = this.tail.then(() => this.write(batch));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async write(batch: readonly Span[]): Promise<void> {
     try {
       const seen = await this.storedIdentities(new Set(batch.map((s) => s.traceId)));
       const values = batch.map((s) => {

@@ -17,7 +17,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Session } from 'chdb';
+import { Session, type ChdbResult } from 'chdb';
 
 export interface EmbeddedClickHouse {
   /** `http://127.0.0.1:PORT` */
@@ -124,7 +124,7 @@ export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions = 
    * Runs on the engine, one at a time, in `database`, with `settings` (`name = value`) for this
    * query only: the session is shared, so they are SET before and reset to DEFAULT after.
    */
-  const run = (sql: string, format: string, database?: string, settings: string[] = []): Promise<string> => {
+  const run = (sql: string, format: string, database?: string, settings: string[] = []): Promise<ChdbResult> => {
     const job = queue.then(async () => {
       if (database && database !== currentDb) {
         await session.queryAsync(`USE \`${database.replace(/`/g, '\\`')}\``);
@@ -132,8 +132,7 @@ export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions = 
       }
       if (settings.length) await session.queryAsync(`SET ${settings.join(', ')}`);
       try {
-        const r = await session.queryAsync(sql, { format });
-        return r.text();
+        return await session.queryAsync(sql, { format });
       } finally {
         if (settings.length) await session.queryAsync(`SET ${settings.map((x) => `${x.split(' = ')[0]} = DEFAULT`).join(', ')}`);
       }
@@ -174,13 +173,18 @@ export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions = 
       const format = url.searchParams.get('default_format') ?? 'TabSeparated';
       const out = await run(sql, IS_INSERT.test(sql) || HAS_FORMAT.test(sql) ? 'TabSeparated' : format, url.searchParams.get('database') ?? undefined, settings);
       const formatMatch = /\bFORMAT\s+([A-Za-z]+)\s*;?\s*$/i.exec(sql);
+      const elapsedNs = String(Math.round(out.elapsed * 1e9));
       res.writeHead(200, {
         ...base,
         'Content-Type': 'text/plain; charset=UTF-8',
         'X-ClickHouse-Format': formatMatch?.[1] ?? format,
-        // The client parses this for inserts and commands; chdb's figures are not exposed per query.
-        'X-ClickHouse-Summary': JSON.stringify({ read_rows: '0', read_bytes: '0', written_rows: '0', written_bytes: '0', total_rows_to_read: '0', result_rows: '0', result_bytes: '0', elapsed_ns: '0' }),
-      }).end(out);
+        // The client parses this for inserts and commands. chdb reports what it read; written
+        // figures are not exposed per query, so they stay 0.
+        'X-ClickHouse-Summary': JSON.stringify({
+          read_rows: String(out.rowsRead), read_bytes: String(out.bytesRead), written_rows: '0', written_bytes: '0',
+          total_rows_to_read: String(out.rowsRead), result_rows: '0', result_bytes: String(out.bytes().length), elapsed_ns: elapsedNs,
+        }),
+      }).end(Buffer.from(out.bytes()));
     } catch (err) {
       const { code, text } = exceptionOf(err);
       res.writeHead(httpStatusOf(code), { ...base, 'Content-Type': 'text/plain; charset=UTF-8', 'X-ClickHouse-Exception-Code': String(code) }).end(text);
@@ -205,7 +209,7 @@ export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions = 
   return {
     url: `http://${host}:${port}`,
     port,
-    query: (sql, format = 'TabSeparated') => run(sql, format),
+    query: async (sql, format = 'TabSeparated') => (await run(sql, format)).text(),
     setDown(d) {
       down = d;
       // Keep-alive sockets of the client would otherwise still reach the handler.
