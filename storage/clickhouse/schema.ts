@@ -98,7 +98,11 @@ ORDER BY version`;
   }
 }
 
-/** Seconds since the epoch of a µs column, as the DateTime partitioning and TTL need. */
+/**
+ * The DateTime of a µs column, as partitioning and TTL need. The partition key is an expression
+ * of `start_us` itself (no separate DateTime column): ClickHouse keeps a min/max of the partition
+ * key's columns per part, so every `start_us` condition prunes whole days of parts.
+ */
 export const secondsOf = (usColumn: string): string => `toDateTime(intDiv(${usColumn}, 1000000), 'UTC')`;
 
 /** Version 1: the initial schema (statements in order). */
@@ -135,12 +139,11 @@ export function initialSchema(s: Schema): string[] {
   latency_bin UInt16,
   first_write UInt8,
   version UInt64,
-  start_time DateTime('UTC') MATERIALIZED ${secondsOf('start_us')},
   INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
   INDEX idx_tags tags TYPE bloom_filter(0.01) GRANULARITY 1,
   INDEX idx_duration duration_us TYPE minmax GRANULARITY 1
 ) ${s.engine('Replacing', 'spans', 'version')}
-PARTITION BY toDate(start_time)
+PARTITION BY toDate(${secondsOf('start_us')})
 ORDER BY (service, start_us, trace_id, span_id, kind)`,
     ...s.distributed('spans', 'cityHash64(trace_id)'),
 
@@ -207,7 +210,7 @@ export function ttlStatements(s: Schema, days: number): string[] {
   }
   const d = Math.ceil(days);
   return [
-    `ALTER TABLE ${s.local('spans')}${on} MODIFY TTL start_time + INTERVAL ${d} DAY`,
+    `ALTER TABLE ${s.local('spans')}${on} MODIFY TTL ${secondsOf('start_us')} + INTERVAL ${d} DAY`,
     `ALTER TABLE ${s.local('trace_index')}${on} MODIFY TTL day + INTERVAL ${d + 1} DAY`,
     `ALTER TABLE ${s.local('span_metrics')}${on} MODIFY TTL toDateTime(minute * 60, 'UTC') + INTERVAL ${d} DAY`,
   ];
