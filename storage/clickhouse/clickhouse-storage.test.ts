@@ -130,6 +130,28 @@ describe('clickhouse storage: writes', () => {
   });
 });
 
+describe('clickhouse storage: search order', () => {
+  it('orders by trace start, not by the start of the matching span, across candidate pages', async () => {
+    const s = await openClickHouseStorage({ url: ch.url, database: `order_${++n}` });
+    try {
+      const now = nowUs();
+      // `late`: its matching span (service m) is the newest of all, but the trace started first.
+      const late = newTraceId();
+      const root = makeSpan({ traceId: late, service: 'gateway', startTimeUs: now - 50 * MINUTE_US });
+      const lateMatch = makeSpan({ traceId: late, service: 'm', parentSpanId: root.spanId, startTimeUs: now - 10_000 });
+      // 150 traces whose only span matches, started between 1 and 150 s ago: more than a page.
+      const others = Array.from({ length: 150 }, (_, i) => makeSpan({ traceId: newTraceId(), service: 'm', startTimeUs: now - (i + 1) * 1_000_000 }));
+      await s.writer.writeSpans([root, lateMatch, ...others]);
+      const q = { serviceName: 'm', startTimeMinUs: now - HOUR_US, startTimeMaxUs: now, limit: 200 };
+      expect(await s.reader.findTraceIds(q)).toEqual([...others.map((o) => o.traceId), late]);
+      expect(await s.reader.findTraceIds({ ...q, limit: 3 })).toEqual(others.slice(0, 3).map((o) => o.traceId));
+      expect(await s.reader.findTraceIds({ ...q, startTimeMinUs: now - 30_000_000, limit: 100 })).toEqual([...others.slice(0, 30).map((o) => o.traceId), late]);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('clickhouse storage: a ClickHouse that is down', () => {
   it('opening fails with a message naming the address', async () => {
     const ch2 = await startEmbeddedClickHouseUnused();

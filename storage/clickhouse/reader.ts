@@ -9,7 +9,7 @@
  * Search: spans of the service (a prefix of the ordering key) in the time window, grouped by
  * trace; the operation and each tag must occur on some span of that group (the tag bloom filter
  * skips granules with none of the searched terms); the duration bound is checked against
- * `trace_index`. Newest first by the earliest matching span's start.
+ * `trace_index`. Newest first by trace start (see findTraceIds).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { GetTracesQuery, TraceQuery, TraceReader } from '../api.js';
@@ -17,6 +17,11 @@ import { spanKindNames, type Operation, type SpanKind, type Trace } from '../../
 import type { Schema } from './schema.js';
 import { fromRow, SPAN_COLUMNS, tagTerm, type SpanRow } from './span-row.js';
 import { num, rows, traceIdList } from './sql.js';
+
+/** Candidate traces read per search query (at least; 2 × limit when larger). */
+const MIN_PAGE = 100;
+/** Pages read at most: bounds a search whose matching spans start long after their traces. */
+const MAX_PAGES = 20;
 
 export function validateTraceQuery(q: TraceQuery): void {
   const int = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v);
@@ -62,9 +67,33 @@ export class ClickHouseTraceReader implements TraceReader {
     return ids.length ? this.getTraces({ traceIds: ids }) : [];
   }
 
+  /**
+   * Candidates come from `spans` ordered by their earliest matching span, newest first, a page at
+   * a time; the result is ordered by trace start (`trace_index`), as the SQLite backend orders.
+   * A trace starts no later than its earliest matching span, so once a page ends before the
+   * `limit`-th best trace start found so far, no later candidate can enter the result.
+   */
   async findTraceIds(q: TraceQuery): Promise<string[]> {
     validateTraceQuery(q);
-    const params: Record<string, unknown> = { tmin: q.startTimeMinUs, tmax: q.startTimeMaxUs, limit: q.limit };
+    const pageSize = Math.max(2 * q.limit, MIN_PAGE);
+    const best: { id: string; start: number }[] = [];
+    const better = (a: { id: string; start: number }, b: { id: string; start: number }) => b.start - a.start || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const candidates = await this.candidates(q, page * pageSize, pageSize);
+      if (candidates.length === 0) break;
+      const starts = await this.traceStarts(candidates.map((c) => c.trace_id));
+      for (const c of candidates) best.push({ id: c.trace_id, start: starts.get(c.trace_id) ?? num(c.first_match) });
+      best.sort(better);
+      best.length = Math.min(best.length, q.limit);
+      const lastFirstMatch = num(candidates[candidates.length - 1].first_match);
+      if (candidates.length < pageSize || (best.length === q.limit && lastFirstMatch < best[best.length - 1].start)) break;
+    }
+    return best.map((b) => b.id);
+  }
+
+  /** One page of matching traces with their earliest matching span start, newest first. */
+  private async candidates(q: TraceQuery, offset: number, size: number): Promise<{ trace_id: string; first_match: unknown }[]> {
+    const params: Record<string, unknown> = { tmin: q.startTimeMinUs, tmax: q.startTimeMaxUs, size, offset };
     const where = ['start_us BETWEEN {tmin:Int64} AND {tmax:Int64}'];
     if (q.serviceName !== undefined) {
       where.push('service = {service:String}');
@@ -92,15 +121,21 @@ export class ClickHouseTraceReader implements TraceReader {
         WHERE trace_id IN (SELECT trace_id FROM matching)
         GROUP BY trace_id HAVING max(end_max) - min(start_min) BETWEEN {dmin:Int64} AND {dmax:Int64})`;
     }
-    const found = await rows<{ trace_id: string }>(this.client, `
+    return rows(this.client, `
       WITH matching AS (
         SELECT trace_id, min(start_us) AS first_match FROM ${this.schema.table('spans')}
         WHERE ${where.join(' AND ')}
         GROUP BY trace_id ${having})
-      SELECT trace_id FROM matching ${duration}
+      SELECT trace_id, first_match FROM matching ${duration}
       ORDER BY first_match DESC, trace_id
-      LIMIT {limit:UInt32}`, params);
-    return found.map((r) => r.trace_id);
+      LIMIT {size:UInt32} OFFSET {offset:UInt64}`, params);
+  }
+
+  /** Trace id → start of its first span. */
+  private async traceStarts(ids: string[]): Promise<Map<string, number>> {
+    const found = await rows<{ trace_id: string; start: unknown }>(this.client,
+      `SELECT trace_id, min(start_min) AS start FROM ${this.schema.table('trace_index')} WHERE trace_id IN ${traceIdList(ids)} GROUP BY trace_id`);
+    return new Map(found.map((r) => [r.trace_id, num(r.start)]));
   }
 
   async getServices(): Promise<string[]> {
