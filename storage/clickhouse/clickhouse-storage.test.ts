@@ -179,6 +179,30 @@ describe('clickhouse storage: a ClickHouse that is down', () => {
   });
 });
 
+describe('clickhouse storage: a ClickHouse too slow to answer', () => {
+  it('the writer rejects after the request timeout (→ 503), and writes again once ClickHouse answers', async () => {
+    const s = await openClickHouseStorage({ url: ch.url, database: `slow_${++n}`, requestTimeoutMs: 500 });
+    try {
+      const t = makeCallTrace({ startTimeUs: nowUs() - MINUTE_US });
+      ch.setStalled(true);
+      const started = Date.now();
+      const err = await s.writer.writeSpans(t).catch((e: unknown) => e);
+      ch.setStalled(false);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(err).toBeInstanceOf(ClickHouseWriteError);
+      expect((err as Error).message).toMatch(/did not answer in time/);
+      expect(payloadHttpAnswer(err, { error: () => undefined })).toMatchObject({ status: 503 });
+      await s.writer.writeSpans(t);
+      expect((await s.reader.getTraces({ traceIds: [t[0].traceId] }))[0].spans).toHaveLength(3);
+      expect(await s.diskBytes()).toBeGreaterThan(0);
+      expect(await s.oldestStartUs()).toBe(t[0].startTimeUs);
+    } finally {
+      ch.setStalled(false);
+      await s.close();
+    }
+  });
+});
+
 /** The URL of a port nothing listens on (bound, then released). */
 async function startEmbeddedClickHouseUnused(): Promise<string> {
   const srv = createServer();

@@ -28,11 +28,12 @@ export class ClickHouseWriteError extends Error {
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
 
-/** A message that says whether ClickHouse was unreachable or refused the data. */
+/** A message that says whether ClickHouse was unreachable, too slow, or refused the data. */
 export function describeFailure(err: unknown, url: string): string {
   const e = err as { code?: unknown; message?: unknown };
   const msg = typeof e?.message === 'string' ? e.message : String(err);
-  if ((typeof e?.code === 'string' && NETWORK_CODES.has(e.code)) || /socket hang up|timeout|ECONNREFUSED|ECONNRESET/i.test(msg)) {
+  if (/timeout/i.test(msg) || e?.code === 'ETIMEDOUT') return `ClickHouse at ${url} did not answer in time (${msg})`;
+  if ((typeof e?.code === 'string' && NETWORK_CODES.has(e.code)) || /socket hang up|ECONNREFUSED|ECONNRESET/i.test(msg)) {
     return `ClickHouse at ${url} is unreachable (${msg})`;
   }
   return `ClickHouse at ${url} refused the write (${msg})`;

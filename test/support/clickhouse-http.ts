@@ -27,6 +27,11 @@ export interface EmbeddedClickHouse {
   query(sql: string, format?: string): Promise<string>;
   /** Refuse connections from now on (a ClickHouse that went down) or accept them again. */
   setDown(down: boolean): void;
+  /**
+   * Accept requests but never answer them (a ClickHouse too slow to answer) or serve again; the
+   * held requests are then dropped unanswered, never run.
+   */
+  setStalled(stalled: boolean): void;
   close(): Promise<void>;
 }
 
@@ -119,6 +124,8 @@ export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions = 
   let queue: Promise<unknown> = Promise.resolve();
   let currentDb = 'default';
   let down = false;
+  let stalled = false;
+  const held = new Set<IncomingMessage>();
 
   /**
    * Runs on the engine, one at a time, in `database`, with `settings` (`name = value`) for this
@@ -196,6 +203,11 @@ export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions = 
       req.socket.destroy();
       return;
     }
+    if (stalled) {
+      held.add(req);
+      req.once('close', () => held.delete(req));
+      return;
+    }
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500).end(String(err));
     });
@@ -214,6 +226,13 @@ export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions = 
       down = d;
       // Keep-alive sockets of the client would otherwise still reach the handler.
       if (d) server.closeAllConnections();
+    },
+    setStalled(s) {
+      stalled = s;
+      if (!s) {
+        for (const req of held) req.socket.destroy();
+        held.clear();
+      }
     },
     async close() {
       server.closeAllConnections();
