@@ -145,7 +145,7 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
  * clickhouse-backend.ts); the collector takes the store's writer directly.
  */
 async function startWithClickHouse(config: AllInOneConfig, logger: Logger): Promise<AllInOneServer> {
-  const backend = await openClickHouseBackend(config, logger, RETENTION_INTERVAL_MS);
+  const backend = await openClickHouseBackend(config);
   const { storage } = backend;
   const cleanups: (() => Promise<void> | void)[] = [() => backend.stop()];
   const undo = async () => {

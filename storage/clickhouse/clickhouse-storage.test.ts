@@ -66,10 +66,14 @@ describe('clickhouse storage: schema and migrations', () => {
     try {
       const ddl = await ch.query(`SHOW CREATE TABLE ${database}.spans`);
       expect(ddl.replace(/\\'/g, "'")).toMatch(/TTL toDateTime\(intDiv\(start_us, 1000000\), 'UTC'\) \+ toIntervalDay\(7\)/);
+      expect(ddl).toMatch(/ttl_only_drop_parts = 1/);
       expect(await ch.query(`SHOW CREATE TABLE ${database}.span_metrics`)).toMatch(/TTL .*toIntervalDay\(7\)/);
     } finally {
       await s.close();
     }
+    // Retention 0 (keep forever) removes the TTL, also when there is none.
+    for (let i = 0; i < 2; i++) await (await openClickHouseStorage({ url: ch.url, database, ttlDays: 0 })).close();
+    expect(await ch.query(`SHOW CREATE TABLE ${database}.spans`)).not.toMatch(/\bTTL\b/);
   });
 
   it('cluster DDL (ON CLUSTER, Replicated engines, Distributed tables) is accepted by the engine parser', async () => {

@@ -23,7 +23,7 @@ export interface ClickHouseStorageOptions {
   migrate?: boolean;
   /** Cluster name: ON CLUSTER DDL, Replicated + Distributed tables. */
   cluster?: string;
-  /** Data older than this many days expires by TTL; 0/absent = TTL left as it is. */
+  /** Data older than this many days (rounded up) expires by TTL; 0 = no TTL; absent = TTL left as it is. */
   ttlDays?: number;
   /** Use ClickHouse async inserts (wait_for_async_insert=1: still acknowledged only when written). */
   asyncInsert?: boolean;
@@ -55,8 +55,13 @@ export async function openClickHouseStorage(opts: ClickHouseStorageOptions): Pro
     if (!ping.success) throw new Error(describeFailure(ping.error, opts.url));
     if (opts.migrate ?? true) await migrate(client, schema);
     else await checkMigrated(client, schema);
-    if (opts.ttlDays && opts.ttlDays > 0) {
-      for (const sql of ttlStatements(schema, opts.ttlDays)) await client.command({ query: sql });
+    if (opts.ttlDays !== undefined) {
+      for (const sql of ttlStatements(schema, opts.ttlDays)) {
+        await client.command({ query: sql }).catch((err: unknown) => {
+          // Removing a TTL that is not there: already as asked.
+          if (!(/REMOVE TTL/.test(sql) && /doesn't have any table TTL/i.test((err as Error).message))) throw err;
+        });
+      }
     }
   } catch (err) {
     await client.close();
@@ -76,16 +81,35 @@ function buildStorage(client: ClickHouseClient, schema: Schema, opts: ClickHouse
     dependencies: new ClickHouseDependencyReader(client, schema),
     spanMetrics: new ClickHouseSpanMetricsReader(client, schema),
 
+    /**
+     * Exact purge (the contract's): whole days before the cutoff's day are dropped as partitions
+     * (no rewrite), the rest of the cutoff's day is deleted by a mutation. The all-in-one server
+     * relies on the TTL instead (see all-in-one/clickhouse-backend.ts): a mutation per minute
+     * would rewrite the oldest day's parts every minute.
+     */
     async purgeOlderThan(cutoffUs: number): Promise<number> {
       if (!Number.isSafeInteger(cutoffUs)) throw new Error(`purgeOlderThan: cutoff must be an integer (µs), got ${cutoffUs}`);
       const [counted] = await rows<{ n: unknown }>(client, `
         SELECT count() AS n FROM (
           SELECT 1 FROM ${schema.table('spans')} WHERE start_us < {cutoff:Int64} LIMIT 1 BY trace_id, span_id, kind)`, { cutoff: cutoffUs });
       const removed = num(counted?.n ?? 0);
+      if (removed === 0) return 0;
       const params = { cutoff: cutoffUs, minute: Math.floor(cutoffUs / SPAN_METRICS_BUCKET_US) };
-      // ALTER … DELETE rewrites the affected parts. Whole days older than the cutoff are whole
-      // partitions; TTL (ttlDays) drops those without a mutation, this purge is the exact cut.
-      if (removed > 0) await client.command({ query: `ALTER TABLE ${schema.local('spans')}${on} DELETE WHERE start_us < {cutoff:Int64}`, query_params: params, clickhouse_settings: sync });
+      // Tables partitioned by day (a Date partition value).
+      for (const name of ['spans', 'trace_index', 'span_metrics'] as const) {
+        const parts = await rows<{ id: string }>(client, `
+          SELECT DISTINCT partition_id AS id FROM system.parts
+          WHERE database = {db:String} AND table = {table:String} AND active
+            AND toDate(partition) < toDate(toDateTime(intDiv({cutoff:Int64}, 1000000), 'UTC'))`,
+          { db: schema.database, table: schema.cluster ? `${name}_local` : name, cutoff: cutoffUs });
+        for (const p of parts) {
+          // A literal is required here; partition ids of Date partitions are digits (YYYYMMDD).
+          if (!/^\d+$/.test(p.id)) continue;
+          await client.command({ query: `ALTER TABLE ${schema.local(name)}${on} DROP PARTITION ID '${p.id}'` });
+        }
+      }
+      // The cutoff's own day: mutations (start_us prunes them to that day's parts).
+      await client.command({ query: `ALTER TABLE ${schema.local('spans')}${on} DELETE WHERE start_us < {cutoff:Int64}`, query_params: params, clickhouse_settings: sync });
       await client.command({ query: `ALTER TABLE ${schema.local('trace_index')}${on} DELETE WHERE start_max < {cutoff:Int64}`, query_params: params, clickhouse_settings: sync });
       await client.command({ query: `ALTER TABLE ${schema.local('span_metrics')}${on} DELETE WHERE minute < {minute:Int64}`, query_params: params, clickhouse_settings: sync });
       await client.command({
