@@ -9,6 +9,7 @@ import { attributeValueAsString, type Attribute, type Span, type SpanKind, type 
 // The derived tags (span.kind, error, otel.status_code) are part of what tag search means for
 // every backend; the SQLite backend's pure function defines them, used here so both agree.
 import { forEachDerivedTag } from '../sqlite/terms.js';
+import { num } from './sql.js';
 
 export interface SpanRow {
   trace_id: string;
@@ -128,8 +129,6 @@ export function toRow(span: Span, extra: { firstWrite: boolean; version: number 
   };
 }
 
-/** JSON output may quote 64-bit integers (output_format_json_quote_64bit_integers): accept both. */
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const optNum = (v: unknown): number | undefined => (v === null || v === undefined ? undefined : num(v));
 
 export function fromRow(r: SpanRow): Span {

@@ -61,7 +61,7 @@ function httpStatusOf(code: number): number {
   if ([516, 192, 193, 194, 195, 196, 197].includes(code)) return 401; // authentication
   if ([497, 164].includes(code)) return 403; // access denied, readonly
   if ([60, 81, 16, 47, 36, 46].includes(code)) return 404; // unknown table/database/column/identifier/function
-  if ([62, 26, 27, 6, 41, 53, 69, 70, 72, 73, 117, 130, 131, 32, 33, 38, 349, 27].includes(code)) return 400; // syntax, parse, type
+  if ([62, 26, 27, 6, 41, 53, 69, 70, 72, 73, 117, 130, 131, 32, 33, 38, 349].includes(code)) return 400; // syntax, parse, type
   if (code === 159) return 504; // timeout
   return 500;
 }
