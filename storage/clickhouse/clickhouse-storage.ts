@@ -49,6 +49,11 @@ export async function openClickHouseStorage(opts: ClickHouseStorageOptions): Pro
     password: opts.password ?? '',
     request_timeout: opts.requestTimeoutMs ?? 30_000,
     application: 'meshtrace',
+    // Cluster mode: queries read Distributed tables and use subqueries over Distributed tables
+    // (IN, JOIN), which ClickHouse refuses by default. Spans and trace_index are sharded by
+    // trace id, so every trace is whole on one shard and evaluating those subqueries on each
+    // shard's local tables is exact. (Not run on a real cluster in the tests: see README.)
+    ...(schema.cluster ? { clickhouse_settings: { distributed_product_mode: 'local' } } : {}),
   });
   try {
     const ping = await client.ping();

@@ -71,9 +71,13 @@ export class Schema {
   engine(kind: string, table: string, args = ''): string {
     if (!this.cluster) return `ENGINE = ${kind}MergeTree(${args})`;
     // {shard}/{replica} are the server's macros; the path names database and table so they never collide.
-    // The migrations ledger is one table for the whole cluster (no {shard}): every node agrees on what ran.
-    const path = table === 'schema_migrations' ? `/clickhouse/tables/${this.database}/${table}` : `/clickhouse/tables/{shard}/${this.database}/${table}`;
-    return `ENGINE = Replicated${kind}MergeTree(${str(path)}, '{replica}'${args ? `, ${args}` : ''})`;
+    // The migrations ledger is one table for the whole cluster (no {shard} in the path): every
+    // node agrees on what ran. Its replicas span shards, so their names include the shard
+    // ({replica} is often only unique within a shard).
+    const ledger = table === 'schema_migrations';
+    const path = ledger ? `/clickhouse/tables/${this.database}/${table}` : `/clickhouse/tables/{shard}/${this.database}/${table}`;
+    const replica = ledger ? '{shard}-{replica}' : '{replica}';
+    return `ENGINE = Replicated${kind}MergeTree(${str(path)}, ${str(replica)}${args ? `, ${args}` : ''})`;
   }
 
   /** The Distributed table in front of a local table (cluster mode only). */
