@@ -49,7 +49,11 @@ const NON_SETTINGS = new Set([
   'query', 'database', 'default_format', 'query_id', 'session_id', 'session_timeout', 'session_check',
   'user', 'password', 'role', 'compress', 'decompress', 'quota_key', 'buffer_size', 'wait_end_of_query',
 ]);
-/** Settings about the HTTP exchange itself: chdb has no HTTP layer, so they mean nothing to it. */
+/**
+ * Settings ignored: those about the HTTP exchange itself (chdb has no HTTP layer), and async
+ * inserts (chdb has no async insert queue: an insert is written at once, which is what
+ * `wait_for_async_insert=1` promises anyway).
+ */
 const HTTP_ONLY_SETTINGS = new Set([
   'enable_http_compression', 'send_progress_in_http_headers', 'http_headers_progress_interval_ms',
   'http_zlib_compression_level', 'wait_for_async_insert', 'async_insert', 'cancel_http_readonly_queries_on_client_close',
