@@ -26,6 +26,13 @@ export const allInOneOptions = {
   queryMaxLimit: { flag: '--query-max-limit', env: 'MESHTRACE_QUERY_MAX_LIMIT', default: '1500', help: 'most traces one search may ask for (limit, query.num_traces); larger → 400 (Jaeger UI\'s own maximum is 1500)' },
   queryMaxSpans: { flag: '--query-max-spans', env: 'MESHTRACE_QUERY_MAX_SPANS', default: '200000', help: 'most spans one query response carries over all its traces; a larger answer is cut and says so' },
   sqliteSync: { flag: '--sqlite-sync', env: 'MESHTRACE_SQLITE_SYNC', default: 'normal', help: 'normal: durable across process crashes; full: also across power loss (slower)' },
+  storage: { flag: '--storage', env: 'MESHTRACE_STORAGE', default: 'sqlite', help: 'sqlite (a file in --data-dir) or clickhouse (--clickhouse-url)' },
+  clickhouseUrl: { flag: '--clickhouse-url', env: 'MESHTRACE_CLICKHOUSE_URL', default: 'http://127.0.0.1:8123', help: 'ClickHouse HTTP interface, with --storage clickhouse' },
+  clickhouseDatabase: { flag: '--clickhouse-database', env: 'MESHTRACE_CLICKHOUSE_DATABASE', default: 'meshtrace', help: 'ClickHouse database of the trace tables (created when missing)' },
+  clickhouseUser: { flag: '--clickhouse-user', env: 'MESHTRACE_CLICKHOUSE_USER', default: 'default', help: 'ClickHouse user' },
+  clickhousePassword: { flag: '--clickhouse-password', env: 'MESHTRACE_CLICKHOUSE_PASSWORD', default: '', help: 'ClickHouse password (prefer the environment variable: flags show in ps)' },
+  clickhouseNoMigrate: { flag: '--clickhouse-no-migrate', env: 'MESHTRACE_CLICKHOUSE_NO_MIGRATE', default: 'false', help: 'do not create or upgrade the ClickHouse schema at start; fail if it is not current', boolean: true },
+  clickhouseCluster: { flag: '--clickhouse-cluster', env: 'MESHTRACE_CLICKHOUSE_CLUSTER', default: '', help: 'ClickHouse cluster name: ON CLUSTER DDL, Replicated and Distributed tables (none = one node)' },
 } as const;
 
 export type AllInOneOptionName = keyof typeof allInOneOptions;
@@ -83,6 +90,16 @@ export const allInOneConfigSchema = z.object({
   queryMaxLimit: positiveInt,
   /** spans per query response. */
   queryMaxSpans: positiveInt,
+  storage: z.enum(['sqlite', 'clickhouse']),
+  clickhouseUrl: z.string().refine((u) => /^https?:\/\/[^/]+/.test(u), 'must be http(s)://host:port'),
+  clickhouseDatabase: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an identifier ([A-Za-z_][A-Za-z0-9_]*)'),
+  clickhouseUser: z.string(),
+  clickhousePassword: z.string(),
+  clickhouseNoMigrate: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
+  clickhouseCluster: z.string().transform((s) => s.trim() || undefined),
+}).superRefine((c, ctx) => {
+  // The size cap needs a store that reports its size synchronously (SQLite); ClickHouse has TTL and --retention.
+  if (c.storage === 'clickhouse' && c.maxSize > 0) ctx.addIssue({ code: 'custom', path: ['maxSize'], message: 'is not supported with --storage clickhouse (use --retention)' });
 });
 
 export type AllInOneConfig = z.output<typeof allInOneConfigSchema>;

@@ -1,20 +1,20 @@
 /**
- * The all-in-one server: the composition root that wires collector → SQLite store ← query API + UI,
- * plus background retention. Start order is storage, collector, query: nothing is accepted before it
+ * The all-in-one server: the composition root that wires collector → store ← query API + UI, the
+ * store being SQLite (sqlite-backend.ts: an ingest worker thread, retention) or ClickHouse
+ * (clickhouse-backend.ts). Start order is storage, collector, query: nothing is accepted before it
  * can be stored, and once the query API answers the receivers already listen (a script that waits for
  * `/api/services` and then sends spans must not be refused). Shutdown is the reverse, and the
  * collector drains its queue into storage before the database closes.
  */
-import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
 import { createCollector, ListenError, listenFailureReason } from '../collector/index.js';
 import { standardAdjusters } from '../query/adjusters/index.js';
 import { buildQueryApp } from '../query/app.js';
-import { openSqliteStorage } from '../storage/sqlite/index.js';
+import { openClickHouseBackend } from './clickhouse-backend.js';
 import { allInOneOptions, type AllInOneConfig, ConfigError, parseAllInOneConfig, type RawAllInOneConfig } from './config.js';
-import { IngestThread } from './ingest-thread.js';
+import { openSqliteBackend } from './sqlite-backend.js';
 import { uiPlugins } from './ui.js';
 
 export interface AllInOneServer {
@@ -29,7 +29,6 @@ export interface AllInOneServer {
   close(): Promise<void>;
 }
 
-const RETENTION_INTERVAL_MS = 60_000;
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 function urlOf(host: string, port: number): string {
@@ -58,35 +57,22 @@ const QUERY_CLOSE_GRACE_MS = 5_000;
 export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: Logger; env?: NodeJS.ProcessEnv } = {}): Promise<AllInOneServer> {
   const config = parseAllInOneConfig(given, opts.env ?? {});
   const logger = opts.logger ?? pino({ level: config.logLevel });
-  mkdirSync(config.dataDir, { recursive: true });
-  // Two connections to one file: this thread reads (query API); the ingest worker thread writes
-  // (collector, retention). Opened here first so the schema exists before the worker starts.
-  const dbPath = join(config.dataDir, 'meshtrace.db');
-  const storage = await openSqliteStorage({ path: dbPath, synchronous: config.sqliteSync });
-  const cleanups: (() => Promise<void> | void)[] = [() => storage.close()];
+  const backend = config.storage === 'clickhouse' ? await openClickHouseBackend(config) : await openSqliteBackend(config, logger);
+  const cleanups: (() => Promise<void> | void)[] = [() => backend.close()];
   const undo = async () => {
     for (const fn of cleanups.reverse()) await fn();
   };
   try {
     let ready = false;
-    // Spawned by collector.start() below; built first so /ready can ask it.
-    const ingest = new IngestThread({
-      storage: { path: dbPath, synchronous: config.sqliteSync },
-      batch: { maxQueueSpans: config.queueSize },
-      retention: { maxAgeUs: config.retention, maxSizeBytes: config.maxSize, intervalMs: RETENTION_INTERVAL_MS },
-      logger: logger.child({ component: 'ingest' }),
-    });
     const query = await buildQueryApp({
-      reader: storage.reader,
-      dependencies: storage.dependencies,
-      spanMetrics: storage.spanMetrics,
+      reader: backend.reader,
+      dependencies: backend.dependencies,
+      spanMetrics: backend.spanMetrics,
       adjusters: standardAdjusters({ maxClockSkewAdjustUs: config.maxClockSkewAdjustment }),
       limits: { maxLimit: config.queryMaxLimit, maxSpans: config.queryMaxSpans },
       logger: logger.child({ component: 'query' }),
-      // Not ready while the ingest worker is being replaced: the receivers would answer 503.
-      isReady: () => ready && ingest.isRunning(),
-      // Up, but every write fails (disk full…): load balancers and orchestrators should see it.
-      unreadyReason: () => ingest.storageRefusalReason(),
+      isReady: () => ready && backend.isRunning(),
+      unreadyReason: backend.unreadyReason,
       ...uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist') }),
     });
     cleanups.push(async () => {
@@ -106,10 +92,10 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
         maxQueueSpans: config.queueSize,
         corsAllowedOrigins: config.corsOrigins,
       },
-      ingest,
+      ...backend.intake,
       logger: logger.child({ component: 'collector' }),
     });
-    // Starts the ingest worker (its storage connection, retention) before the receivers.
+    // Starts the intake (with SQLite: the ingest worker, its connection, retention) before the receivers.
     await collector.start().catch((err: unknown) => { throw portProblem(err, config); });
     cleanups.push(() => collector.shutdown());
     await query.listen({ host: config.host, port: config.queryPort }).catch((err: unknown) => {
@@ -125,7 +111,7 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
     const zipkin = collector.zipkinAddress();
     const zipkinUrl = zipkin ? urlOf(config.host, zipkin.port) : undefined;
     const queryUrl = urlOf(config.host, queryPort);
-    logger.info({ otlpHttpUrl, otlpGrpcAddress, zipkinUrl, queryUrl, dataDir: config.dataDir }, 'meshtrace all-in-one started');
+    logger.info({ otlpHttpUrl, otlpGrpcAddress, zipkinUrl, queryUrl, storage: backend.kind, ...backend.describe }, 'meshtrace all-in-one started');
     let closing: Promise<void> | undefined;
     return {
       otlpHttpUrl,

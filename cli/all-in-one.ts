@@ -14,13 +14,16 @@ export function registerAllInOne(program: Command): void {
     // The default is shown in the help text but not set here: parseAllInOneConfig applies defaults
     // under the environment, and a commander default would override MESHTRACE_* variables.
     const shown = o.default === '' ? 'none' : o.default;
-    cmd.addOption(new Option(`${o.flag} <${flagName.split('-').pop()}>`, `${o.help} (default: ${shown}) [env ${o.env}]`));
+    // A switch (`boolean`) takes no value: given, it sets 'true'.
+    const isSwitch = 'boolean' in o && o.boolean;
+    cmd.addOption(new Option(isSwitch ? o.flag : `${o.flag} <${flagName.split('-').pop()}>`, `${o.help} (default: ${shown}) [env ${o.env}]`));
     void name;
   }
   cmd.action(async (opts: Record<string, string | undefined>) => {
     const given: RawAllInOneConfig = {};
     for (const name of Object.keys(allInOneOptions) as AllInOneOptionName[]) {
-      if (opts[name] !== undefined) given[name] = opts[name];
+      const v: unknown = opts[name];
+      if (v !== undefined) given[name] = v === true ? 'true' : String(v);
     }
     // Loaded on use: other verbs (a sidecar started by `inject`) should not pay for the server's modules.
     const { startAllInOne } = await import('../all-in-one/server.js');

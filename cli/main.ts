@@ -9,6 +9,7 @@ import { registerCert } from './cert.js';
 import { registerDemo } from './demo.js';
 import { registerInject } from './inject.js';
 import { registerProxy } from './proxy.js';
+import { registerStorage } from './storage.js';
 
 export async function main(argv: string[]): Promise<void> {
   const program = new Command('meshtrace')
@@ -23,6 +24,7 @@ export async function main(argv: string[]): Promise<void> {
   registerInject(program);
   registerDemo(program);
   registerCert(program);
+  registerStorage(program);
   await program.parseAsync(argv, { from: 'user' });
 }
 

@@ -1,25 +1,60 @@
 /**
- * A real all-in-one server on 127.0.0.1 with ephemeral ports and a fresh SQLite file, for tests.
+ * A real all-in-one server on 127.0.0.1 with ephemeral ports and a fresh SQLite file (or a fresh
+ * ClickHouse database, below), for tests.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AllInOneServer, startAllInOne } from '../../all-in-one/server.js';
 import type { RawAllInOneConfig } from '../../all-in-one/config.js';
+import type { EmbeddedClickHouse } from '../support/clickhouse-http.js';
 
 export interface TestServer extends AllInOneServer {
   dataDir: string;
   stop(): Promise<void>;
 }
 
+/**
+ * With `MESHTRACE_TEST_STORAGE=clickhouse` (set by the `*.clickhouse.test.ts` files that re-run a
+ * suite), the server uses `--storage clickhouse` on an embedded ClickHouse (chdb behind its HTTP
+ * interface): one per test process (chdb allows one session), shared by the servers running at
+ * the same time, each with a fresh database, and closed (its temp data removed) with the last.
+ */
+let embeddedClickHouse: { ch: Promise<EmbeddedClickHouse>; users: number } | undefined;
+let clickhouseDatabases = 0;
+
+async function acquireClickHouse(): Promise<{ overrides: RawAllInOneConfig; release(): Promise<void> }> {
+  if (process.env.MESHTRACE_TEST_STORAGE !== 'clickhouse') return { overrides: {}, release: async () => {} };
+  embeddedClickHouse ??= { ch: import('../support/clickhouse-http.js').then((m) => m.startEmbeddedClickHouse()), users: 0 };
+  const shared = embeddedClickHouse;
+  shared.users++;
+  const ch = await shared.ch;
+  return {
+    overrides: { storage: 'clickhouse', clickhouseUrl: ch.url, clickhouseDatabase: `test_${++clickhouseDatabases}` },
+    async release() {
+      if (--shared.users > 0) return;
+      if (embeddedClickHouse === shared) embeddedClickHouse = undefined;
+      await ch.close();
+    },
+  };
+}
+
 export async function startTestServer(overrides: RawAllInOneConfig = {}): Promise<TestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'meshtrace-test-'));
-  const server = await startAllInOne({ dataDir, host: '127.0.0.1', otlpHttpPort: 0, otlpGrpcPort: 0, zipkinPort: 0, queryPort: 0, logLevel: 'silent', ...overrides });
+  const clickhouse = await acquireClickHouse();
+  let server: AllInOneServer;
+  try {
+    server = await startAllInOne({ dataDir, host: '127.0.0.1', otlpHttpPort: 0, otlpGrpcPort: 0, zipkinPort: 0, queryPort: 0, logLevel: 'silent', ...clickhouse.overrides, ...overrides });
+  } catch (err) {
+    await clickhouse.release();
+    throw err;
+  }
   return {
     ...server,
     dataDir,
     async stop() {
       await server.close();
+      await clickhouse.release();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,56 @@
+/**
+ * Versioned schema migrations, recorded in `schema_migrations`. Each migration is a list of
+ * statements written to be re-runnable (IF NOT EXISTS): a migration interrupted half-way, or two
+ * instances starting at once, re-apply harmlessly, and the version row is written only after
+ * every statement of its migration succeeded. Migrations are append-only: never edit a
+ * released one, add the next version.
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import { initialSchema, type Schema } from './schema.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements(s: Schema): string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial schema: spans, trace_index, operations, span_metrics', statements: initialSchema },
+];
+
+/** Every statement that migrating an empty database runs, in order (for review and the parser test). */
+export function allStatements(s: Schema): string[] {
+  return [s.createDatabase(), s.createMigrationsTable(), ...MIGRATIONS.flatMap((m) => m.statements(s))];
+}
+
+export async function appliedVersions(client: ClickHouseClient, s: Schema): Promise<number[]> {
+  const rs = await client.query({ query: `SELECT DISTINCT version FROM ${s.table('schema_migrations')} ORDER BY version`, format: 'JSONEachRow' });
+  return (await rs.json<{ version: number | string }>()).map((r) => Number(r.version));
+}
+
+/** Applies what is missing; returns the versions applied now (empty when up to date). */
+export async function migrate(client: ClickHouseClient, s: Schema): Promise<number[]> {
+  await client.command({ query: s.createDatabase() });
+  await client.command({ query: s.createMigrationsTable() });
+  const done = new Set(await appliedVersions(client, s));
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    if (done.has(m.version)) continue;
+    for (const sql of m.statements(s)) await client.command({ query: sql });
+    await client.insert({ table: s.table('schema_migrations'), values: [{ version: m.version, name: m.name }], format: 'JSONEachRow' });
+    applied.push(m.version);
+  }
+  return applied;
+}
+
+/** Throws when the database lacks migrations this code needs (`--clickhouse-no-migrate` against an old schema). */
+export async function checkMigrated(client: ClickHouseClient, s: Schema): Promise<void> {
+  let done: Set<number>;
+  try {
+    done = new Set(await appliedVersions(client, s));
+  } catch (err) {
+    throw new Error(`clickhouse: cannot read ${s.database}.schema_migrations (run 'meshtrace storage migrate', or start once without --clickhouse-no-migrate): ${(err as Error).message}`);
+  }
+  const missing = MIGRATIONS.filter((m) => !done.has(m.version)).map((m) => m.version);
+  if (missing.length) throw new Error(`clickhouse: database ${s.database} lacks schema migrations ${missing.join(', ')} (run 'meshtrace storage migrate', or start once without --clickhouse-no-migrate)`);
+}

@@ -1,0 +1,159 @@
+/**
+ * `TraceReader` on ClickHouse.
+ *
+ * Trace by id: `trace_index` (ordered by trace id) gives the traces' start range; spans are then
+ * read in that range only (partition pruning by day, the trace_id bloom filter inside), and the
+ * latest version of each span identity kept (`LIMIT 1 BY`), since ReplacingMergeTree merges
+ * versions only eventually.
+ *
+ * Search: spans of the service (a prefix of the ordering key) in the time window, grouped by
+ * trace; the operation and each tag must occur on some span of that group (the tag bloom filter
+ * skips granules with none of the searched terms); the duration bound is checked against
+ * `trace_index`. Newest first by trace start (see findTraceIds).
+ */
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { GetTracesQuery, TraceQuery, TraceReader } from '../api.js';
+import { spanKindNames, type Operation, type SpanKind, type Trace } from '../../model/span.js';
+import type { Schema } from './schema.js';
+import { fromRow, SPAN_COLUMNS, tagTerm, type SpanRow } from './span-row.js';
+import { num, rows, traceIdList } from './sql.js';
+
+/** Candidate traces read per search query (at least; 2 × limit when larger). */
+const MIN_PAGE = 100;
+/** Pages read at most: bounds a search whose matching spans start long after their traces. */
+const MAX_PAGES = 20;
+
+export function validateTraceQuery(q: TraceQuery): void {
+  const int = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v);
+  if (!int(q.startTimeMinUs)) throw new Error(`TraceQuery.startTimeMinUs must be an integer (µs), got ${q.startTimeMinUs}`);
+  if (!int(q.startTimeMaxUs)) throw new Error(`TraceQuery.startTimeMaxUs must be an integer (µs), got ${q.startTimeMaxUs}`);
+  if (!int(q.limit) || q.limit <= 0) throw new Error(`TraceQuery.limit must be a positive integer, got ${q.limit}`);
+  for (const k of ['durationMinUs', 'durationMaxUs'] as const) {
+    const v = q[k];
+    if (v !== undefined && (!int(v) || v < 0)) throw new Error(`TraceQuery.${k} must be a non-negative integer (µs), got ${v}`);
+  }
+}
+
+export class ClickHouseTraceReader implements TraceReader {
+  constructor(private readonly client: ClickHouseClient, private readonly schema: Schema) {}
+
+  async getTraces(q: GetTracesQuery): Promise<Trace[]> {
+    const list = traceIdList(new Set(q.traceIds));
+    if (list === '[]') return [];
+    // The time hints are not needed: trace_index knows each trace's range exactly.
+    const found = await rows<SpanRow>(this.client, `
+      WITH (SELECT (min(start_min), max(start_max)) FROM ${this.schema.table('trace_index')} WHERE trace_id IN ${list}) AS range
+      SELECT ${SPAN_COLUMNS.join(', ')} FROM ${this.schema.table('spans')}
+      WHERE trace_id IN ${list} AND start_us BETWEEN range.1 AND range.2
+      ORDER BY version DESC
+      LIMIT 1 BY trace_id, span_id, kind`);
+    const byTrace = new Map<string, Trace>();
+    for (const r of found) {
+      let t = byTrace.get(r.trace_id);
+      if (!t) byTrace.set(r.trace_id, (t = { traceId: r.trace_id, spans: [] }));
+      t.spans.push(fromRow(r));
+    }
+    // In the order asked for.
+    const out: Trace[] = [];
+    for (const id of new Set(q.traceIds)) {
+      const t = byTrace.get(id);
+      if (t) out.push(t);
+    }
+    return out;
+  }
+
+  async findTraces(q: TraceQuery): Promise<Trace[]> {
+    const ids = await this.findTraceIds(q);
+    return ids.length ? this.getTraces({ traceIds: ids }) : [];
+  }
+
+  /**
+   * Candidates come from `spans` ordered by their earliest matching span, newest first, a page at
+   * a time; the result is ordered by trace start (`trace_index`), as the SQLite backend orders.
+   * A trace starts no later than its earliest matching span, so once a page ends before the
+   * `limit`-th best trace start found so far, no later candidate can enter the result.
+   */
+  async findTraceIds(q: TraceQuery): Promise<string[]> {
+    validateTraceQuery(q);
+    const pageSize = Math.max(2 * q.limit, MIN_PAGE);
+    const best: { id: string; start: number }[] = [];
+    const better = (a: { id: string; start: number }, b: { id: string; start: number }) => b.start - a.start || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const candidates = await this.candidates(q, page * pageSize, pageSize);
+      if (candidates.length === 0) break;
+      const starts = await this.traceStarts(candidates.map((c) => c.trace_id));
+      for (const c of candidates) best.push({ id: c.trace_id, start: starts.get(c.trace_id) ?? num(c.first_match) });
+      best.sort(better);
+      best.length = Math.min(best.length, q.limit);
+      const lastFirstMatch = num(candidates[candidates.length - 1].first_match);
+      if (candidates.length < pageSize || (best.length === q.limit && lastFirstMatch < best[best.length - 1].start)) break;
+    }
+    return best.map((b) => b.id);
+  }
+
+  /** One page of matching traces with their earliest matching span start, newest first. */
+  private async candidates(q: TraceQuery, offset: number, size: number): Promise<{ trace_id: string; first_match: unknown }[]> {
+    const params: Record<string, unknown> = { tmin: q.startTimeMinUs, tmax: q.startTimeMaxUs, size, offset };
+    const where = ['start_us BETWEEN {tmin:Int64} AND {tmax:Int64}'];
+    if (q.serviceName !== undefined) {
+      where.push('service = {service:String}');
+      params.service = q.serviceName;
+    }
+    // Each required term must occur on some span of the trace (in the window, of the service).
+    const required: string[] = [];
+    if (q.operationName !== undefined) {
+      required.push('name = {operation:String}');
+      params.operation = q.operationName;
+    }
+    Object.entries(q.tags ?? {}).forEach(([k, v], i) => {
+      required.push(`has(tags, {tag${i}:String})`);
+      params[`tag${i}`] = tagTerm(k, v);
+    });
+    // Rows with none of the terms cannot help: the OR lets the bloom filter skip their granules.
+    if (required.length) where.push(`(${required.join(' OR ')})`);
+    const having = required.length > 1 ? `HAVING ${required.map((r) => `countIf(${r}) > 0`).join(' AND ')}` : '';
+    let duration = '';
+    if (q.durationMinUs !== undefined || q.durationMaxUs !== undefined) {
+      params.dmin = q.durationMinUs ?? 0;
+      params.dmax = q.durationMaxUs ?? Number.MAX_SAFE_INTEGER;
+      duration = `WHERE trace_id IN (
+        SELECT trace_id FROM ${this.schema.table('trace_index')}
+        WHERE trace_id IN (SELECT trace_id FROM matching)
+        GROUP BY trace_id HAVING max(end_max) - min(start_min) BETWEEN {dmin:Int64} AND {dmax:Int64})`;
+    }
+    return rows(this.client, `
+      WITH matching AS (
+        SELECT trace_id, min(start_us) AS first_match FROM ${this.schema.table('spans')}
+        WHERE ${where.join(' AND ')}
+        GROUP BY trace_id ${having})
+      SELECT trace_id, first_match FROM matching ${duration}
+      ORDER BY first_match DESC, trace_id
+      LIMIT {size:UInt32} OFFSET {offset:UInt64}`, params);
+  }
+
+  /** Trace id → start of its first span. */
+  private async traceStarts(ids: string[]): Promise<Map<string, number>> {
+    const found = await rows<{ trace_id: string; start: unknown }>(this.client,
+      `SELECT trace_id, min(start_min) AS start FROM ${this.schema.table('trace_index')} WHERE trace_id IN ${traceIdList(ids)} GROUP BY trace_id`);
+    return new Map(found.map((r) => [r.trace_id, num(r.start)]));
+  }
+
+  async getServices(): Promise<string[]> {
+    const found = await rows<{ service: string }>(this.client, `SELECT DISTINCT service FROM ${this.schema.table('operations')} ORDER BY service`);
+    return found.map((r) => r.service);
+  }
+
+  async getOperations(q: { serviceName: string; spanKind?: SpanKind }): Promise<Operation[]> {
+    const params: Record<string, unknown> = { service: q.serviceName };
+    let kind = '';
+    if (q.spanKind !== undefined) {
+      kind = 'AND kind = {kind:UInt8}';
+      params.kind = q.spanKind;
+    }
+    const found = await rows<{ name: string; kind: unknown }>(this.client,
+      `SELECT DISTINCT name, kind FROM ${this.schema.table('operations')} WHERE service = {service:String} ${kind}`, params);
+    const ops = found.map((r) => ({ name: r.name, spanKind: spanKindNames[num(r.kind) as SpanKind] ?? '' }));
+    // Sorted by name, then by the kind's name (as the API shows it), in JS string order.
+    return ops.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.spanKind < b.spanKind ? -1 : a.spanKind > b.spanKind ? 1 : 0));
+  }
+}

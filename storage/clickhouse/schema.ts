@@ -1,0 +1,226 @@
+/**
+ * The ClickHouse schema, as DDL generated for one node or for a cluster by the same code.
+ *
+ * Tables (the names queries use; see README.md for the reasoning):
+ * - `spans`: one row per span version. ReplacingMergeTree(version) partitioned by day of start
+ *   (retention drops or TTLs whole days), ordered by (service, start): search by service and time
+ *   window reads a contiguous key range. Attributes are typed parallel arrays (order and types
+ *   round-trip); `tags` holds `key=value` terms of span, resource and event attributes and
+ *   `event=<name>` with a bloom filter, so tag search skips granules. A bloom filter on trace_id
+ *   serves trace-by-id inside the time range `trace_index` gives.
+ * - `trace_index` (MV from spans): trace_id → first start, last start, last end. Ordered by
+ *   trace_id: a trace lookup reads a granule or two here, then only that time range of spans.
+ *   Also the trace duration for duration search.
+ * - `operations` (MV): (service, operation, kind, day) for the service/operation lists.
+ * - `span_metrics` (MV, SummingMergeTree): calls, errors and latency-histogram bins per service,
+ *   operation, kind and minute, fed only by a span's first write (`first_write`, set by the
+ *   writer) so a rewritten span is not counted twice.
+ * Dependencies are computed at query time (a join of the window's spans with their parents): see
+ * queries.ts.
+ *
+ * Cluster mode (`cluster` set): every statement runs `ON CLUSTER`, the tables above become
+ * `<name>_local` with Replicated* engines, and `<name>` is a Distributed table over them (spans
+ * sharded by trace id, so a trace and its index row live on one shard). Materialized views sit
+ * on the local tables of each shard.
+ */
+
+export interface SchemaOptions {
+  database: string;
+  /** Cluster name from the server's remote_servers config; unset = a single node. */
+  cluster?: string;
+}
+
+/** Tables the storage reads and writes (Distributed in cluster mode). */
+export const TABLES = ['spans', 'trace_index', 'operations', 'span_metrics'] as const;
+export type TableName = (typeof TABLES)[number];
+
+export const ident = (name: string): string => `\`${name.replace(/\\/g, '\\\\').replace(/`/g, '\\`')}\``;
+const str = (v: string): string => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+export class Schema {
+  readonly database: string;
+  readonly cluster: string | undefined;
+  constructor(opts: SchemaOptions) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(opts.database)) throw new Error(`clickhouse: database name must be an identifier ([A-Za-z_][A-Za-z0-9_]*), got '${opts.database}'`);
+    if (opts.cluster !== undefined && opts.cluster === '') throw new Error('clickhouse: cluster name must not be empty');
+    this.database = opts.database;
+    this.cluster = opts.cluster;
+  }
+
+  /** `ON CLUSTER 'name'` or ''. */
+  get onCluster(): string {
+    return this.cluster ? ` ON CLUSTER ${str(this.cluster)}` : '';
+  }
+
+  /** Qualified name of what queries read and write: the Distributed table in cluster mode. */
+  table(name: TableName | 'schema_migrations'): string {
+    return `${ident(this.database)}.${ident(name)}`;
+  }
+
+  /** Qualified name of the table holding the data on this node (mutations, MVs target it). */
+  local(name: TableName | 'schema_migrations'): string {
+    return `${ident(this.database)}.${ident(this.cluster && name !== 'schema_migrations' ? `${name}_local` : name)}`;
+  }
+
+  /** The materialized view feeding a table (on the local table in cluster mode). */
+  mv(name: TableName): string {
+    return `${ident(this.database)}.${ident(`${this.cluster ? `${name}_local` : name}_mv`)}`;
+  }
+
+  /** An engine clause: `kind` is '', 'Replacing', 'Aggregating' or 'Summing'; `args` its arguments. */
+  engine(kind: string, table: string, args = ''): string {
+    if (!this.cluster) return `ENGINE = ${kind}MergeTree(${args})`;
+    // {shard}/{replica} are the server's macros; the path names database and table so they never collide.
+    // The migrations ledger is one table for the whole cluster (no {shard} in the path): every
+    // node agrees on what ran. Its replicas span shards, so their names include the shard
+    // ({replica} is often only unique within a shard).
+    const ledger = table === 'schema_migrations';
+    const path = ledger ? `/clickhouse/tables/${this.database}/${table}` : `/clickhouse/tables/{shard}/${this.database}/${table}`;
+    const replica = ledger ? '{shard}-{replica}' : '{replica}';
+    return `ENGINE = Replicated${kind}MergeTree(${str(path)}, ${str(replica)}${args ? `, ${args}` : ''})`;
+  }
+
+  /** The Distributed table in front of a local table (cluster mode only). */
+  distributed(name: TableName, shardingKey: string): string[] {
+    if (!this.cluster) return [];
+    return [`CREATE TABLE IF NOT EXISTS ${this.table(name)}${this.onCluster} AS ${this.local(name)}
+ENGINE = Distributed(${str(this.cluster)}, ${str(this.database)}, ${str(`${name}_local`)}, ${shardingKey})`];
+  }
+
+  createDatabase(): string {
+    return `CREATE DATABASE IF NOT EXISTS ${ident(this.database)}${this.onCluster}`;
+  }
+
+  /** The migrations ledger: replicated in cluster mode so every node agrees on what ran. */
+  createMigrationsTable(): string {
+    return `CREATE TABLE IF NOT EXISTS ${this.local('schema_migrations')}${this.onCluster} (
+  version UInt32,
+  name String,
+  applied_at DateTime DEFAULT now()
+) ${this.engine('', 'schema_migrations')}
+ORDER BY version`;
+  }
+}
+
+/**
+ * The DateTime of a µs column, as partitioning and TTL need. The partition key is an expression
+ * of `start_us` itself (no separate DateTime column): ClickHouse keeps a min/max of the partition
+ * key's columns per part, so every `start_us` condition prunes whole days of parts.
+ */
+export const secondsOf = (usColumn: string): string => `toDateTime(intDiv(${usColumn}, 1000000), 'UTC')`;
+
+/** Version 1: the initial schema (statements in order). */
+export function initialSchema(s: Schema): string[] {
+  const on = s.onCluster;
+  return [
+    `CREATE TABLE IF NOT EXISTS ${s.local('spans')}${on} (
+  trace_id String CODEC(ZSTD(1)),
+  span_id String CODEC(ZSTD(1)),
+  parent_span_id String CODEC(ZSTD(1)),
+  trace_state String CODEC(ZSTD(1)),
+  flags UInt32,
+  name LowCardinality(String),
+  kind UInt8,
+  service LowCardinality(String),
+  start_us Int64 CODEC(Delta, ZSTD(1)),
+  duration_us Int64 CODEC(ZSTD(1)),
+  status_code UInt8,
+  status_message String CODEC(ZSTD(1)),
+  attr_keys Array(LowCardinality(String)),
+  attr_types Array(LowCardinality(String)),
+  attr_values Array(String) CODEC(ZSTD(1)),
+  res_keys Array(LowCardinality(String)),
+  res_types Array(LowCardinality(String)),
+  res_values Array(String) CODEC(ZSTD(1)),
+  scope_name LowCardinality(String),
+  scope_version LowCardinality(String),
+  events String CODEC(ZSTD(3)),
+  links String CODEC(ZSTD(3)),
+  dropped_attributes Nullable(UInt32),
+  dropped_events Nullable(UInt32),
+  dropped_links Nullable(UInt32),
+  tags Array(String) CODEC(ZSTD(1)),
+  latency_bin UInt16,
+  first_write UInt8,
+  version UInt64,
+  INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
+  INDEX idx_tags tags TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_duration duration_us TYPE minmax GRANULARITY 1
+) ${s.engine('Replacing', 'spans', 'version')}
+PARTITION BY toDate(${secondsOf('start_us')})
+ORDER BY (service, start_us, trace_id, span_id, kind)`,
+    ...s.distributed('spans', 'cityHash64(trace_id)'),
+
+    `CREATE TABLE IF NOT EXISTS ${s.local('trace_index')}${on} (
+  trace_id String CODEC(ZSTD(1)),
+  day Date,
+  start_min SimpleAggregateFunction(min, Int64),
+  start_max SimpleAggregateFunction(max, Int64),
+  end_max SimpleAggregateFunction(max, Int64)
+) ${s.engine('Aggregating', 'trace_index')}
+PARTITION BY day
+ORDER BY trace_id`,
+    ...s.distributed('trace_index', 'cityHash64(trace_id)'),
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${s.mv('trace_index')}${on} TO ${s.local('trace_index')} AS
+SELECT trace_id, toDate(${secondsOf('min(start_us)')}) AS day, min(start_us) AS start_min, max(start_us) AS start_max,
+  max(start_us + duration_us) AS end_max
+FROM ${s.local('spans')}
+GROUP BY trace_id`,
+
+    `CREATE TABLE IF NOT EXISTS ${s.local('operations')}${on} (
+  service LowCardinality(String),
+  name LowCardinality(String),
+  kind UInt8,
+  day Date
+) ${s.engine('Replacing', 'operations')}
+PARTITION BY toYYYYMM(day)
+ORDER BY (service, name, kind, day)`,
+    ...s.distributed('operations', 'cityHash64(service)'),
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${s.mv('operations')}${on} TO ${s.local('operations')} AS
+SELECT service, name, kind, toDate(${secondsOf('start_us')}) AS day
+FROM ${s.local('spans')}
+GROUP BY service, name, kind, day`,
+
+    `CREATE TABLE IF NOT EXISTS ${s.local('span_metrics')}${on} (
+  service LowCardinality(String),
+  name LowCardinality(String),
+  kind UInt8,
+  minute Int64,
+  bin UInt16,
+  calls UInt64,
+  errors UInt64
+) ${s.engine('Summing', 'span_metrics', '(calls, errors)')}
+PARTITION BY toDate(toDateTime(minute * 60, 'UTC'))
+ORDER BY (service, name, kind, minute, bin)`,
+    ...s.distributed('span_metrics', 'cityHash64(service)'),
+    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${s.mv('span_metrics')}${on} TO ${s.local('span_metrics')} AS
+SELECT service, name, kind, intDiv(start_us, 60000000) AS minute, latency_bin AS bin, count() AS calls,
+  countIf(status_code = 2) AS errors
+FROM ${s.local('spans')}
+WHERE first_write = 1
+GROUP BY service, name, kind, minute, bin`,
+  ];
+}
+
+const TTL_TABLES = ['spans', 'trace_index', 'span_metrics'] as const;
+
+/** `ALTER … MODIFY TTL` statements for a retention of `days` (0 = none: the TTL is removed). */
+export function ttlStatements(s: Schema, days: number): string[] {
+  const on = s.onCluster;
+  if (days <= 0) {
+    return [
+      `ALTER TABLE ${s.local('spans')}${on} REMOVE TTL`,
+      `ALTER TABLE ${s.local('trace_index')}${on} REMOVE TTL`,
+      `ALTER TABLE ${s.local('span_metrics')}${on} REMOVE TTL`,
+    ];
+  }
+  const d = Math.ceil(days);
+  return [
+    // Day partitions expire whole: drop a part once all its rows expired instead of rewriting
+    // parts to remove rows (the data lives up to a day past the TTL).
+    ...TTL_TABLES.map((t) => `ALTER TABLE ${s.local(t)}${on} MODIFY SETTING ttl_only_drop_parts = 1`),
+    `ALTER TABLE ${s.local('spans')}${on} MODIFY TTL ${secondsOf('start_us')} + INTERVAL ${d} DAY`,
+    `ALTER TABLE ${s.local('trace_index')}${on} MODIFY TTL day + INTERVAL ${d + 1} DAY`,
+    `ALTER TABLE ${s.local('span_metrics')}${on} MODIFY TTL toDateTime(minute * 60, 'UTC') + INTERVAL ${d} DAY`,
+  ];
+}

@@ -1,0 +1,10 @@
+/**
+ * test/query-api.test.ts unchanged, against `--storage clickhouse` (embedded ClickHouse: see
+ * startTestServer in helpers/server.ts).
+ */
+import { afterAll } from 'vitest';
+
+process.env.MESHTRACE_TEST_STORAGE = 'clickhouse';
+// A worker process may run other files after this one: they get SQLite again.
+afterAll(() => { delete process.env.MESHTRACE_TEST_STORAGE; });
+await import('./query-api.test.js');
