@@ -13,6 +13,7 @@
  */
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { GetTracesQuery, TraceQuery, TraceReader } from '../api.js';
+import type { SpanBudget } from '../span-budget.js';
 import { spanKindNames, type Operation, type SpanKind, type Trace } from '../../model/span.js';
 import type { Schema } from './schema.js';
 import { fromRow, SPAN_COLUMNS, tagTerm, type SpanRow } from './span-row.js';
@@ -37,34 +38,70 @@ export function validateTraceQuery(q: TraceQuery): void {
 export class ClickHouseTraceReader implements TraceReader {
   constructor(private readonly client: ClickHouseClient, private readonly schema: Schema) {}
 
-  async getTraces(q: GetTracesQuery): Promise<Trace[]> {
-    const list = traceIdList(new Set(q.traceIds));
-    if (list === '[]') return [];
-    // The time hints are not needed: trace_index knows each trace's range exactly.
-    const found = await rows<SpanRow>(this.client, `
-      WITH (SELECT (min(start_min), max(start_max)) FROM ${this.schema.table('trace_index')} WHERE trace_id IN ${list}) AS range
-      SELECT ${SPAN_COLUMNS.join(', ')} FROM ${this.schema.table('spans')}
-      WHERE trace_id IN ${list} AND start_us BETWEEN range.1 AND range.2
-      ORDER BY version DESC
-      LIMIT 1 BY trace_id, span_id, kind`);
+  async getTraces(q: GetTracesQuery, budget?: SpanBudget): Promise<Trace[]> {
+    const asked = [...new Set(q.traceIds)];
+    if (traceIdList(asked) === '[]') return [];
+    // With a budget, each trace's span count comes first (a narrow read of three columns), so a
+    // trace left out is never read and a cut one reads only its earliest spans.
+    let whole = asked;
+    let cut: { id: string; spans: number } | undefined;
+    if (budget) {
+      const counts = new Map((await rows<{ trace_id: string; n: unknown }>(this.client, `
+        ${this.rangeOf(asked)}
+        SELECT trace_id, uniqExact(span_id, kind) AS n FROM ${this.schema.table('spans')}
+        WHERE trace_id IN ${traceIdList(asked)} AND start_us BETWEEN range.1 AND range.2
+        GROUP BY trace_id`)).map((r) => [r.trace_id, num(r.n)]));
+      whole = [];
+      for (const id of asked) {
+        const total = counts.get(id);
+        if (total === undefined) continue;
+        const admitted = budget.admit(id, total);
+        if (admitted === total) whole.push(id);
+        else if (admitted > 0) cut = { id, spans: admitted };
+      }
+    }
     const byTrace = new Map<string, Trace>();
-    for (const r of found) {
-      let t = byTrace.get(r.trace_id);
-      if (!t) byTrace.set(r.trace_id, (t = { traceId: r.trace_id, spans: [] }));
-      t.spans.push(fromRow(r));
+    const collect = (found: SpanRow[]) => {
+      for (const r of found) {
+        let t = byTrace.get(r.trace_id);
+        if (!t) byTrace.set(r.trace_id, (t = { traceId: r.trace_id, spans: [] }));
+        t.spans.push(fromRow(r));
+      }
+    };
+    // The time hints are not needed: trace_index knows each trace's range exactly.
+    if (whole.length) collect(await rows<SpanRow>(this.client, `${this.latestSpans(whole)}`));
+    if (cut) {
+      collect(await rows<SpanRow>(this.client, `
+        SELECT * FROM (${this.latestSpans([cut.id])})
+        ORDER BY start_us, span_id
+        LIMIT {n:UInt32}`, { n: cut.spans }));
     }
     // In the order asked for.
     const out: Trace[] = [];
-    for (const id of new Set(q.traceIds)) {
+    for (const id of asked) {
       const t = byTrace.get(id);
       if (t) out.push(t);
     }
     return out;
   }
 
-  async findTraces(q: TraceQuery): Promise<Trace[]> {
+  /** `WITH … AS range`: the start range of the traces `ids`, from trace_index. */
+  private rangeOf(ids: string[]): string {
+    return `WITH (SELECT (min(start_min), max(start_max)) FROM ${this.schema.table('trace_index')} WHERE trace_id IN ${traceIdList(ids)}) AS range`;
+  }
+
+  /** The latest version of each span of the traces `ids` (ReplacingMergeTree merges only eventually). */
+  private latestSpans(ids: string[]): string {
+    return `${this.rangeOf(ids)}
+      SELECT ${SPAN_COLUMNS.join(', ')} FROM ${this.schema.table('spans')}
+      WHERE trace_id IN ${traceIdList(ids)} AND start_us BETWEEN range.1 AND range.2
+      ORDER BY version DESC
+      LIMIT 1 BY trace_id, span_id, kind`;
+  }
+
+  async findTraces(q: TraceQuery, budget?: SpanBudget): Promise<Trace[]> {
     const ids = await this.findTraceIds(q);
-    return ids.length ? this.getTraces({ traceIds: ids }) : [];
+    return ids.length ? this.getTraces({ traceIds: ids }, budget) : [];
   }
 
   /**
