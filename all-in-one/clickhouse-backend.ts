@@ -16,7 +16,11 @@ import type { StorageBackend } from './storage-backend.js';
 
 const DAY_US = 86_400_000_000;
 
-export async function openClickHouseBackend(config: AllInOneConfig): Promise<StorageBackend> {
+/**
+ * `manageTtl: false` (a query-only process) leaves the tables' TTL as the collectors set it: a
+ * query process started with the default --retention must not shorten it.
+ */
+export async function openClickHouseBackend(config: AllInOneConfig, opts: { manageTtl: boolean } = { manageTtl: true }): Promise<StorageBackend> {
   const storage = await openClickHouseStorage({
     url: config.clickhouseUrl,
     database: config.clickhouseDatabase,
@@ -25,7 +29,7 @@ export async function openClickHouseBackend(config: AllInOneConfig): Promise<Sto
     migrate: !config.clickhouseNoMigrate,
     cluster: config.clickhouseCluster,
     // 0 (keep forever) removes the TTL.
-    ttlDays: config.retention / DAY_US,
+    ttlDays: opts.manageTtl ? config.retention / DAY_US : undefined,
   });
   return {
     kind: 'clickhouse',

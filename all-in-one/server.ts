@@ -54,35 +54,78 @@ function portProblem(err: unknown, config: AllInOneConfig): unknown {
 /** Longest wait for in-flight query API requests at shutdown. */
 const QUERY_CLOSE_GRACE_MS = 5_000;
 
-export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: Logger; env?: NodeJS.ProcessEnv } = {}): Promise<AllInOneServer> {
+/**
+ * Which components one process runs: all of them (`meshtrace all-in-one`), or, to scale out on a
+ * shared store (ClickHouse), only the receivers and writer (`meshtrace collector`, any number
+ * behind a load balancer) or only the query API and UI (`meshtrace query`). Both of the latter are
+ * stateless with ClickHouse.
+ */
+export type ServerRole = 'all-in-one' | 'collector' | 'query';
+
+export interface CollectorServer {
+  otlpHttpUrl: string;
+  otlpGrpcAddress?: string;
+  zipkinUrl?: string;
+  config: AllInOneConfig;
+  close(): Promise<void>;
+}
+
+export interface QueryServer {
+  queryUrl: string;
+  config: AllInOneConfig;
+  close(): Promise<void>;
+}
+
+type StartOptions = { logger?: Logger; env?: NodeJS.ProcessEnv };
+
+export async function startAllInOne(given: RawAllInOneConfig, opts: StartOptions = {}): Promise<AllInOneServer> {
+  return (await startServer('all-in-one', given, opts)) as AllInOneServer;
+}
+
+/** The receivers and the writer only (no query API, no UI). */
+export async function startCollectorServer(given: RawAllInOneConfig, opts: StartOptions = {}): Promise<CollectorServer> {
+  return (await startServer('collector', given, opts)) as CollectorServer;
+}
+
+/** The query API and the UI only (no receivers). */
+export async function startQueryServer(given: RawAllInOneConfig, opts: StartOptions = {}): Promise<QueryServer> {
+  return (await startServer('query', given, opts)) as QueryServer;
+}
+
+async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: StartOptions): Promise<Partial<AllInOneServer> & Pick<AllInOneServer, 'config' | 'close'>> {
   const config = parseAllInOneConfig(given, opts.env ?? {});
   const logger = opts.logger ?? pino({ level: config.logLevel });
-  const backend = config.storage === 'clickhouse' ? await openClickHouseBackend(config) : await openSqliteBackend(config, logger);
+  const withCollector = role !== 'query';
+  const withQuery = role !== 'collector';
+  const backend = config.storage === 'clickhouse' ? await openClickHouseBackend(config, { manageTtl: withCollector }) : await openSqliteBackend(config, logger, { ingest: withCollector });
   const cleanups: (() => Promise<void> | void)[] = [() => backend.close()];
   const undo = async () => {
     for (const fn of cleanups.reverse()) await fn();
   };
   try {
     let ready = false;
-    const query = await buildQueryApp({
+    const query = !withQuery ? undefined : await buildQueryApp({
       reader: backend.reader,
       dependencies: backend.dependencies,
       spanMetrics: backend.spanMetrics,
       adjusters: standardAdjusters({ maxClockSkewAdjustUs: config.maxClockSkewAdjustment }),
       limits: { maxLimit: config.queryMaxLimit, maxSpans: config.queryMaxSpans },
       logger: logger.child({ component: 'query' }),
-      isReady: () => ready && backend.isRunning(),
+      isReady: () => ready && (!withCollector || backend.isRunning()),
       unreadyReason: backend.unreadyReason,
       ...uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist') }),
     });
-    cleanups.push(async () => {
-      // In-flight API calls finish; a connection a browser keeps open (a preconnected socket, a
-      // request it never completes) cannot hold shutdown past the grace period.
-      const force = setTimeout(() => query.server.closeAllConnections(), QUERY_CLOSE_GRACE_MS);
-      try { await query.close(); } finally { clearTimeout(force); }
-    });
+    if (query) {
+      cleanups.push(async () => {
+        // In-flight API calls finish; a connection a browser keeps open (a preconnected socket, a
+        // request it never completes) cannot hold shutdown past the grace period.
+        const force = setTimeout(() => query.server.closeAllConnections(), QUERY_CLOSE_GRACE_MS);
+        try { await query.close(); } finally { clearTimeout(force); }
+      });
+    }
 
-    const collector = createCollector({
+    const intake = withCollector ? backend.intake : undefined;
+    const collector = !intake ? undefined : createCollector({
       config: {
         host: config.host,
         otlpHttpPort: config.otlpHttpPort,
@@ -92,26 +135,30 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
         maxQueueSpans: config.queueSize,
         corsAllowedOrigins: config.corsOrigins,
       },
-      ...backend.intake,
+      ...intake,
       logger: logger.child({ component: 'collector' }),
     });
-    // Starts the intake (with SQLite: the ingest worker, its connection, retention) before the receivers.
-    await collector.start().catch((err: unknown) => { throw portProblem(err, config); });
-    cleanups.push(() => collector.shutdown());
-    await query.listen({ host: config.host, port: config.queryPort }).catch((err: unknown) => {
-      throw portProblem(new ListenError('queryPort', config.host, config.queryPort, err), config);
-    });
-    const queryAddress = query.server.address();
-    const queryPort = typeof queryAddress === 'object' && queryAddress ? queryAddress.port : config.queryPort;
+    if (collector) {
+      // Starts the intake (with SQLite: the ingest worker, its connection, retention) before the receivers.
+      await collector.start().catch((err: unknown) => { throw portProblem(err, config); });
+      cleanups.push(() => collector.shutdown());
+    }
+    let queryUrl: string | undefined;
+    if (query) {
+      await query.listen({ host: config.host, port: config.queryPort }).catch((err: unknown) => {
+        throw portProblem(new ListenError('queryPort', config.host, config.queryPort, err), config);
+      });
+      const queryAddress = query.server.address();
+      queryUrl = urlOf(config.host, typeof queryAddress === 'object' && queryAddress ? queryAddress.port : config.queryPort);
+    }
     ready = true;
 
-    const otlpHttpUrl = urlOf(config.host, collector.otlpHttpAddress().port);
-    const grpc = collector.otlpGrpcAddress();
+    const otlpHttpUrl = collector && urlOf(config.host, collector.otlpHttpAddress().port);
+    const grpc = collector?.otlpGrpcAddress();
     const otlpGrpcAddress = grpc ? urlOf(config.host, grpc.port).slice('http://'.length) : undefined;
-    const zipkin = collector.zipkinAddress();
+    const zipkin = collector?.zipkinAddress();
     const zipkinUrl = zipkin ? urlOf(config.host, zipkin.port) : undefined;
-    const queryUrl = urlOf(config.host, queryPort);
-    logger.info({ otlpHttpUrl, otlpGrpcAddress, zipkinUrl, queryUrl, storage: backend.kind, ...backend.describe }, 'meshtrace all-in-one started');
+    logger.info({ otlpHttpUrl, otlpGrpcAddress, zipkinUrl, queryUrl, storage: backend.kind, ...backend.describe }, `meshtrace ${role} started`);
     let closing: Promise<void> | undefined;
     return {
       otlpHttpUrl,
@@ -119,7 +166,7 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
       zipkinUrl,
       queryUrl,
       config,
-      close: () => (closing ??= undo().then(() => logger.info('meshtrace all-in-one stopped'))),
+      close: () => (closing ??= undo().then(() => logger.info(`meshtrace ${role} stopped`))),
     };
   } catch (err) {
     await undo();

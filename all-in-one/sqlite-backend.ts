@@ -13,12 +13,16 @@ import type { StorageBackend } from './storage-backend.js';
 
 const RETENTION_INTERVAL_MS = 60_000;
 
-export async function openSqliteBackend(config: AllInOneConfig, logger: Logger): Promise<StorageBackend> {
+/**
+ * `ingest: false` (a query-only process) opens the read connection only: no worker, no retention —
+ * the process that writes the file runs those.
+ */
+export async function openSqliteBackend(config: AllInOneConfig, logger: Logger, opts: { ingest: boolean } = { ingest: true }): Promise<StorageBackend> {
   mkdirSync(config.dataDir, { recursive: true });
   const dbPath = join(config.dataDir, 'meshtrace.db');
   const storage = await openSqliteStorage({ path: dbPath, synchronous: config.sqliteSync });
   // Spawned by collector.start(); built here so /ready can ask it.
-  const ingest = new IngestThread({
+  const ingest = !opts.ingest ? undefined : new IngestThread({
     storage: { path: dbPath, synchronous: config.sqliteSync },
     batch: { maxQueueSpans: config.queueSize },
     retention: { maxAgeUs: config.retention, maxSizeBytes: config.maxSize, intervalMs: RETENTION_INTERVAL_MS },
@@ -29,11 +33,11 @@ export async function openSqliteBackend(config: AllInOneConfig, logger: Logger):
     reader: storage.reader,
     dependencies: storage.dependencies,
     spanMetrics: storage.spanMetrics,
-    intake: { ingest },
+    intake: ingest ? { ingest } : undefined,
     // Not running while the ingest worker is being replaced: the receivers would answer 503.
-    isRunning: () => ingest.isRunning(),
+    isRunning: () => ingest?.isRunning() ?? false,
     // Up, but every write fails (disk full…): load balancers and orchestrators should see it.
-    unreadyReason: () => ingest.storageRefusalReason(),
+    unreadyReason: () => ingest?.storageRefusalReason(),
     describe: { dataDir: config.dataDir },
     close: () => storage.close(),
   };

@@ -13,8 +13,11 @@ export interface StorageBackend {
   readonly reader: TraceReader;
   readonly dependencies: DependencyReader;
   readonly spanMetrics: SpanMetricsReader;
-  /** Behind the receivers: an ingest stage of its own, or a writer the collector batches into. */
-  readonly intake: { ingest: IngestStage } | { writer: SpanWriter };
+  /**
+   * Behind the receivers: an ingest stage of its own, or a writer the collector batches into;
+   * undefined when the process runs no collector.
+   */
+  readonly intake: { ingest: IngestStage } | { writer: SpanWriter } | undefined;
   /** False while the intake cannot take payloads (e.g. the ingest worker is being replaced). */
   isRunning(): boolean;
   /** Why the store refuses writes right now (disk full…), for `/ready`; undefined while it accepts them. */

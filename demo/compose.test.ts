@@ -23,7 +23,7 @@ import { BOOKSHOP, MESH_CONFIG_FILE, upstreamFlags } from './topology.js';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
 const compose = parse(composeText, { merge: true }) as {
-  services: Record<string, { command?: string[]; image?: string; build?: unknown; ports?: string[]; depends_on?: string[]; profiles?: string[]; environment?: Record<string, string> }>;
+  services: Record<string, { command?: string[]; image?: string; build?: unknown; ports?: string[]; depends_on?: string[] | Record<string, { condition: string }>; profiles?: string[]; environment?: Record<string, string>; healthcheck?: { test: string[] } }>;
 };
 
 function composeSchema(): object {
@@ -62,6 +62,9 @@ async function parseCli(argv: string[]): Promise<Parsed> {
   return parsed;
 }
 
+/** The scale profile: ClickHouse, two stateless collectors, one query server. */
+const SCALE = ['clickhouse', 'collector-1', 'collector-2', 'query'];
+
 describe('docker-compose.yml', () => {
   it('is valid against the Compose Specification schema', () => {
     const ajv = new Ajv({ allErrors: true, strict: false });
@@ -77,11 +80,12 @@ describe('docker-compose.yml', () => {
   });
 
   it('has the all-in-one server plus every bookshop instance and the load generator, all from one image', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['loadgen', 'meshtrace', ...BOOKSHOP.map((s) => s.id)].sort());
+    expect(Object.keys(compose.services).sort()).toEqual(['loadgen', 'meshtrace', ...BOOKSHOP.map((s) => s.id), ...SCALE].sort());
     expect(compose.services.meshtrace.build).toBe('.');
     for (const [name, s] of Object.entries(compose.services)) {
-      expect(s.image, name).toBe(compose.services.meshtrace.image);
-      for (const d of s.depends_on ?? []) expect(Object.keys(compose.services), `${name} depends_on ${d}`).toContain(d);
+      if (name !== 'clickhouse') expect(s.image, name).toBe(compose.services.meshtrace.image);
+      const deps = Array.isArray(s.depends_on) ? s.depends_on : Object.keys(s.depends_on ?? {});
+      for (const d of deps) expect(Object.keys(compose.services), `${name} depends_on ${d}`).toContain(d);
     }
     // Plain `docker compose up` stays the all-in-one server; the demo is a profile.
     expect(compose.services.meshtrace.profiles).toBeUndefined();
@@ -128,4 +132,27 @@ describe('docker-compose.yml', () => {
     await expect(parseCli(['all-in-one', '--data-dir'])).rejects.toBeInstanceOf(CommanderError);
     await expect(parseCli(['deploy'])).rejects.toBeInstanceOf(CommanderError);
   });
+
+  it('the scale profile runs collectors and a query server on ClickHouse with valid flags, each with a healthcheck', async () => {
+    for (const name of SCALE) {
+      expect(compose.services[name].profiles, name).toEqual(['scale']);
+      expect(compose.services[name].healthcheck?.test.length, name).toBeGreaterThan(1);
+    }
+    expect(compose.services.clickhouse.image).toMatch(/^clickhouse\/clickhouse-server:\d+\.\d+$/);
+    for (const name of ['collector-1', 'collector-2', 'query']) {
+      const s = compose.services[name];
+      expect(s.depends_on, name).toEqual({ clickhouse: { condition: 'service_healthy' } });
+      const p = await parseCli(s.command!);
+      expect(p.verb).toEqual([name === 'query' ? 'query' : 'collector']);
+      const c = parseAllInOneConfig(p.opts as Record<string, string>);
+      expect(c).toMatchObject({ storage: 'clickhouse', clickhouseUrl: 'http://clickhouse:8123' });
+    }
+    // Distinct host ports, none taken by the all-in-one service.
+    const ports = ['meshtrace', ...SCALE].flatMap((n) => (compose.services[n].ports ?? []).map((p) => p.split(':')[0]));
+    expect(new Set(ports).size).toBe(ports.length);
+    // A flag of the other role is refused: the collector has no query port, the query server no receivers.
+    await expect(parseCli(['collector', '--query-port', '1'])).rejects.toBeInstanceOf(CommanderError);
+    await expect(parseCli(['query', '--otlp-http-port', '1'])).rejects.toBeInstanceOf(CommanderError);
+  });
 });
+

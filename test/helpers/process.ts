@@ -25,7 +25,7 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<R
         if (!line.startsWith('{')) continue;
         try {
           const rec = JSON.parse(line);
-          if (rec.msg === 'meshtrace all-in-one started') {
+          if (/^meshtrace (all-in-one|collector|query) started$/.test(rec.msg)) {
             clearTimeout(timer);
             resolve({ child, started: rec, output: () => out });
           }
