@@ -6,8 +6,10 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAllInOne } from './all-in-one.js';
 import { registerCert } from './cert.js';
+import { registerControlPlane } from './control-plane.js';
 import { registerDemo } from './demo.js';
 import { registerInject } from './inject.js';
+import { registerMesh } from './mesh.js';
 import { registerProxy } from './proxy.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -23,6 +25,8 @@ export async function main(argv: string[]): Promise<void> {
   registerInject(program);
   registerDemo(program);
   registerCert(program);
+  registerControlPlane(program);
+  registerMesh(program);
   await program.parseAsync(argv, { from: 'user' });
 }
 

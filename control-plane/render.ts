@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { ConfigError, parseProxyConfig } from '../proxy/config.js';
+import { selectServiceConfig } from '../proxy/mesh-config.js';
+import type { Endpoint } from './api.js';
+
+/**
+ * The mesh config (demo/mesh.json's schema: the sidecar's config keys at the top level for every
+ * sidecar, `services.<name>` sections over them) and what one sidecar gets from it. Pure.
+ *
+ * One addition to the sidecar's schema: a route destination may name `{ service, version?, weight? }`
+ * instead of `{ upstream }` (Istio's DestinationRule subsets by version label). The control plane
+ * renders it to an upstream the sidecar knows: `reviews|v2` (the instances of reviews labelled v2)
+ * or `reviews` (every instance), and fills `upstreams` with every registered service and subset.
+ * The sidecar itself never learns about subsets or the registry.
+ */
+
+/** Upstream name of a subset: `reviews|v2` (Istio's cluster names use `|` the same way). */
+export const subsetUpstream = (service: string, version?: string): string => version ? `${service}|${version}` : service;
+
+const serviceDestinationSchema = z.object({
+  /** A registered service's name. */
+  service: z.string().min(1),
+  /** Only the instances registered with this version label; absent = every instance. */
+  version: z.string().min(1).optional(),
+  weight: z.number().min(0).optional(),
+}).strict();
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Every config layer of the document: the top level and each `services.<name>` section, with its path prefix. */
+function layers(doc: Record<string, unknown>): { prefix: string; layer: Record<string, unknown> }[] {
+  const out = [{ prefix: '', layer: doc }];
+  if (isObject(doc['services'])) {
+    for (const [name, entry] of Object.entries(doc['services'])) if (isObject(entry)) out.push({ prefix: `services.${name}.`, layer: entry });
+  }
+  return out;
+}
+
+/**
+ * A copy of `doc` whose `{ service, version }` destinations became `{ upstream: 'service|version' }`.
+ * `problems` names every malformed service destination by its path; `refs` lists every upstream
+ * name the document mentions (destinations, policies, per-upstream sampling).
+ */
+export function rewriteDestinations(doc: Record<string, unknown>): { doc: Record<string, unknown>; problems: string[]; refs: Set<string> } {
+  const out = structuredClone(doc);
+  const problems: string[] = [];
+  const refs = new Set<string>();
+  for (const { prefix, layer } of layers(out)) {
+    const routes = layer['routes'];
+    if (Array.isArray(routes)) {
+      routes.forEach((route: unknown, i) => {
+        if (!isObject(route) || !Array.isArray(route['destinations'])) return;
+        route['destinations'] = route['destinations'].map((d: unknown, j) => {
+          if (!isObject(d) || !('service' in d)) {
+            if (isObject(d) && typeof d['upstream'] === 'string') refs.add(d['upstream']);
+            return d;
+          }
+          const r = serviceDestinationSchema.safeParse(d);
+          if (!r.success) {
+            for (const iss of r.error.issues) problems.push(`${prefix}routes.${i}.destinations.${j}${iss.path.length ? `.${iss.path.join('.')}` : ''}: ${iss.message}`);
+            return d;
+          }
+          const upstream = subsetUpstream(r.data.service, r.data.version);
+          refs.add(upstream);
+          return r.data.weight === undefined ? { upstream } : { upstream, weight: r.data.weight };
+        });
+      });
+    }
+    for (const key of ['upstreamPolicies'] as const) if (isObject(layer[key])) for (const n of Object.keys(layer[key])) refs.add(n);
+    const sampling = layer['sampling'];
+    if (isObject(sampling) && isObject(sampling['upstreams'])) for (const n of Object.keys(sampling['upstreams'])) refs.add(n);
+  }
+  return { doc: out, problems, refs };
+}
+
+/**
+ * Validates a mesh config the way every sidecar will: each layer (the top level alone and each
+ * `services.<name>` section merged over it) through the sidecar's own schema and cross-field
+ * rules, with every upstream it mentions assumed to be a service that will register. Returns every
+ * problem by its path (a problem only a service's view has is prefixed `services.<name>:`); empty = valid.
+ */
+export function validateMeshConfig(input: unknown): string[] {
+  if (!isObject(input)) return ['(root): expected a JSON object (the sidecar config keys, plus per-service `services` sections)'];
+  const { doc, problems, refs } = rewriteDestinations(input);
+  if ('service' in doc) problems.push('service: not allowed in the mesh config (each sidecar has its own --service; use services.<name> sections)');
+  const assumed = Object.fromEntries([...refs].map((n) => [n, '127.0.0.1:1']));
+  const view = (service: string | undefined): string[] => {
+    try {
+      const sel = selectServiceConfig(doc, service);
+      const { service: _drop, ...rest } = sel;
+      void _drop;
+      parseProxyConfig({ appPort: 1, ...rest, service: service ?? 'mesh', upstreams: { ...assumed, ...(isObject(rest['upstreams']) ? rest['upstreams'] : {}) } });
+      return [];
+    } catch (err) {
+      if (err instanceof ConfigError) return err.problems;
+      throw err;
+    }
+  };
+  const base = view(undefined);
+  const seen = new Set([...problems, ...base]);
+  const all = [...problems, ...base];
+  if (isObject(doc['services'])) {
+    for (const name of Object.keys(doc['services'])) {
+      for (const p of view(name)) {
+        if (seen.has(p)) continue;
+        seen.add(p);
+        all.push(`services.${name}: ${p}`);
+      }
+    }
+  }
+  return all;
+}
+
+/**
+ * The config one sidecar of `service` applies, from a *valid* mesh config and the registry's
+ * healthy endpoints: its section merged over the top level; `upstreams` = every registered
+ * service (all its instances) and subset (`name|version`), then the document's own `upstreams`
+ * (they win). A destination whose upstream has no instance now is left out of its route (its
+ * share goes to the route's other destinations); a route left with none is left out (the host
+ * then goes to the service's upstream, if any); policies and sampling rates for absent upstreams
+ * are left out. So a subset that is down never makes a sidecar reject the config.
+ */
+export function renderForService(doc: Record<string, unknown>, service: string, endpoints: Record<string, readonly Endpoint[]>): Record<string, unknown> {
+  const rewritten = rewriteDestinations(doc).doc;
+  const { service: _drop, ...sel } = selectServiceConfig(rewritten, service);
+  void _drop;
+  const upstreams: Record<string, string[] | unknown> = {};
+  for (const [name, list] of Object.entries(endpoints)) {
+    if (!list.length) continue;
+    upstreams[name] = list.map((e) => e.address);
+    const versions = new Map<string, string[]>();
+    for (const e of list) versions.set(e.version, [...(versions.get(e.version) ?? []), e.address]);
+    for (const [v, addrs] of versions) upstreams[subsetUpstream(name, v)] = addrs;
+  }
+  if (isObject(sel['upstreams'])) Object.assign(upstreams, sel['upstreams']);
+  const out: Record<string, unknown> = { ...sel, upstreams };
+  if (Array.isArray(sel['routes'])) {
+    out['routes'] = (sel['routes'] as Record<string, unknown>[]).flatMap((r) => {
+      const dests = (r['destinations'] as { upstream: string }[]).filter((d) => d.upstream in upstreams);
+      return dests.length ? [{ ...r, destinations: dests }] : [];
+    });
+  }
+  if (isObject(sel['upstreamPolicies'])) out['upstreamPolicies'] = Object.fromEntries(Object.entries(sel['upstreamPolicies']).filter(([n]) => n in upstreams));
+  const sampling = sel['sampling'];
+  if (isObject(sampling) && isObject(sampling['upstreams'])) {
+    out['sampling'] = { ...sampling, upstreams: Object.fromEntries(Object.entries(sampling['upstreams']).filter(([n]) => n in upstreams)) };
+  }
+  return out;
+}
