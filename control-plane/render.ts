@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ConfigError, parseProxyConfig } from '../proxy/config.js';
-import { selectServiceConfig } from '../proxy/mesh-config.js';
+import { ConfigError, parseProxyConfig, proxyConfigSchema } from '../proxy/config.js';
+import { deepMerge, selectServiceConfig } from '../proxy/mesh-config.js';
 import type { Endpoint } from './api.js';
 
 /**
@@ -83,25 +83,33 @@ export function validateMeshConfig(input: unknown): string[] {
   if (!isObject(input)) return ['(root): expected a JSON object (the sidecar config keys, plus per-service `services` sections)'];
   const { doc, problems, refs } = rewriteDestinations(input);
   if ('service' in doc) problems.push('service: not allowed in the mesh config (each sidecar has its own --service; use services.<name> sections)');
+  // Unknown keys in `services` sections first (the sidecar's own check), then values with those keys left out,
+  // so that one typo does not hide the other problems.
+  try { selectServiceConfig(doc, undefined); } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+  const { services, service: _s, ...base } = doc;
+  void _s;
+  const known = new Set(Object.keys(proxyConfigSchema.shape));
   const assumed = Object.fromEntries([...refs].map((n) => [n, '127.0.0.1:1']));
-  const view = (service: string | undefined): string[] => {
+  const view = (name: string | undefined, layer: Record<string, unknown>): string[] => {
     try {
-      const sel = selectServiceConfig(doc, service);
-      const { service: _drop, ...rest } = sel;
-      void _drop;
-      parseProxyConfig({ appPort: 1, ...rest, service: service ?? 'mesh', upstreams: { ...assumed, ...(isObject(rest['upstreams']) ? rest['upstreams'] : {}) } });
+      parseProxyConfig({ appPort: 1, ...layer, service: name ?? 'mesh', upstreams: { ...assumed, ...(isObject(layer['upstreams']) ? layer['upstreams'] : {}) } });
       return [];
     } catch (err) {
       if (err instanceof ConfigError) return err.problems;
       throw err;
     }
   };
-  const base = view(undefined);
-  const seen = new Set([...problems, ...base]);
-  const all = [...problems, ...base];
-  if (isObject(doc['services'])) {
-    for (const name of Object.keys(doc['services'])) {
-      for (const p of view(name)) {
+  const baseProblems = view(undefined, base);
+  const seen = new Set([...problems, ...baseProblems]);
+  const all = [...problems, ...baseProblems];
+  if (isObject(services)) {
+    for (const [name, entry] of Object.entries(services)) {
+      if (!isObject(entry)) continue;
+      const own = Object.fromEntries(Object.entries(entry).filter(([k]) => k !== 'service' && known.has(k)));
+      for (const p of view(name, deepMerge(base, own))) {
         if (seen.has(p)) continue;
         seen.add(p);
         all.push(`services.${name}: ${p}`);

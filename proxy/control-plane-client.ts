@@ -45,6 +45,7 @@ export class ControlPlaneClient {
   private configVersion = 0;
   private configError: string[] | undefined;
   private closed = false;
+  private closing: Promise<void> | undefined;
   private readonly watchAbort = new AbortController();
   private beatTimer: NodeJS.Timeout | undefined;
   private heartbeatMs: number;
@@ -123,13 +124,15 @@ export class ControlPlaneClient {
   }
 
   /** Stops both loops and deregisters at once (best effort, 1 s). Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    clearTimeout(this.beatTimer);
-    this.watchAbort.abort();
-    try {
-      await fetch(`${this.o.url}/v1/instances/${encodeURIComponent(this.o.instance)}`, { method: 'DELETE', headers: headers(this.o.token), signal: AbortSignal.timeout(1_000) });
-    } catch { /* the lease expires on its own */ }
+  close(): Promise<void> {
+    // Memoized: a second caller (inject's exit path after its SIGTERM path) waits for the same DELETE.
+    return this.closing ??= (async () => {
+      this.closed = true;
+      clearTimeout(this.beatTimer);
+      this.watchAbort.abort();
+      try {
+        await fetch(`${this.o.url}/v1/instances/${encodeURIComponent(this.o.instance)}`, { method: 'DELETE', headers: headers(this.o.token), signal: AbortSignal.timeout(1_000) });
+      } catch { /* the lease expires on its own */ }
+    })();
   }
 }
