@@ -14,6 +14,7 @@ import { standardAdjusters } from '../query/adjusters/index.js';
 import { buildQueryApp } from '../query/app.js';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
 import { allInOneOptions, type AllInOneConfig, ConfigError, parseAllInOneConfig, type RawAllInOneConfig } from './config.js';
+import { meshApiPlugin, startAllInOneControlPlane } from './control-plane.js';
 import { IngestThread } from './ingest-thread.js';
 import { uiPlugins } from './ui.js';
 
@@ -24,6 +25,8 @@ export interface AllInOneServer {
   /** Base URL of the Zipkin receiver (`POST /api/v2/spans`); undefined when disabled. */
   zipkinUrl?: string;
   queryUrl: string;
+  /** The mesh control plane's base URL; undefined when off (or its default port was taken). */
+  controlPlaneUrl?: string;
   config: AllInOneConfig;
   /** Drains the collector, stops listeners and closes the database. Idempotent. */
   close(): Promise<void>;
@@ -76,6 +79,8 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
       retention: { maxAgeUs: config.retention, maxSizeBytes: config.maxSize, intervalMs: RETENTION_INTERVAL_MS },
       logger: logger.child({ component: 'ingest' }),
     });
+    let controlPlane: Awaited<ReturnType<typeof startAllInOneControlPlane>>;
+    const ui = uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist') });
     const query = await buildQueryApp({
       reader: storage.reader,
       dependencies: storage.dependencies,
@@ -85,7 +90,8 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
       logger: logger.child({ component: 'query' }),
       // Not ready while the ingest worker is being replaced: the receivers would answer 503.
       isReady: () => ready && ingest.isRunning(),
-      ...uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist') }),
+      ...ui,
+      extraApiPlugins: [...ui.extraApiPlugins, meshApiPlugin(() => controlPlane)],
     });
     cleanups.push(async () => {
       // In-flight API calls finish; a connection a browser keeps open (a preconnected socket, a
@@ -113,6 +119,8 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
     await query.listen({ host: config.host, port: config.queryPort }).catch((err: unknown) => {
       throw portProblem(new ListenError('queryPort', config.host, config.queryPort, err), config);
     });
+    controlPlane = await startAllInOneControlPlane(config, given, opts.env ?? {}, logger);
+    if (controlPlane) cleanups.push(() => controlPlane?.close());
     const queryAddress = query.server.address();
     const queryPort = typeof queryAddress === 'object' && queryAddress ? queryAddress.port : config.queryPort;
     ready = true;
@@ -123,13 +131,14 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
     const zipkin = collector.zipkinAddress();
     const zipkinUrl = zipkin ? urlOf(config.host, zipkin.port) : undefined;
     const queryUrl = urlOf(config.host, queryPort);
-    logger.info({ otlpHttpUrl, otlpGrpcAddress, zipkinUrl, queryUrl, dataDir: config.dataDir }, 'meshtrace all-in-one started');
+    logger.info({ otlpHttpUrl, otlpGrpcAddress, zipkinUrl, queryUrl, controlPlaneUrl: controlPlane?.url, dataDir: config.dataDir }, 'meshtrace all-in-one started');
     let closing: Promise<void> | undefined;
     return {
       otlpHttpUrl,
       otlpGrpcAddress,
       zipkinUrl,
       queryUrl,
+      controlPlaneUrl: controlPlane?.url,
       config,
       close: () => (closing ??= undo().then(() => logger.info('meshtrace all-in-one stopped'))),
     };

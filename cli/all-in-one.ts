@@ -39,7 +39,8 @@ export function registerAllInOne(program: Command): void {
     if (server.otlpGrpcAddress) receivers.push(`OTLP/gRPC ${server.otlpGrpcAddress}`);
     if (server.zipkinUrl) receivers.push(`Zipkin ${server.zipkinUrl}/api/v2/spans`);
     const ui = server.queryUrl + (server.config.uiBasePath === '/' ? '/' : `${server.config.uiBasePath}/`);
-    process.stderr.write(`meshtrace all-in-one is running: open ${ui} (UI and Jaeger API); send spans to ${receivers.join(', ')}\n`);
+    const mesh = server.controlPlaneUrl ? `; sidecars: --control-plane ${server.controlPlaneUrl}` : '';
+    process.stderr.write(`meshtrace all-in-one is running: open ${ui} (UI and Jaeger API); send spans to ${receivers.join(', ')}${mesh}\n`);
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
