@@ -54,11 +54,11 @@ const pad = (rows: string[][]): string => {
 };
 
 export function formatStatus(s: MeshStatus, now = Date.now()): string {
-  const rows = [['SERVICE', 'VERSION', 'INSTANCE', 'ADDRESS', 'CONFIG', 'SYNC', 'HEARTBEAT', 'MTLS']];
+  const rows = [['SERVICE', 'VERSION', 'INSTANCE', 'ADDRESS', 'READY', 'CONFIG', 'SYNC', 'HEARTBEAT', 'MTLS']];
   for (const x of s.sidecars) {
     const ago = `${Math.max(0, Math.round((now - Date.parse(x.lastHeartbeat)) / 100) / 10)}s ago`;
     const sync = x.configError ? 'REJECTED' : x.synced ? 'SYNCED' : 'STALE';
-    rows.push([x.service, x.version, x.instance, x.address, `${x.configVersion}/${s.version}`, sync, ago, x.mtls]);
+    rows.push([x.service, x.version, x.instance, x.address, x.ready ? 'yes' : 'no', `${x.configVersion}/${s.version}`, sync, ago, x.mtls]);
   }
   const errors = s.sidecars.filter((x) => x.configError).map((x) => `${x.instance} rejected version ${s.version}:\n${x.configError!.map((p) => `  ${p}`).join('\n')}`);
   return [`mesh config version ${s.version}; ${s.sidecars.length} sidecar(s)`, pad(rows), ...errors].join('\n');

@@ -3,6 +3,7 @@
  * out through --outbound-port; spans go to --collector, Istio metrics to the admin /metrics.
  */
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import pino from 'pino';
@@ -84,13 +85,27 @@ export async function startMeshSidecar(opts: Record<string, unknown>, overrides:
   }
   const sidecar = await startSidecar(first, { ...reloadOptions(opts, overrides), configSource: () => configFromOptions(opts, overrides, layer()), logger });
   const advertise = (opts['advertiseHost'] as string | undefined) ?? (['0.0.0.0', '::'].includes(sidecar.config.bindHost) ? '127.0.0.1' : sidecar.config.bindHost);
+  // Readiness: the app accepts TCP connections (probed every second, as a Kubernetes readiness
+  // probe would); until then this instance is registered but not an endpoint.
+  let ready = false;
+  const probe = setInterval(() => {
+    const s = connect({ host: sidecar.config.appHost, port: sidecar.config.appPort });
+    const done = (ok: boolean) => {
+      s.destroy();
+      if (ok !== ready) { ready = ok; client?.refresh(); }
+    };
+    s.setTimeout(1_000, () => done(false));
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  }, 250);
+  probe.unref();
   client = new ControlPlaneClient({
     url: base,
     token,
     instance: (opts['instanceId'] as string | undefined) ?? `${service}-${hostname()}-${process.pid}-${sidecar.inboundPort}`,
     registration: () => ({
       service: sidecar.config.service, version: sidecar.config.serviceVersion,
-      address: `${advertise.includes(':') ? `[${advertise}]` : advertise}:${sidecar.inboundPort}`, mtls: sidecar.config.mtls.mode,
+      address: `${advertise.includes(':') ? `[${advertise}]` : advertise}:${sidecar.inboundPort}`, mtls: sidecar.config.mtls.mode, ready,
     }),
     apply: () => {
       const o = sidecar.reload();
@@ -99,7 +114,7 @@ export async function startMeshSidecar(opts: Record<string, unknown>, overrides:
     logger,
   });
   client.start(initial);
-  return { sidecar, stop: () => client!.close() };
+  return { sidecar, stop: () => { clearInterval(probe); return client!.close(); } };
 }
 
 /**

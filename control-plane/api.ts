@@ -46,6 +46,12 @@ export const registrationSchema = z.object({
   address: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s/]+):\d{1,5}$/, 'expected host:port'),
   /** The inbound listener's mTLS mode. */
   mtls: z.enum(mtlsModes).default('DISABLE'),
+  /**
+   * The app behind the sidecar accepts connections (the sidecar probes it). Only ready instances
+   * are endpoints; a sidecar whose app is still starting is registered (it shows in status) but
+   * gets no traffic, as a Kubernetes pod failing its readiness probe.
+   */
+  ready: z.boolean().default(true),
   /** Mesh config version this sidecar runs (0 = none from the control plane yet). */
   configVersion: z.number().int().min(0).default(0),
   /** Why the sidecar rejected the newest config (its NACK), each problem with its field path; absent = it applied it. */
@@ -117,6 +123,8 @@ export interface SidecarStatus {
   /** ISO-8601. */
   lastHeartbeat: string;
   mtls: (typeof mtlsModes)[number];
+  /** Its app accepts connections, so it is an endpoint. */
+  ready: boolean;
   /** configVersion equals the current version and the sidecar reported no rejection. */
   synced: boolean;
   /** The sidecar's rejection of the newest config, when it rejected it. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MeshStatus } from './api.js';
-import { killAll, meshCli, meshtrace, VERSION_APP, type Proc } from './testing.js';
+import { killAll, meshCli, meshtrace, VERSION_APP, waitForEndpoints, type Proc } from './testing.js';
 import { send, waitFor } from '../proxy/testing/harness.js';
 
 const TOKEN = 'test-mesh-token';
@@ -20,7 +20,7 @@ describe('meshtrace control-plane with sidecars', () => {
   let cpUrl = '';
   let cp: Proc;
   const reviews = new Map<string, Proc>();
-  const callers: { proc: Proc; outboundPort: number }[] = [];
+  const callers: { proc: Proc; outboundPort: number; adminPort: number }[] = [];
 
   const startControlPlane = async (port: number) => {
     cp = meshtrace(['control-plane', '--port', String(port), '--data-dir', join(dir, 'data'), '--mesh-token-file', tokenFile]);
@@ -37,8 +37,8 @@ describe('meshtrace control-plane with sidecars', () => {
   const startCaller = async (name: string) => {
     const proc = meshtrace(['proxy', '--service', name, '--app-port', '9', '--inbound-port', '0', '--outbound-port', '0', '--admin-port', '0',
       '--control-plane', cpUrl, '--mesh-token-file', tokenFile, '--no-access-log']);
-    const { outboundPort } = await proc.line<{ outboundPort: number }>('proxy started');
-    callers.push({ proc, outboundPort });
+    const { outboundPort, adminPort } = await proc.line<{ outboundPort: number; adminPort: number }>('proxy started');
+    callers.push({ proc, outboundPort, adminPort });
   };
   /** `n` requests for http://reviews/ through a caller's sidecar: versions answered, and failures. */
   const hit = async (outboundPort: number, n: number) => {
@@ -74,7 +74,9 @@ describe('meshtrace control-plane with sidecars', () => {
     expect(s.sidecars.every((x) => /^127\.0\.0\.1:\d+$/.test(x.address) && x.mtls === 'DISABLE')).toBe(true);
     // The callers learned the endpoints (their watch may trail the registration by a moment).
     for (const c of callers) {
-      await waitFor(async () => { const n = await hit(c.outboundPort, 4); return n['v1'] === 2 && n['v2'] === 2; }, 'round-robin over both versions', 10_000);
+      await waitForEndpoints(c.adminPort, 'reviews', 2);
+      const n = await hit(c.outboundPort, 4);
+      expect(n).toEqual({ v1: 2, v2: 2 });
     }
   });
 
@@ -148,8 +150,10 @@ describe('meshtrace control-plane with sidecars', () => {
     await waitFor(async () => !(await status()).sidecars.some((x) => x.instance === 'reviews-v2'), 'reviews-v2 to leave', 10_000);
     // Lease 4 s, swept every 1 s; generous margin for a loaded machine.
     expect(Date.now() - t0).toBeLessThan(8_000);
-    await new Promise((r) => setTimeout(r, 300)); // the callers' watch answers right after the change
-    for (const c of callers) expect(await hit(c.outboundPort, 50)).toEqual({ v1: 50 });
+    for (const c of callers) {
+      await waitForEndpoints(c.adminPort, 'reviews', 1, 2_000); // the callers' watch answers right after the change
+      expect(await hit(c.outboundPort, 50)).toEqual({ v1: 50 });
+    }
   });
 
   it('an instance that shuts down cleanly deregisters at once', async () => {
@@ -160,7 +164,10 @@ describe('meshtrace control-plane with sidecars', () => {
     await waitFor(async () => !(await status()).sidecars.some((x) => x.instance === 'reviews-v2'), 'reviews-v2 to deregister', 3_000);
     expect(Date.now() - t0).toBeLessThan(2_000); // well inside the 4 s lease
     await reviews.get('v2')!.exited;
-    for (const c of callers) expect(await hit(c.outboundPort, 20)).toEqual({ v1: 20 });
+    for (const c of callers) {
+      await waitForEndpoints(c.adminPort, 'reviews', 1, 2_000);
+      expect(await hit(c.outboundPort, 20)).toEqual({ v1: 20 });
+    }
   });
 
   it('sidecars keep serving while the control plane is down; restarted, it keeps the config and the sidecars re-sync', async () => {
@@ -181,7 +188,9 @@ describe('meshtrace control-plane with sidecars', () => {
     expect(rb.code).toBe(0);
     await startReviews('v2');
     for (const c of callers) {
-      await waitFor(async () => { const n = await hit(c.outboundPort, 4); return n['v1'] === 2 && n['v2'] === 2; }, 'round-robin again', 10_000);
+      await waitForEndpoints(c.adminPort, 'reviews', 2);
+      const n = await hit(c.outboundPort, 4);
+      expect(n).toEqual({ v1: 2, v2: 2 });
     }
     const back = await meshCli(['rollback', '1', '--control-plane', cpUrl, '--token', TOKEN]);
     expect(back.code).toBe(0);

@@ -21,7 +21,7 @@ export class Registry {
   heartbeat(instance: string, reg: Registration): boolean {
     const prev = this.entries.get(instance);
     this.entries.set(instance, { instance, reg, lastHeartbeatMs: this.now() });
-    const changed = !prev || prev.reg.service !== reg.service || prev.reg.version !== reg.version || prev.reg.address !== reg.address || prev.reg.mtls !== reg.mtls;
+    const changed = !prev || prev.reg.service !== reg.service || prev.reg.version !== reg.version || prev.reg.address !== reg.address || prev.reg.mtls !== reg.mtls || prev.reg.ready !== reg.ready;
     if (changed) this.bump();
     return changed;
   }
@@ -42,10 +42,10 @@ export class Registry {
     return gone;
   }
 
-  /** Healthy (leased) instances by service, each list sorted by instance id (stable across renders). */
+  /** Healthy (leased and ready) instances by service, each list sorted by instance id (stable across renders). */
   endpoints(): Record<string, Endpoint[]> {
     const out: Record<string, Endpoint[]> = {};
-    const sorted = [...this.entries.values()].sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
+    const sorted = [...this.entries.values()].filter((e) => e.reg.ready).sort((a, b) => (a.instance < b.instance ? -1 : a.instance > b.instance ? 1 : 0));
     for (const e of sorted) (out[e.reg.service] ??= []).push({ instance: e.instance, version: e.reg.version, address: e.reg.address, mtls: e.reg.mtls });
     return out;
   }
@@ -54,7 +54,7 @@ export class Registry {
     return [...this.entries.values()]
       .map((e) => ({
         service: e.reg.service, version: e.reg.version, instance: e.instance, address: e.reg.address,
-        configVersion: e.reg.configVersion, lastHeartbeat: new Date(e.lastHeartbeatMs).toISOString(), mtls: e.reg.mtls,
+        configVersion: e.reg.configVersion, lastHeartbeat: new Date(e.lastHeartbeatMs).toISOString(), mtls: e.reg.mtls, ready: e.reg.ready,
         synced: e.reg.configVersion === currentVersion && !e.reg.configError,
         ...(e.reg.configError ? { configError: e.reg.configError } : {}),
       }))

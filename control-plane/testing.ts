@@ -52,6 +52,19 @@ export function killAll(): void {
   all.length = 0;
 }
 
+/**
+ * Until the sidecar with this admin port has `count` endpoints for upstream `name` (its /config):
+ * a request sent before would be passed through to the bare host name (a DNS lookup), so tests
+ * wait for discovery instead of retrying requests.
+ */
+export function waitForEndpoints(adminPort: number, name: string, count: number, timeoutMs = 10_000): Promise<true> {
+  return waitFor(async () => {
+    const c = await (await fetch(`http://127.0.0.1:${adminPort}/config`)).json() as { upstreams: Record<string, unknown> };
+    const e = c.upstreams[name];
+    return (Array.isArray(e) ? e.length : e ? 1 : 0) === count || undefined;
+  }, `${count} endpoint(s) of ${name} on the sidecar with admin port ${adminPort}`, timeoutMs);
+}
+
 /** `meshtrace mesh …` to completion. */
 export function meshCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const p = meshtrace(['mesh', ...args], env);

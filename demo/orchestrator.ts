@@ -178,16 +178,16 @@ export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSign
 }
 
 /**
- * Until every sidecar is registered and runs mesh config `version` (each sidecar registers right
- * after it starts, and callers learn the new endpoints from their watch): the load must not start
- * while productpage's sidecar does not know reviews yet.
+ * Until every sidecar is registered, its app ready, and it runs mesh config `version` (each
+ * sidecar registers right after it starts, and callers learn the new endpoints from their watch):
+ * the load must not start while productpage's sidecar does not know reviews yet.
  */
 async function waitForSync(controlPlane: string, version: number, sidecars: number, interrupt?: AbortSignal): Promise<void> {
   const deadline = Date.now() + 20_000;
   let last: MeshStatus | undefined;
   while (Date.now() < deadline && !interrupt?.aborted) {
     last = await (await fetch(`${controlPlane}/v1/status`)).json() as MeshStatus;
-    if (last.sidecars.length >= sidecars && last.sidecars.every((s) => s.configVersion === version && s.synced)) {
+    if (last.sidecars.length >= sidecars && last.sidecars.every((s) => s.configVersion === version && s.synced && s.ready)) {
       // The last registration reaches the callers' watches a moment after it is in the registry.
       await new Promise((r) => setTimeout(r, 200));
       return;

@@ -58,6 +58,9 @@ export class ControlPlaneClient {
     this.heartbeatMs = o.heartbeatMs ?? 1_000;
   }
 
+  /** Sends a heartbeat now (the registration changed, e.g. the app became ready). */
+  refresh(): void { void this.beat(); }
+
   /** The snapshot applied last (its config is the control plane's layer of the sidecar's config). */
   get snapshot(): Snapshot | undefined { return this.last; }
 

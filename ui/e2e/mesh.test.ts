@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { killAll, meshCli, meshtrace, VERSION_APP } from '../../control-plane/testing.js';
+import { killAll, meshCli, meshtrace, VERSION_APP, waitForEndpoints } from '../../control-plane/testing.js';
 import type { MeshStatus } from '../../control-plane/api.js';
 import { send, waitFor } from '../../proxy/testing/harness.js';
 import { startTestServer, type TestServer } from '../../test/helpers/server.js';
@@ -32,12 +32,12 @@ beforeAll(async () => {
   const reviews = ['v1', 'v3'].map((v) => meshtrace(['inject', '--service', 'reviews', '--service-version', v, '--instance-id', `reviews-${v}`, ...common, '--', process.execPath, join(dir, 'app.cjs')], { APP_SERVICE: 'reviews', APP_VERSION: v }));
   const caller = meshtrace(['proxy', '--service', 'productpage', '--service-version', 'v1', '--app-port', '9', '--inbound-port', '0', '--outbound-port', '0', '--admin-port', '0', ...common]);
   await Promise.all(reviews.map((r) => r.line('sidecar ready')));
-  const { outboundPort } = await caller.line<{ outboundPort: number }>('proxy started');
+  const { outboundPort, adminPort } = await caller.line<{ outboundPort: number; adminPort: number }>('proxy started');
   await waitFor(async () => {
     const s = await (await fetch(`${cp}/v1/status`)).json() as MeshStatus;
     return s.sidecars.length === 3 && s.sidecars.every((x) => x.synced);
   }, 'three sidecars synced', 20_000);
-  await waitFor(async () => (await send(outboundPort, 'http://reviews/x')).status === 200, 'reviews reachable', 10_000);
+  await waitForEndpoints(adminPort, 'reviews', 2);
   for (let i = 0; i < 100; i++) expect((await send(outboundPort, 'http://reviews/x')).status).toBe(200);
   // Spans leave the sidecars within their 1 s export interval.
   await waitFor(async () => {

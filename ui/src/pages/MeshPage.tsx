@@ -178,7 +178,7 @@ export function MeshPage({ query }: { query: string }) {
                 <tr key={`${s.name} ${v.version}`} data-service={s.name} data-version={v.version}>
                   <td>{s.name}</td>
                   <td>{v.version}</td>
-                  <td>{v.instances.map((i) => <div key={i.instance}><code>{i.instance}</code> {i.address}</div>)}</td>
+                  <td>{v.instances.map((i) => <div key={i.instance}><code>{i.instance}</code> {i.address}{i.ready ? '' : ' (app not ready: no traffic)'}</div>)}</td>
                   <td class="share">{load.split[s.name]?.[v.version] !== undefined ? `${load.split[s.name][v.version]}%` : s.versions.length > 1 ? '0%' : '100%'}</td>
                   <td>{[...new Set(v.instances.map((i) => i.mtls))].join(', ')}</td>
                   <td>{v.instances.every((i) => i.synced) ? `v${load.view.configVersion} synced` : <span class="error">out of sync</span>}</td>
