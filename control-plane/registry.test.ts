@@ -28,7 +28,7 @@ describe('Registry', () => {
     const rev = r.revision;
     r.heartbeat('a', reg({ configVersion: 3 })); // a heartbeat reporting its config: no change for watchers
     expect(r.revision).toBe(rev);
-    r.heartbeat('a', reg({ ready: false })); // not ready: it leaves the endpoints
+    r.heartbeat('a', reg({ ready: false, configVersion: 3 })); // not ready: it leaves the endpoints
     expect(r.revision).toBe(rev + 1);
     expect(r.endpoints()).toEqual({});
     expect(r.status(3)).toEqual([expect.objectContaining({ instance: 'a', ready: false, synced: true })]);
