@@ -133,6 +133,37 @@ describe('meshtrace control-plane with sidecars', () => {
     expect(history.stdout.trim().split('\n')).toHaveLength(1 + before.version);
   });
 
+  it('a config one sidecar cannot apply is reported as its rejection (NACK) while the others apply it; rollback restores the canary', async () => {
+    const before = await status();
+    // Valid everywhere, but gateway's sidecar cannot read these certificate files when it applies it.
+    const file = join(dir, 'nack.json');
+    const missing = join(dir, 'missing');
+    writeFileSync(file, JSON.stringify({ timeoutMs: 7000, services: { gateway: { mtls: { mode: 'STRICT', certFile: `${missing}/c.pem`, keyFile: `${missing}/k.pem`, caFile: `${missing}/ca.pem` } } } }));
+    const r = await meshCli(['apply', '-f', file, '--control-plane', cpUrl, '--token', TOKEN]);
+    expect(r.code).toBe(0);
+    const version = before.version + 1;
+    const s = await waitFor(async () => {
+      const x = await status();
+      const gw = x.sidecars.find((y) => y.service === 'gateway');
+      return x.sidecars.filter((y) => y.service !== 'gateway').every((y) => y.configVersion === version && y.synced) && gw?.configError ? x : undefined;
+    }, 'the NACK of gateway and the others synced', 3_000);
+    const gw = s.sidecars.find((y) => y.service === 'gateway')!;
+    expect(gw).toMatchObject({ configVersion: before.version, synced: false });
+    expect(gw.configError!.join('\n')).toContain('missing');
+    const table = await meshCli(['status', '--control-plane', cpUrl]);
+    expect(table.stdout).toContain('REJECTED');
+    expect(table.stdout).toContain(`${gw.instance} rejected version ${version}`);
+    // Back to the canary, as a new version: everyone synced again.
+    const back = await meshCli(['rollback', String(before.version), '--control-plane', cpUrl, '--token', TOKEN]);
+    expect(back.stdout).toContain(`version ${version + 1} stored (the config of version ${before.version})`);
+    await waitFor(async () => { const x = await status(); return x.sidecars.every((y) => y.configVersion === version + 1 && y.synced); }, 'everyone synced after the rollback', 3_000);
+    for (const c of callers) {
+      const n = await hit(c.outboundPort, 100);
+      expect(n['v1']! + (n['v2'] ?? 0)).toBe(100);
+      expect(n['v1']).toBeGreaterThan(70); // 90/10 again
+    }
+  });
+
   it('changes need the token; status reads do not', async () => {
     const file = join(dir, 'empty.json');
     writeFileSync(file, '{}');

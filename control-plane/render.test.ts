@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { configFromOptions } from '../cli/proxy.js';
 import { parseProxyConfig } from '../proxy/config.js';
 import type { Endpoint } from './api.js';
 import { renderForService, validateMeshConfig } from './render.js';
@@ -76,5 +77,16 @@ describe('renderForService', () => {
   it('keeps the document\'s own upstreams over discovered ones', () => {
     const c = renderForService({ upstreams: { reviews: '127.0.0.1:9999' } }, 'productpage', endpoints);
     expect((c['upstreams'] as Record<string, unknown>)['reviews']).toBe('127.0.0.1:9999');
+  });
+
+  it('is a layer under the sidecar\'s own file and flags: a static --upstream wins over discovery for its name', () => {
+    const layer = renderForService(canary, 'productpage', endpoints);
+    const c = configFromOptions({ service: 'productpage', appPort: '1', upstream: ['reviews=127.0.0.1:9999'] }, {}, layer);
+    expect(c.upstreams['reviews']).toEqual({ host: '127.0.0.1', port: 9999 });
+    expect(c.upstreams['reviews|v1']).toEqual([{ host: '127.0.0.1', port: 7001 }, { host: '127.0.0.1', port: 7002 }]);
+    expect(c.routes.map((r) => r.name)).toEqual(['canary']);
+    // A flag wins over the control plane's value for its key too.
+    expect(configFromOptions({ service: 'productpage', appPort: '1', timeout: '2s' }, {}, layer).timeoutMs).toBe(2000);
+    expect(configFromOptions({ service: 'productpage', appPort: '1' }, {}, layer).timeoutMs).toBe(5000);
   });
 });
