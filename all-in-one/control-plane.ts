@@ -23,6 +23,9 @@ export async function startAllInOneControlPlane(config: AllInOneConfig, given: {
     }
   }
   const explicit = given.controlPlanePort !== undefined || env['MESHTRACE_CONTROL_PLANE_PORT'] !== undefined;
+  if (!token && !['127.0.0.1', '::1', 'localhost'].includes(config.host)) {
+    logger.warn({ host: config.host }, 'the mesh control plane accepts registrations and config changes from anyone who reaches it: set MESHTRACE_MESH_TOKEN or --mesh-token-file, or --host 127.0.0.1');
+  }
   try {
     return await startControlPlane({ host: config.host, port: config.controlPlanePort, dataDir: config.dataDir, token, logger: logger.child({ component: 'control-plane' }) });
   } catch (err) {

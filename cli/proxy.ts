@@ -6,7 +6,6 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import { Command, Option } from 'commander';
-import pino from 'pino';
 import { parseDurationUs } from '../config/units.js';
 import { ConfigError, mergeConfig, parseProxyConfig, parseUpstreamFlags, readConfigFile, type ProxyConfig } from '../proxy/config.js';
 import type { ControlPlaneClient } from '../proxy/control-plane-client.js';
@@ -71,6 +70,7 @@ export async function startMeshSidecar(opts: Record<string, unknown>, overrides:
     try { token = readFileSync(tokenFile, 'utf8').trim(); } catch (e) { throw new ConfigError([`--mesh-token-file: cannot read ${tokenFile}: ${(e as Error).message}`]); }
   }
   const { ControlPlaneClient, fetchSnapshot } = await import('../proxy/control-plane-client.js');
+  const { default: pino } = await import('pino');
   const logger = pino({ level: 'info', base: { component: 'meshtrace-proxy' } }, pino.destination(2));
   const service = configFromOptions(opts, overrides).service;
   const initial = await fetchSnapshot(base, service, 2_000);
