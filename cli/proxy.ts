@@ -76,16 +76,22 @@ export async function startMeshSidecar(opts: Record<string, unknown>, overrides:
   const initial = await fetchSnapshot(base, service, 2_000);
   if (!initial) logger.warn({ controlPlane: base }, 'control plane not reachable at start; starting with the file and flags, will apply its config when it answers');
   let client: ControlPlaneClient | undefined;
-  const layer = (): Record<string, unknown> => client?.snapshot?.config ?? initial?.config ?? {};
+  // The control plane's layer of this sidecar's config: the last snapshot it accepted, or while a
+  // new one is being tried, that one. A reload for another reason (the --config file changed,
+  // SIGHUP) builds on the accepted one, so a snapshot this sidecar rejected is not retried by it.
+  let accepted: Record<string, unknown> = initial?.config ?? {};
+  let candidate: Record<string, unknown> | undefined;
+  const layer = (): Record<string, unknown> => candidate ?? accepted;
   let first: ProxyConfig;
   try { first = configFromOptions(opts, overrides, layer()); } catch (err) {
     // The control plane's config does not fit this sidecar: start without it; the client reports the rejection.
     if (!(err instanceof ConfigError)) throw err;
+    accepted = {};
     first = configFromOptions(opts, overrides);
   }
   const sidecar = await startSidecar(first, { ...reloadOptions(opts, overrides), configSource: () => configFromOptions(opts, overrides, layer()), logger });
   const advertise = (opts['advertiseHost'] as string | undefined) ?? (['0.0.0.0', '::'].includes(sidecar.config.bindHost) ? '127.0.0.1' : sidecar.config.bindHost);
-  // Readiness: the app accepts TCP connections (probed every second, as a Kubernetes readiness
+  // Readiness: the app accepts TCP connections (probed every 250 ms, as a Kubernetes readiness
   // probe would); until then this instance is registered but not an endpoint.
   let ready = false;
   const probe = setInterval(() => {
@@ -107,8 +113,11 @@ export async function startMeshSidecar(opts: Record<string, unknown>, overrides:
       service: sidecar.config.service, version: sidecar.config.serviceVersion,
       address: `${advertise.includes(':') ? `[${advertise}]` : advertise}:${sidecar.inboundPort}`, mtls: sidecar.config.mtls.mode, ready,
     }),
-    apply: () => {
-      const o = sidecar.reload();
+    apply: (snapshot) => {
+      candidate = snapshot.config;
+      let o;
+      try { o = sidecar.reload(); } finally { candidate = undefined; }
+      if (o.result !== 'rejected') accepted = snapshot.config;
       return { rejected: o.result === 'rejected', problems: o.problems };
     },
     logger,

@@ -61,9 +61,6 @@ export class ControlPlaneClient {
   /** Sends a heartbeat now (the registration changed, e.g. the app became ready). */
   refresh(): void { void this.beat(); }
 
-  /** The snapshot applied last (its config is the control plane's layer of the sidecar's config). */
-  get snapshot(): Snapshot | undefined { return this.last; }
-
   /** Starts both loops; `initial` is a snapshot the sidecar already started with. */
   start(initial?: Snapshot): void {
     if (initial) this.applied(initial);
