@@ -11,7 +11,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, ApiError, type MeshTopology, type ServiceGraph } from '../api.js';
 import { serviceColor } from '../colors.js';
 import { formatDuration } from '../format.js';
-import { meshView, observedSplit, splitLabel, type MeshView } from '../mesh.js';
+import { meshView, observedSplit, splitLabel, type MeshView } from '../mesh-topology.js';
 import { navigate } from '../router.js';
 import { lookbackMs } from '../search-query.js';
 

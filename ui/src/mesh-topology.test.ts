@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MeshTopology, SidecarStatus } from '../../control-plane/api.js';
-import { meshView, observedSplit, splitLabel } from './mesh.js';
+import { meshView, observedSplit, splitLabel } from './mesh-topology.js';
 
 const sc = (service: string, version: string, instance: string, synced = true, mtls: SidecarStatus['mtls'] = 'DISABLE'): SidecarStatus =>
   ({ service, version, instance, address: '127.0.0.1:1', configVersion: synced ? 2 : 1, lastHeartbeat: '2026-01-01T00:00:00Z', mtls, ready: true, synced });
