@@ -16,7 +16,7 @@ export const allInOneOptions = {
   zipkinPort: { flag: '--zipkin-port', env: 'MESHTRACE_ZIPKIN_PORT', default: '9411', help: 'Zipkin v2 JSON receiver port (0 = any free port, off = disabled)' },
   queryPort: { flag: '--query-port', env: 'MESHTRACE_QUERY_PORT', default: '16686', help: 'query API and UI port (0 = any free port)' },
   retention: { flag: '--retention', env: 'MESHTRACE_RETENTION', default: '72h', help: 'delete spans older than this (e.g. 72h, 7d; 0 = keep forever)' },
-  maxSize: { flag: '--max-size', env: 'MESHTRACE_MAX_SIZE', default: '0', help: 'delete the oldest spans when the database exceeds this size (e.g. 10GiB; 0 = no cap)' },
+  maxSize: { flag: '--max-size', env: 'MESHTRACE_MAX_SIZE', default: '0', help: 'delete the oldest spans when the database and its WAL on disk exceed this size (e.g. 10GiB; 0 = no cap; tolerance: README)' },
   maxBodySize: { flag: '--max-body-size', env: 'MESHTRACE_MAX_BODY_SIZE', default: '20MiB', help: 'largest accepted request body, after decompression' },
   queueSize: { flag: '--queue-size', env: 'MESHTRACE_QUEUE_SIZE', default: '100000', help: 'spans waiting to be written before receivers answer 503 + Retry-After' },
   logLevel: { flag: '--log-level', env: 'MESHTRACE_LOG_LEVEL', default: 'info', help: 'fatal, error, warn, info, debug, trace or silent' },

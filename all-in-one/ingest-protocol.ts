@@ -3,21 +3,27 @@
  * batch writer, SQLite writes, retention). Plain structured-clone data only.
  */
 import type { BatchWriterCounters, PayloadFailure, PayloadFormat, PayloadResult } from '../collector/index.js';
+import type { StorageRefusal } from './storage-write-watch.js';
 
 export interface IngestWorkerData {
-  storage: { path: string; synchronous: 'normal' | 'full' };
+  /** `maxPageCount`: a file size limit in pages, to test a full disk (see SqliteStorageOptions). */
+  storage: { path: string; synchronous: 'normal' | 'full'; maxPageCount?: number };
   batch: { maxBatchSpans?: number; flushIntervalMs?: number; maxQueueSpans: number };
   retention: { maxAgeUs: number; maxSizeBytes: number; intervalMs: number };
 }
 
 export type ToWorker =
   | { type: 'payload'; id: number; format: PayloadFormat; body: Uint8Array }
-  | { type: 'shutdown' };
+  | { type: 'shutdown' }
+  /** Test hook: moves the `maxPageCount` limit (a full disk, then space coming back). */
+  | { type: 'set-max-page-count'; pages: number };
 
 export type FromWorker =
   | { type: 'ready'; /** Linux thread id (for per-thread CPU in the bench); undefined elsewhere. */ tid?: number }
   | { type: 'start-failed'; message: string }
   | { type: 'result'; id: number; result: PayloadResult; counters: BatchWriterCounters }
   | { type: 'failed'; id: number; failure: PayloadFailure; counters: BatchWriterCounters }
+  /** Sent when storage starts or stops refusing writes, and with each of its log lines meanwhile. */
+  | { type: 'storage-refusal'; refusal: StorageRefusal | undefined }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; obj: Record<string, unknown>; msg: string }
   | { type: 'closed' };

@@ -45,7 +45,7 @@ describe('IngestThread', () => {
       thread.consumePayload('otlp-protobuf', encodeOtlpProtobuf(a)),
       thread.consumePayload('otlp-json', Buffer.from(encodeOtlpJson(b))),
     ]);
-    expect(ra).toEqual({ acceptedSpans: 3, rejectedSpans: 0, errorMessage: '' });
+    expect(ra).toEqual({ acceptedSpans: 3, rejectedSpans: 0, errorMessage: '', cleanedNames: 0 });
     expect(rb.acceptedSpans).toBe(3);
     const traces = await reader.reader.getTraces({ traceIds: [a[0].traceId, b[0].traceId] });
     expect(traces.map((t) => t.spans.length)).toEqual([3, 3]);

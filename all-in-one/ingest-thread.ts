@@ -18,9 +18,10 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { QueueFullError, type BatchWriterCounters, type IngestStage, type PayloadFailure, type PayloadFormat, type PayloadResult } from '../collector/index.js';
+import { QueueFullError, StorageRefusedError, type BatchWriterCounters, type IngestStage, type PayloadFailure, type PayloadFormat, type PayloadResult } from '../collector/index.js';
 import { InvalidRequestError } from '../collector/otlp/errors.js';
 import type { FromWorker, IngestWorkerData, ToWorker } from './ingest-protocol.js';
+import type { StorageRefusal } from './storage-write-watch.js';
 
 const ENTRY = fileURLToPath(new URL('./ingest-worker-entry.mjs', import.meta.url));
 const RESTART_DELAY_MS = 1000;
@@ -60,6 +61,8 @@ export class IngestUnavailableError extends Error {
 function errorOf(f: PayloadFailure): Error {
   if (f.kind === 'invalid') return new InvalidRequestError(f.message);
   if (f.kind === 'queue-full') return new QueueFullError(f.message, f.retryAfterSeconds);
+  // The worker logs refusals itself, once per interval: the receivers must not log each one.
+  if (f.reported) return new StorageRefusedError(f.message);
   return new IngestUnavailableError(f.message);
 }
 
@@ -74,6 +77,8 @@ export class IngestThread implements IngestStage {
   private deadCounters = zeroCounters();
   /** Requests refused here (byte bound) before reaching the worker; their spans are not counted. */
   private refusedRequests = 0;
+  /** The worker's storage refusing writes, as it last reported. */
+  private refusal: StorageRefusal | undefined;
   private stopping = false;
   private workerReady = false;
   private workerTid: number | undefined;
@@ -133,6 +138,9 @@ export class IngestThread implements IngestStage {
             else p.reject(errorOf(m.failure));
             break;
           }
+          case 'storage-refusal':
+            this.refusal = m.refusal;
+            break;
           case 'log':
             this.relayLog(m.level, m.obj, m.msg);
             break;
@@ -151,6 +159,8 @@ export class IngestThread implements IngestStage {
         if (this.worker === worker) {
           this.worker = undefined;
           this.workerReady = false;
+          // The next worker reports its own writes.
+          this.refusal = undefined;
         }
         this.failPending(`ingest worker exited (code ${code}); spans were not stored, retry later`);
         this.deadCounters = addCounters(this.deadCounters, this.lastCounters);
@@ -185,6 +195,22 @@ export class IngestThread implements IngestStage {
   /** The running worker's Linux thread id (`/proc/<pid>/task/<tid>`), for per-thread CPU figures. */
   threadId(): number | undefined {
     return this.workerReady ? this.workerTid : undefined;
+  }
+
+  /** Storage refusing the worker's writes (disk full…), as it last reported; undefined while writes commit. */
+  storageRefusal(): StorageRefusal | undefined {
+    return this.refusal && { ...this.refusal };
+  }
+
+  /** `storageRefusal()` in words, for `/ready`; undefined while writes commit. */
+  storageRefusalReason(): string | undefined {
+    const r = this.refusal;
+    return r && `storage refuses writes since ${new Date(r.sinceMs).toISOString()} (${r.refusedWrites}+ writes refused): ${r.reason}`;
+  }
+
+  /** Test hook: the worker's database may grow to `pages` pages (a full disk, then space coming back). */
+  setMaxPageCount(pages: number): void {
+    this.worker?.postMessage({ type: 'set-max-page-count', pages } satisfies ToWorker);
   }
 
   /** A worker is up with its storage open (false while one is being replaced). */

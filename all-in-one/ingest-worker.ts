@@ -11,6 +11,7 @@ import { startRetention, type RetentionHandle } from '../storage/retention.js';
 import { openSqliteStorage, type SqliteStorage } from '../storage/sqlite/index.js';
 import type { FromWorker, IngestWorkerData, ToWorker } from './ingest-protocol.js';
 import { createIdleGc, exposeGc } from './idle-gc.js';
+import { StorageWriteWatch } from './storage-write-watch.js';
 
 /** 8 MiB of request bodies ≈ 32k spans of protobuf ≈ 100 MB of decode garbage; below it the heap stays small anyway. */
 const IDLE_GC_THRESHOLD_BYTES = 8 * 2 ** 20;
@@ -27,6 +28,7 @@ function errorFields(err: unknown): Record<string, unknown> {
 
 const log = {
   info: (obj: object, msg = '') => post({ type: 'log', level: 'info', obj: { ...obj }, msg }),
+  warn: (obj: object, msg = '') => post({ type: 'log', level: 'warn', obj: { ...obj }, msg }),
   error: (obj: object, msg = '') => {
     const o = obj as { err?: unknown };
     post({ type: 'log', level: 'error', obj: o.err !== undefined ? { ...obj, ...errorFields(o.err) } : { ...obj }, msg });
@@ -36,8 +38,14 @@ const log = {
 let storage: SqliteStorage;
 let batchWriter: BatchWriter;
 try {
-  storage = openSqliteStorage({ path: data.storage.path, synchronous: data.storage.synchronous });
-  batchWriter = new BatchWriter(storage.writer, data.batch);
+  storage = openSqliteStorage({ path: data.storage.path, synchronous: data.storage.synchronous, maxPageCount: data.storage.maxPageCount });
+  const watch = new StorageWriteWatch({
+    writer: storage.writer,
+    checkpointWal: () => storage.checkpointWal(),
+    onChange: (refusal) => post({ type: 'storage-refusal', refusal }),
+    logger: log,
+  });
+  batchWriter = new BatchWriter(watch, data.batch);
 } catch (err) {
   post({ type: 'start-failed', message: err instanceof Error ? err.message : String(err) });
   process.exit(1);
@@ -60,9 +68,15 @@ port.on('message', (m: ToWorker) => {
     const body = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength);
     idleGc.started(body.byteLength);
     const reply = decode.consumePayload(m.format, body).then(
-      (result) => post({ type: 'result', id: m.id, result, counters: batchWriter.counters() }),
+      (result) => {
+        post({ type: 'result', id: m.id, result, counters: batchWriter.counters() });
+        // The size cap is checked on write volume, not only once an interval: between two
+        // minute-apart checks a busy collector wrote 17× a small cap.
+        retention?.checkSize();
+      },
       (err: unknown) => {
-        // Logged once, by the receiver that answers the request (IngestUnavailableError keeps the message).
+        // Logged once: storage refusals by the write watch (per interval, with a count), anything
+        // else by the receiver that answers the request (the error keeps the message).
         post({ type: 'failed', id: m.id, failure: payloadFailureOf(err), counters: batchWriter.counters() });
       },
     );
@@ -71,6 +85,8 @@ port.on('message', (m: ToWorker) => {
       replies.delete(reply);
       idleGc.finished();
     });
+  } else if (m.type === 'set-max-page-count') {
+    storage.setMaxPageCount(m.pages);
   } else if (m.type === 'shutdown') {
     void (async () => {
       retention?.stop();

@@ -90,6 +90,8 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
       logger: logger.child({ component: 'query' }),
       // Not ready while the ingest worker is being replaced: the receivers would answer 503.
       isReady: () => ready && ingest.isRunning(),
+      // Up, but every write fails (disk full…): load balancers and orchestrators should see it.
+      unreadyReason: () => ingest.storageRefusalReason(),
       ...ui,
       extraApiPlugins: [...ui.extraApiPlugins, meshApiPlugin(() => controlPlane)],
     });

@@ -80,3 +80,29 @@ describe('npm run bench -- --help', () => {
   });
 });
 
+describe('npm run bench on a busy machine', () => {
+  const fake = { name: 'fake', description: 'A scenario that records its options.', run: async (o: { reps: number; quick: boolean }) => [{ title: `reps ${o.reps}`, columns: ['a'], rows: [[1]] }] };
+
+  it('refuses to record while the load average is above the bound, unless forced', async () => {
+    const output = join(dir, 'busy.md');
+    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const outSpy = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    try {
+      expect(await runBench(['fake'], { output, all: [fake], loadAverage: () => 2.4 })).toBe(3);
+      expect(() => readFileSync(output)).toThrow();
+      expect(await runBench(['fake', '--force'], { output, all: [fake], loadAverage: () => 2.4 })).toBe(0);
+      expect(await runBench(['fake'], { output, all: [fake], loadAverage: () => 0.3 })).toBe(0);
+      // Quick runs measure nothing, so they are never refused (the smoke test runs under load).
+      expect(await runBench(['fake', '--quick'], { output, all: [fake], loadAverage: () => 9 })).toBe(0);
+    } finally {
+      errSpy.mockRestore();
+      outSpy.mockRestore();
+    }
+    const text = readFileSync(output, 'utf8');
+    expect(text).toContain('Forced: load average 2.40 at start');
+    expect(text).toContain('Load average at start: 0.30.');
+    expect(text).toContain('#### reps 5');
+    expect(text).toContain('#### reps 1');
+  });
+});
+

@@ -3,9 +3,9 @@
  * appends it to BENCHMARKS.md with the date, the machine and the exact command.
  */
 import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { BenchTable, Scenario } from './scenario.js';
+import { REPETITIONS, type BenchTable, type Scenario } from './scenario.js';
 import { scenarios } from './scenarios/index.js';
 
 export function renderTable(t: BenchTable): string {
@@ -27,7 +27,12 @@ export function machineLine(): string {
   return `${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}`;
 }
 
-const FLAGS = ['--quick'];
+const FLAGS = ['--quick', '--force'];
+/**
+ * A recorded run starts only on a quiet machine: the 1-minute load average at most this (the
+ * machine has 2 cores; a test suite or another bench running pushes it well above).
+ */
+export const MAX_LOAD_AVERAGE = 1.5;
 
 export function benchUsage(available: Scenario[] = scenarios): string {
   const width = Math.max(...available.map((s) => s.name.length));
@@ -36,10 +41,12 @@ export function benchUsage(available: Scenario[] = scenarios): string {
     '',
     'Runs the selected scenarios (all by default), each against a baseline measured in the same run,',
     'prints the tables and appends them to BENCHMARKS.md with the date, machine and command.',
-    'Run it on a quiet machine: nothing else (no test suite) running.',
+    `Each measurement is repeated ${REPETITIONS} times. It refuses to start while the 1-minute load average`,
+    `is above ${MAX_LOAD_AVERAGE} (something else is running): wait, or pass --force.`,
     '',
     'Options:',
     '  --quick     tiny sizes, one repetition: checks the bench runs, measures nothing',
+    `  --force     record even when the load average is above ${MAX_LOAD_AVERAGE} (the figures say so)`,
     '  -h, --help  this text',
     '',
     'Scenarios:',
@@ -48,7 +55,7 @@ export function benchUsage(available: Scenario[] = scenarios): string {
   ].join('\n');
 }
 
-export async function runBench(argv: string[], opts: { output?: string; all?: Scenario[] } = {}): Promise<number> {
+export async function runBench(argv: string[], opts: { output?: string; all?: Scenario[]; loadAverage?: () => number } = {}): Promise<number> {
   const available = opts.all ?? scenarios;
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(benchUsage(available));
@@ -60,7 +67,14 @@ export async function runBench(argv: string[], opts: { output?: string; all?: Sc
     return 2;
   }
   const quick = argv.includes('--quick');
+  const force = argv.includes('--force');
   const names = argv.filter((a) => !a.startsWith('-'));
+  const load = (opts.loadAverage ?? (() => loadavg()[0]))();
+  if (!quick && !force && load > MAX_LOAD_AVERAGE) {
+    process.stderr.write(`the 1-minute load average is ${load.toFixed(2)} (> ${MAX_LOAD_AVERAGE}): something else is running, and its noise would be recorded as meshtrace's. Wait for a quiet machine, or pass --force.\n`);
+    return 3;
+  }
+  const loadNote = !quick && load > MAX_LOAD_AVERAGE ? ` Forced: load average ${load.toFixed(2)} at start (above ${MAX_LOAD_AVERAGE}: noisy figures).` : ` Load average at start: ${load.toFixed(2)}.`;
   const unknown = names.filter((n) => !available.some((s) => s.name === n));
   if (unknown.length > 0) {
     process.stderr.write(`unknown scenario(s): ${unknown.join(', ')}; available: ${available.map((s) => s.name).join(', ')}\n`);
@@ -73,10 +87,10 @@ export async function runBench(argv: string[], opts: { output?: string; all?: Sc
   let failed = 0;
   for (const s of selected) {
     const tmpDir = mkdtempSync(join(tmpdir(), `meshtrace-bench-${s.name}-`));
-    const header = `\n### ${s.name} — ${new Date().toISOString()}\n\n${s.description}\n\nMachine: ${machineLine()}. Command: \`${command}\`${quick ? ' (quick: tiny sizes, one repetition — not a measurement)' : ''}.\n\n`;
+    const header = `\n### ${s.name} — ${new Date().toISOString()}\n\n${s.description}\n\nMachine: ${machineLine()}. Command: \`${command}\`${quick ? ' (quick: tiny sizes, one repetition — not a measurement)' : ''}.${quick ? '' : loadNote}\n\n`;
     process.stdout.write(header);
     try {
-      const tables = await s.run({ quick, tmpDir });
+      const tables = await s.run({ quick, reps: quick ? 1 : REPETITIONS, tmpDir });
       const text = tables.map(renderTable).join('\n');
       process.stdout.write(text);
       appendFileSync(output, header + text);

@@ -6,9 +6,14 @@
  * and noisy): each scenario repeats its measurements (≥ 3 runs, `quick` may use 1) and reports
  * the median and the spread (min–max).
  */
+/** Repetitions of every measurement in a recorded run (median and min–max spread are reported). */
+export const REPETITIONS = 5;
+
 export interface BenchOptions {
   /** Tiny sizes, one repetition: used by the smoke test so bench code cannot rot. */
   quick: boolean;
+  /** Repetitions of each measurement: 1 when quick, else `REPETITIONS`. */
+  reps: number;
   /** Working directory for temporary files (SQLite databases, configs); removed afterwards. */
   tmpDir: string;
 }

@@ -31,6 +31,7 @@ export type { BatchWriterCounters } from './batch-writer/batch-writer.js';
 export {
   payloadFailureOf,
   QueueFullError,
+  StorageRefusedError,
   type Component,
   type PayloadConsumer,
   type PayloadFailure,

@@ -70,7 +70,20 @@ export interface PayloadConsumer {
 export type PayloadFailure =
   | { kind: 'invalid'; message: string }
   | { kind: 'queue-full'; message: string; retryAfterSeconds: number }
-  | { kind: 'storage'; message: string };
+  /** `reported`: the stage that writes already logs it (`StorageRefusedError`); receivers do not. */
+  | { kind: 'storage'; message: string; reported?: boolean };
+
+/**
+ * Storage refuses writes (disk full, I/O error, read-only file) and the stage that writes reports
+ * it: one log line per interval with a count, and `/ready` names it. Receivers answer 503 without
+ * logging each request again (a full disk once logged a stack trace per refused request).
+ */
+export class StorageRefusedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StorageRefusedError';
+  }
+}
 
 export const STORAGE_RETRY_AFTER_SECONDS = 5;
 export const STORAGE_UNAVAILABLE = 'storage unavailable; spans were not stored, retry later';
@@ -78,6 +91,7 @@ export const STORAGE_UNAVAILABLE = 'storage unavailable; spans were not stored, 
 export function payloadFailureOf(err: unknown): PayloadFailure {
   if (err instanceof InvalidRequestError) return { kind: 'invalid', message: err.message };
   if (err instanceof QueueFullError) return { kind: 'queue-full', message: err.message, retryAfterSeconds: err.retryAfterSeconds };
+  if (err instanceof StorageRefusedError) return { kind: 'storage', message: err.message, reported: true };
   return { kind: 'storage', message: err instanceof Error ? err.message : String(err) };
 }
 
@@ -93,6 +107,6 @@ export function payloadHttpAnswer(err: unknown, logger: { error(obj: object, msg
   const f = payloadFailureOf(err);
   if (f.kind === 'invalid') return { status: 400, message: f.message };
   if (f.kind === 'queue-full') return { status: 503, retryAfterSeconds: f.retryAfterSeconds, message: f.message };
-  logger.error({ err }, 'writing spans failed');
+  if (!f.reported) logger.error({ err }, 'writing spans failed');
   return { status: 503, retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS, message: STORAGE_UNAVAILABLE };
 }

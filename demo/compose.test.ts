@@ -20,7 +20,7 @@ import { readMeshFile, registerMesh } from '../cli/mesh.js';
 import { renderForService, validateMeshConfig } from '../control-plane/render.js';
 import { configFromOptions, registerProxy } from '../cli/proxy.js';
 import { parseLoadgenConfig } from './config.js';
-import { BOOKSHOP, MESH_CONFIG_FILE } from './topology.js';
+import { BOOKSHOP, CANARY_CONFIG_FILE, MESH_CONFIG_FILE } from './topology.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
@@ -125,10 +125,19 @@ describe('docker-compose.yml', () => {
     const mesh = readMeshFile(join(ROOT, MESH_CONFIG_FILE));
     expect(validateMeshConfig(mesh)).toEqual([]);
     const ep = (id: string, version: string) => ({ instance: id, version, address: `${id}:9080`, mtls: 'DISABLE' as const });
-    const rendered = renderForService(mesh, 'productpage', { reviews: [ep('reviews-v1', 'v1'), ep('reviews-v2', 'v2'), ep('reviews-v3', 'v3')], details: [ep('details', 'v1')] });
-    const config = configFromOptions({ service: 'productpage', appPort: '1' }, {}, rendered);
-    expect(config.routes.map((r) => r.name)).toEqual(['reviews-jason', 'reviews']);
+    const registry = {
+      reviews: [ep('reviews-v1', 'v1'), ep('reviews-v2', 'v2'), ep('reviews-v3', 'v3')],
+      details: [ep('details', 'v1')],
+      ratings: [ep('ratings-v1', 'v1'), ep('ratings-v2', 'v2')],
+    };
+    const config = configFromOptions({ service: 'productpage', appPort: '1' }, {}, renderForService(mesh, 'productpage', registry));
+    expect(config.routes.map((r) => r.name)).toEqual(['reviews-jason', 'reviews', 'details']);
     expect(config.upstreams['reviews']).toEqual([{ host: 'reviews-v1', port: 9080 }, { host: 'reviews-v2', port: 9080 }, { host: 'reviews-v3', port: 9080 }]);
+    // The reviews sidecars route (and retry) ratings, both versions.
+    const reviews = configFromOptions({ service: 'reviews', appPort: '1' }, {}, renderForService(mesh, 'reviews', registry));
+    expect(reviews.routes.map((r) => r.name)).toEqual(['ratings']);
+    expect(reviews.upstreams['ratings']).toEqual([{ host: 'ratings-v1', port: 9080 }, { host: 'ratings-v2', port: 9080 }]);
+    expect(validateMeshConfig(readMeshFile(join(ROOT, CANARY_CONFIG_FILE)))).toEqual([]);
   });
 
   it('loadgen runs `demo loadgen` against the productpage sidecar', async () => {

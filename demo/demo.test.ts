@@ -139,7 +139,10 @@ function shape(t: JaegerTrace): string[] {
 }
 
 const PP = 'productpage:server:sidecar > productpage:server:app';
-/** A product-page request served by reviews v2 or v3: every hop through two sidecars. */
+/**
+ * A product-page request served by reviews v2 or v3, every call answered on its first try: every
+ * hop through two sidecars. (A retried call would have one more level: its tries.)
+ */
 const STARRED_SHAPE = [
   `${PP} > productpage:client:sidecar > details:server:sidecar > details:server:app > details:internal:app`,
   `${PP} > productpage:client:sidecar > reviews:server:sidecar > reviews:server:app > reviews:client:sidecar > ratings:server:sidecar > ratings:server:app > ratings:internal:app`,
@@ -158,7 +161,7 @@ describe('meshtrace demo', () => {
   it('shows the bookshop\'s traces, graph and round-robin across reviews v1/v2/v3; Ctrl-C leaves nothing behind', async () => {
     const run = runDemo(['--duration', '120s', '--rps', '5', '--error-rate', '0', '--slow-rate', '0', '--latency-scale', '0.2']);
     const b = await run.banner;
-    expect(b.instances.map((i) => `${i.id} ${i.version}`).sort()).toEqual(['details v1', 'productpage v1', 'ratings v1', 'reviews-v1 v1', 'reviews-v2 v2', 'reviews-v3 v3']);
+    expect(b.instances.map((i) => `${i.id} ${i.version}`).sort()).toEqual(['details v1', 'productpage v1', 'ratings-v1 v1', 'ratings-v2 v2', 'reviews-v1 v1', 'reviews-v2 v2', 'reviews-v3 v3']);
     // Discovery, not flags: the banner offers the canary through the control plane.
     expect(run.output()).toContain('meshtrace mesh apply -f demo/canary.json');
 
@@ -217,6 +220,21 @@ describe('meshtrace demo', () => {
     await eventually('a productpage CLIENT span routed by reviews-jason', async () => {
       const { data } = await getJson<{ data: JaegerTrace[] }>(`${b.query}/api/traces?service=productpage&tags=${encodeURIComponent('{"http.route":"reviews-jason"}')}&limit=1&lookback=1h`);
       return data.length > 0 ? data : undefined;
+    });
+
+    // The mesh in the trace: ratings v2 fails one call in five and reviews' route retries it, on
+    // another endpoint; productpage's details route delays one call in five by a fault.
+    const retried = await eventually('a retried ratings call', async () => {
+      const { data } = await getJson<{ data: JaegerTrace[] }>(`${b.query}/api/traces?service=reviews&tag=meshtrace.retried:true&limit=1&lookback=1h`);
+      return data[0];
+    });
+    const tries = retried.spans.filter((s) => tag(s, 'meshtrace.attempt') !== undefined && tag(s, 'peer.service') === 'ratings');
+    expect(tries.length).toBeGreaterThanOrEqual(2);
+    expect(tries.map((s) => tag(s, 'http.response.status_code'))).toContain(503);
+    expect(tries.find((s) => tag(s, 'meshtrace.attempt') === 2) && tag(tries.find((s) => tag(s, 'meshtrace.attempt') === 2)!, 'http.request.resend_count')).toBe(1);
+    await eventually('a details call delayed by the fault', async () => {
+      const { data } = await getJson<{ data: JaegerTrace[] }>(`${b.query}/api/traces?service=productpage&tag=meshtrace.fault:delay&limit=1&lookback=1h`);
+      return data[0];
     });
 
     // The product page itself renders.

@@ -56,7 +56,7 @@ export function startServiceProcess(svc: DemoService, o: StartOptions): Promise<
   // A small young generation: the sidecar's RSS 98 → 87 MiB at no measured CPU cost (BENCHMARKS.md,
   // proxy section); six of them run in the demo.
   const child = spawn(process.execPath, ['--max-semi-space-size=2', CLI, ...injectArgs(svc, o)], {
-    env: { ...o.env, SERVICE_VERSION: svc.version, BOOKSHOP_EXIT_ON_STDIN_EOF: '1' },
+    env: { ...o.env, ...svc.env, SERVICE_VERSION: svc.version, BOOKSHOP_EXIT_ON_STDIN_EOF: '1' },
     // stdin: a pipe nobody writes to; inject passes it on to the app, which exits when it closes,
     // i.e. when this process is gone however it died (no orphans even after SIGKILL).
     stdio: ['pipe', 'pipe', 'pipe'],

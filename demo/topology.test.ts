@@ -7,8 +7,8 @@ import { BOOKSHOP, serviceNames, startLayers, type DemoService } from './topolog
 describe('bookshop topology', () => {
   it('starts callees before callers', () => {
     expect(startLayers().map((l) => l.map((s) => s.id))).toEqual([
-      ['details', 'ratings', 'reviews-v1'],
-      ['reviews-v2', 'reviews-v3'],
+      ['details', 'ratings-v1', 'ratings-v2'],
+      ['reviews-v1', 'reviews-v2', 'reviews-v3'],
       ['productpage'],
     ]);
   });

@@ -15,12 +15,18 @@ export interface DemoService {
   script: string;
   /** Logical services it calls (through its sidecar). */
   calls: string[];
+  /** Extra environment for this instance's app (behaviour knobs of one version). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export const BOOKSHOP: readonly DemoService[] = [
   { id: 'details', service: 'details', version: 'v1', script: 'details.mjs', calls: [] },
-  { id: 'ratings', service: 'ratings', version: 'v1', script: 'ratings.mjs', calls: [] },
-  { id: 'reviews-v1', service: 'reviews', version: 'v1', script: 'reviews.mjs', calls: [] },
+  { id: 'ratings-v1', service: 'ratings', version: 'v1', script: 'ratings.mjs', calls: [] },
+  // The flaky version: one call in five answers 503; reviews' route retries it (demo/mesh.json).
+  { id: 'ratings-v2', service: 'ratings', version: 'v2', script: 'ratings.mjs', calls: [], env: { BOOKSHOP_UNAVAILABLE_RATE: '0.2' } },
+  // v1 never calls ratings (no stars), but its sidecar shares reviews' mesh config, whose ratings
+  // route must name a known upstream.
+  { id: 'reviews-v1', service: 'reviews', version: 'v1', script: 'reviews.mjs', calls: ['ratings'] },
   { id: 'reviews-v2', service: 'reviews', version: 'v2', script: 'reviews.mjs', calls: ['ratings'] },
   { id: 'reviews-v3', service: 'reviews', version: 'v3', script: 'reviews.mjs', calls: ['ratings'] },
   { id: 'productpage', service: 'productpage', version: 'v1', script: 'productpage.mjs', calls: ['details', 'reviews'] },

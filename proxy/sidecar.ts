@@ -19,7 +19,7 @@ import { planReload, type ReloadOutcome, type ReloadStatus } from './reload.js';
 import { BatchSpanExporter } from './spans/exporter.js';
 import { encodeSpan } from './spans/otlp.js';
 import { TrafficState } from './traffic/state.js';
-import { exchangeToSpan, PROXY_SCOPE, proxyResource } from './spans/recorder.js';
+import { attemptToSpan, exchangeToSpan, PROXY_SCOPE, proxyResource } from './spans/recorder.js';
 
 /**
  * A running sidecar: inbound, outbound and admin listeners sharing one metrics registry, one
@@ -116,7 +116,11 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
     if (!exporter) return;
     const span = exchangeToSpan(ex);
     // Encoded now, a few µs per request, rather than a whole batch at once at export time.
-    if (span) exporter.add(encodeSpan(span));
+    if (!span) return;
+    exporter.add(encodeSpan(span));
+    // A retry policy's tries, each its own CLIENT span under the logical call.
+    const n = ex.attempts?.length ?? 0;
+    for (let i = 0; i < n; i++) exporter.add(encodeSpan(attemptToSpan(ex, i)!));
   };
   const accessLog = config.accessLog ? createAccessLogger(opts.accessLog) : undefined;
   const logger = opts.logger ?? pino({ level: 'info', base: { component: 'meshtrace-proxy' } }, pino.destination(2));

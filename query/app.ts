@@ -32,6 +32,8 @@ export interface QueryAppDeps {
   limits?: Partial<QueryLimits>;
   /** Readiness probe for `/ready`; defaults to always ready. */
   isReady?: () => boolean;
+  /** Why `/ready` answers 503 although everything started (e.g. storage refuses writes); undefined = no reason. */
+  unreadyReason?: () => string | undefined;
   /**
    * Path prefixes the API is served under, besides the root: with a UI base path of `/jaeger` the
    * API is also at `/jaeger/api/…`, as jaeger-query's `--query.base-path` does. Default none.
@@ -96,7 +98,7 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
   });
 
   const registerApi = async (scope: FastifyInstance) => {
-    await scope.register(healthRoutes, { isReady: deps.isReady ?? (() => true) });
+    await scope.register(healthRoutes, { isReady: deps.isReady ?? (() => true), unreadyReason: deps.unreadyReason });
     await scope.register(servicesRoutes, { query });
     await scope.register(tracesRoutes, { query });
     await scope.register(dependenciesRoutes, { query });

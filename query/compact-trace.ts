@@ -18,6 +18,20 @@ export const CompactFlag = {
   LINKS: 4,
 } as const;
 
+/** A span the service mesh acted on (issue 12): what the waterfall marks on its row. */
+export interface CompactMesh {
+  /** Index into the span arrays. */
+  span: number;
+  /** `meshtrace.attempt` of a sidecar's per-try span (1, 2, …). */
+  attempt?: number;
+  /** `meshtrace.retry.backoff_ms`: the back-off waited before this try. */
+  backoffMs?: number;
+  /** A sidecar's logical call that was retried (`meshtrace.retried`): its number of tries (`meshtrace.retry.attempts`). */
+  tries?: number;
+  /** The span's `meshtrace.*` events: name, time (µs since the epoch) and attributes. */
+  events: { name: string; time: number; attributes: Record<string, string | number | boolean> }[];
+}
+
 export interface CompactTrace {
   /** Jaeger spelling: 16 hex chars when the high half is zero. */
   traceID: string;
@@ -43,6 +57,33 @@ export interface CompactTrace {
     /** CompactFlag bits. */
     flags: number[];
   };
+  /** Spans a meshtrace sidecar acted on (retry tries, faults, overflow, ejection, timeouts); absent when none. */
+  mesh?: CompactMesh[];
+}
+
+const MESH_PREFIX = 'meshtrace.';
+
+/** The mesh's marks on span `i`, or undefined: a look at its events, and at a CLIENT span's attributes. */
+function meshOf(s: Trace['spans'][number], i: number): CompactMesh | undefined {
+  let out: CompactMesh | undefined;
+  for (const e of s.events) {
+    if (!e.name.startsWith(MESH_PREFIX)) continue;
+    const attributes: CompactMesh['events'][number]['attributes'] = {};
+    for (const a of e.attributes) attributes[a.key] = a.value;
+    (out ??= { span: i, events: [] }).events.push({ name: e.name, time: e.timeUs, attributes });
+  }
+  if (s.kind === SpanKind.CLIENT) {
+    let retried = false;
+    let tries: number | undefined;
+    for (const a of s.attributes) {
+      if (a.key === 'meshtrace.attempt' && typeof a.value === 'number') (out ??= { span: i, events: [] }).attempt = a.value;
+      else if (a.key === 'meshtrace.retry.backoff_ms' && typeof a.value === 'number') (out ??= { span: i, events: [] }).backoffMs = a.value;
+      else if (a.key === 'meshtrace.retried' && a.value === true) retried = true;
+      else if (a.key === 'meshtrace.retry.attempts' && typeof a.value === 'number') tries = a.value;
+    }
+    if (retried && tries !== undefined) (out ??= { span: i, events: [] }).tries = tries;
+  }
+  return out;
 }
 
 export function toCompactTrace(trace: Trace): CompactTrace {
@@ -56,8 +97,11 @@ export function toCompactTrace(trace: Trace): CompactTrace {
     service: new Array(n), operation: new Array(n), kind: new Array(n), flags: new Array(n),
   };
   const warnings = [...(trace.warnings ?? [])];
+  const mesh: CompactMesh[] = [];
   for (let i = 0; i < n; i++) {
     const s = trace.spans[i];
+    const m = meshOf(s, i);
+    if (m) mesh.push(m);
     let si = svcIdx.get(s.resource.serviceName);
     if (si === undefined) { si = services.length; svcIdx.set(s.resource.serviceName, si); services.push(s.resource.serviceName); }
     let oi = opIdx.get(s.name);
@@ -78,11 +122,13 @@ export function toCompactTrace(trace: Trace): CompactTrace {
     if (s.links.length) f |= CompactFlag.LINKS;
     out.flags[i] = f;
   }
-  return {
+  const compact: CompactTrace = {
     traceID: jaegerTraceId(trace.traceId),
     warnings: warnings.length ? warnings : null,
     services,
     operations,
     spans: out,
   };
+  if (mesh.length) compact.mesh = mesh;
+  return compact;
 }

@@ -55,4 +55,24 @@ describe('buildServiceGraph', () => {
     expect(virtualPeer(span({ service: 'x', kind: SpanKind.CLIENT, attrs: { 'peer.service': 'billing' } }))).toEqual({ id: 'billing', kind: 'external' });
     expect(virtualPeer(span({ service: 'x', kind: SpanKind.CLIENT }))).toBeUndefined();
   });
+
+  it('counts what sidecars did per edge (retried, fault, ejections), and treats tries as the calls under a logical span', () => {
+    const proxy = { component: 'proxy', 'peer.service': 'ratings' };
+    const call = (o: { retried?: boolean; fault?: string; ejectingTry?: boolean }): Trace => {
+      const root = span({ service: 'reviews', kind: SpanKind.SERVER });
+      const logical = span({ service: 'reviews', parent: root, kind: SpanKind.CLIENT, durationUs: 300, attrs: { ...proxy, ...(o.retried ? { 'meshtrace.retried': 'true' } : {}), ...(o.fault ? { 'meshtrace.fault': o.fault } : {}) } });
+      const tries = (o.retried ? [1, 2] : [1]).map((n) => span({ service: 'reviews', parent: logical, kind: SpanKind.CLIENT, durationUs: 100, attrs: { ...proxy, ...(o.ejectingTry && n === 1 ? { 'meshtrace.ejection': 'true' } : {}) } }));
+      for (const t of tries) t.attributes.push({ key: 'meshtrace.attempt', type: 'int64', value: 1 });
+      if (o.ejectingTry) tries[0].events.push({ timeUs: 1_000_050, name: 'meshtrace.ejection', attributes: [] });
+      const servers = tries.map((t) => span({ service: 'ratings', parent: t, kind: SpanKind.SERVER, durationUs: 90 }));
+      return { traceId: root.traceId, spans: [root, logical, ...tries, ...servers] };
+    };
+    const g = buildServiceGraph([{ parent: 'reviews', child: 'ratings', callCount: 5 }], [call({ retried: true, ejectingTry: true }), call({}), call({ fault: 'delay' }), call({})]);
+    // The logical span over its tries is not an uninstrumented peer of its own.
+    expect(g.nodes).toEqual([{ id: 'ratings', kind: 'service' }, { id: 'reviews', kind: 'service' }]);
+    const e = g.edges.find((x) => x.parent === 'reviews' && x.child === 'ratings')!;
+    expect(e.mesh).toEqual({ calls: 4, retried: 1, faults: 1, ejections: 1 });
+    // Latency per try, as the caller's sidecar saw each.
+    expect(e.p50Us).toBe(100);
+  });
 });

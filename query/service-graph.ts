@@ -3,7 +3,8 @@
  * `GET /api/ext/service-graph`, see query/routes/ui-extensions.ts): Jaeger's parent→child call
  * counts, plus per edge the error count and p50/p95 latency computed from a sample of recent
  * traces, plus virtual nodes for what services call but nobody instruments (databases, external
- * hosts), found on CLIENT spans that no SERVER span answers.
+ * hosts), found on CLIENT spans that no SERVER span answers, plus per edge what meshtrace
+ * sidecars did to the calls in the sample (retried, fault-injected, ejections; issue 12).
  *
  * Pure: callers pass the dependency links and the sampled traces.
  */
@@ -26,6 +27,23 @@ export interface GraphEdge {
   /** Latency percentiles over the sampled calls, µs; null when the sample had none. */
   p50Us: number | null;
   p95Us: number | null;
+  /** What sidecars did on this edge, from the sampled traces; absent when no sidecar call was sampled. */
+  mesh?: EdgeMesh;
+}
+
+/**
+ * Sidecar decisions on one edge, counted over the sampled traces' logical sidecar CLIENT spans
+ * (`component=proxy`, not a per-try span): rates are `retried / calls` and `faults / calls`.
+ */
+export interface EdgeMesh {
+  /** Logical sidecar calls sampled on this edge. */
+  calls: number;
+  /** Of them, retried (`meshtrace.retried=true`). */
+  retried: number;
+  /** Of them, with an injected fault (`meshtrace.fault`). */
+  faults: number;
+  /** `meshtrace.ejection` events on this edge's calls and tries. */
+  ejections: number;
 }
 
 export interface ServiceGraph {
@@ -61,8 +79,24 @@ function pct(sorted: number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
+/** Counts a sidecar CLIENT span's mesh decisions on its edge (caller service → `peer.service`). */
+function meshOfCall(s: Span, acc: (parent: string, child: string) => { mesh?: EdgeMesh }): void {
+  if (attr(s, 'component') !== 'proxy') return;
+  const peer = attr(s, 'peer.service');
+  if (!peer) return;
+  const tryNo = findAttribute(s.attributes, 'meshtrace.attempt');
+  const ejected = attr(s, 'meshtrace.ejection') === 'true';
+  if (tryNo && !ejected) return;
+  const m = (acc(s.resource.serviceName, peer).mesh ??= { calls: 0, retried: 0, faults: 0, ejections: 0 });
+  if (ejected) for (const e of s.events) if (e.name === 'meshtrace.ejection') m.ejections++;
+  if (tryNo) return;
+  m.calls++;
+  if (attr(s, 'meshtrace.retried') === 'true') m.retried++;
+  if (attr(s, 'meshtrace.fault') !== undefined) m.faults++;
+}
+
 export function buildServiceGraph(links: readonly DependencyLink[], traces: readonly Trace[]): ServiceGraph {
-  interface Acc { calls: number; errors: number; latencies: number[] }
+  interface Acc { calls: number; errors: number; latencies: number[]; mesh?: EdgeMesh }
   const sampled = new Map<string, Acc>();
   const nodes = new Map<string, GraphNodeKind>();
   const acc = (parent: string, child: string) => {
@@ -80,7 +114,8 @@ export function buildServiceGraph(links: readonly DependencyLink[], traces: read
     for (const s of trace.spans) {
       const p = s.parentSpanId ? byId.get(s.parentSpanId) : undefined;
       if (!p) continue;
-      if (p.resource.serviceName !== s.resource.serviceName || s.kind === SpanKind.SERVER || s.kind === SpanKind.CONSUMER) answered.add(p.spanId);
+      // A CLIENT span over CLIENT spans (a sidecar's logical call over its tries) is not itself a leaf call.
+      if (p.resource.serviceName !== s.resource.serviceName || s.kind === SpanKind.SERVER || s.kind === SpanKind.CONSUMER || (p.kind === SpanKind.CLIENT && s.kind === SpanKind.CLIENT)) answered.add(p.spanId);
       if (p.resource.serviceName === s.resource.serviceName) continue;
       // A cross-service call: latency as the caller saw it when the caller is a CLIENT/PRODUCER span.
       const callerView = p.kind === SpanKind.CLIENT || p.kind === SpanKind.PRODUCER;
@@ -90,6 +125,7 @@ export function buildServiceGraph(links: readonly DependencyLink[], traces: read
       a.latencies.push(callerView ? p.durationUs : s.durationUs);
     }
     for (const s of trace.spans) {
+      if (s.kind === SpanKind.CLIENT) meshOfCall(s, acc);
       if (s.kind !== SpanKind.CLIENT || answered.has(s.spanId)) continue;
       const peer = virtualPeer(s);
       if (!peer || peer.id === s.resource.serviceName) continue;
@@ -119,6 +155,7 @@ export function buildServiceGraph(links: readonly DependencyLink[], traces: read
     }
     e.p50Us = pct(sorted, 50);
     e.p95Us = pct(sorted, 95);
+    if (a.mesh) e.mesh = a.mesh;
   }
   for (const e of edges.values()) {
     if (!nodes.has(e.parent)) nodes.set(e.parent, 'service');

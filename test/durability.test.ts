@@ -37,6 +37,22 @@ function request(traceId: string, spans: number) {
   };
 }
 
+/** Restarts the CLI on the same data directory; the acknowledged traces not stored whole. */
+async function missingAfterRestart(acked: Map<string, number>): Promise<string[]> {
+  const second = await startCli(args);
+  try {
+    const missing: string[] = [];
+    for (const [traceId, n] of acked) {
+      const { status, body } = await getJson(`${second.started.queryUrl}/api/traces/${traceId}?raw=true`);
+      if (status !== 200 || body.data[0].spans.length !== n) missing.push(traceId);
+    }
+    return missing;
+  } finally {
+    second.child.kill('SIGTERM');
+    await waitForExit(second.child);
+  }
+}
+
 describe('kill -9 durability', () => {
   it('keeps every acknowledged span across SIGKILL', async () => {
     const first = await startCli(args);
@@ -65,18 +81,7 @@ describe('kill -9 durability', () => {
     await waitForExit(first.child);
     expect(acked.size).toBeGreaterThan(10);
 
-    const second = await startCli(args);
-    try {
-      const missing: string[] = [];
-      for (const [traceId, n] of acked) {
-        const { status, body } = await getJson(`${second.started.queryUrl}/api/traces/${traceId}?raw=true`);
-        if (status !== 200 || body.data[0].spans.length !== n) missing.push(traceId);
-      }
-      expect(missing).toEqual([]);
-    } finally {
-      second.child.kill('SIGTERM');
-      await waitForExit(second.child);
-    }
+    expect(await missingAfterRestart(acked)).toEqual([]);
   });
 
   it('answers every request it received after SIGTERM under load (200 = stored), then exits 0', async () => {
@@ -118,17 +123,6 @@ describe('kill -9 durability', () => {
     expect(lost).toEqual([]);
     expect(acked.size).toBeGreaterThan(16);
 
-    const second = await startCli(args);
-    try {
-      const missing: string[] = [];
-      for (const [traceId, n] of acked) {
-        const { status, body } = await getJson(`${second.started.queryUrl}/api/traces/${traceId}?raw=true`);
-        if (status !== 200 || body.data[0].spans.length !== n) missing.push(traceId);
-      }
-      expect(missing).toEqual([]);
-    } finally {
-      second.child.kill('SIGTERM');
-      await waitForExit(second.child);
-    }
+    expect(await missingAfterRestart(acked)).toEqual([]);
   });
 });

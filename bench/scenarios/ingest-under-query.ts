@@ -23,7 +23,7 @@ export const ingestUnderQueryScenario: Scenario = {
   description:
     'Jaeger API search latency on the all-in-one server (child process) idle vs while ingesting ~20,000 spans/s of OTLP protobuf (1,000-span requests).',
   async run(opts) {
-    const reps = opts.quick ? 1 : 3;
+    const reps = opts.reps;
     const preload = opts.quick ? 5_000 : 100_000;
     const rate = opts.quick ? 2_000 : 20_000;
     const queriesPerPhase = opts.quick ? 5 : 40;

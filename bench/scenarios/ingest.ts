@@ -99,7 +99,7 @@ export const ingestScenario: Scenario = {
     'OTLP/HTTP ingest end to end (undici keep-alive clients → collector → SQLite, server in a child process, fresh database per run) ' +
     'vs a raw better-sqlite3 insert of the same spans; OTLP decode vs protobufjs decode / JSON.parse alone.',
   async run(opts) {
-    const reps = opts.quick ? 1 : 3;
+    const reps = opts.reps;
     const total = opts.quick ? 2_000 : 100_000;
     const jsonTotal = opts.quick ? 2_000 : 50_000;
     const configs: { batch: number; clients: number; json: boolean }[] = [

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { TraceGenerator } from '../data/generator.js';
 import { reusableBodies, type ReusableBody } from '../data/otlp.js';
-import type { BenchTable, Scenario } from '../scenario.js';
+import type { BenchOptions, BenchTable, Scenario } from '../scenario.js';
 import { ServerChild } from './support/child.js';
 import { type Body, type LoadResult, sendAll, sendAtRate } from './support/load.js';
 import { median, num, spread } from './support/stats.js';
@@ -43,7 +43,7 @@ export const memoryScenario: Scenario = {
     'Collector RSS (server child process, default config: queue 100,000 spans) idle, at 0.5× and at 3× its measured ingest capacity ' +
     '(OTLP protobuf, 1,000-span requests); under overload it must answer 503 + Retry-After and stay bounded.',
   async run(opts) {
-    const reps = opts.quick ? 1 : 3;
+    const reps = opts.reps;
     const phaseMs = opts.quick ? 1_000 : 8_000;
     const gen = new TraceGenerator({ seed: 23, startUs: Date.now() * 1000 - 3_600_000_000, spacingUs: 5_000 });
     const bodies = reusableBodies(gen.batches(opts.quick ? 10_000 : 100_000, 1000));
@@ -122,8 +122,8 @@ export const memoryScenario: Scenario = {
  * ingest worker's idle GC, the dead decode objects of the burst stayed in the worker's heap (and
  * the process held ~550 MiB) until the next request arrived.
  */
-async function burstTable(opts: { quick: boolean; tmpDir: string }): Promise<BenchTable> {
-  const reps = opts.quick ? 1 : 3;
+async function burstTable(opts: BenchOptions): Promise<BenchTable> {
+  const reps = opts.reps;
   const spansPerRequest = opts.quick ? 5_000 : 100_000;
   const settleMs = opts.quick ? 1_500 : 5_000;
   const gen = new TraceGenerator({ seed: 29, startUs: Date.now() * 1000 - 3_600_000_000, spacingUs: 5_000 });

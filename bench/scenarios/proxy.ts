@@ -4,14 +4,15 @@
  *   1 sidecar         load → sidecar inbound → app
  *   2 sidecars        load → client sidecar outbound → server sidecar inbound → app (a mesh call)
  *   nginx             load → nginx (1 worker, upstream keep-alive) → app   [Debian nginx, if installed]
- * Each at a fixed 1,000 requests/s (autocannon `overallRate`, 10 connections) for latency and CPU,
+ * Each at a fixed 1,000 requests/s (support/constant-rate.ts: open loop, 10 connections, latency
+ * from each request's due time, so a stall counts for every request queued behind it — wrk2's
+ * coordinated-omission correction; autocannon's `overallRate` has none) for latency and CPU,
  * then saturated (64 connections) for throughput: with wrk (a C load generator in its own process)
  * when the `wrk` package is installed, else autocannon. autocannon runs in the bench's Node process
  * and needs about as much CPU per request as a proxy, so on 2 cores it capped direct and nginx and
  * understated how far the sidecar is from them; the table says which one ran. Sidecars run as real `meshtrace proxy` processes,
  * record every request (sampling 1.0, stricter than Istio's default 1%) and export OTLP to a sink in
- * the bench process; access logs off (Istio's default). Latency samples are autocannon's per-request
- * times (sub-ms, no coordinated-omission correction); CPU from /proc/<pid>/stat of the proxy
+ * the bench process; access logs off (Istio's default). CPU from /proc/<pid>/stat of the proxy
  * processes (all sidecars together; nginx master + worker); RSS from /proc/<pid>/status after the
  * fixed-rate run (also its anonymous part: RSS less the file-backed pages of the node binary and
  * libraries, which every sidecar on a machine shares). Everything shares one machine: the load
@@ -27,6 +28,7 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { percentile, summarize, type BenchOptions, type BenchTable, type Scenario } from '../scenario.js';
+import { constantRate } from './support/constant-rate.js';
 import { runWrk, wrkAvailable } from './support/wrk.js';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -34,8 +36,7 @@ const bin = join(repo, 'bin', 'meshtrace.js');
 const CLK_TCK = 100;
 
 interface AutocannonResult { requests: { total: number }; non2xx: number; errors: number; timeouts: number; duration: number; '2xx': number }
-interface AutocannonInstance { on(ev: 'response', fn: (client: unknown, status: number, bytes: number, ms: number) => void): void }
-type Autocannon = ((opts: Record<string, unknown>, cb: (err: Error | null, r: AutocannonResult) => void) => AutocannonInstance);
+type Autocannon = ((opts: Record<string, unknown>, cb: (err: Error | null, r: AutocannonResult) => void) => unknown);
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 
 const APP_SRC = `
@@ -165,15 +166,10 @@ http {
   };
 }
 
-function load(url: string, headers: Record<string, string> | undefined, opts: { connections: number; seconds: number; rate?: number; samples?: number[] }): Promise<AutocannonResult> {
+/** Closed-loop autocannon load (saturation when wrk is not installed). */
+function load(url: string, headers: Record<string, string> | undefined, opts: { connections: number; seconds: number }): Promise<AutocannonResult> {
   return new Promise((resolveP, reject) => {
-    const o: Record<string, unknown> = { url, headers, connections: opts.connections, duration: opts.seconds, timeout: 10 };
-    if (opts.rate) o['overallRate'] = opts.rate;
-    const inst = autocannon(o, (err, r) => (err ? reject(err) : resolveP(r)));
-    if (opts.samples) {
-      const s = opts.samples;
-      inst.on('response', (_c, status, _b, ms) => { if (status < 300) s.push(ms); });
-    }
+    autocannon({ url, headers, connections: opts.connections, duration: opts.seconds, timeout: 10 }, (err, r) => (err ? reject(err) : resolveP(r)));
   });
 }
 
@@ -193,8 +189,8 @@ async function measure(t: Target, o: { rate: number; fixedS: number; satS: numbe
   if (o.warmS > 0) await saturate(t, 16, o.warmS, o.wrkDir);
   const pids = t.pids();
   const cpu0 = pids.reduce((n, p) => n + cpuSeconds(p), 0);
-  const samples: number[] = [];
-  const fixed = await load(t.url, t.headers, { connections: 10, seconds: o.fixedS, rate: o.rate, samples });
+  const fixed = await constantRate(t.url, t.headers, { connections: 10, seconds: o.fixedS, rate: o.rate });
+  const samples = fixed.latenciesMs;
   const cpu1 = pids.reduce((n, p) => n + cpuSeconds(p), 0);
   const rss = pids.length ? pids.reduce((n, p) => n + rssMiB(p), 0) : NaN;
   const anon = pids.length ? pids.reduce((n, p) => n + rssMiB(p, 'RssAnon'), 0) : NaN;
@@ -203,10 +199,10 @@ async function measure(t: Target, o: { rate: number; fixedS: number; satS: numbe
     p50: percentile(samples, 50),
     p99: percentile(samples, 99),
     sat: sat.ok / sat.seconds,
-    cpuPer1k: pids.length ? ((cpu1 - cpu0) / Math.max(1, fixed['2xx'])) * 1000 : NaN,
+    cpuPer1k: pids.length ? ((cpu1 - cpu0) / Math.max(1, fixed.ok)) * 1000 : NaN,
     rss,
     anon,
-    errors: fixed.non2xx + fixed.errors + fixed.timeouts + sat.errors,
+    errors: fixed.errors + sat.errors,
   };
 }
 
@@ -220,7 +216,7 @@ export const proxyScenario: Scenario = {
   name: 'proxy',
   description: 'Sidecar cost: direct vs one sidecar vs two sidecars (a mesh call) vs nginx, at a fixed 1,000 rps and saturated.',
   async run(opts: BenchOptions): Promise<BenchTable[]> {
-    const reps = opts.quick ? 1 : 3;
+    const reps = opts.reps;
     const wrkDir = wrkAvailable() ? opts.tmpDir : undefined;
     const o = { ...(opts.quick ? { rate: 100, fixedS: 0.5, satS: 1, warmS: 0 } : { rate: 1000, fixedS: 8, satS: 5, warmS: 2 }), wrkDir };
     const bundled = spawnSync(process.execPath, [bin, 'proxy', '--help'], { env: { ...process.env, MESHTRACE_SIDECAR_BUNDLE: '1' }, stdio: 'ignore' }).status === 0
@@ -281,8 +277,8 @@ export const proxyScenario: Scenario = {
         'Sidecars record every request (sampling 1.0) and export OTLP/HTTP protobuf to a sink; access log off.',
         'Targets (issue 4): added p99 < 1 ms per sidecar hop at 1k rps; ≥ 50% of nginx saturated rps; < 0.2 core per 1k rps; < 60 MB RSS. Anchors: Istio 1.20 0.30 ms added p99 through two Envoys at 1k rps; Istio 1.24 0.20 vCPU and 60 MB per sidecar per 1k rps.',
         wrkDir
-          ? `Load generators: fixed rate autocannon (in the bench process), warm-up and saturated runs wrk -t1 (its own process), on the same ${reps > 1 ? 'shared ' : ''}2 cores.`
-          : `Load generator: autocannon in the bench process on the same ${reps > 1 ? 'shared ' : ''}machine (wrk is not installed: apt-get install wrk); its CPU caps the saturated figures of direct and nginx most.`,
+          ? `Load generators: fixed rate support/constant-rate.ts (open loop, latency from due time; in the bench process), warm-up and saturated runs wrk -t1 (its own process), on the same ${reps > 1 ? 'shared ' : ''}2 cores.`
+          : `Load generators: fixed rate support/constant-rate.ts, saturated autocannon, both in the bench process on the same ${reps > 1 ? 'shared ' : ''}machine (wrk is not installed: apt-get install wrk); its CPU caps the saturated figures of direct and nginx most.`,
       );
       return [{
         title: 'Sidecar proxy: added latency, throughput, CPU and memory',

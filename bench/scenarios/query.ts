@@ -160,7 +160,7 @@ export const queryScenario: Scenario = {
     'p50/p99 per query type vs an indexed lookup of the trace row by id in the same database.',
   async run(opts) {
     const spans = benchSpanCount(opts.quick);
-    const reps = opts.quick ? 1 : 3;
+    const reps = opts.reps;
     const n = opts.quick ? 5 : 100;
     const g = await generateStore(opts.tmpDir, spans);
     const rnd = prng(5);

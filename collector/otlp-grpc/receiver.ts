@@ -51,7 +51,7 @@ export function createOtlpGrpcReceiver(opts: { config: OtlpGrpcConfig; consumer:
           callback({ code: grpc.status.INVALID_ARGUMENT, details: f.message });
           return;
         }
-        if (f.kind === 'storage') logger?.error({ err }, 'OTLP/gRPC export failed');
+        if (f.kind === 'storage' && !f.reported) logger?.error({ err }, 'OTLP/gRPC export failed');
         const md = new grpc.Metadata();
         md.set('retry-after', String(f.kind === 'queue-full' ? f.retryAfterSeconds : STORAGE_RETRY_AFTER_SECONDS));
         callback({ code: grpc.status.UNAVAILABLE, details: f.kind === 'queue-full' ? f.message : 'storage unavailable', metadata: md });

@@ -14,6 +14,8 @@
  *   BOOKSHOP_LATENCY_SCALE  multiplies every simulated delay (default 1; 0 = no artificial latency)
  *   BOOKSHOP_ERROR_RATE     probability that details or ratings answers 500 (default 0.02)
  *   BOOKSHOP_SLOW_RATE      probability that a ratings lookup takes 300–700 ms more (default 0.05)
+ *   BOOKSHOP_UNAVAILABLE_RATE  ratings: probability of answering 503 at once, as a flaky version
+ *                           does (default 0; the demo's ratings v2 has 0.2: one call in five)
  *   BOOKSHOP_TRACE_UI       productpage: the meshtrace UI's URL, for a link to each page's trace
  */
 import http from 'node:http';
@@ -39,6 +41,7 @@ export const knobs = {
   latencyScale: envNumber('BOOKSHOP_LATENCY_SCALE', 1),
   errorRate: envNumber('BOOKSHOP_ERROR_RATE', 0.02),
   slowRate: envNumber('BOOKSHOP_SLOW_RATE', 0.05),
+  unavailableRate: envNumber('BOOKSHOP_UNAVAILABLE_RATE', 0),
 };
 
 /** Waits a random time in [minMs, maxMs], scaled by BOOKSHOP_LATENCY_SCALE. */

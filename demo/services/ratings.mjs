@@ -5,6 +5,9 @@ const RATINGS = { 0: { Reviewer1: 5, Reviewer2: 4 }, 1: { Reviewer1: 4, Reviewer
 
 serve([
   ['GET', /^\/ratings\/(?<id>\d+)$/, '/ratings/{id}', async ({ params }) => {
+    // The flaky version (demo: ratings v2, one call in five): 503 before any work. The reviews
+    // sidecars retry 503s (demo/mesh.json), so the page still gets its stars; the trace shows both tries.
+    if (chance(knobs.unavailableRate)) throw new HttpError(503, 'ratings: unavailable (flaky version)');
     const ratings = await inSpan('db lookup', { 'db.system.name': 'memory', 'db.operation.name': 'SELECT', 'db.collection.name': 'ratings' }, async (span) => {
       await work(3, 15);
       // The "occasional slow call" that makes a trace worth opening.

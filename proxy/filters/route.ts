@@ -79,6 +79,7 @@ export function outboundRouteFilter(
     ex.samplingRate = c.sampling.upstreams[us.name] ?? c.sampling.rate;
     const r = route?.route;
     if (r?.name !== undefined) ex.route = r.name;
+    if (route) { ex.trafficRoute = route; ex.destination = us.name; }
     if (r?.timeoutMs !== undefined) ex.timeoutMs = r.timeoutMs;
     if (!policy && !r?.retries && !r?.fault) {
       // No policy: today's path, one turn of the balancer and a plain forward.
@@ -92,6 +93,7 @@ export function outboundRouteFilter(
       ex.traffic = {
         upstream: us, endpoint: us.endpoints[0], holdsSlot: false, active: true,
         reject: { status: 503, body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow', flag: 'UO', headers: { 'x-envoy-overloaded': 'true' } },
+        overflow: us.overflowCause(),
       };
       return undefined;
     }

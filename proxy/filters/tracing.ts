@@ -38,7 +38,7 @@ export function tracingFilter(o: TracingFilterOptions): HttpFilter {
       const context: SpanContext = { traceId: parent?.traceId ?? newTraceId(), spanId: newSpanId(), sampled };
       if (debug) context.debug = true;
       if (parent?.traceState) context.traceState = parent.traceState;
-      ex.trace = { context, parent, extracted };
+      ex.trace = { context, parent, extracted, propagators: o.propagators };
       inject(context, o.propagators, ex.headers);
       return undefined;
     },

@@ -1,6 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import type { Extracted, SpanContext } from '../propagation/index.js';
-import type { AttributeValue } from '../spans/span.js';
+import type { Extracted, PropagatorName, SpanContext } from '../propagation/index.js';
+import type { AttributeValue, SpanEvent } from '../spans/span.js';
+import type { AttemptRecord } from '../traffic/mesh-trace.js';
+import type { CompiledRoute } from '../traffic/routes.js';
 import type { PeerIdentity } from '../mtls/inbound.js';
 import type { UpstreamTlsClient } from '../mtls/outbound.js';
 import type { TrafficDecision } from '../traffic/state.js';
@@ -27,6 +29,13 @@ export interface ExchangeTrace {
   /** The caller's context, when it sent a valid one. */
   parent?: SpanContext;
   extracted: Extracted;
+  /**
+   * Set once a call under a retry policy is retried: the id of the logical CLIENT span, parent of
+   * one span per try. `context.spanId` is then the first try's span (the id it sent upstream).
+   */
+  logicalSpanId?: string;
+  /** Formats injected (the router injects each retry try's own span id with them). */
+  propagators: readonly PropagatorName[];
 }
 
 /**
@@ -72,6 +81,14 @@ export interface Exchange {
   endMs?: number;
   /** Extra span attributes contributed by filters. */
   attributes: Record<string, AttributeValue>;
+  /** The traffic route that matched (for the `meshtrace.route` event, built only when the span is recorded). */
+  trafficRoute?: CompiledRoute;
+  /** The upstream a traffic route picked among its destinations. */
+  destination?: string;
+  /** Mesh decisions on this exchange's span (proxy/traffic/mesh-trace.ts); absent until the mesh acts on a sampled request. */
+  events?: SpanEvent[];
+  /** A retried call's tries, each its own CLIENT span under this (logical) one; absent unless a retry was decided. */
+  attempts?: AttemptRecord[];
   /** Why the request failed, for the span's status message. */
   error?: string;
   /** TLS failure toward an ISTIO_MUTUAL upstream (Envoy's %UPSTREAM_TRANSPORT_FAILURE_REASON%). */

@@ -131,6 +131,11 @@ describe('mTLS between sidecars', () => {
     expect(attr(span, 'meshtrace.peer.principal')).toBe(idOf('frontend'));
     expect(await istioCount(B, { reporter: 'destination', source_workload: 'frontend', response_code: '200', connection_security_policy: 'mutual_tls' })).toBe(1);
     expect(await istioCount(B, { connection_security_policy: 'none' })).toBe(0);
+    // A's CLIENT span names the identity B's certificate proved.
+    await A.flushSpans();
+    const client = await waitFor(() => sink.spans.find((s) => s.traceId === traceId && s.resource.serviceName === 'frontend'), 'A CLIENT span');
+    expect(attr(client, 'meshtrace.upstream.tls')).toBe('ISTIO_MUTUAL');
+    expect(attr(client, 'meshtrace.upstream.principal')).toBe(idOf('backend'));
     // A's side: the upstream cluster was reached over mTLS; the plaintext default shows no peer.
     expect(logA.lines.find((l) => l['path'] === '/hello')).toMatchObject({ response_code: 200, upstream_transport_failure_reason: '-', downstream_peer_uri_san: '-' });
   });

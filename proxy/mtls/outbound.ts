@@ -1,5 +1,5 @@
-import type { ConnectionOptions, PeerCertificate } from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
+import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import type { ProxyConfig } from '../config.js';
 import { uriSans, type TlsMaterial } from './material.js';
 
@@ -18,6 +18,30 @@ export interface UpstreamTlsClient {
   dispatcher: Dispatcher;
   /** tls.connect options for raw connections to the upstream (WebSocket upgrades). */
   connect: ConnectionOptions;
+  /**
+   * The SPIFFE id endpoint `host:port` presented on its last verified connection: the peer's
+   * identity for the outbound span (`meshtrace.upstream.principal`). Undefined before any.
+   */
+  principalOf(host: string, port: number): string | undefined;
+}
+
+/** Most endpoints whose identity is remembered (they are configured endpoints, normally few). */
+const MAX_PRINCIPALS = 10_000;
+
+/**
+ * undici's TLS connector with a look at each new connection's verified certificate: its SPIFFE
+ * id is remembered by endpoint, once per connection (not per request).
+ */
+function identityRecordingConnector(connect: ConnectionOptions, principals: Map<string, string>): buildConnector.connector {
+  const base = buildConnector(connect);
+  return (opts, cb) => base(opts, (err, socket) => {
+    if (!err && socket && 'getPeerCertificate' in socket) {
+      const id = uriSans((socket as TLSSocket).getPeerCertificate().subjectaltname).find((u) => u.startsWith('spiffe://'));
+      const key = `${opts.hostname.replace(/^\[|\]$/g, '')}:${opts.port}`;
+      if (id && (principals.size < MAX_PRINCIPALS || principals.has(key))) principals.set(key, id);
+    }
+    (cb as (e: Error | null, s: typeof socket) => void)(err, socket);
+  });
 }
 
 /** Why an upstream certificate is refused, or undefined; `allowed` absent = any SPIFFE id in the trust domain. */
@@ -52,8 +76,9 @@ export class UpstreamTlsClients {
           cert: m.cert, key: m.key, ca: m.ca, rejectUnauthorized: true, minVersion: 'TLSv1.2',
           checkServerIdentity: (_host, cert) => checkUpstreamIdentity(cert, td, sans),
         };
-        const agent = new Agent({ connections: this.connections, keepAliveTimeout: 4_000, pipelining: 1, connect });
-        client = { dispatcher: agent, connect, agent };
+        const principals = new Map<string, string>();
+        const agent = new Agent({ connections: this.connections, keepAliveTimeout: 4_000, pipelining: 1, connect: identityRecordingConnector(connect, principals) });
+        client = { dispatcher: agent, connect, agent, principalOf: (host, port) => principals.get(`${host}:${port}`) };
         this.byKey.set(key, client);
       }
       out.set(name, client);

@@ -20,7 +20,7 @@ function readable(s: SpanInit, resource: Resource, scope: Scope): ReadableSpan {
   return {
     name: s.name, kind: s.kind, spanContext: () => ctx, parentSpanContext: parent,
     startTime: hr(s.startMs), endTime: hr(s.startMs + durationMs), duration: hr(durationMs),
-    status: { code: s.statusCode, message: s.statusMessage }, attributes: s.attributes, links: [], events: [], ended: true,
+    status: { code: s.statusCode, message: s.statusMessage }, attributes: s.attributes, links: [], events: (s.events ?? []).map((e) => ({ name: e.name, time: hr(e.timeMs), attributes: e.attributes, droppedAttributesCount: 0 })), ended: true,
     resource, instrumentationScope: scope, droppedAttributesCount: 0, droppedEventsCount: 0, droppedLinksCount: 0,
   } as unknown as ReadableSpan;
 }
@@ -38,6 +38,13 @@ const cases: [string, SpanInit][] = [
     ...base, spanId: 'a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7', kind: ApiSpanKind.CLIENT, traceState: 'congo=t61rcWkgMzE,rojo=00f067aa0ba902b7',
     statusCode: SpanStatus.ERROR, statusMessage: 'ECONNREFUSED',
     attributes: { s: 'ünïcödé ✓ 𝄞', i: -42, big: 2 ** 40, d: 1.5, neg: -0.25, t: true, f: false, empty: '', 'meshtrace.propagation.fix': 'x'.repeat(300) },
+  }],
+  ['a span with mesh events (one with a long attribute: a multi-byte event length)', {
+    ...base, kind: ApiSpanKind.CLIENT,
+    events: [
+      { name: 'meshtrace.fault.delay', timeMs: base.startMs + 0.25, attributes: { 'meshtrace.fault.delay_ms': 50, 'meshtrace.fault.percent': 12.5 } },
+      { name: 'meshtrace.route', timeMs: base.startMs, attributes: { 'meshtrace.route.name': 'r'.repeat(200), 'meshtrace.retried': true } },
+    ],
   }],
   ['a long name (multi-byte length prefixes) and a zero duration', { ...base, name: 'POST '.concat('/a'.repeat(200)), endMs: base.startMs - 5 }],
 ];

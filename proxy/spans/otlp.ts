@@ -1,4 +1,4 @@
-import { ApiSpanKind, type AttributeValue, type Resource, type Scope, type SpanInit } from './span.js';
+import { ApiSpanKind, type AttributeValue, type Resource, type Scope, type SpanEvent, type SpanInit } from './span.js';
 
 /**
  * OTLP/protobuf encoding of the proxy's spans (opentelemetry-proto `ExportTraceServiceRequest`),
@@ -143,6 +143,17 @@ const TRACE_FLAGS_SAMPLED = 1;
 
 const scratch = new Writer();
 
+/** Span.events (field 11): `Event { time_unix_nano = 1; name = 2; attributes = 3; dropped_attributes_count = 4 }`. */
+function event(w: Writer, e: SpanEvent): void {
+  w.tag(11, 2);
+  const start = w.ldStart();
+  w.tag(1, 1); w.fixed64(unixNanos(e.timeMs));
+  w.tag(2, 2); w.string(e.name);
+  attributes(w, e.attributes, 3);
+  w.tag(4, 0); w.varint(0);
+  w.ldEnd(start);
+}
+
 /** One span's `Span` message (without the field tag that puts it in a ScopeSpans). */
 export function encodeSpan(s: SpanInit): Uint8Array {
   const w = scratch;
@@ -159,6 +170,7 @@ export function encodeSpan(s: SpanInit): Uint8Array {
   w.tag(8, 1); w.fixed64(unixNanos(s.startMs + durationMs));
   attributes(w, s.attributes, 9);
   w.tag(10, 0); w.varint(0); // dropped_attributes_count
+  if (s.events) for (const e of s.events) event(w, e);
   w.tag(12, 0); w.varint(0); // dropped_events_count
   w.tag(14, 0); w.varint(0); // dropped_links_count
   w.tag(15, 2);

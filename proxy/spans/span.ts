@@ -12,6 +12,14 @@ export interface Resource {
 
 export interface Scope { name: string; version?: string }
 
+/** A span event (OTLP Span.Event): what the mesh did to a request, with the config that made it do so. */
+export interface SpanEvent {
+  name: string;
+  /** Epoch ms, sub-ms precision, as span times. */
+  timeMs: number;
+  attributes: Record<string, AttributeValue>;
+}
+
 /**
  * One finished proxy span: plain data, encoded to OTLP protobuf as soon as it is recorded
  * (proxy/spans/otlp.ts). Every recorded span is sampled. Times are epoch milliseconds with sub-ms
@@ -32,4 +40,6 @@ export interface SpanInit {
   attributes: Record<string, AttributeValue>;
   statusCode: (typeof SpanStatus)[keyof typeof SpanStatus];
   statusMessage?: string;
+  /** Absent on almost every span: events are allocated only when the mesh acted. */
+  events?: readonly SpanEvent[];
 }

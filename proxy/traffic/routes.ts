@@ -23,6 +23,10 @@ export interface CompiledRoute {
   /** Empty = every request. */
   readonly matches: readonly CompiledMatch[];
   readonly weightTotal: number;
+  /** For the `meshtrace.route` span event, made once here: `reviews-v1=80,reviews-v2=20`. */
+  readonly destinationsText: string;
+  /** The route's match entries as configured (JSON), `*` when it takes every request. */
+  readonly matchText: string;
 }
 
 /** Routes by lowercase host (with `:port` when the route named one), each list in config order. */
@@ -51,7 +55,9 @@ export function compileRoutes(routes: readonly TrafficRoute[]): RouteTable {
     const host = route.host.toLowerCase();
     let list = table.get(host);
     if (!list) table.set(host, list = []);
-    list.push({ route, index, matches, weightTotal });
+    const destinationsText = route.destinations.map((d) => `${d.upstream}=${d.weight ?? 1}`).join(',');
+    const matchText = route.match?.length ? JSON.stringify(route.match) : '*';
+    list.push({ route, index, matches, weightTotal, destinationsText, matchText });
   });
   return table;
 }

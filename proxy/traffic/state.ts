@@ -23,6 +23,12 @@ export interface TrafficEvents {
 
 const noEvents: TrafficEvents = { upstreamOverflow() {}, outlierEjection() {}, upstreamRetry() {} };
 
+/** Which circuit-breaker limit refused a request, and the count it was at. */
+export interface OverflowCause { limit: 'maxRequests' | 'maxPendingRequests'; max: number; current: number }
+
+/** An outlier ejection one try's result caused. */
+export interface Ejection { endpoint: string; consecutiveErrors: number; durationMs: number; timesEjected: number }
+
 export const endpointKey = (e: HostPort): string => `${e.host}:${e.port}`;
 
 export class UpstreamState {
@@ -74,6 +80,13 @@ export class UpstreamState {
 
   release(): void { if (this.active > 0) this.active--; }
 
+  /** Which limit refused the request `tryAcquire` just refused (for the `meshtrace.overflow` span event). */
+  overflowCause(): OverflowCause {
+    const p = this.policy;
+    if (p?.maxRequests !== undefined && this.active >= p.maxRequests) return { limit: 'maxRequests', max: p.maxRequests, current: this.active };
+    return { limit: 'maxPendingRequests', max: p?.maxPendingRequests ?? 0, current: Math.max(0, this.active - this.connectionsPerEndpoint * this.lb.endpoints.length) };
+  }
+
   private overflow(): false {
     this.owner.events.upstreamOverflow(this.name);
     return false;
@@ -86,17 +99,23 @@ export class UpstreamState {
     return this.lb.pickHealthy((e) => isEjected(this.health.get(endpointKey(e)), now));
   }
 
-  /** One try's result at `endpoint` (failed = 5xx, connect failure, reset or per-try timeout). */
-  report(endpoint: HostPort, failed: boolean): void {
+  /**
+   * One try's result at `endpoint` (failed = 5xx, connect failure, reset or per-try timeout).
+   * Returns what the ejection was when this result ejected the endpoint (for the span event).
+   */
+  report(endpoint: HostPort, failed: boolean): Ejection | undefined {
     const od = this.policy?.outlierDetection;
-    if (!od) return;
+    if (!od) return undefined;
     const key = endpointKey(endpoint);
     let h = this.health.get(key);
     if (!h) {
-      if (!failed) return;
+      if (!failed) return undefined;
       this.health.set(key, h = newEndpointHealth());
     }
-    if (recordResult(od, h, this.health.values(), this.lb.endpoints.length, failed, this.owner.now())) this.owner.events.outlierEjection(this.name);
+    const now = this.owner.now();
+    if (!recordResult(od, h, this.health.values(), this.lb.endpoints.length, failed, now)) return undefined;
+    this.owner.events.outlierEjection(this.name);
+    return { endpoint: key, consecutiveErrors: od.consecutive5xxErrors, durationMs: h.ejectedUntil - now, timesEjected: h.timesEjected };
   }
 
   /** Endpoints ejected now (admin/tests). */
@@ -152,4 +171,6 @@ export interface TrafficDecision {
    * and the refused request gets its span like any other.
    */
   reject?: LocalReply;
+  /** Set with a circuit-breaker `reject`: which limit refused it. */
+  overflow?: OverflowCause;
 }

@@ -19,6 +19,8 @@
  *   `tracesScanned` sampled traces. Virtual nodes: CLIENT spans that no SERVER/CONSUMER span (and no
  *   span of another service) answers, named by `db.system`[/`db.name`] (kind database) or
  *   `peer.service` / `server.address` / `net.peer.name` / `http.host` (kind external).
+ *   `mesh` (when a meshtrace sidecar's call on the edge was sampled): `{calls, retried, faults,
+ *   ejections}` over the sampled logical sidecar calls (query/service-graph.ts).
  *
  * ## GET /api/ext/traces/{traceID}/compact[?raw=true]
  * One trace in compact form for big waterfalls (~1/10 of Jaeger JSON): `data` is
@@ -26,7 +28,9 @@
  * startTime: [], duration: [], service: [], operation: [], kind: [], flags: []}}` — parallel arrays,
  * one entry per span; `service`/`operation` index the name lists; times µs; `kind` is the OTLP
  * number (2 server, 3 client, …); `flags` bit 0 = error, bit 1 = has warnings, bit 2 = has links.
- * Span warnings appear in `warnings` as `span <spanID>: <text>`. Same adjusters as
+ * Span warnings appear in `warnings` as `span <spanID>: <text>`. `mesh` (only when a sidecar acted
+ * on a span: retry tries, faults, overflow, ejection, timeouts) lists `{span: <index>, attempt?,
+ * backoffMs?, events: [{name, time, attributes}]}` for the waterfall's markers. Same adjusters as
  * `/api/traces/{id}` unless `raw=true`. Missing trace → 404 "trace not found" (Jaeger's shape).
  *
  * ## GET /api/ext/traces/{traceID}/spans/{spanID}[?raw=true]

@@ -7,9 +7,12 @@
  *   its newer spans and gets its summary recomputed.
  * - `dependencies`: hour buckets wholly before the cutoff are dropped; in the hour that holds the
  *   cutoff each deleted child span's edge is decremented (parent looked up in the same trace).
- * - `postings`, `postings_single`: hour buckets wholly before the cutoff are dropped (in chunks). Postings in the
- *   cutoff's hour may point at deleted spans until the next purge; searches confirm every
- *   candidate against the spans, so they never surface.
+ * - `postings`, `postings_single`: hour buckets wholly before the cutoff are dropped (in chunks);
+ *   in the cutoff's hour, blocks and single entries whose spans all started before the cutoff go
+ *   too (without that, a size cap inside one hour could never be met: the hour's index stayed
+ *   whole however many spans were deleted, and the size loop went on until no span was left).
+ *   Mixed blocks may point at deleted spans; searches confirm every candidate against the spans,
+ *   so those never surface.
  * - `pending_edges`: rows of deleted children go with them.
  * - `span_metrics`: figures still in `span_metrics_recent` are merged first, then minutes wholly
  *   before the cutoff are dropped; the one holding the cutoff keeps the figures of its deleted spans.
@@ -83,5 +86,10 @@ export function purgeIndexChunk(st: Statements, catalog: Catalog, cutoffUs: numb
   st.spanMetrics.deleteBefore.run(metricsBucketOf(cutoffUs));
   st.deleteOldRecent.run(bucket);
   if (st.deletePostingsChunk.run(bucket, chunkRows).changes >= chunkRows) return false;
-  return st.deleteSinglesChunk.run(bucket, chunkRows).changes < chunkRows;
+  if (st.deleteSinglesChunk.run(bucket, chunkRows).changes >= chunkRows) return false;
+  // One statement each, over the cutoff hour's rows only (a scan of that hour's index).
+  const offset = cutoffUs - bucket * HOUR_US;
+  st.deleteOldBlocksOfHour.run(bucket, offset);
+  st.deleteOldSinglesOfHour.run(bucket, offset);
+  return true;
 }

@@ -142,6 +142,15 @@ export function prepareStatements(db: Database.Database) {
     deleteSinglesChunk: p(`DELETE FROM postings_single WHERE (bucket, term, off, trace) IN
       (SELECT bucket, term, off, trace FROM postings_single WHERE bucket < ? LIMIT ?)`),
     oldestStart: p('SELECT min(start_us) FROM traces').pluck(),
+    /** Counted over the smallest index, in SQLite: a size cut's arithmetic, once per step. */
+    storedTraces: p('SELECT count(*) FROM traces').pluck(),
+    /** (offset): the start of the trace that many traces after the oldest — where a size cut falls. */
+    startAtOffset: p('SELECT start_us FROM traces INDEXED BY traces_by_start ORDER BY start_us LIMIT 1 OFFSET ?').pluck(),
+    newestStart: p('SELECT max(start_us) FROM traces').pluck(),
+    /** (bucket, offset bound): blocks in the cutoff's hour whose every entry started before the bound. */
+    deleteOldBlocksOfHour: p('DELETE FROM postings WHERE bucket = ? AND max_off + end_ahead < ?'),
+    /** (bucket, offset bound): single entries in the cutoff's hour whose spans all started before the bound. */
+    deleteOldSinglesOfHour: p('DELETE FROM postings_single WHERE bucket = ? AND off + spread < ?'),
     getMeta: p('SELECT value FROM meta WHERE key = ?').pluck(),
     setMeta: p('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)'),
   };

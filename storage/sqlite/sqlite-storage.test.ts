@@ -377,7 +377,7 @@ describe('sqlite storage', () => {
       try {
         const result = await handle.runNow();
         expect(result.removedBySize).toBeGreaterThan(0);
-        expect(storage.sizeBytes()).toBeLessThanOrEqual(cap);
+        expect(storage.diskBytes()).toBeLessThanOrEqual(cap); // database + WAL on disk
         expect(storage.oldestStartUs()!).toBeGreaterThan(oldestBefore);
         expect(statSync(path).size).toBeLessThan(fileBefore);
         // The newest hour survives.

@@ -3,7 +3,7 @@
  * schema.ts. Every call runs synchronously on the caller's thread inside a promise; a write
  * batch is one transaction and is committed when `writeSpans` resolves.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
@@ -33,6 +33,11 @@ export const sqliteStorageOptionsSchema = z.object({
   cacheSizeKiB: z.number().int().min(0).default(64 * 1024),
   /** Spans deleted per retention transaction (between two yields to the event loop); > 0. */
   purgeChunkSpans: z.number().int().positive().default(5000),
+  /**
+   * Largest the file may grow, in pages (`PRAGMA max_page_count`); writes beyond fail with
+   * SQLITE_FULL exactly as on a full disk. For tests of that path; absent = SQLite's limit.
+   */
+  maxPageCount: z.number().int().positive().optional(),
 });
 export type SqliteStorageOptions = z.input<typeof sqliteStorageOptionsSchema>;
 
@@ -41,13 +46,37 @@ export interface SqliteStorage extends Storage {
   readonly path: string;
   /**
    * Bytes of the database holding data: (page_count − freelist_count) × page_size. Drops as soon
-   * as a purge frees pages; excludes the WAL file.
+   * as a purge frees pages; excludes the WAL file. What `diskBytes()` comes down to after
+   * `reclaimSpace()`.
    */
   sizeBytes(): number;
+  /** Bytes on disk now: the database file plus its WAL (what an operator's `du` sees). */
+  diskBytes(): number;
+  /** Traces stored (a count over an index: O(traces) inside SQLite). */
+  storedTraces(): number;
+  /**
+   * A start time (µs) such that `purgeOlderThan(it)` deletes about the `traces` oldest traces
+   * (oldest start first), read from the data itself; never past the newest trace's start, so
+   * that trace stays. Undefined when empty.
+   */
+  cutoffForOldestTraces(traces: number): number | undefined;
   /** Start (µs) of the oldest stored trace; undefined when empty. */
   oldestStartUs(): number | undefined;
+  /**
+   * Keeps the WAL file near `bytes` (checkpoint that often, truncate it to that after a
+   * checkpoint): with the default (10,000 pages ≈ 40 MB) the WAL alone outgrew a small size cap.
+   */
+  limitWalBytes(bytes: number): void;
   /** Returns free pages to the file system (`PRAGMA incremental_vacuum`) in steps; resolves to pages freed. */
   reclaimSpace(): Promise<number>;
+  /**
+   * Copies the WAL into the database and truncates it (`wal_checkpoint(TRUNCATE)`): while writes
+   * fail for want of space, a WAL that keeps its size holds the space the next write needs.
+   * Throws when SQLite cannot (e.g. the disk is too full to copy pages into the database).
+   */
+  checkpointWal(): void;
+  /** See `maxPageCount`: a test's full disk, and the space coming back. */
+  setMaxPageCount(pages: number): void;
 }
 
 const WATERMARK_KEY = 'retained_from_us';
@@ -65,6 +94,7 @@ export function openSqliteStorage(options: SqliteStorageOptions): SqliteStorage 
   const db = new Database(opts.path);
   try {
     applySchema(db, { synchronous: opts.synchronous, cacheSizeKiB: opts.cacheSizeKiB });
+    if (opts.maxPageCount !== undefined) db.pragma(`max_page_count = ${opts.maxPageCount}`);
     return new SqliteStorageImpl(db, opts.path, opts.purgeChunkSpans);
   } catch (err) {
     db.close();
@@ -372,6 +402,45 @@ class SqliteStorageImpl implements SqliteStorage {
     return (pages - free) * size;
   }
 
+  diskBytes(): number {
+    return fileBytes(this.path) + fileBytes(`${this.path}-wal`);
+  }
+
+  storedTraces(): number {
+    this.open();
+    return this.st.storedTraces.get() as number;
+  }
+
+  cutoffForOldestTraces(traces: number): number | undefined {
+    this.open();
+    const newest = this.st.newestStart.get() as number | null;
+    if (newest === null) return undefined;
+    // The cut goes at the first trace to keep: everything that started before it goes.
+    const at = this.st.startAtOffset.get(Math.max(0, Math.floor(traces))) as number | undefined;
+    return at === undefined ? newest : Math.min(at, newest);
+  }
+
+  limitWalBytes(bytes: number): void {
+    this.open();
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const pages = Math.max(MIN_WAL_AUTOCHECKPOINT_PAGES, Math.floor(bytes / pageSize));
+    // Never raise it above what applySchema set: a large cap keeps the default.
+    const current = this.db.pragma('wal_autocheckpoint', { simple: true }) as number;
+    if (pages < current) this.db.pragma(`wal_autocheckpoint = ${pages}`);
+    this.db.pragma(`journal_size_limit = ${Math.max(bytes, MIN_WAL_AUTOCHECKPOINT_PAGES * pageSize)}`);
+  }
+
+  checkpointWal(): void {
+    this.open();
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  setMaxPageCount(pages: number): void {
+    this.open();
+    if (!Number.isSafeInteger(pages) || pages <= 0) throw new Error(`setMaxPageCount: pages must be a positive integer, got ${pages}`);
+    this.db.pragma(`max_page_count = ${pages}`);
+  }
+
   oldestStartUs(): number | undefined {
     this.open();
     const v = this.st.oldestStart.get() as number | null;
@@ -401,6 +470,19 @@ class SqliteStorageImpl implements SqliteStorage {
     if (this.closed) return;
     this.closed = true;
     this.db.close();
+  }
+}
+
+/** Below this a checkpoint would follow nearly every commit, each a full pass over the WAL. */
+const MIN_WAL_AUTOCHECKPOINT_PAGES = 64;
+
+function fileBytes(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch (err) {
+    // No WAL file between a TRUNCATE checkpoint and the next write, or after close.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
   }
 }
 

@@ -31,6 +31,24 @@ export function compactToTrace(c: CompactTrace): Trace {
       warnings: null,
     };
   }
+  // Spans a sidecar acted on carry their try number, back-off and meshtrace.* events, so the
+  // waterfall can mark them before any details are fetched.
+  for (const mm of c.mesh ?? []) {
+    const sp = spans[mm.span];
+    if (!sp) continue;
+    const extra: KV[] = [];
+    if (mm.attempt !== undefined) extra.push({ key: 'meshtrace.attempt', type: 'int64', value: mm.attempt });
+    if (mm.backoffMs !== undefined) extra.push({ key: 'meshtrace.retry.backoff_ms', type: 'int64', value: mm.backoffMs });
+    if (mm.tries !== undefined) extra.push({ key: 'meshtrace.retried', type: 'bool', value: true }, { key: 'meshtrace.retry.attempts', type: 'int64', value: mm.tries });
+    if (extra.length) sp.tags = [...sp.tags, ...extra];
+    sp.logs = mm.events.map((e) => ({
+      timestamp: e.time,
+      fields: [
+        { key: 'event', type: 'string', value: e.name },
+        ...Object.entries(e.attributes).map(([key, value]): KV => ({ key, type: typeof value === 'boolean' ? 'bool' : typeof value === 'number' ? 'int64' : 'string', value })),
+      ],
+    }));
+  }
   const processes: Trace['processes'] = {};
   c.services.forEach((name, k) => (processes[`s${k}`] = { serviceName: name, tags: [] }));
   return { traceID: c.traceID, spans, processes, warnings: c.warnings };

@@ -149,3 +149,39 @@ export function searchToApi(s: SearchState, nowMs: number): string {
   p.set('lookback', s.lookback);
   return p.toString();
 }
+
+/**
+ * "Mesh acted" filters: the indexed span attributes a meshtrace sidecar sets when it retried,
+ * injected a fault, refused or ejected (proxy/README.md, "The mesh in the trace"). Each is an
+ * ordinary tag, so the same search works in Jaeger UI and Grafana.
+ */
+export const MESH_FILTERS: [tag: string, label: string][] = [
+  ['meshtrace.retried=true', 'Retried'],
+  ['meshtrace.fault=delay', 'Fault: delay injected'],
+  ['meshtrace.fault=abort', 'Fault: abort injected'],
+  ['meshtrace.overflow=true', 'Circuit breaker overflow'],
+  ['meshtrace.ejection=true', 'Outlier ejection'],
+  ['meshtrace.no_healthy_upstream=true', 'No healthy upstream'],
+  ['meshtrace.timeout=route', 'Route timeout'],
+  ['meshtrace.timeout=per_try', 'Per-try timeout'],
+];
+const MESH_KEYS = new Set(MESH_FILTERS.map(([t]) => t.slice(0, t.indexOf('='))));
+
+/** The mesh filter the tags text holds ('' for none or when it does not parse). */
+export function meshFilterOf(tags: string): string {
+  try {
+    const t = parseLogfmt(tags);
+    return MESH_FILTERS.find(([f]) => { const [k, v] = f.split('='); return t[k] === v; })?.[0] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+/** `tags` with its mesh filter replaced by `filter` ('' removes it); other tags kept. Unparsable text is kept as is. */
+export function withMeshFilter(tags: string, filter: string): string {
+  let t: Record<string, string>;
+  try { t = parseLogfmt(tags); } catch { return tags; }
+  for (const k of Object.keys(t)) if (MESH_KEYS.has(k)) delete t[k];
+  if (filter) { const i = filter.indexOf('='); t[filter.slice(0, i)] = filter.slice(i + 1); }
+  return toLogfmt(t);
+}

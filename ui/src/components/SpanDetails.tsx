@@ -4,6 +4,7 @@ import { serviceColor } from '../colors.js';
 import { formatDuration, formatTime, valueText } from '../format.js';
 import { href, onLinkClick } from '../router.js';
 import type { TraceModel } from '../trace-model.js';
+import { meshOfSpan } from '../mesh.js';
 
 /** The full span behind a row, once known (compact traces fetch it when the row is selected). */
 export type Detail = { state: 'loading' } | { state: 'error'; message: string } | { state: 'done'; span: Span; process: Process | undefined };
@@ -37,6 +38,7 @@ export function SpanDetails({ model: m, row, detail, onJump, onClose }: {
   const svc = m.services[m.service[row]];
   const proc = loaded ? loaded.process : m.processes[s.processID];
   const kind = s.tags.find((t) => t.key === 'span.kind')?.value;
+  const mesh = meshOfSpan(s);
   return (
     <aside class="details" aria-label="Span details">
       <div class="details-head">
@@ -63,6 +65,27 @@ export function SpanDetails({ model: m, row, detail, onJump, onClose }: {
         <section>
           <h3>Warnings</h3>
           <ul class="warnings">{s.warnings.map((w, k) => <li key={k}>{w}</li>)}</ul>
+        </section>
+      ) : null}
+      {mesh ? (
+        <section class="mesh-section" aria-label="Service mesh">
+          <h3>Service mesh</h3>
+          <ul class="mesh-list">
+            {mesh.attempt !== undefined ? (
+              <li data-mesh-detail="attempt">
+                <span class="wf-try">try {mesh.attempt}</span>{' '}
+                {mesh.attempt > 1
+                  ? `Retry ${mesh.attempt - 1} of the call above, sent after a ${mesh.backoffMs ?? 0} ms back-off.`
+                  : 'First try of the call above, which the sidecar retried.'}
+              </li>
+            ) : null}
+            {mesh.markers.map((k, n) => (
+              <li key={n} data-mesh-detail={k.kind}>
+                <span class={`wf-mesh-badge wf-mesh-${k.kind}`}>{k.label}</span>{' '}
+                <span class="mesh-when">+{formatDuration(k.timeUs - m.startUs)}</span> {k.detail}
+              </li>
+            ))}
+          </ul>
         </section>
       ) : null}
       <section>

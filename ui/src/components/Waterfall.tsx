@@ -9,6 +9,7 @@ import { serviceColor } from '../colors.js';
 import { formatDuration } from '../format.js';
 import type { CriticalPath } from '../critical-path.js';
 import type { TraceModel, VisibleRows } from '../trace-model.js';
+import { isDrawn, type MeshRow } from '../mesh.js';
 
 export const ROW_HEIGHT = 24;
 const OVERSCAN = 12;
@@ -28,7 +29,11 @@ export interface WaterfallProps {
   onToggle: (row: number) => void;
   /** Incremented by the page to ask for the selected row to be scrolled into view. */
   scrollRequest: number;
+  /** Per row: what a sidecar did to the span (ui/src/mesh.ts); null when nothing in the trace. */
+  mesh?: (MeshRow | undefined)[] | null;
 }
+
+const MESH_GLYPH: Record<string, string> = { retry: '↻', fault: '⚡', overflow: '⛔', ejection: '⏏', 'no-healthy': '∅', timeout: '⏱', route: '→' };
 
 /** Position of `row` in the visible rows (they are in ascending row order), or −1. */
 export function positionOf(rows: Int32Array, row: number): number {
@@ -135,11 +140,61 @@ export function Waterfall(p: WaterfallProps) {
     const kids = m.subtreeEnd[i] > i + 1;
     const left = pct(m.start[i]);
     const width = Math.max((m.duration[i] / viewDur) * 100, 0.05);
-    const side = labelSide(left, width);
+    let side = labelSide(left, width);
     const cls = ['wf-row'];
     if (i === p.selected) cls.push('selected');
     if (p.matches?.[i]) cls.push('match');
     if (m.error[i]) cls.push('is-error');
+    const mesh = p.mesh?.[i];
+    const meshBadges = [];
+    const meshMarks = [];
+    let backoff = null;
+    const delays = [];
+    if (mesh) {
+      if (mesh.tries !== undefined) {
+        meshBadges.push(
+          <span class="wf-mesh-badge wf-mesh-retry" data-mesh-badge="tries" title={`The sidecar retried this call: ${mesh.tries} tries, each a span below`}>
+            {MESH_GLYPH.retry} {mesh.tries} tries
+          </span>,
+        );
+      }
+      if (mesh.attempt !== undefined) {
+        meshBadges.push(
+          <span class="wf-try" data-mesh="attempt" title={mesh.attempt > 1 ? `Try ${mesh.attempt} of this call: retry ${mesh.attempt - 1}, sent after a ${mesh.backoffMs ?? 0} ms back-off` : 'Try 1 of this call, which the sidecar retried'}>
+            try {mesh.attempt}
+          </span>,
+        );
+        if (mesh.backoffMs) {
+          // The back-off gap before this try, drawn as a hatched segment ending where the try starts.
+          const gapUs = mesh.backoffMs * 1000;
+          backoff = (
+            <div class="wf-backoff" data-mesh="backoff" title={`back-off ${mesh.backoffMs} ms before this try`}
+              style={{ left: `${pct(m.start[i] - gapUs)}%`, width: `${Math.max((gapUs / viewDur) * 100, 0.05)}%` }} />
+          );
+        }
+      }
+      const seen = new Set<string>();
+      for (const k of mesh.markers) {
+        if (!isDrawn(k)) continue;
+        if (k.kind === 'fault' && k.delayMs) {
+          // The injected delay itself: a hatched stretch from the moment it started.
+          delays.push(
+            <div class="wf-delay" data-mesh="delay" title={k.detail}
+              style={{ left: `${pct(k.timeUs - m.startUs)}%`, width: `${Math.max(((k.delayMs * 1000) / viewDur) * 100, 0.05)}%` }} />,
+          );
+        }
+        meshMarks.push(
+          <span class={`wf-mesh wf-mesh-${k.kind}`} data-mesh={k.kind} title={k.detail} style={{ left: `${pct(k.timeUs - m.startUs)}%` }}>
+            {MESH_GLYPH[k.kind]}
+          </span>,
+        );
+        if (seen.has(k.kind)) continue;
+        seen.add(k.kind);
+        meshBadges.push(<span class={`wf-mesh-badge wf-mesh-${k.kind}`} data-mesh-badge={k.kind} title={k.detail}>{MESH_GLYPH[k.kind]} {k.label}</span>);
+      }
+    }
+    // A label before the bar would sit on the back-off gap drawn there.
+    if (backoff && side === 'before') side = 'inside';
     const segs = p.critical?.segments.get(i);
     const critical = [];
     if (segs) {
@@ -180,11 +235,15 @@ export function Waterfall(p: WaterfallProps) {
           {m.orphan[i] ? <span class="wf-orphan" title={`Parent span ${s.references[0]?.spanID ?? ''} never arrived`}>⚠</span> : null}
           <span class="wf-svc">{svc}</span>
           <span class="wf-op">{s.operationName}</span>
+          {meshBadges}
           {kids && p.collapsed[i] ? <span class="wf-hidden-count">+{m.subtreeEnd[i] - i - 1}</span> : null}
         </div>
         <div class="wf-timeline">
+          {backoff}
           <div class="wf-bar" style={{ left: `${left}%`, width: `${width}%`, background: color }} />
           {critical}
+          {delays}
+          {meshMarks}
           <span class={`wf-label ${side}`} style={side === 'after' ? { left: `${left + width}%` } : side === 'before' ? { right: `${100 - left}%` } : { left: `${Math.max(left, 0)}%` }}>
             {formatDuration(m.duration[i])}
           </span>

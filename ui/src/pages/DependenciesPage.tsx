@@ -51,6 +51,17 @@ function labelWidth(lines: string[]): number {
   return Math.max(...lines.map((l) => l.length)) * 6.2 + 8;
 }
 
+/** What sidecars did on an edge (sampled traces): retry and fault rates, ejections; '' when nothing. */
+export function meshLabel(m: ServiceGraph['edges'][number]['mesh']): string {
+  if (!m || !m.calls) return m?.ejections ? `⏏ ${m.ejections} ejected` : '';
+  const pctOf = (n: number) => `${((n / m.calls) * 100).toFixed(n / m.calls < 0.1 ? 1 : 0)}%`;
+  const parts: string[] = [];
+  if (m.retried) parts.push(`↻ ${pctOf(m.retried)} retried`);
+  if (m.faults) parts.push(`⚡ ${pctOf(m.faults)} fault`);
+  if (m.ejections) parts.push(`⏏ ${m.ejections} ejected`);
+  return parts.join(' · ');
+}
+
 function layout(dagre: typeof Dagre, g: ServiceGraph): Laid {
   const graph = new dagre.graphlib.Graph({ multigraph: false });
   graph.setGraph({ rankdir: 'LR', nodesep: 28, ranksep: 150, edgesep: 16, marginx: 20, marginy: 20 });
@@ -61,8 +72,10 @@ function layout(dagre: typeof Dagre, g: ServiceGraph): Laid {
     const rate = e.callCount ? e.errorCount / e.callCount : 0;
     const label = [`${e.callCount} call${e.callCount === 1 ? '' : 's'}${rate ? ` · ${(rate * 100).toFixed(rate < 0.1 ? 1 : 0)}% err` : ''}`];
     if (e.p50Us !== null) label.push(`p50 ${formatDuration(e.p50Us)} · p95 ${formatDuration(e.p95Us ?? e.p50Us)}`);
+    const mesh = meshLabel(e.mesh);
+    if (mesh) label.push(mesh);
     labels.set(`${e.parent}\u0000${e.child}`, label);
-    graph.setEdge(e.parent, e.child, { width: 150, height: label.length * 14, labelpos: 'c' });
+    graph.setEdge(e.parent, e.child, { width: Math.max(150, labelWidth(label)), height: label.length * 14, labelpos: 'c' });
   }
   dagre.layout(graph);
   const info = graph.graph();

@@ -5,7 +5,7 @@ import { serviceColor } from '../colors.js';
 import { formatDuration, formatTime, relativeAge } from '../format.js';
 import { href, navigate, onLinkClick } from '../router.js';
 import {
-  LOOKBACKS, searchFromURL, searchToApi, searchToURL, validateSearch, type SearchState,
+  LOOKBACKS, MESH_FILTERS, meshFilterOf, searchFromURL, searchToApi, searchToURL, validateSearch, withMeshFilter, type SearchState,
 } from '../search-query.js';
 import { sortSummaries, summarizeTrace, type SortKey, type TraceSummary } from '../trace-summary.js';
 import { Scatter } from '../components/Scatter.js';
@@ -116,6 +116,13 @@ export function SearchPage({ query }: { query: string }) {
         <label class="wide">
           Tags <small>logfmt: http.status_code=500 error=true</small>
           <input name="tags" value={form.tags} onInput={(e) => set('tags', e.currentTarget.value)} placeholder='key=value key2="a value"' spellcheck={false} />
+        </label>
+        <label>
+          Mesh acted
+          <select name="mesh" value={meshFilterOf(form.tags)} onChange={(e) => set('tags', withMeshFilter(form.tags, e.currentTarget.value))}>
+            <option value="">Any call</option>
+            {MESH_FILTERS.map(([tag, label]) => <option key={tag} value={tag}>{label}</option>)}
+          </select>
         </label>
         <label>
           Lookback

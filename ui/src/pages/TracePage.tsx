@@ -19,6 +19,7 @@ import {
   buildTraceModel, collapseToDepth, collapseWithinService, findInTrace, foldMatching, visibleRows,
 } from '../trace-model.js';
 import { traceStats } from '../trace-stats.js';
+import { meshRows } from '../mesh.js';
 import { Minimap } from '../components/Minimap.js';
 import { SpanDetails, type Detail } from '../components/SpanDetails.js';
 import { Waterfall } from '../components/Waterfall.js';
@@ -74,6 +75,7 @@ const HIDE_SHORT = [
 
 function TraceView({ trace, compact, query }: { trace: Trace; compact: boolean; query: string }) {
   const m = useMemo(() => buildTraceModel(trace), [trace]);
+  const mesh = useMemo(() => meshRows(m.spans), [m]);
   const params = useMemo(() => new URLSearchParams(query), []);
   const [tab, setTab] = useState<'timeline' | 'stats'>(params.get('view') === 'stats' ? 'stats' : 'timeline');
   const [selected, setSelected] = useState(() => m.rowOf.get(params.get('span') ?? '') ?? -1);
@@ -356,6 +358,7 @@ function TraceView({ trace, compact, query }: { trace: Trace; compact: boolean; 
                 onSelect={(r) => { setSelected(r); setScrollRequest((x) => x + 1); }}
                 onToggle={toggle}
                 scrollRequest={scrollRequest}
+                mesh={mesh}
               />
             )}
           </div>
