@@ -12,7 +12,7 @@ import { z } from 'zod';
  * - `PUT    /v1/instances/:id`   register or heartbeat (the whole record every time, so a control
  *                                plane that restarted learns every sidecar back within one beat) → 200 Lease
  * - `DELETE /v1/instances/:id`   deregister at once (clean shutdown) → 204
- * - `GET    /v1/watch?service=S&epoch=E&revision=R&waitMs=W`  this sidecar's rendered config and
+ * - `GET    /v1/watch?service=S&instance=I&epoch=E&revision=R&waitMs=W`  this sidecar's rendered config and
  *                                endpoints; answers at once when (epoch, revision) is not the
  *                                current one, else waits up to W ms for a change → 200 Snapshot
  * - `GET    /v1/config`          the current mesh config → 200 ConfigVersion (version 0: none applied)

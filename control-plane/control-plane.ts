@@ -61,13 +61,15 @@ export class ControlPlane {
 
   history(): ConfigHistoryEntry[] { return this.store.history(); }
 
-  snapshot(service: string): Snapshot {
+  /** What the sidecar `instance` (registered or not yet) of `service` applies now. */
+  snapshot(service: string, instance?: string): Snapshot {
     const endpoints = this.registry.endpoints();
+    const caller = instance ? this.registry.get(instance) : undefined;
     return {
       epoch: this.epoch,
       revision: this.registry.revision,
       configVersion: this.currentConfig.version,
-      config: renderForService(this.currentConfig.config, service, endpoints),
+      config: renderForService(this.currentConfig.config, service, endpoints, caller),
       endpoints,
     };
   }

@@ -26,6 +26,9 @@ export class Registry {
     return changed;
   }
 
+  /** The registration of `instance`, if leased. */
+  get(instance: string): Registration | undefined { return this.entries.get(instance)?.reg; }
+
   /** Removes `instance` at once (clean shutdown); false when it was not registered. */
   deregister(instance: string): boolean {
     const had = this.entries.delete(instance);

@@ -89,4 +89,24 @@ describe('renderForService', () => {
     expect(configFromOptions({ service: 'productpage', appPort: '1', timeout: '2s' }, {}, layer).timeoutMs).toBe(2000);
     expect(configFromOptions({ service: 'productpage', appPort: '1' }, {}, layer).timeoutMs).toBe(5000);
   });
+
+  it('auto mTLS: a caller running mTLS gets ISTIO_MUTUAL towards services whose every instance accepts mTLS, unless a policy says otherwise', () => {
+    const strict = { ...endpoints, reviews: endpoints.reviews.map((e) => ({ ...e, mtls: 'STRICT' as const })) };
+    const policies = (c: Record<string, unknown>) => c['upstreamPolicies'] as Record<string, { tls?: { mode: string }; maxRequests?: number }>;
+    const c = renderForService(canary, 'productpage', strict, { mtls: 'PERMISSIVE' });
+    expect(policies(c)['reviews'].tls).toEqual({ mode: 'ISTIO_MUTUAL' });
+    expect(policies(c)['reviews|v1'].tls).toEqual({ mode: 'ISTIO_MUTUAL' });
+    expect(policies(c)['reviews|v3']).toEqual({ maxRequests: 10, tls: { mode: 'ISTIO_MUTUAL' } }); // merged into the doc's policy
+    expect(policies(c)['ratings']).toBeUndefined(); // plaintext instances
+    // A caller without mTLS (no certificate), or one whose policy sets tls, is left alone.
+    expect(policies(renderForService(canary, 'productpage', strict, { mtls: 'DISABLE' }))['reviews']).toBeUndefined();
+    const own = renderForService({ upstreamPolicies: { reviews: { tls: { mode: 'DISABLE' } } } }, 'productpage', strict, { mtls: 'STRICT' });
+    expect(policies(own)['reviews'].tls).toEqual({ mode: 'DISABLE' });
+    // One plaintext instance in a subset: no auto mTLS for the service, still for the all-mTLS subset.
+    const mixed = { reviews: [...strict.reviews, ep('r4', 'v3', '127.0.0.1:7004')] };
+    const m = policies(renderForService({}, 'productpage', mixed, { mtls: 'STRICT' }));
+    expect(m['reviews']).toBeUndefined();
+    expect(m['reviews|v1'].tls).toEqual({ mode: 'ISTIO_MUTUAL' });
+    expect(m['reviews|v3']).toBeUndefined();
+  });
 });

@@ -126,9 +126,10 @@ export function validateMeshConfig(input: unknown): string[] {
  * (they win). A destination whose upstream has no instance now is left out of its route (its
  * share goes to the route's other destinations); a route left with none is left out (the host
  * then goes to the service's upstream, if any); policies and sampling rates for absent upstreams
- * are left out. So a subset that is down never makes a sidecar reject the config.
+ * are left out. So a subset that is down never makes a sidecar reject the config. With `caller`
+ * (the watching sidecar's registration) auto mTLS applies, see below.
  */
-export function renderForService(doc: Record<string, unknown>, service: string, endpoints: Record<string, readonly Endpoint[]>): Record<string, unknown> {
+export function renderForService(doc: Record<string, unknown>, service: string, endpoints: Record<string, readonly Endpoint[]>, caller?: { mtls: Endpoint['mtls'] }): Record<string, unknown> {
   const rewritten = rewriteDestinations(doc).doc;
   const { service: _drop, ...sel } = selectServiceConfig(rewritten, service);
   void _drop;
@@ -148,7 +149,22 @@ export function renderForService(doc: Record<string, unknown>, service: string, 
       return dests.length ? [{ ...r, destinations: dests }] : [];
     });
   }
-  if (isObject(sel['upstreamPolicies'])) out['upstreamPolicies'] = Object.fromEntries(Object.entries(sel['upstreamPolicies']).filter(([n]) => n in upstreams));
+  const policies: Record<string, unknown> = isObject(sel['upstreamPolicies']) ? Object.fromEntries(Object.entries(sel['upstreamPolicies']).filter(([n]) => n in upstreams)) : {};
+  // Auto mTLS (Istio's): a caller that runs mTLS itself (so it has a workload certificate) talks
+  // mTLS to a service whose every instance accepts it, unless a policy sets `tls` for that upstream.
+  if (caller && caller.mtls !== 'DISABLE') {
+    const mutual = (list: readonly Endpoint[]) => list.length > 0 && list.every((e) => e.mtls !== 'DISABLE');
+    for (const [name, list] of Object.entries(endpoints)) {
+      const subsets = new Map<string, Endpoint[]>();
+      for (const e of list) subsets.set(subsetUpstream(name, e.version), [...(subsets.get(subsetUpstream(name, e.version)) ?? []), e]);
+      for (const [n, l] of [[name, list] as const, ...subsets]) {
+        if (!mutual(l) || !(n in upstreams) || isObject(sel['upstreams']) && n in sel['upstreams']) continue;
+        const p = isObject(policies[n]) ? policies[n] : {};
+        if (!('tls' in p)) policies[n] = { ...p, tls: { mode: 'ISTIO_MUTUAL' } };
+      }
+    }
+  }
+  if (isObject(sel['upstreamPolicies']) || Object.keys(policies).length) out['upstreamPolicies'] = policies;
   const sampling = sel['sampling'];
   if (isObject(sampling) && isObject(sampling['upstreams'])) {
     out['sampling'] = { ...sampling, upstreams: Object.fromEntries(Object.entries(sampling['upstreams']).filter(([n]) => n in upstreams)) };

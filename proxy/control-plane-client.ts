@@ -103,7 +103,7 @@ export class ControlPlaneClient {
   private async watch(): Promise<void> {
     const wait = this.o.watchWaitMs ?? 25_000;
     while (!this.closed) {
-      const q = new URLSearchParams({ service: String(this.o.registration().service), waitMs: String(wait) });
+      const q = new URLSearchParams({ service: String(this.o.registration().service), instance: this.o.instance, waitMs: String(wait) });
       if (this.last) { q.set('epoch', this.last.epoch); q.set('revision', String(this.last.revision)); }
       try {
         const r = await fetch(`${this.o.url}/v1/watch?${q}`, { signal: AbortSignal.any([this.watchAbort.signal, AbortSignal.timeout(wait + 5_000)]) });

@@ -6,6 +6,8 @@ import { InvalidRequestError, issueLines } from '../errors.js';
 
 const watchQuerySchema = z.object({
   service: registrationSchema.shape.service,
+  /** The watching sidecar's instance id: its own registration (mTLS mode) shapes its config (auto mTLS). */
+  instance: z.string().max(200).optional(),
   /** The epoch and revision the sidecar last applied; absent = answer at once. */
   epoch: z.string().optional(),
   revision: z.coerce.number().int().min(0).optional(),
@@ -31,7 +33,7 @@ export function watchRoutes(o: { cp: ControlPlane }) {
         req.raw.socket.once('close', onClose);
         try { await o.cp.registry.waitForChange(q.waitMs, closed.signal); } finally { req.raw.socket.off('close', onClose); }
       }
-      return o.cp.snapshot(q.service);
+      return o.cp.snapshot(q.service, q.instance);
     });
   };
 }
