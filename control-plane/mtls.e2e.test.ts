@@ -53,5 +53,6 @@ describe('auto mTLS from the control plane', () => {
     // The mesh page's data marks the edge: reviews' instances are STRICT.
     const topo = await (await fetch(`${cpUrl}/v1/topology`)).json() as MeshTopology;
     expect(topo.services.find((s) => s.name === 'reviews')?.mtls).toBe('STRICT');
+    expect(topo.mutualTls).toEqual([{ from: 'productpage', to: 'reviews' }]);
   });
 });

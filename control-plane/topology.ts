@@ -3,7 +3,8 @@ import type { ConfigVersion, MeshTopology, SidecarStatus, TopologyRoute } from '
 /**
  * The mesh page's view of registry + config (Kiali's graph, minus the traffic numbers, which the
  * UI takes from the span metrics): services with versions and instances, every route with its
- * split in percent, retries, faults and timeout, and which caller → upstream pairs originate mTLS.
+ * split in percent, retries, faults and timeout, and which caller → upstream pairs originate mTLS
+ * (ISTIO_MUTUAL policies, and auto mTLS between sidecars that run it).
  * Pure; reads the stored (valid) config as written, `{ service, version }` destinations included.
  */
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -59,6 +60,20 @@ export function buildTopology(config: ConfigVersion, sidecars: readonly SidecarS
       for (const [to, p] of Object.entries(layer['upstreamPolicies'])) {
         if (isObject(p) && isObject(p['tls']) && p['tls']['mode'] === 'ISTIO_MUTUAL') mutualTls.push({ from, to });
       }
+    }
+  }
+  // Auto mTLS (control-plane/render.ts): callers running mTLS to services whose instances all accept it,
+  // unless a policy of the caller's layer or the top level sets `tls` for that service.
+  const explicitTls = (from: string, to: string) => layers.some(([f, layer]) => (f === '*' || f === from)
+    && isObject(layer['upstreamPolicies']) && isObject(layer['upstreamPolicies'][to]) && 'tls' in layer['upstreamPolicies'][to]);
+  const modes = new Map(services.map((s) => [s.name, s.versions.flatMap((v) => v.instances.map((i) => i.mtls))]));
+  // As endpoints, only ready instances count (render.ts sees the registry's endpoints).
+  const endpointModes = new Map(services.map((s) => [s.name, s.versions.flatMap((v) => v.instances.filter((i) => i.ready).map((i) => i.mtls))]));
+  for (const [from, fm] of modes) {
+    if (!fm.some((m) => m !== 'DISABLE')) continue;
+    for (const [to, tm] of endpointModes) {
+      if (to === from || !tm.length || tm.some((m) => m === 'DISABLE') || explicitTls(from, to)) continue;
+      if (!mutualTls.some((m) => (m.from === from || m.from === '*') && m.to === to)) mutualTls.push({ from, to });
     }
   }
   return { version: config.version, services, routes, mutualTls };
