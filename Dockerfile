@@ -11,6 +11,6 @@ COPY . .
 ENV MESHTRACE_DATA_DIR=/data
 VOLUME ["/data"]
 # 4318 OTLP/HTTP, 16686 UI + query API (all-in-one); 9080 a demo service's sidecar inbound, 15000 its admin (/metrics).
-EXPOSE 4318 16686 9080 15000
+EXPOSE 4318 16686 15010 9080 15000
 ENTRYPOINT ["node", "bin/meshtrace.js"]
 CMD ["all-in-one"]

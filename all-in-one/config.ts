@@ -25,6 +25,8 @@ export const allInOneOptions = {
   maxClockSkewAdjustment: { flag: '--max-clock-skew-adjustment', env: 'MESHTRACE_MAX_CLOCK_SKEW_ADJUSTMENT', default: '0s', help: 'largest clock-skew correction applied at query time (0s = off, as in Jaeger)' },
   queryMaxLimit: { flag: '--query-max-limit', env: 'MESHTRACE_QUERY_MAX_LIMIT', default: '1500', help: 'most traces one search may ask for (limit, query.num_traces); larger → 400 (Jaeger UI\'s own maximum is 1500)' },
   queryMaxSpans: { flag: '--query-max-spans', env: 'MESHTRACE_QUERY_MAX_SPANS', default: '200000', help: 'most spans one query response carries over all its traces; a larger answer is cut and says so' },
+  controlPlanePort: { flag: '--control-plane-port', env: 'MESHTRACE_CONTROL_PLANE_PORT', default: '15010', help: 'mesh control plane port (service discovery and config for sidecars started with --control-plane; 0 = any free port, off = disabled; the default is skipped with a warning when taken)' },
+  meshTokenFile: { flag: '--mesh-token-file', env: 'MESHTRACE_MESH_TOKEN_FILE', default: '', help: 'file holding the token the control plane requires for registration and config changes (MESHTRACE_MESH_TOKEN gives it directly)' },
   sqliteSync: { flag: '--sqlite-sync', env: 'MESHTRACE_SQLITE_SYNC', default: 'normal', help: 'normal: durable across process crashes; full: also across power loss (slower)' },
   storage: { flag: '--storage', env: 'MESHTRACE_STORAGE', default: 'sqlite', help: 'sqlite (a file in --data-dir) or clickhouse (--clickhouse-url)' },
   clickhouseUrl: { flag: '--clickhouse-url', env: 'MESHTRACE_CLICKHOUSE_URL', default: 'http://127.0.0.1:8123', help: 'ClickHouse HTTP interface, with --storage clickhouse' },
@@ -86,6 +88,10 @@ export const allInOneConfigSchema = z.object({
   /** µs; 0 disables clock-skew adjustment. */
   maxClockSkewAdjustment: durationUs('duration'),
   sqliteSync: z.enum(['normal', 'full']),
+  /** null = no control plane. */
+  controlPlanePort: optionalPort,
+  /** '' = none (then MESHTRACE_MESH_TOKEN, else no token). */
+  meshTokenFile: z.string(),
   /** traces per search. */
   queryMaxLimit: positiveInt,
   /** spans per query response. */

@@ -15,6 +15,7 @@ import { buildQueryApp } from '../query/app.js';
 import { openClickHouseBackend } from './clickhouse-backend.js';
 import { allInOneOptions, type AllInOneConfig, ConfigError, parseAllInOneConfig, type RawAllInOneConfig } from './config.js';
 import { openSqliteBackend } from './sqlite-backend.js';
+import { meshApiPlugin, startAllInOneControlPlane } from './control-plane.js';
 import { uiPlugins } from './ui.js';
 
 export interface AllInOneServer {
@@ -24,6 +25,8 @@ export interface AllInOneServer {
   /** Base URL of the Zipkin receiver (`POST /api/v2/spans`); undefined when disabled. */
   zipkinUrl?: string;
   queryUrl: string;
+  /** The mesh control plane's base URL; undefined when off (or its default port was taken). */
+  controlPlaneUrl?: string;
   config: AllInOneConfig;
   /** Drains the collector, stops listeners and closes the database. Idempotent. */
   close(): Promise<void>;
@@ -104,6 +107,9 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
   };
   try {
     let ready = false;
+    // The mesh control plane runs in the all-in-one process only (`meshtrace control-plane` alone otherwise).
+    let controlPlane: Awaited<ReturnType<typeof startAllInOneControlPlane>>;
+    const ui = uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist') });
     const query = !withQuery ? undefined : await buildQueryApp({
       reader: backend.reader,
       dependencies: backend.dependencies,
@@ -113,7 +119,8 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
       logger: logger.child({ component: 'query' }),
       isReady: () => ready && (!withCollector || backend.isRunning()),
       unreadyReason: backend.unreadyReason,
-      ...uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist') }),
+      ...ui,
+      extraApiPlugins: [...ui.extraApiPlugins, meshApiPlugin(() => controlPlane)],
     });
     if (query) {
       cleanups.push(async () => {
@@ -151,6 +158,10 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
       const queryAddress = query.server.address();
       queryUrl = urlOf(config.host, typeof queryAddress === 'object' && queryAddress ? queryAddress.port : config.queryPort);
     }
+    if (role === 'all-in-one') {
+      controlPlane = await startAllInOneControlPlane(config, given, opts.env ?? {}, logger);
+      if (controlPlane) cleanups.push(() => controlPlane?.close());
+    }
     ready = true;
 
     const otlpHttpUrl = collector && urlOf(config.host, collector.otlpHttpAddress().port);
@@ -158,13 +169,14 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
     const otlpGrpcAddress = grpc ? urlOf(config.host, grpc.port).slice('http://'.length) : undefined;
     const zipkin = collector?.zipkinAddress();
     const zipkinUrl = zipkin ? urlOf(config.host, zipkin.port) : undefined;
-    logger.info({ otlpHttpUrl, otlpGrpcAddress, zipkinUrl, queryUrl, storage: backend.kind, ...backend.describe }, `meshtrace ${role} started`);
+    logger.info({ otlpHttpUrl, otlpGrpcAddress, zipkinUrl, queryUrl, controlPlaneUrl: controlPlane?.url, storage: backend.kind, ...backend.describe }, `meshtrace ${role} started`);
     let closing: Promise<void> | undefined;
     return {
       otlpHttpUrl,
       otlpGrpcAddress,
       zipkinUrl,
       queryUrl,
+      controlPlaneUrl: controlPlane?.url,
       config,
       close: () => (closing ??= undo().then(() => logger.info(`meshtrace ${role} stopped`))),
     };

@@ -55,7 +55,7 @@ function registerServerVerb(program: Command, role: ServerRole): void {
     }
     // Loaded on use: other verbs (a sidecar started by `inject`) should not pay for the server's modules.
     const { startAllInOne, startCollectorServer, startQueryServer } = await import('../all-in-one/server.js');
-    let server: { close(): Promise<void>; otlpHttpUrl?: string; otlpGrpcAddress?: string; zipkinUrl?: string; queryUrl?: string; config: { uiBasePath: string } };
+    let server: { close(): Promise<void>; otlpHttpUrl?: string; otlpGrpcAddress?: string; zipkinUrl?: string; queryUrl?: string; controlPlaneUrl?: string; config: { uiBasePath: string } };
     try {
       const start = role === 'collector' ? startCollectorServer : role === 'query' ? startQueryServer : startAllInOne;
       server = await start(given, { env: process.env });
@@ -75,6 +75,7 @@ function registerServerVerb(program: Command, role: ServerRole): void {
       if (server.zipkinUrl) receivers.push(`Zipkin ${server.zipkinUrl}/api/v2/spans`);
       said.push(`send spans to ${receivers.join(', ')}`);
     }
+    if (server.controlPlaneUrl) said.push(`sidecars: --control-plane ${server.controlPlaneUrl}`);
     process.stderr.write(`meshtrace ${role} is running: ${said.join('; ')}\n`);
     let stopping = false;
     const stop = (signal: string) => {

@@ -18,7 +18,7 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import { ConfigError } from '../proxy/config.js';
 import type { Sidecar } from '../proxy/sidecar.js';
-import { addProxyOptions, configFromOptions, reloadOptions } from './proxy.js';
+import { addProxyOptions, startMeshSidecar } from './proxy.js';
 
 const FORWARDED_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
@@ -65,12 +65,12 @@ Example:
   meshtrace inject --service reviews --collector http://127.0.0.1:4318 -- node reviews.js`);
   cmd.action(async (command: string[], opts: Record<string, unknown>) => {
     let sidecar: Sidecar;
+    let stopMesh: () => Promise<void>;
     try {
       const overrides: Record<string, unknown> = {};
       if (opts['appPort'] === undefined) overrides['appPort'] = await freePort();
       for (const k of ['inboundPort', 'outboundPort', 'adminPort']) if (opts[k] === undefined) overrides[k] = 0;
-      const { startSidecar } = await import('../proxy/sidecar.js');
-      sidecar = await startSidecar(configFromOptions(opts, overrides), reloadOptions(opts, overrides));
+      ({ sidecar, stop: stopMesh } = await startMeshSidecar(opts, overrides));
     } catch (err) {
       process.stderr.write(`meshtrace inject: ${(err as Error).message}\n`);
       process.exit(err instanceof ConfigError ? 2 : 1);
@@ -81,14 +81,17 @@ Example:
     const child = spawn(file, args, { stdio: 'inherit', env: appEnv(process.env, sidecar) });
     const forward = (sig: NodeJS.Signals) => {
       if (sig === 'SIGHUP') sidecar.reload();
+      // The app is about to stop: leave the endpoint set now, not when the lease runs out.
+      if (sig === 'SIGTERM' || sig === 'SIGINT') void stopMesh();
       if (child.exitCode === null && child.signalCode === null) child.kill(sig);
     };
     for (const sig of FORWARDED_SIGNALS) process.on(sig, forward);
 
     const finish = (code: number) => {
       for (const sig of FORWARDED_SIGNALS) process.off(sig, forward);
-      // Short drain: the app is gone, so inbound requests cannot succeed; outbound ones may still finish.
-      sidecar.close({ drainMs: 1_000 }).finally(() => process.exit(code));
+      // Deregister at once, then a short drain: the app is gone, so inbound requests cannot
+      // succeed; outbound ones may still finish.
+      stopMesh().then(() => sidecar.close({ drainMs: 1_000 })).finally(() => process.exit(code));
     };
     child.once('error', (err) => {
       process.stderr.write(`meshtrace inject: cannot start '${file}': ${err.message}\n`);

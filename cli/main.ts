@@ -6,8 +6,10 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAllInOne } from './all-in-one.js';
 import { registerCert } from './cert.js';
+import { registerControlPlane } from './control-plane.js';
 import { registerDemo } from './demo.js';
 import { registerInject } from './inject.js';
+import { registerMesh } from './mesh.js';
 import { registerProxy } from './proxy.js';
 import { registerStorage } from './storage.js';
 
@@ -25,6 +27,8 @@ export async function main(argv: string[]): Promise<void> {
   registerDemo(program);
   registerCert(program);
   registerStorage(program);
+  registerControlPlane(program);
+  registerMesh(program);
   await program.parseAsync(argv, { from: 'user' });
 }
 

@@ -16,9 +16,11 @@ import { parseAllInOneConfig } from '../all-in-one/config.js';
 import { registerAllInOne } from '../cli/all-in-one.js';
 import { registerDemo } from '../cli/demo.js';
 import { registerInject } from '../cli/inject.js';
+import { readMeshFile, registerMesh } from '../cli/mesh.js';
+import { renderForService, validateMeshConfig } from '../control-plane/render.js';
 import { configFromOptions, registerProxy } from '../cli/proxy.js';
 import { parseLoadgenConfig } from './config.js';
-import { BOOKSHOP, MESH_CONFIG_FILE, upstreamFlags } from './topology.js';
+import { BOOKSHOP, CANARY_CONFIG_FILE, MESH_CONFIG_FILE } from './topology.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const composeText = readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8');
@@ -47,6 +49,7 @@ async function parseCli(argv: string[]): Promise<Parsed> {
   registerProxy(program);
   registerInject(program);
   registerDemo(program);
+  registerMesh(program);
   let parsed: Parsed | undefined;
   const capture = (cmd: Command, path: string[]) => {
     cmd.exitOverride().configureOutput({ writeOut: () => {}, writeErr: () => {} });
@@ -80,7 +83,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('has the all-in-one server plus every bookshop instance and the load generator, all from one image', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['loadgen', 'meshtrace', ...BOOKSHOP.map((s) => s.id), ...SCALE].sort());
+    expect(Object.keys(compose.services).sort()).toEqual(['loadgen', 'mesh-config', 'meshtrace', ...BOOKSHOP.map((s) => s.id), ...SCALE].sort());
     expect(compose.services.meshtrace.build).toBe('.');
     for (const [name, s] of Object.entries(compose.services)) {
       if (name !== 'clickhouse') expect(s.image, name).toBe(compose.services.meshtrace.image);
@@ -89,8 +92,8 @@ describe('docker-compose.yml', () => {
     }
     // Plain `docker compose up` stays the all-in-one server; the demo is a profile.
     expect(compose.services.meshtrace.profiles).toBeUndefined();
-    for (const name of ['loadgen', ...BOOKSHOP.map((s) => s.id)]) expect(compose.services[name].profiles, name).toEqual(['demo']);
-    expect(compose.services.meshtrace.ports).toEqual(expect.arrayContaining(['4318:4318', '16686:16686']));
+    for (const name of ['loadgen', 'mesh-config', ...BOOKSHOP.map((s) => s.id)]) expect(compose.services[name].profiles, name).toEqual(['demo']);
+    expect(compose.services.meshtrace.ports).toEqual(expect.arrayContaining(['4318:4318', '16686:16686', '15010:15010']));
     expect(compose.services.productpage.ports).toEqual(['9080:9080', '15000:15000']);
     // The image runs `node bin/meshtrace.js <command…>`, so each command is a meshtrace verb.
     expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/^ENTRYPOINT \["node", "bin\/meshtrace\.js"\]$/m);
@@ -103,22 +106,43 @@ describe('docker-compose.yml', () => {
   });
 
   for (const svc of BOOKSHOP) {
-    it(`${svc.id} runs its service through \`meshtrace inject\` with valid flags and the demo's upstreams`, async () => {
+    it(`${svc.id} runs its service through \`meshtrace inject\` with valid flags, registered with the control plane, no --upstream list`, async () => {
       const p = await parseCli(compose.services[svc.id].command!);
       expect(p.verb).toEqual(['inject']);
       const config = configFromOptions(p.opts);
       expect(config).toMatchObject({ service: svc.service, serviceVersion: svc.version, bindHost: '0.0.0.0', inboundPort: 9080, appPort: 9081, collector: 'http://meshtrace:4318' });
-      // Same upstreams as the local demo, with compose service names as hosts.
-      const expected = configFromOptions({ service: 'x', appPort: '1', upstream: upstreamFlags(svc, (id) => `${id}:9080`) }).upstreams;
-      expect(config.upstreams).toEqual(expected);
-      // The one mesh-wide config (demo/mesh.json): productpage's section routes reviews, the others have none.
-      expect(p.opts.config).toBe(MESH_CONFIG_FILE);
-      expect(config.routes.map((r) => r.name)).toEqual(svc.id === 'productpage' ? ['reviews-jason', 'reviews', 'details'] : svc.service === 'reviews' ? ['ratings'] : []);
+      // Endpoints come from the control plane: callers reach this instance by its compose name.
+      expect(p.opts).toMatchObject({ controlPlane: 'http://meshtrace:15010', advertiseHost: svc.id, instanceId: svc.id });
+      expect(p.opts.upstream).toBeUndefined();
+      expect(p.opts.config).toBeUndefined();
+      expect(config.upstreams).toEqual({});
       expect(p.args).toEqual(['node', `demo/services/${svc.script}`]);
       expect(existsSync(join(ROOT, p.args[1]))).toBe(true);
       expect(compose.services[svc.id].environment?.SERVICE_VERSION).toBe(svc.version);
     });
   }
+
+  it('mesh-config applies demo/mesh.json, which is valid and routes productpage\'s calls to reviews', async () => {
+    const p = await parseCli(compose.services['mesh-config'].command!);
+    expect(p.verb).toEqual(['mesh', 'apply']);
+    expect(p.opts).toMatchObject({ file: MESH_CONFIG_FILE, controlPlane: 'http://meshtrace:15010' });
+    const mesh = readMeshFile(join(ROOT, MESH_CONFIG_FILE));
+    expect(validateMeshConfig(mesh)).toEqual([]);
+    const ep = (id: string, version: string) => ({ instance: id, version, address: `${id}:9080`, mtls: 'DISABLE' as const });
+    const registry = {
+      reviews: [ep('reviews-v1', 'v1'), ep('reviews-v2', 'v2'), ep('reviews-v3', 'v3')],
+      details: [ep('details', 'v1')],
+      ratings: [ep('ratings-v1', 'v1'), ep('ratings-v2', 'v2')],
+    };
+    const config = configFromOptions({ service: 'productpage', appPort: '1' }, {}, renderForService(mesh, 'productpage', registry));
+    expect(config.routes.map((r) => r.name)).toEqual(['reviews-jason', 'reviews', 'details']);
+    expect(config.upstreams['reviews']).toEqual([{ host: 'reviews-v1', port: 9080 }, { host: 'reviews-v2', port: 9080 }, { host: 'reviews-v3', port: 9080 }]);
+    // The reviews sidecars route (and retry) ratings, both versions.
+    const reviews = configFromOptions({ service: 'reviews', appPort: '1' }, {}, renderForService(mesh, 'reviews', registry));
+    expect(reviews.routes.map((r) => r.name)).toEqual(['ratings']);
+    expect(reviews.upstreams['ratings']).toEqual([{ host: 'ratings-v1', port: 9080 }, { host: 'ratings-v2', port: 9080 }]);
+    expect(validateMeshConfig(readMeshFile(join(ROOT, CANARY_CONFIG_FILE)))).toEqual([]);
+  });
 
   it('loadgen runs `demo loadgen` against the productpage sidecar', async () => {
     const p = await parseCli(compose.services.loadgen.command!);

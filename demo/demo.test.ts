@@ -162,6 +162,8 @@ describe('meshtrace demo', () => {
     const run = runDemo(['--duration', '120s', '--rps', '5', '--error-rate', '0', '--slow-rate', '0', '--latency-scale', '0.2']);
     const b = await run.banner;
     expect(b.instances.map((i) => `${i.id} ${i.version}`).sort()).toEqual(['details v1', 'productpage v1', 'ratings-v1 v1', 'ratings-v2 v2', 'reviews-v1 v1', 'reviews-v2 v2', 'reviews-v3 v3']);
+    // Discovery, not flags: the banner offers the canary through the control plane.
+    expect(run.output()).toContain('meshtrace mesh apply -f demo/canary.json');
 
     // Every service is in the store.
     await eventually('the query API lists all services', async () => {

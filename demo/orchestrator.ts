@@ -1,11 +1,11 @@
 /**
- * `meshtrace demo`: the all-in-one server (in this process), every bookshop instance behind its own
- * sidecar (`meshtrace inject` child processes, all started at once on ports reserved up front, so
- * each sidecar is told its upstreams' addresses), the reviews versions as three endpoints of one
- * upstream, and a bounded load generator. Stopping (duration over, Ctrl-C, SIGTERM) ends every child and listener and
+ * `meshtrace demo`: the all-in-one server (in this process) with its control plane, every bookshop
+ * instance behind its own sidecar (`meshtrace inject --control-plane` child processes, all started
+ * at once; each registers its service and version and learns the others' endpoints by name: no
+ * --upstream lists), demo/mesh.json applied as the mesh config, and a bounded load generator. Stopping (duration over, Ctrl-C, SIGTERM) ends every child and listener and
  * removes the temp data dir; a failed start undoes what it started.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -15,7 +15,8 @@ import type { DemoConfig } from './config.js';
 import { startLoad, type LoadGenerator } from './loadgen.js';
 import { reservePorts } from './ports.js';
 import { startServiceProcess, type ServiceProcess } from './service-process.js';
-import { BOOKSHOP, MESH_CONFIG_FILE, startLayers, upstreamFlags } from './topology.js';
+import type { MeshStatus } from '../control-plane/api.js';
+import { BOOKSHOP, CANARY_CONFIG_FILE, MESH_CONFIG_FILE, startLayers } from './topology.js';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -28,6 +29,8 @@ export interface DemoUrls {
   graph: string;
   metrics: string;
   otlpHttp: string;
+  controlPlane: string;
+  mesh: string;
 }
 
 export interface RunningDemo {
@@ -91,14 +94,18 @@ export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSign
       // The demo's services speak OTLP/HTTP only; don't claim the gRPC and Zipkin ports.
       otlpGrpcPort: 'off',
       zipkinPort: 'off',
+      // 15010 when free, so `meshtrace mesh …` works without --control-plane.
+      controlPlanePort: await portOrFree(undefined, 15010),
     });
     checkInterrupt();
-    // Every sidecar reads one mesh-wide config (demo/mesh.json: Bookinfo's routes for reviews),
-    // copied here with one setting that has no flag: spans sent every 200 ms (default 1 s) so the
-    // first trace shows sooner. The sidecars watch this copy: editing it reroutes live.
-    const sidecarConfig = join(tempDir, 'mesh.json');
+    const controlPlane = aio.controlPlaneUrl;
+    if (!controlPlane) throw new Error('the all-in-one server started no control plane');
+    // The mesh config (demo/mesh.json: Bookinfo's routes for reviews, spans sent every 200 ms so
+    // the first trace shows sooner) is stored before any sidecar starts: each starts with it.
     const mesh = JSON.parse(readFileSync(join(REPO_ROOT, MESH_CONFIG_FILE), 'utf8')) as Record<string, unknown>;
-    writeFileSync(sidecarConfig, `${JSON.stringify({ ...mesh, export: { flushIntervalMs: 200 } }, null, 2)}\n`);
+    const applied = await fetch(`${controlPlane}/v1/config`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ config: mesh }) });
+    if (applied.status !== 201) throw new Error(`${MESH_CONFIG_FILE} was refused by the control plane: ${await applied.text()}`);
+    const meshVersion = (await applied.json() as { version: number }).version;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       BOOKSHOP_ERROR_RATE: String(c.errorRate),
@@ -107,8 +114,8 @@ export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSign
       BOOKSHOP_TRACE_UI: aio.queryUrl,
     };
     // Every sidecar's inbound port and every app's port is chosen up front (ports.ts says how, and
-    // why not port 0), so all instances start at once: callers' sidecars know their upstreams'
-    // addresses before those listen; the load starts once all are up.
+    // why not port 0); all instances start at once and find each other through the control plane;
+    // the load starts once all are up and registered.
     const pool = await reservePorts(BOOKSHOP.length * 2, HOST);
     const inbound = new Map<string, number>();
     const appPort = new Map<string, number>();
@@ -120,10 +127,9 @@ export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSign
     const byId = new Map<string, ServiceProcess>();
     const started = await Promise.allSettled(BOOKSHOP.map((svc) => startServiceProcess(svc, {
       collector: aio!.otlpHttpUrl,
-      upstreams: upstreamFlags(svc, (id) => `${HOST}:${inbound.get(id)}`),
+      controlPlane,
       inboundPort: inbound.get(svc.id),
       appPort: appPort.get(svc.id),
-      configFile: sidecarConfig,
       env,
       onLine: c.verbose ? io.debug : undefined,
     })));
@@ -131,6 +137,7 @@ export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSign
     const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     checkInterrupt();
     if (failed) throw failed.reason;
+    await waitForSync(controlPlane, meshVersion, BOOKSHOP.length, interrupt);
     const product = byId.get('productpage')!;
     const productPage = `http://${HOST}:${product.ports.inboundPort}`;
     const urls: DemoUrls = {
@@ -140,8 +147,10 @@ export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSign
       graph: `${aio.queryUrl}/dependencies`,
       metrics: `http://${HOST}:${product.ports.adminPort}/metrics`,
       otlpHttp: aio.otlpHttpUrl,
+      controlPlane,
+      mesh: `${aio.queryUrl}/mesh`,
     };
-    printBanner(io, urls, services, c, (performance.now() - t0) / 1000, sidecarConfig);
+    printBanner(io, urls, services, c, (performance.now() - t0) / 1000, meshVersion);
 
     load = startLoad({ target: productPage, rps: c.rps, durationMs: c.loadDuration });
     watcher = new AbortController();
@@ -168,7 +177,27 @@ export async function startDemo(c: DemoConfig, io: DemoIo, interrupt?: AbortSign
   }
 }
 
-function printBanner(io: DemoIo, u: DemoUrls, services: readonly ServiceProcess[], c: DemoConfig, startedS: number, meshConfig: string): void {
+/**
+ * Until every sidecar is registered, its app ready, and it runs mesh config `version` (each
+ * sidecar registers right after it starts, and callers learn the new endpoints from their watch):
+ * the load must not start while productpage's sidecar does not know reviews yet.
+ */
+async function waitForSync(controlPlane: string, version: number, sidecars: number, interrupt?: AbortSignal): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  let last: MeshStatus | undefined;
+  while (Date.now() < deadline && !interrupt?.aborted) {
+    last = await (await fetch(`${controlPlane}/v1/status`)).json() as MeshStatus;
+    if (last.sidecars.length >= sidecars && last.sidecars.every((s) => s.configVersion === version && s.synced && s.ready)) {
+      // The last registration reaches the callers' watches a moment after it is in the registry.
+      await new Promise((r) => setTimeout(r, 200));
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the sidecars did not all register and apply mesh config version ${version}: ${JSON.stringify(last?.sidecars ?? [])}`);
+}
+
+function printBanner(io: DemoIo, u: DemoUrls, services: readonly ServiceProcess[], c: DemoConfig, startedS: number, meshVersion: number): void {
   const pad = (s: string, n: number) => s.padEnd(n);
   io.print('');
   io.print(`  Product page     ${u.productPage}`);
@@ -176,8 +205,12 @@ function printBanner(io: DemoIo, u: DemoUrls, services: readonly ServiceProcess[
   io.print(`  Service graph    ${u.graph}`);
   io.print(`  Sidecar metrics  ${u.metrics}   (productpage's sidecar, Istio names)`);
   io.print(`  OTLP/HTTP        ${u.otlpHttp}`);
-  io.print(`  Mesh config      ${meshConfig}   (every sidecar reloads it when it changes)`);
+  io.print(`  Mesh page        ${u.mesh}`);
+  io.print(`  Control plane    ${u.controlPlane}   (mesh config ${MESH_CONFIG_FILE}; every sidecar registered there, none has --upstream)`);
   io.print(`  Routing          curl -H 'end-user: jason' ${new URL(u.productPage).origin}/api/v1/products/0   → always reviews v2; others take turns`);
+  const cpFlag = u.controlPlane === 'http://127.0.0.1:15010' ? '' : ` --control-plane ${u.controlPlane}`;
+  io.print(`  Try a canary     meshtrace mesh apply -f ${CANARY_CONFIG_FILE}${cpFlag}   → reviews v1 90 % / v3 10 %`);
+  io.print(`                   meshtrace mesh status${cpFlag}   ·   meshtrace mesh rollback ${meshVersion}${cpFlag}   (back to ${MESH_CONFIG_FILE})`);
   io.print('');
   io.print(`  ${pad('instance', 13)}${pad('version', 9)}${pad('sidecar inbound', 18)}${pad('admin', 8)}app`);
   for (const s of services) {

@@ -28,14 +28,12 @@ export interface ServiceProcess {
 
 export interface StartOptions {
   collector: string;
-  /** Extra `--upstream` values (name=addr[,addr…]). */
-  upstreams: string[];
+  /** The control plane's base URL: the sidecar registers there and gets endpoints and routes from it. */
+  controlPlane: string;
   /** Sidecar inbound port; 0/undefined = a free port. */
   inboundPort?: number;
   /** The app's port (PORT); 0/undefined = inject picks one. */
   appPort?: number;
-  /** A sidecar JSON config file (settings without a flag); flags win over it. */
-  configFile?: string;
   env: NodeJS.ProcessEnv;
   /** Called with every output line (verbose mode). */
   onLine?: (line: string) => void;
@@ -44,13 +42,12 @@ export interface StartOptions {
 }
 
 /** The inject command line for one instance (also what docker-compose.yml mirrors). */
-export function injectArgs(svc: DemoService, o: Pick<StartOptions, 'collector' | 'upstreams' | 'inboundPort' | 'appPort' | 'configFile'>): string[] {
+export function injectArgs(svc: DemoService, o: Pick<StartOptions, 'collector' | 'controlPlane' | 'inboundPort' | 'appPort'>): string[] {
   return [
     'inject', '--service', svc.service, '--service-version', svc.version, '--collector', o.collector, '--no-access-log',
-    ...(o.configFile ? ['--config', o.configFile] : []),
+    '--control-plane', o.controlPlane, '--instance-id', svc.id,
     ...(o.inboundPort ? ['--inbound-port', String(o.inboundPort)] : []),
     ...(o.appPort ? ['--app-port', String(o.appPort)] : []),
-    ...o.upstreams.flatMap((u) => ['--upstream', u]),
     '--', process.execPath, join(SERVICES_DIR, svc.script),
   ];
 }

@@ -66,19 +66,9 @@ export function startLayers(services: readonly DemoService[] = BOOKSHOP): DemoSe
 }
 
 /**
- * The `--upstream` values for `svc`'s sidecar: `name=addr[,addr…]`, every instance of a called
- * service as one endpoint (the sidecar balances them round-robin), and for a service with several
- * instances each instance under its own id too (`reviews-v2=addr`), so that routes in the mesh
- * config (demo/mesh.json) can send a request to one version. `address(id)` gives an instance's
- * inbound `host:port`.
+ * The mesh config the demo applies to its control plane at start (every sidecar learns its
+ * endpoints from the registry and gets its routes from this; no --upstream lists).
  */
-export function upstreamFlags(svc: DemoService, address: (id: string) => string, services: readonly DemoService[] = BOOKSHOP): string[] {
-  return svc.calls.flatMap((name) => {
-    const instances = services.filter((s) => s.service === name);
-    const all = `${name}=${instances.map((s) => address(s.id)).join(',')}`;
-    return instances.length > 1 ? [all, ...instances.map((s) => `${s.id}=${address(s.id)}`)] : [all];
-  });
-}
-
-/** The mesh-wide sidecar config every demo sidecar reads (and reloads when it changes). */
 export const MESH_CONFIG_FILE = 'demo/mesh.json';
+/** The canary the banner offers: `meshtrace mesh apply -f demo/canary.json` (reviews v1 90 % / v3 10 %). */
+export const CANARY_CONFIG_FILE = 'demo/canary.json';

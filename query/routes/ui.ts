@@ -3,7 +3,7 @@
  * jaeger-query's `--query.ui-base-path`.
  *
  * - `<basePath>assets/*`: Vite's content-hashed files, `Cache-Control: public, max-age=31536000, immutable`.
- * - `<basePath>` and the UI's deep links (`search`, `trace/:id`, `dependencies`, `monitor`, `compare/:a...:b`):
+ * - `<basePath>` and the UI's deep links (`search`, `trace/:id`, `dependencies`, `monitor`, `mesh`, `compare/:a...:b`):
  *   index.html with `Cache-Control: no-cache` (so a new build is picked up at once), its
  *   `<base href>` set to the base path and its `meshtrace-api-base` meta set to `apiBasePath`.
  *   The file is re-read when its mtime changes, so rebuilding the UI needs no restart.
@@ -39,7 +39,7 @@ export function normalizeBasePath(p: string, field = 'basePath'): string {
 }
 
 /** Deep links the SPA handles itself (relative to the base path). */
-export const SPA_ROUTES = ['', 'search', 'trace/:id', 'dependencies', 'monitor', 'compare/:pair', 'index.html'];
+export const SPA_ROUTES = ['', 'search', 'trace/:id', 'dependencies', 'monitor', 'mesh', 'compare/:pair', 'index.html'];
 
 // Defense in depth against injected markup: scripts and connections only from this origin.
 const CSP = "default-src 'self'; script-src 'self'; connect-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'self'; frame-ancestors 'self'";

@@ -6,6 +6,7 @@
 import type { PropagationProblem } from '../../query/routes/propagation.js';
 import type { ServiceGraph } from '../../query/service-graph.js';
 import type { MetricFamily } from '../../query/span-metrics.js';
+import type { MeshStatus, MeshTopology } from '../../control-plane/api.js';
 import type { CompactTrace, DependencyLink, Envelope, Trace } from './jaeger-types.js';
 
 export class ApiError extends Error {
@@ -79,6 +80,10 @@ export const api = {
   /** Jaeger's RED metrics API (`/api/metrics/{latencies,calls,errors}`): an OpenMetrics MetricFamily, not an envelope. */
   metrics: (type: 'latencies' | 'calls' | 'errors', query: string, signal?: AbortSignal) =>
     getJson<MetricFamily & { errors?: { msg: string }[] | null }>(`api/metrics/${type}?${query}`, signal),
+  /** meshtrace extension: the control plane's sidecars and config version (404 when the server runs no control plane). */
+  meshStatus: (signal?: AbortSignal) => getJson<MeshStatus & { controlPlaneUrl: string; errors?: null }>('api/ext/mesh/status', signal),
+  /** meshtrace extension: registry + config as services, versions, routes and mTLS (for the mesh page). */
+  meshTopology: (signal?: AbortSignal) => getJson<MeshTopology & { errors?: null }>('api/ext/mesh/topology', signal),
   /** meshtrace extension: services whose apps drop trace context (the sidecar's propagation doctor). */
   propagation: (endTsMs: number, lookbackMs: number, signal?: AbortSignal) =>
     getEnvelope<PropagationProblem[]>(`api/ext/propagation?endTs=${endTsMs}&lookback=${lookbackMs}`, signal).then((e) => e.data ?? []),
@@ -88,3 +93,4 @@ export const api = {
 export type { PropagationProblem } from '../../query/routes/propagation.js';
 export type { ServiceGraph } from '../../query/service-graph.js';
 export type { MetricFamily } from '../../query/span-metrics.js';
+export type { MeshStatus, MeshTopology } from '../../control-plane/api.js';

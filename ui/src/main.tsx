@@ -16,6 +16,7 @@ import { TracePage } from './pages/TracePage.js';
 import { DependenciesPage } from './pages/DependenciesPage.js';
 import { ComparePage } from './pages/ComparePage.js';
 import { MonitorPage } from './pages/MonitorPage.js';
+import { MeshPage } from './pages/MeshPage.js';
 
 function Nav({ route }: { route: Route }) {
   const link = (path: string, label: string, active: boolean) => (
@@ -30,6 +31,7 @@ function Nav({ route }: { route: Route }) {
         {link('search', 'Search', route.page === 'search')}
         {link('dependencies', 'Service graph', route.page === 'dependencies')}
         {link('monitor', 'Monitor', route.page === 'monitor')}
+        {link('mesh', 'Mesh', route.page === 'mesh')}
       </nav>
       <form
         class="lookup"
@@ -50,7 +52,7 @@ function App() {
   const route = useRoute();
   useEffect(() => {
     const titles: Record<Route['page'], string> = {
-      search: 'Search', trace: 'Trace', dependencies: 'Service graph', monitor: 'Monitor', compare: 'Compare', notfound: 'Not found',
+      search: 'Search', trace: 'Trace', dependencies: 'Service graph', monitor: 'Monitor', mesh: 'Mesh', compare: 'Compare', notfound: 'Not found',
     };
     document.title = `${titles[route.page]} · meshtrace`;
   }, [route.page]);
@@ -62,6 +64,7 @@ function App() {
         {route.page === 'trace' && <TracePage key={route.id} id={route.id} query={route.query} />}
         {route.page === 'dependencies' && <DependenciesPage query={route.query} />}
         {route.page === 'monitor' && <MonitorPage query={route.query} />}
+        {route.page === 'mesh' && <MeshPage query={route.query} />}
         {route.page === 'compare' && <ComparePage key={`${route.a}...${route.b}`} a={route.a} b={route.b} />}
         {route.page === 'notfound' && (
           <div class="state error">No page at “{route.path}”. <a href={href('search')}>Go to search</a></div>

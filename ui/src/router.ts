@@ -1,5 +1,5 @@
 /**
- * A five-route history router. The app has exactly these routes, matching Jaeger UI's paths
+ * A six-route history router. The app has exactly these routes, matching Jaeger UI's paths (plus `/mesh`)
  * (`/search`, `/trace/:id`, `/dependencies`, `/monitor`, `/compare/:a...:b`); a dependency would add more
  * code than it saves. Paths are relative to the document's `<base href>` (the UI base path).
  */
@@ -10,6 +10,7 @@ export type Route =
   | { page: 'trace'; id: string; query: string }
   | { page: 'dependencies'; query: string }
   | { page: 'monitor'; query: string }
+  | { page: 'mesh'; query: string }
   | { page: 'compare'; a: string; b: string }
   | { page: 'notfound'; path: string };
 
@@ -37,6 +38,7 @@ export function parseRoute(path: string, query: string): Route {
   }
   if (parts[0] === 'dependencies' && parts.length === 1) return { page: 'dependencies', query };
   if (parts[0] === 'monitor' && parts.length === 1) return { page: 'monitor', query };
+  if (parts[0] === 'mesh' && parts.length === 1) return { page: 'mesh', query };
   if (parts[0] === 'compare' && parts.length === 2) {
     const [a = '', b = ''] = parts[1].split('...');
     return { page: 'compare', a, b };
