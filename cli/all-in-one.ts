@@ -13,6 +13,8 @@ import type { ServerRole } from '../all-in-one/server.js';
 const QUERY_SETTINGS: readonly AllInOneOptionName[] = ['queryPort', 'uiBasePath', 'maxClockSkewAdjustment', 'queryMaxLimit', 'queryMaxSpans'];
 /** Settings only the collector side reads (retention included: the writer enforces it). */
 const COLLECTOR_SETTINGS: readonly AllInOneOptionName[] = ['otlpHttpPort', 'otlpGrpcPort', 'zipkinPort', 'maxBodySize', 'queueSize', 'corsOrigins', 'retention', 'maxSize'];
+/** Settings of the mesh control plane, which only the all-in-one process runs beside the store. */
+const ALL_IN_ONE_SETTINGS: readonly AllInOneOptionName[] = ['controlPlanePort', 'meshTokenFile'];
 
 const VERBS: Record<ServerRole, { description: string; settings: (name: AllInOneOptionName) => boolean }> = {
   'all-in-one': {
@@ -21,11 +23,11 @@ const VERBS: Record<ServerRole, { description: string; settings: (name: AllInOne
   },
   collector: {
     description: 'Run only the receivers (OTLP/HTTP, OTLP/gRPC, Zipkin) and the writer. With --storage clickhouse it keeps no state: run several behind a load balancer.',
-    settings: (n) => !QUERY_SETTINGS.includes(n),
+    settings: (n) => !QUERY_SETTINGS.includes(n) && !ALL_IN_ONE_SETTINGS.includes(n),
   },
   query: {
     description: 'Run only the Jaeger-compatible query API and the UI. With --storage clickhouse it keeps no state: run several beside the collectors.',
-    settings: (n) => !COLLECTOR_SETTINGS.includes(n),
+    settings: (n) => !COLLECTOR_SETTINGS.includes(n) && !ALL_IN_ONE_SETTINGS.includes(n),
   },
 };
 
