@@ -1,0 +1,86 @@
+/**
+ * searchTraceQL against the real SQLite store: candidates from its indexes, exact evaluation,
+ * newest first, the growing candidate rounds and both bounds.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Span, SpanKind, StatusCode } from '../../model/span.js';
+import { openSqliteStorage, type SqliteStorage } from '../../storage/sqlite/index.js';
+import { makeSpan, MINUTE_US, newTraceId, nowUs, str } from '../../storage/testdata/fixtures.js';
+import { parseTraceQL } from './parser.js';
+import { searchTraceQL, type TraceQLSearchOptions } from './search.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'meshtrace-traceql-'));
+let storage: SqliteStorage;
+const now = nowUs();
+/** Trace ids by role, newest last. */
+const plainIds: string[] = [];
+const matchingIds: string[] = [];
+
+/** A web → api trace; `match` puts `flag=yes` and ERROR status on the SAME api span, otherwise on two different spans. */
+function trace(startUs: number, match: boolean): Span[] {
+  const traceId = newTraceId();
+  (match ? matchingIds : plainIds).push(traceId);
+  const root = makeSpan({ traceId, spanId: '1000000000000001', service: 'web', name: 'GET /', kind: SpanKind.SERVER, startTimeUs: startUs, durationUs: 50_000 });
+  const a = makeSpan({ traceId, spanId: '1000000000000002', parentSpanId: root.spanId, service: 'api', name: 'load', kind: SpanKind.CLIENT,
+    startTimeUs: startUs + 1000, durationUs: 10_000, attributes: [str('flag', 'yes')], status: match ? { code: StatusCode.ERROR, message: '' } : undefined });
+  const b = makeSpan({ traceId, spanId: '1000000000000003', parentSpanId: root.spanId, service: 'api', name: 'save', kind: SpanKind.CLIENT,
+    startTimeUs: startUs + 2000, durationUs: 10_000, status: match ? undefined : { code: StatusCode.ERROR, message: '' } });
+  return [root, a, b];
+}
+
+beforeAll(async () => {
+  storage = openSqliteStorage({ path: join(dir, 'traces.db') });
+  // 3 matching traces among 60 that carry both terms (flag=yes, error) on different spans; the
+  // matches are the OLDEST, so the first candidate round (2 × limit) cannot find them all.
+  const spans: Span[] = [];
+  for (let i = 0; i < 63; i++) spans.push(...trace(now - 30 * MINUTE_US + i * 1000, i < 3));
+  await storage.writer.writeSpans(spans);
+});
+afterAll(async () => {
+  await storage.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const opts = (o: Partial<TraceQLSearchOptions> = {}): TraceQLSearchOptions => ({
+  startUs: now - 3600 * 1_000_000, endUs: now, limit: 20, maxScanSpans: 1_000_000, maxCandidates: 10_000, ...o,
+});
+
+describe('searchTraceQL on SQLite', () => {
+  it('finds exactly the traces whose one span has both conditions, newest first, in several candidate rounds', async () => {
+    const r = await searchTraceQL(storage.reader, parseTraceQL('{ .flag = "yes" && status = error }'), opts({ limit: 5 }));
+    expect(r.matches.map((m) => m.index.trace.traceId)).toEqual([...matchingIds].reverse());
+    expect(r.matches.every((m) => m.spans.length === 1 && m.spans[0].name === 'load')).toBe(true);
+    // Candidates: traces carrying both terms anywhere (all 63): more than the first round's 10.
+    expect(r.inspectedTraces).toBe(63);
+    expect(r.narrowedBy).toEqual(['tag flag=yes', 'tag error=true']);
+    expect(r.stoppedEarly).toBeUndefined();
+  });
+
+  it('stops at limit with the most recent matches', async () => {
+    const r = await searchTraceQL(storage.reader, parseTraceQL('{ resource.service.name = "api" && name = "save" && status = error }'), opts({ limit: 4 }));
+    expect(r.matches.map((m) => m.index.trace.traceId)).toEqual(plainIds.slice(-4).reverse());
+    expect(r.narrowedBy).toEqual(['service+operation api/save', 'tag error=true']);
+  });
+
+  it('answers structural queries over the whole trace', async () => {
+    const r = await searchTraceQL(storage.reader, parseTraceQL('{ kind = server } > { status = error && name = "load" }'), opts());
+    expect(r.matches.map((m) => m.index.trace.traceId).sort()).toEqual([...matchingIds].sort());
+  });
+
+  it('says when the candidate bound ended the search', async () => {
+    const r = await searchTraceQL(storage.reader, parseTraceQL('{ .flag = "yes" && status = error }'), opts({ limit: 5, maxCandidates: 30 }));
+    expect(r.matches).toHaveLength(0); // the 3 matches are the 3 oldest of 63 candidates
+    expect(r.inspectedTraces).toBe(30);
+    expect(r.stoppedEarly).toMatch(/search stopped after 30 candidate traces/);
+  });
+
+  it('says when the scanned-span bound ended the search', async () => {
+    const r = await searchTraceQL(storage.reader, parseTraceQL('{ .flag = "yes" && status = error }'), opts({ limit: 5, maxScanSpans: 90 }));
+    expect(r.inspectedSpans).toBe(90);
+    expect(r.matches).toHaveLength(0);
+    expect(r.stoppedEarly).toMatch(/search stopped after reading 90 spans/);
+  });
+});
