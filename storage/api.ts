@@ -63,6 +63,22 @@ export interface TraceReader {
   getServices(): Promise<string[]>;
   /** Sorted by name then kind; `spanKind` filters when given. */
   getOperations(q: { serviceName: string; spanKind?: SpanKind }): Promise<Operation[]>;
+  /**
+   * Optional (autocomplete for TraceQL: the UI's query field, Grafana's Tempo data source): the
+   * attribute names the store knows, sorted. A backend without it: callers offer intrinsics only.
+   * `span` = span and event attribute keys, `resource` = resource attribute keys.
+   */
+  getTagNames?(): Promise<TagNames>;
+  /**
+   * Optional: known string values of one attribute, sorted. May be partial (a backend may keep
+   * values only for keys with few of them); `[]` when none are known.
+   */
+  getTagValues?(q: { scope: 'span' | 'resource'; key: string }): Promise<string[]>;
+}
+
+export interface TagNames {
+  span: string[];
+  resource: string[];
 }
 
 export interface DependencyReader {
