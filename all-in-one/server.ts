@@ -5,7 +5,7 @@
  * `/api/services` and then sends spans must not be refused). Shutdown is the reverse, and the
  * collector drains its queue into storage before the database closes.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
@@ -83,6 +83,7 @@ export async function startAllInOne(given: RawAllInOneConfig, opts: { logger?: L
       adjusters: standardAdjusters({ maxClockSkewAdjustUs: config.maxClockSkewAdjustment }),
       limits: { maxLimit: config.queryMaxLimit, maxSpans: config.queryMaxSpans },
       logger: logger.child({ component: 'query' }),
+      version: (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version,
       // Not ready while the ingest worker is being replaced: the receivers would answer 503.
       isReady: () => ready && ingest.isRunning(),
       // Up, but every write fails (disk full…): load balancers and orchestrators should see it.
