@@ -4,6 +4,7 @@
  * /api/ext/search (the UI's), on the real all-in-one server and SQLite file.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { otlpTypes } from '../collector/otlp/schema.js';
 import { eventually, getJson, startTestServer, type TestServer } from './helpers/server.js';
 
 let server: TestServer;
@@ -131,6 +132,34 @@ describe('Tempo trace, tag and status routes', () => {
     const missing = await fetch(`${server.queryUrl}/tempo/api/traces/${'9'.repeat(32)}`);
     expect(missing.status).toBe(404);
     expect(await missing.text()).toBe('trace not found');
+  });
+
+  it('serves a trace as OTLP protobuf when asked, as Grafana\'s Tempo data source does', async () => {
+    const spanIdsOf = (body: Buffer) => {
+      const decoded = otlpTypes.TracesData.decode(body) as unknown as { resourceSpans: { scopeSpans: { spans: { spanId: Uint8Array; traceId: Uint8Array; startTimeUnixNano: { toString(): string } }[] }[] }[] };
+      return decoded.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)).map((sp) => {
+        expect(Buffer.from(sp.traceId).toString('hex')).toBe(CHECKOUT);
+        return `${Buffer.from(sp.spanId).toString('hex')}@${sp.startTimeUnixNano.toString()}`;
+      }).sort();
+    };
+    const expected = [`a000000000000001@${nanos(t1)}`, `a000000000000002@${nanos(t1 + 1000)}`, `a000000000000003@${nanos(t1 + 2000)}`];
+    const v1 = await fetch(`${server.queryUrl}/tempo/api/traces/${CHECKOUT}?start=0&end=${Math.ceil(nowUs / 1e6)}`, { headers: { accept: 'application/protobuf' } });
+    expect(v1.status).toBe(200);
+    expect(v1.headers.get('content-type')).toBe('application/protobuf');
+    expect(spanIdsOf(Buffer.from(await v1.arrayBuffer()))).toEqual(expected);
+    const v2 = await fetch(`${server.queryUrl}/tempo/api/v2/traces/${CHECKOUT}`, { headers: { accept: 'application/protobuf' } });
+    const body = Buffer.from(await v2.arrayBuffer());
+    // TraceByIDResponse: field 1 (the trace), length-delimited, and nothing else.
+    expect(body[0]).toBe(0x0a);
+    let len = 0;
+    let i = 1;
+    for (let shift = 0; ; shift += 7) {
+      const b = body[i++];
+      len += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) break;
+    }
+    expect(i + len).toBe(body.length);
+    expect(spanIdsOf(body.subarray(i))).toEqual(expected);
   });
 
   it('lists tag names (v1 and v2 scopes) and values', async () => {

@@ -8,6 +8,8 @@
  *   bound ended the search early, `warnings: [text]` (a meshtrace addition Grafana ignores).
  * - GET /api/traces/:id → `{batches: [ResourceSpans]}` (OTLP JSON); /api/v2/traces/:id →
  *   `{trace: {resourceSpans}}`, plus `status: "partial"` and `message` when the span budget cut it.
+ *   With `Accept: application/protobuf` (what Grafana sends) both answer protobuf: OTLP TracesData
+ *   (= tempopb.Trace), for v2 wrapped as TraceByIDResponse.trace.
  * - GET /api/search/tags, /api/v2/search/tags[?scope=span|resource|intrinsic],
  *   /api/search/tag/:tag/values, /api/v2/search/tag/:tag/values
  * - GET /api/echo → `echo`; /api/status/buildinfo → Tempo's build info (a 2.x version so
@@ -19,6 +21,7 @@ import { BadRequestError, NotFoundError } from '../errors.js';
 import { normalizeTraceId } from '../jaeger/ids.js';
 import { cutTraceWarning } from '../limits.js';
 import { spansToOtlpJson } from '../otlp-json/from-model.js';
+import { encodeTracesDataProtobuf, wrapAsField1 } from '../otlp-json/to-protobuf.js';
 import { one, type QueryString } from '../query-params.js';
 import type { QueryService } from '../trace-service.js';
 import { mentionedFields } from '../traceql/evaluate.js';
@@ -67,12 +70,18 @@ export const tempoRoutes: FastifyPluginAsync<{ query: QueryService; version?: st
     const cut = budget.cutTraces.get(id);
     return { otlp: spansToOtlpJson(trace.spans), cut: cut ? cutTraceWarning(cut.loaded, cut.total, budget.maxSpans) : undefined };
   };
-  app.get<{ Params: { id: string }; Querystring: QueryString }>('/api/traces/:id', async (req) => {
+  // Grafana's Tempo data source asks for protobuf (`Accept: application/protobuf`) and decodes the
+  // body as OTLP TracesData; other clients get Tempo's JSON.
+  const wantsProtobuf = (accept: string | undefined) => /application\/(x-)?protobuf/.test(accept ?? '');
+  app.get<{ Params: { id: string }; Querystring: QueryString }>('/api/traces/:id', async (req, reply) => {
     const { otlp } = await traceById(req.params.id, req.query);
+    if (wantsProtobuf(req.headers.accept)) return reply.type('application/protobuf').send(encodeTracesDataProtobuf(otlp));
     return { batches: otlp.resourceSpans };
   });
-  app.get<{ Params: { id: string }; Querystring: QueryString }>('/api/v2/traces/:id', async (req) => {
+  app.get<{ Params: { id: string }; Querystring: QueryString }>('/api/v2/traces/:id', async (req, reply) => {
     const { otlp, cut } = await traceById(req.params.id, req.query);
+    // TraceByIDResponse { Trace trace = 1; … }: the partial-status fields are left out of the protobuf form.
+    if (wantsProtobuf(req.headers.accept)) return reply.type('application/protobuf').send(wrapAsField1(encodeTracesDataProtobuf(otlp)));
     return { trace: otlp, ...(cut ? { status: 'partial', message: cut } : {}) };
   });
 
