@@ -108,6 +108,9 @@ describe('TraceQL candidate plan (what the indexes narrow)', () => {
     expect(plan('{ .a = "x" || .b = "y" }').query).toEqual({});
     expect(plan('{ !(.a = "x") }').query).toEqual({});
     expect(plan('{ .a != "x" && .f = 1.5 }').query).toEqual({});
+    // A span attribute named service.name is not the service: not index-served.
+    expect(plan('{ span.service.name = "x" }').query).toEqual({});
+    expect(plan('{ .service.name = "x" }').query).toEqual({});
   });
 
   it('turns span and trace durations into trace duration bounds', () => {

@@ -79,8 +79,13 @@ export function planCandidates(q: TraceQLQuery): CandidatePlan {
       else if (value.type === 'bool') text = String(value.value);
       else if (value.type === 'number' && Number.isSafeInteger(value.value)) text = String(value.value);
       if (text === undefined) continue;
-      if (field.scope === 'resource' && field.name === SERVICE_KEY) g.service = text;
-      else g.tags.push([field.name, text]);
+      if (field.name === SERVICE_KEY) {
+        // The store answers a `service.name` tag through the service term (the resource's), so a
+        // span ATTRIBUTE called service.name is not index-served: only the resource scope is pushed.
+        if (field.scope === 'resource') g.service = text;
+      } else {
+        g.tags.push([field.name, text]);
+      }
     }
     groups.push(g);
   }
