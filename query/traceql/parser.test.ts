@@ -92,6 +92,8 @@ describe('TraceQL errors point at line:column with what was expected', () => {
     ['{ .a =~ "(?=x)" }', '1:9', 'lookahead and lookbehind are not RE2 syntax'],
     ['{ .a =~ "(a+)+" }', '1:9', 'nested quantifiers'],
     ['{ .a =~ "(" }', '1:9', 'invalid regular expression'],
+    ['{ .a =~ "x\\\\z" }', '1:9', 'the RE2 escapes'],
+    ['{ .a =~ "[[:alpha:]]+" }', '1:9', 'POSIX classes'],
     ['{ duration =~ "1" }', '1:15', '=~ needs a string field'],
     ['{ .a < nil }', '1:8', 'nil can only be compared with = or !='],
     ['{ .a = 1 # }', '1:10', "unexpected character '#'"],

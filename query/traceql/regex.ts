@@ -26,6 +26,9 @@ export function compileRe2Subset(source: string): RegExp | string {
   if (/\\[1-9]|\\k</.test(body)) return 'backreferences are not RE2 syntax';
   if (/\(\?[a-zA-Z-]+[:)]/.test(body)) return 'inline flags are supported only at the start of the pattern: (?i), (?s)';
   if (/\\[pP]\{/.test(body)) return 'Unicode classes (\\p{…}) are not supported here';
+  // RE2 escapes JavaScript reads as plain letters (\z would match "z"), and POSIX classes it reads as sets.
+  if (/\\[AzCQE]/.test(body)) return 'the RE2 escapes \\A, \\z, \\C and \\Q…\\E are not supported here: use ^ and $';
+  if (/\[\[:/.test(body)) return 'POSIX classes such as [[:alpha:]] are not supported here: use [a-zA-Z]';
   body = body.replace(/\(\?P</g, '(?<');
   if (hasNestedQuantifier(body)) return 'nested quantifiers such as (a+)+ are refused: JavaScript regexes backtrack and could take exponential time';
   try {
