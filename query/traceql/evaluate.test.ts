@@ -97,25 +97,31 @@ describe('TraceQL candidate plan (what the indexes narrow)', () => {
   const plan = (q: string) => planCandidates(parseTraceQL(q));
 
   it('pushes down service+operation of one spanset with that spanset\'s tags', () => {
-    expect(plan('{ resource.service.name = "web" && name = "GET /" && span.http.route = "/" } >> { status = error }').query)
-      .toEqual({ serviceName: 'web', operationName: 'GET /', tags: { 'http.route': '/' } });
+    expect(plan('{ resource.service.name = "web" && name = "GET /" && span.http.route = "/" } >> { status = error }').queries).toEqual([{ serviceName: 'web', operationName: 'GET /', tags: { 'http.route': '/' } }]);
   });
 
-  it('pushes tags (service as service.name) from every necessary spanset, never from || or !', () => {
-    expect(plan('{ resource.service.name = "web" } && { .code = 500 && .ok = true && status = error && kind = client }').query)
-      .toEqual({ tags: { 'service.name': 'web', code: '500', ok: 'true', error: 'true', 'span.kind': 'client' } });
-    expect(plan('{ .a = "x" } || { .b = "y" }').query).toEqual({});
-    expect(plan('{ .a = "x" || .b = "y" }').query).toEqual({});
-    expect(plan('{ !(.a = "x") }').query).toEqual({});
-    expect(plan('{ .a != "x" && .f = 1.5 }').query).toEqual({});
+  it('pushes tags (service as service.name) from every necessary spanset, never from a field || or !', () => {
+    expect(plan('{ resource.service.name = "web" } && { .code = 500 && .ok = true && status = error && kind = client }').queries).toEqual([{ tags: { 'service.name': 'web', code: '500', ok: 'true', error: 'true', 'span.kind': 'client' } }]);
+    expect(plan('{ .a = "x" || .b = "y" }').queries).toEqual([{}]);
+    expect(plan('{ !(.a = "x") }').queries).toEqual([{}]);
+    expect(plan('{ .a != "x" && .f = 1.5 }').queries).toEqual([{}]);
     // A span attribute named service.name is not the service: not index-served.
-    expect(plan('{ span.service.name = "x" }').query).toEqual({});
-    expect(plan('{ .service.name = "x" }').query).toEqual({});
+    expect(plan('{ span.service.name = "x" }').queries).toEqual([{}]);
+    expect(plan('{ .service.name = "x" }').queries).toEqual([{}]);
+  });
+
+  it('turns a spanset || into one candidate query per side (their union), unless a side narrows nothing', () => {
+    const p = plan('{ .a = "x" } || ({ .b = "y" } > { duration > 1s })');
+    expect(p.queries).toEqual([{ tags: { a: 'x' } }, { tags: { b: 'y' }, durationMinUs: 1_000_001 }]);
+    expect(p.narrowedBy).toEqual(['tag a=x | tag b=y, trace duration']);
+    expect(plan('({ .a = "x" } || { .b = "y" }) && { .c = "z" }').queries).toEqual([{ tags: { a: 'x', c: 'z' } }, { tags: { b: 'y', c: 'z' } }]);
+    expect(plan('{ .a = "x" } || { .a = "x" }').queries).toEqual([{ tags: { a: 'x' } }]);
+    expect(plan('{ .a = "x" } || { .b != "y" }').queries).toEqual([{}]);
   });
 
   it('turns span and trace durations into trace duration bounds', () => {
-    expect(plan('{ duration > 1s }').query).toEqual({ durationMinUs: 1_000_001 });
-    expect(plan('{ traceDuration >= 2s && traceDuration < 3s }').query).toEqual({ durationMinUs: 2_000_000, durationMaxUs: 2_999_999 });
+    expect(plan('{ duration > 1s }').queries).toEqual([{ durationMinUs: 1_000_001 }]);
+    expect(plan('{ traceDuration >= 2s && traceDuration < 3s }').queries).toEqual([{ durationMinUs: 2_000_000, durationMaxUs: 2_999_999 }]);
     expect(plan('{ }').narrowedBy).toEqual(['time window only (every trace in it is a candidate)']);
   });
 });

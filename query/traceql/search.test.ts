@@ -23,7 +23,8 @@ const matchingIds: string[] = [];
 function trace(startUs: number, match: boolean): Span[] {
   const traceId = newTraceId();
   (match ? matchingIds : plainIds).push(traceId);
-  const root = makeSpan({ traceId, spanId: '1000000000000001', service: 'web', name: 'GET /', kind: SpanKind.SERVER, startTimeUs: startUs, durationUs: 50_000 });
+  const root = makeSpan({ traceId, spanId: '1000000000000001', service: 'web', name: 'GET /', kind: SpanKind.SERVER, startTimeUs: startUs, durationUs: 50_000,
+    attributes: [str('req', `r${plainIds.length + matchingIds.length}`)] });
   const a = makeSpan({ traceId, spanId: '1000000000000002', parentSpanId: root.spanId, service: 'api', name: 'load', kind: SpanKind.CLIENT,
     startTimeUs: startUs + 1000, durationUs: 10_000, attributes: [str('flag', 'yes')], status: match ? { code: StatusCode.ERROR, message: '' } : undefined });
   const b = makeSpan({ traceId, spanId: '1000000000000003', parentSpanId: root.spanId, service: 'api', name: 'save', kind: SpanKind.CLIENT,
@@ -68,6 +69,20 @@ describe('searchTraceQL on SQLite', () => {
   it('answers structural queries over the whole trace', async () => {
     const r = await searchTraceQL(storage.reader, parseTraceQL('{ kind = server } > { status = error && name = "load" }'), opts());
     expect(r.matches.map((m) => m.index.trace.traceId).sort()).toEqual([...matchingIds].sort());
+  });
+
+  it('answers a spanset || from the union of both sides\' index candidates, newest first', async () => {
+    const r = await searchTraceQL(storage.reader, parseTraceQL('{ .req = "r5" } || { .req = "r40" && kind = server }'), opts());
+    // Trace i carries req=r(i+1): r5 is trace 4 (the 2nd plain one), r40 trace 39; trace 39 is newer.
+    expect(r.matches.map((m) => m.index.trace.traceId)).toEqual([plainIds[36], plainIds[1]]);
+    expect(r.inspectedTraces).toBe(2);
+    expect(r.narrowedBy).toEqual(['tag req=r5 | tag req=r40, tag span.kind=server']);
+  });
+
+  it('keeps the newest matches across a union whose candidates need several rounds', async () => {
+    // Both sides match many traces; with limit 2 and 10 per round the union is cut by the threshold.
+    const r = await searchTraceQL(storage.reader, parseTraceQL('{ .flag = "yes" && status = error } || { name = "save" && status = error }'), opts({ limit: 2 }));
+    expect(r.matches.map((m) => m.index.trace.traceId)).toEqual(plainIds.slice(-2).reverse());
   });
 
   it('says when the candidate bound ended the search', async () => {

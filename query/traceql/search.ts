@@ -1,14 +1,18 @@
 /**
  * Runs a TraceQL query against any `TraceReader`: candidate trace ids from the store's indexes
- * (plan.ts), then each candidate read whole and evaluated exactly (evaluate.ts), newest first,
- * until `limit` traces matched.
+ * (plan.ts), then each candidate read whole and evaluated exactly (evaluate.ts), until the
+ * `limit` most recent matches are known.
  *
- * The reader returns the `n` most recent candidates for `limit: n`, so asking again with a larger
- * `n` returns the same prefix plus older ones: each round evaluates only the new tail, and the
- * matches come out newest first. Rounds grow ×4 from 2 × limit so a selective index costs one
- * round and a poor one a few. Bounded twice: at most `maxCandidates` candidate traces and
- * `maxScanSpans` spans read per query; reaching either ends the search early and `stoppedEarly`
- * says why (the answer then holds the matches among the candidates read).
+ * The reader returns the `n` most recent candidates for `limit: n` (by trace start), so asking
+ * again with a larger `n` returns the same prefix plus older ones: each round evaluates only the
+ * new tail. Rounds grow ×4 from 2 × limit, so a selective index costs one round and a poor one a
+ * few. With one candidate query the candidates arrive newest first and the search stops at the
+ * `limit`-th match. With several (a spanset `||`: the union of their candidates) a round is
+ * evaluated whole, and a match is final once it is newer than the oldest candidate of every
+ * query whose prefix was full (anything not read yet is older than that).
+ * Bounded twice: at most `maxCandidates` candidate traces and `maxScanSpans` spans read per query;
+ * reaching either ends the search early and `stoppedEarly` says why (the answer then holds the
+ * matches among the candidates read).
  */
 import type { Trace } from '../../model/span.js';
 import type { TraceReader } from '../../storage/api.js';
@@ -36,6 +40,7 @@ export interface TraceQLMatch extends TraceMatchResult {
 }
 
 export interface TraceQLSearchResult {
+  /** Newest first (trace start). */
   matches: TraceQLMatch[];
   inspectedTraces: number;
   inspectedSpans: number;
@@ -47,21 +52,32 @@ export interface TraceQLSearchResult {
 /** Candidate ids read per getTraces call (a trace is dropped once evaluated: memory ~ one chunk). */
 const READ_CHUNK = 64;
 
+const newestFirst = (a: TraceQLMatch, b: TraceQLMatch) =>
+  b.index.startUs - a.index.startUs || (a.index.trace.traceId < b.index.trace.traceId ? 1 : -1);
+
 export async function searchTraceQL(reader: CandidateReader, q: TraceQLQuery, opts: TraceQLSearchOptions): Promise<TraceQLSearchResult> {
   const plan = planCandidates(q);
+  const single = plan.queries.length === 1;
   const matches: TraceQLMatch[] = [];
-  const evaluated = new Set<string>();
+  /** Evaluated candidates → their trace start (the threshold of a multi-query round). */
+  const evaluated = new Map<string, number>();
   let inspectedSpans = 0;
   let stoppedEarly: string | undefined;
   let want = Math.min(Math.max(opts.limit * 2, 20), opts.maxCandidates);
+  const done = (): TraceQLSearchResult => ({
+    matches: matches.sort(newestFirst).slice(0, opts.limit),
+    inspectedTraces: evaluated.size,
+    inspectedSpans,
+    narrowedBy: plan.narrowedBy,
+    stoppedEarly,
+  });
 
-  rounds: for (;;) {
-    const ids = await reader.findTraceIds({ ...plan.query, startTimeMinUs: opts.startUs, startTimeMaxUs: opts.endUs, limit: want });
-    const fresh = ids.filter((id) => !evaluated.has(id));
-    for (let i = 0; i < fresh.length; i += READ_CHUNK) {
-      const chunk = fresh.slice(i, i + READ_CHUNK);
+  /** Reads and evaluates `ids` in order; false when the scan bound stopped it (or, single query, `limit` matched). */
+  const evaluate = async (ids: string[]): Promise<boolean> => {
+    for (let i = 0; i < ids.length; i += READ_CHUNK) {
+      const chunk = ids.slice(i, i + READ_CHUNK);
       const left = opts.maxScanSpans - inspectedSpans;
-      if (left <= 0) { stoppedEarly = scanMessage(opts.maxScanSpans); break rounds; }
+      if (left <= 0) { stoppedEarly = scanMessage(opts.maxScanSpans); return false; }
       const budget = new SpanBudget(left);
       const traces = await reader.getTraces({ traceIds: chunk }, budget);
       const byId = new Map<string, Trace>(traces.map((t) => [t.traceId, t]));
@@ -69,28 +85,41 @@ export async function searchTraceQL(reader: CandidateReader, q: TraceQLQuery, op
         if (budget.omittedTraceIds.includes(id) || budget.cutTraces.has(id)) {
           // Only part of the trace fits what is left of the scan: evaluating it would be inexact.
           stoppedEarly = scanMessage(opts.maxScanSpans);
-          break rounds;
+          return false;
         }
-        evaluated.add(id);
         const trace = byId.get(id);
-        if (!trace || trace.spans.length === 0) continue; // purged since the ids were read
+        if (!trace || trace.spans.length === 0) { evaluated.set(id, -Infinity); continue; } // purged since the ids were read
         inspectedSpans += trace.spans.length;
         const index = indexTrace(trace);
+        evaluated.set(id, index.startUs);
         const m = evaluateTrace(q, index);
         if (m) {
           matches.push({ ...m, index });
-          if (matches.length >= opts.limit) break rounds;
+          if (single && matches.length >= opts.limit) return false;
         }
       }
     }
-    if (ids.length < want) break; // every candidate seen
+    return true;
+  };
+
+  for (;;) {
+    const lists = await Promise.all(plan.queries.map((cq) => reader.findTraceIds({ ...cq, startTimeMinUs: opts.startUs, startTimeMaxUs: opts.endUs, limit: want })));
+    const fresh = [...new Set(lists.flat())].filter((id) => !evaluated.has(id));
+    if (!(await evaluate(fresh))) return done();
+    const full = lists.filter((ids) => ids.length >= want);
+    if (full.length === 0) return done(); // every candidate seen
+    if (!single) {
+      // Not read yet ⇒ no newer than the oldest candidate of some full query's prefix.
+      // (Purged candidates have no start: they are left out of the minimum.)
+      const threshold = Math.max(...full.map((ids) => Math.min(...ids.map((id) => evaluated.get(id) ?? -Infinity).filter(Number.isFinite))));
+      if (matches.filter((m) => m.index.startUs > threshold).length >= opts.limit) return done();
+    }
     if (want >= opts.maxCandidates) {
       stoppedEarly = `search stopped after ${evaluated.size} candidate traces (the most one TraceQL search reads); narrow the time range or add conditions on service, name or attributes`;
-      break;
+      return done();
     }
     want = Math.min(want * 4, opts.maxCandidates);
   }
-  return { matches, inspectedTraces: evaluated.size, inspectedSpans, narrowedBy: plan.narrowedBy, stoppedEarly };
 }
 
 const scanMessage = (max: number) =>
