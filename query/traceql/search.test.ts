@@ -10,7 +10,7 @@ import { type Span, SpanKind, StatusCode } from '../../model/span.js';
 import { openSqliteStorage, type SqliteStorage } from '../../storage/sqlite/index.js';
 import { makeSpan, MINUTE_US, newTraceId, nowUs, str } from '../../storage/testdata/fixtures.js';
 import { parseTraceQL } from './parser.js';
-import { searchTraceQL, type TraceQLSearchOptions } from './search.js';
+import { nextRoundSize, searchTraceQL, type TraceQLSearchOptions } from './search.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'meshtrace-traceql-'));
 let storage: SqliteStorage;
@@ -97,5 +97,14 @@ describe('searchTraceQL on SQLite', () => {
     expect(r.inspectedSpans).toBe(90);
     expect(r.matches).toHaveLength(0);
     expect(r.stoppedEarly).toMatch(/search stopped after reading 90 spans/);
+  });
+});
+
+describe('nextRoundSize', () => {
+  it('sizes the next round from the match rate, within ×2…×16, ×8 with no match', () => {
+    expect(nextRoundSize(40, 40, 0, 20)).toBe(320);
+    expect(nextRoundSize(40, 40, 2, 20)).toBe(40 + 540); // 18 more at 1 in 20, 50 % to spare
+    expect(nextRoundSize(40, 40, 19, 20)).toBe(80); // nearly there: at least ×2
+    expect(nextRoundSize(40, 40, 1, 100)).toBe(640); // at most ×16
   });
 });

@@ -5,8 +5,8 @@
  *
  * The reader returns the `n` most recent candidates for `limit: n` (by trace start), so asking
  * again with a larger `n` returns the same prefix plus older ones: each round evaluates only the
- * new tail. Rounds grow ×4 from 2 × limit, so a selective index costs one round and a poor one a
- * few. With one candidate query the candidates arrive newest first and the search stops at the
+ * new tail. Rounds start at 2 × limit and grow with the match rate seen (nextRoundSize), so a
+ * selective index costs one round and a poor one two or three. With one candidate query the candidates arrive newest first and the search stops at the
  * `limit`-th match. With several (a spanset `||`: the union of their candidates) a round is
  * evaluated whole, and a match is final once it is newer than the oldest candidate of every
  * query whose prefix was full (anything not read yet is older than that).
@@ -118,8 +118,19 @@ export async function searchTraceQL(reader: CandidateReader, q: TraceQLQuery, op
       stoppedEarly = `search stopped after ${evaluated.size} candidate traces (the most one TraceQL search reads); narrow the time range or add conditions on service, name or attributes`;
       return done();
     }
-    want = Math.min(want * 4, opts.maxCandidates);
+    want = Math.min(nextRoundSize(want, evaluated.size, matches.length, opts.limit), opts.maxCandidates);
   }
+}
+
+/**
+ * The next round's candidate count: from the match rate so far, enough to reach `limit` with 50 %
+ * to spare (each round re-walks the index from the newest candidate, so one round too many costs
+ * about as much as the whole previous round), at least ×2 and at most ×16; ×8 with no match yet.
+ */
+export function nextRoundSize(want: number, evaluated: number, matched: number, limit: number): number {
+  if (matched === 0) return want * 8;
+  const estimate = evaluated + Math.ceil((1.5 * (limit - matched) * evaluated) / matched);
+  return Math.min(Math.max(estimate, want * 2), want * 16);
 }
 
 const scanMessage = (max: number) =>
