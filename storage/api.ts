@@ -59,6 +59,13 @@ export interface TraceReader {
   findTraces(q: TraceQuery, budget?: SpanBudget): Promise<Trace[]>;
   /** Only the ids of `findTraces` (cheap: used by api_v3 and the UI's paging). */
   findTraceIds(q: TraceQuery): Promise<string[]>;
+  /**
+   * Optional: like `findTraceIds` but a SUPERSET is allowed — traces the indexes say may match,
+   * not confirmed against their spans — still the newest `limit` of that superset by trace start
+   * (so a larger `limit` returns the same prefix plus older ones). For callers that check each
+   * candidate themselves (TraceQL, query/traceql/search.ts); they fall back to `findTraceIds`.
+   */
+  findCandidateTraceIds?(q: TraceQuery): Promise<string[]>;
   /** Sorted service names. */
   getServices(): Promise<string[]>;
   /** Sorted by name then kind; `spanKind` filters when given. */

@@ -100,6 +100,20 @@ describe('searchTraceQL on SQLite', () => {
   });
 });
 
+describe('SQLite findCandidateTraceIds (unconfirmed candidates)', () => {
+  it('returns a superset of findTraceIds, newest first, with the prefix property', async () => {
+    // flag=yes is on an api span, never on a web span: the exact search finds nothing.
+    const q = { serviceName: 'web', tags: { flag: 'yes' }, startTimeMinUs: now - 3600 * 1_000_000, startTimeMaxUs: now, limit: 20 };
+    expect(await storage.reader.findTraceIds(q)).toEqual([]);
+    const all = [...plainIds, ...matchingIds];
+    const newest = [...plainIds].reverse().slice(0, 20); // plain traces are the newest 60
+    const candidates = await storage.reader.findCandidateTraceIds!(q);
+    expect(candidates).toEqual(newest);
+    expect(await storage.reader.findCandidateTraceIds!({ ...q, limit: 10 })).toEqual(newest.slice(0, 10));
+    expect(all).toEqual(expect.arrayContaining(candidates));
+  });
+});
+
 describe('nextRoundSize', () => {
   it('sizes the next round from the match rate, within ×2…×16, ×8 with no match', () => {
     expect(nextRoundSize(40, 40, 0, 20)).toBe(320);

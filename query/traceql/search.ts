@@ -15,14 +15,14 @@
  * matches among the candidates read).
  */
 import type { Trace } from '../../model/span.js';
-import type { TraceReader } from '../../storage/api.js';
+import type { TraceQuery, TraceReader } from '../../storage/api.js';
 import { SpanBudget } from '../../storage/span-budget.js';
 import type { TraceQLQuery } from './ast.js';
 import { evaluateTrace, indexTrace, type TraceIndex, type TraceMatchResult } from './evaluate.js';
 import { planCandidates } from './plan.js';
 
-/** What the search needs from storage: two methods every backend has. */
-export type CandidateReader = Pick<TraceReader, 'findTraceIds' | 'getTraces'>;
+/** What the search needs from storage: two methods every backend has, and an optional faster one. */
+export type CandidateReader = Pick<TraceReader, 'findTraceIds' | 'getTraces' | 'findCandidateTraceIds'>;
 
 export interface TraceQLSearchOptions {
   startUs: number;
@@ -103,7 +103,9 @@ export async function searchTraceQL(reader: CandidateReader, q: TraceQLQuery, op
   };
 
   for (;;) {
-    const lists = await Promise.all(plan.queries.map((cq) => reader.findTraceIds({ ...cq, startTimeMinUs: opts.startUs, startTimeMaxUs: opts.endUs, limit: want })));
+    // Unconfirmed candidates when the store offers them: each is read and evaluated here anyway.
+    const find = (tq: TraceQuery) => (reader.findCandidateTraceIds ? reader.findCandidateTraceIds(tq) : reader.findTraceIds(tq));
+    const lists = await Promise.all(plan.queries.map((cq) => find({ ...cq, startTimeMinUs: opts.startUs, startTimeMaxUs: opts.endUs, limit: want })));
     const fresh = [...new Set(lists.flat())].filter((id) => !evaluated.has(id));
     if (!(await evaluate(fresh))) return done();
     const full = lists.filter((ids) => ids.length >= want);

@@ -158,6 +158,11 @@ class SqliteStorageImpl implements SqliteStorage {
           this.open();
           return findTraceIds(this.st, this.catalog, q, this.searchContext()).map((f) => f.id.toString('hex'));
         }),
+      findCandidateTraceIds: async (q: TraceQuery) =>
+        this.snapshot(() => {
+          this.open();
+          return findTraceIds(this.st, this.catalog, q, this.searchContext(), true).map((f) => f.id.toString('hex'));
+        }),
       getServices: async () => {
         this.open();
         this.syncLastSeen();
