@@ -6,6 +6,7 @@
  * `/api/services` and then sends spans must not be refused). Shutdown is the reverse, and the
  * collector drains its queue into storage before the database closes.
  */
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
@@ -117,6 +118,7 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
       adjusters: standardAdjusters({ maxClockSkewAdjustUs: config.maxClockSkewAdjustment }),
       limits: { maxLimit: config.queryMaxLimit, maxSpans: config.queryMaxSpans },
       logger: logger.child({ component: 'query' }),
+      version: (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version,
       isReady: () => ready && (!withCollector || backend.isRunning()),
       unreadyReason: backend.unreadyReason,
       ...ui,

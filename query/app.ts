@@ -15,6 +15,8 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { propagationRoutes } from './routes/propagation.js';
 import { servicesRoutes } from './routes/services.js';
+import { tempoRoutes } from './routes/tempo.js';
+import { traceqlSearchRoutes } from './routes/traceql-search.js';
 import { tracesRoutes } from './routes/traces.js';
 import { QueryService } from './trace-service.js';
 
@@ -30,6 +32,8 @@ export interface QueryAppDeps {
    * ask for and the most spans one response carries. Defaults: `DEFAULT_QUERY_LIMITS`.
    */
   limits?: Partial<QueryLimits>;
+  /** meshtrace's version, reported by `/tempo/api/status/buildinfo`. */
+  version?: string;
   /** Readiness probe for `/ready`; defaults to always ready. */
   isReady?: () => boolean;
   /** Why `/ready` answers 503 although everything started (e.g. storage refuses writes); undefined = no reason. */
@@ -48,6 +52,11 @@ export interface QueryAppDeps {
 /** api_v3 routes answer errors in their own shape, at the root or under a base path. */
 function isApiV3(url: string): boolean {
   return /^(\/[^?]*)?\/api\/v3\//.test(url);
+}
+
+/** Tempo's API (query/routes/tempo.ts) answers errors as plain text, as Tempo does; Grafana shows that text. */
+function isTempo(url: string): boolean {
+  return /^(\/[^?]*)?\/tempo\//.test(url);
 }
 
 function statusOf(err: unknown): number {
@@ -76,11 +85,13 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
     const message = expose ? (err as Error).message : 'internal error';
     if (!expose) req.log.error({ err, url: req.url }, 'query request failed');
     if (isApiV3(req.url)) return reply.code(status).send({ error: { httpCode: status, message } });
+    if (isTempo(req.url)) return reply.code(status).type('text/plain; charset=utf-8').send(message);
     return reply.code(status).send(errorEnvelope(status, message));
   });
 
   app.setNotFoundHandler((req, reply) => {
     if (isApiV3(req.url)) return reply.code(404).send({ error: { httpCode: 404, message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
+    if (isTempo(req.url)) return reply.code(404).type('text/plain; charset=utf-8').send(`no route for ${req.method} ${req.url.split('?')[0]}`);
     return reply.code(404).send(errorEnvelope(404, `no route for ${req.method} ${req.url.split('?')[0]}`));
   });
 
@@ -105,6 +116,8 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
     await scope.register(metricsRoutes, { spanMetrics: deps.spanMetrics });
     await scope.register(apiV3Routes, { query });
     await scope.register(propagationRoutes, { query });
+    await scope.register(traceqlSearchRoutes, { query });
+    await scope.register(tempoRoutes, { query, version: deps.version, prefix: '/tempo' });
     for (const plugin of deps.extraApiPlugins ?? []) await plugin(scope, query);
   };
   await registerApi(app);

@@ -114,3 +114,16 @@ export function omittedTraceMessage(maxSpans: number): string {
   return `trace left out: the response reached the server's ${maxSpans} spans per response (--query-max-spans); ask for it on its own`;
 }
 
+
+/**
+ * TraceQL search (query/traceql/search.ts): candidates come from indexes, but conditions the
+ * indexes cannot serve (regexes, !=, structure) are checked on whole traces, so each search reads
+ * at most this many candidate traces and spans; reaching either ends it early and the answer
+ * says so. 1 M spans ≈ a second of evaluation on the bench machine and ~1 GB of model objects
+ * read in chunks of 64 traces (only a chunk is held at once).
+ */
+export const TRACEQL_MAX_CANDIDATES = 20_000;
+export const TRACEQL_MAX_SCAN_SPANS = 1_000_000;
+/** `spss` (spans per spanset in a Tempo search answer): Tempo's default 3; bounded so one trace cannot fill the answer. */
+export const DEFAULT_SPSS = 3;
+export const MAX_SPSS = 1_000;

@@ -59,10 +59,33 @@ export interface TraceReader {
   findTraces(q: TraceQuery, budget?: SpanBudget): Promise<Trace[]>;
   /** Only the ids of `findTraces` (cheap: used by api_v3 and the UI's paging). */
   findTraceIds(q: TraceQuery): Promise<string[]>;
+  /**
+   * Optional: like `findTraceIds` but a SUPERSET is allowed — traces the indexes say may match,
+   * not confirmed against their spans — still the newest `limit` of that superset by trace start
+   * (so a larger `limit` returns the same prefix plus older ones). For callers that check each
+   * candidate themselves (TraceQL, query/traceql/search.ts); they fall back to `findTraceIds`.
+   */
+  findCandidateTraceIds?(q: TraceQuery): Promise<string[]>;
   /** Sorted service names. */
   getServices(): Promise<string[]>;
   /** Sorted by name then kind; `spanKind` filters when given. */
   getOperations(q: { serviceName: string; spanKind?: SpanKind }): Promise<Operation[]>;
+  /**
+   * Optional (autocomplete for TraceQL: the UI's query field, Grafana's Tempo data source): the
+   * attribute names the store knows, sorted. A backend without it: callers offer intrinsics only.
+   * `span` = span and event attribute keys, `resource` = resource attribute keys.
+   */
+  getTagNames?(): Promise<TagNames>;
+  /**
+   * Optional: known string values of one attribute, sorted. May be partial (a backend may keep
+   * values only for keys with few of them); `[]` when none are known.
+   */
+  getTagValues?(q: { scope: 'span' | 'resource'; key: string }): Promise<string[]>;
+}
+
+export interface TagNames {
+  span: string[];
+  resource: string[];
 }
 
 export interface DependencyReader {

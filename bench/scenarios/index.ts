@@ -7,6 +7,7 @@ import { ingestUnderQueryScenario } from './ingest-under-query.js';
 import { memoryScenario } from './memory.js';
 import { proxyScenario } from './proxy.js';
 import { queryScenario } from './query.js';
+import { searchScenario } from './search.js';
 import { uiScenario } from './ui.js';
 
-export const scenarios: Scenario[] = [ingestScenario, queryScenario, ingestUnderQueryScenario, memoryScenario, diskScenario, proxyScenario, uiScenario, clickhouseScenario];
+export const scenarios: Scenario[] = [ingestScenario, queryScenario, ingestUnderQueryScenario, memoryScenario, diskScenario, proxyScenario, uiScenario, clickhouseScenario, searchScenario];

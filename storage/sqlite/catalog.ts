@@ -40,6 +40,8 @@ export class Catalog implements KeyDictionary {
   private resourcesById = new Map<number, ResourceEntry>();
   private keys = new Map<string, number>();
   private keysById = new Map<number, string>();
+  /** Key number → its interned string values (see `internedValues`). */
+  private pairValues = new Map<number, string[]>();
   /** Largest id of each table held in memory: rows above it are new (`syncNew`). */
   private maxIds = { key: 0, service: 0, operation: 0, resource: 0 };
   private readonly st;
@@ -68,7 +70,7 @@ export class Catalog implements KeyDictionary {
     this.services.clear(); this.servicesById.clear();
     this.ops.clear(); this.opsById.clear();
     this.resources.clear(); this.resourcesById.clear();
-    this.keys.clear(); this.keysById.clear();
+    this.keys.clear(); this.keysById.clear(); this.pairValues.clear();
     this.maxIds = { key: 0, service: 0, operation: 0, resource: 0 };
     this.syncNew();
   }
@@ -94,6 +96,14 @@ export class Catalog implements KeyDictionary {
 
   private addKey(id: number, key: string): void {
     this.keys.set(key, id); this.keysById.set(id, key);
+    if (key.startsWith('\u0001')) {
+      // An interned (key, value) pair "\u0001<key number>\u0000<value>": indexed by key for autocomplete.
+      const sep = key.indexOf('\u0000');
+      const num = Number(key.slice(1, sep));
+      let values = this.pairValues.get(num);
+      if (!values) this.pairValues.set(num, (values = []));
+      values.push(key.slice(sep + 1));
+    }
     if (id > this.maxIds.key) this.maxIds.key = id;
   }
 
@@ -195,6 +205,39 @@ export class Catalog implements KeyDictionary {
     const out: string[] = [];
     for (const e of this.services.values()) if (e.lastSeenUs > watermarkUs) out.push(e.name);
     return out.sort();
+  }
+
+  /**
+   * Span and event attribute keys ever interned, sorted. Keys are never deleted (payloads refer to
+   * them), so this may include keys whose spans retention removed: good enough for autocomplete.
+   */
+  attributeKeys(): string[] {
+    const out: string[] = [];
+    for (const k of this.keys.keys()) if (!k.startsWith('\u0001')) out.push(k);
+    return out.sort();
+  }
+
+  /**
+   * String values of a span/event attribute that the payload encoder interned (span-codec.ts: the
+   * first few distinct values of keys with few values), sorted; [] for keys with many values.
+   */
+  internedValues(key: string): string[] {
+    const num = this.keys.get(key);
+    return num === undefined ? [] : [...(this.pairValues.get(num) ?? [])].sort();
+  }
+
+  /** Resource attribute keys → values of resources seen after `watermarkUs`. */
+  resourceTags(watermarkUs: number): Map<string, Set<string>> {
+    const out = new Map<string, Set<string>>();
+    for (const r of this.resourcesById.values()) {
+      if (r.lastSeenUs <= watermarkUs) continue;
+      for (const [k, values] of r.tags) {
+        let s = out.get(k);
+        if (!s) out.set(k, (s = new Set()));
+        for (const v of values) s.add(v);
+      }
+    }
+    return out;
   }
 
   operationsOf(serviceId: number, watermarkUs: number): OperationEntry[] {

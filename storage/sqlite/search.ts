@@ -78,7 +78,14 @@ export interface SearchContext {
   movedTraces: ReadonlySet<number>;
 }
 
-export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ctx: SearchContext): FoundTrace[] {
+/**
+ * With `unconfirmed`, a trace found through a term's postings (step 4) is returned without
+ * reading its spans (step 5's span checks are skipped; its duration is still checked): a superset
+ * of the exact answer, the newest `limit` of the traces the index names. For callers that check
+ * every candidate themselves (TraceQL reads each candidate's spans anyway). Traces found through
+ * the duration index are still confirmed: the index says nothing about their terms.
+ */
+export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ctx: SearchContext, unconfirmed = false): FoundTrace[] {
   const { maxStartUs } = ctx;
   validateTraceQuery(q);
   const wMin = q.startTimeMinUs;
@@ -182,7 +189,8 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ct
   }
 
   const driver = terms[driverIdx];
-  const lone = !needSpans && terms.length === 1;
+  // Unconfirmed: a posting of the driver in the window (and membership of the filter sets) is enough.
+  const lone = unconfirmed || (!needSpans && terms.length === 1);
   const full = () => found.length >= q.limit;
   for (let bucket = hiBucket; bucket >= loBucket; bucket--) {
     const base = bucket * HOUR_US;

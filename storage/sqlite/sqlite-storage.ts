@@ -158,12 +158,30 @@ class SqliteStorageImpl implements SqliteStorage {
           this.open();
           return findTraceIds(this.st, this.catalog, q, this.searchContext()).map((f) => f.id.toString('hex'));
         }),
+      findCandidateTraceIds: async (q: TraceQuery) =>
+        this.snapshot(() => {
+          this.open();
+          return findTraceIds(this.st, this.catalog, q, this.searchContext(), true).map((f) => f.id.toString('hex'));
+        }),
       getServices: async () => {
         this.open();
         this.syncLastSeen();
         return this.catalog.serviceNames(this.watermarkUs);
       },
       getOperations: async (q: { serviceName: string; spanKind?: SpanKind }) => this.getOperations(q),
+      // From the in-memory catalog: span keys and interned values (span-codec.ts), resources.
+      // Resources are not filtered by the retention watermark: this connection does not re-read
+      // their last_seen_us (the writer's), so filtering could hide live ones; stale names are
+      // the lesser harm for autocomplete.
+      getTagNames: async () => {
+        this.open();
+        return { span: this.catalog.attributeKeys(), resource: [...this.catalog.resourceTags(-Infinity).keys()].sort() };
+      },
+      getTagValues: async (q: { scope: 'span' | 'resource'; key: string }) => {
+        this.open();
+        if (q.scope === 'span') return this.catalog.internedValues(q.key);
+        return [...(this.catalog.resourceTags(-Infinity).get(q.key) ?? [])].sort();
+      },
     };
     this.dependencies = { getDependencies: async (q: { startUs: number; endUs: number }) => this.getDependencies(q) };
     this.spanMetrics = {

@@ -8,6 +8,7 @@ import type { ServiceGraph } from '../../query/service-graph.js';
 import type { MetricFamily } from '../../query/span-metrics.js';
 import type { MeshStatus, MeshTopology } from '../../control-plane/api.js';
 import type { CompactTrace, DependencyLink, Envelope, Trace } from './jaeger-types.js';
+import type { TagNames } from './traceql-complete.js';
 
 export class ApiError extends Error {
   constructor(message: string, readonly status: number) {
@@ -59,6 +60,12 @@ export const api = {
   operations: (service: string, signal?: AbortSignal) =>
     getEnvelope<string[]>(`api/services/${encodeURIComponent(service)}/operations`, signal).then((e) => e.data ?? []),
   search: (query: string, signal?: AbortSignal) => getEnvelope<Trace[]>(`api/traces?${query}`, signal),
+  /** TraceQL search (meshtrace extension): traces with `matchedSpanIDs`. */
+  traceql: (query: string, signal?: AbortSignal) => getEnvelope<Trace[]>(`api/ext/search?${query}`, signal),
+  /** Attribute names for the TraceQL field's autocomplete (meshtrace extension). */
+  traceqlTags: (signal?: AbortSignal) => getEnvelope<TagNames>('api/ext/search/tags', signal).then((e) => e.data),
+  traceqlTagValues: (tag: string, signal?: AbortSignal) =>
+    getEnvelope<{ type: string; value: string }[]>(`api/ext/search/tag-values?tag=${encodeURIComponent(tag)}`, signal).then((e) => e.data ?? []),
   trace: (id: string, signal?: AbortSignal) =>
     getEnvelope<Trace[]>(`api/traces/${encodeURIComponent(id)}`, signal).then((e) => {
       if (!e.data?.length) throw new ApiError(`Trace ${id} not found`, 404);

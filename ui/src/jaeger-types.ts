@@ -38,6 +38,8 @@ export interface Trace {
   spans: Span[];
   processes: Record<string, Process>;
   warnings: string[] | null;
+  /** Spans a TraceQL query matched (`api/ext/search` only). */
+  matchedSpanIDs?: string[];
 }
 export interface ApiError {
   code?: number;

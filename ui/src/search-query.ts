@@ -18,6 +18,8 @@ export interface SearchState {
   minDuration: string;
   maxDuration: string;
   limit: number;
+  /** A TraceQL query (`api/ext/search`); when set it is the search, the Jaeger fields aside from lookback and limit are ignored. */
+  q: string;
 }
 
 export const LOOKBACKS: [string, string][] = [
@@ -29,7 +31,7 @@ export const LOOKBACKS: [string, string][] = [
 export const DEFAULT_LIMIT = 20;
 
 export function defaultSearch(): SearchState {
-  return { service: '', operation: '', tags: '', lookback: '1h', startUs: 0, endUs: 0, minDuration: '', maxDuration: '', limit: DEFAULT_LIMIT };
+  return { service: '', operation: '', tags: '', lookback: '1h', startUs: 0, endUs: 0, minDuration: '', maxDuration: '', limit: DEFAULT_LIMIT, q: '' };
 }
 
 /** Parses `k=v k2="v 2"` into a map. Throws an Error naming the bad token. */
@@ -98,12 +100,14 @@ export function searchFromURL(query: string): SearchState {
     minDuration: p.get('minDuration') ?? '',
     maxDuration: p.get('maxDuration') ?? '',
     limit: num('limit') || d.limit,
+    q: p.get('q') ?? '',
   };
 }
 
 /** The page URL query string (no leading `?`). Empty fields are left out. */
 export function searchToURL(s: SearchState): string {
   const p = new URLSearchParams();
+  if (s.q.trim()) p.set('q', s.q);
   if (s.service) p.set('service', s.service);
   if (s.operation) p.set('operation', s.operation);
   if (s.tags.trim()) p.set('tags', JSON.stringify(parseLogfmt(s.tags)));
@@ -125,15 +129,8 @@ export function lookbackMs(lookback: string): number {
   return Number(m[1]) * { m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'm' | 'h' | 'd'];
 }
 
-/** The `/api/traces` query string for this search, with the time window resolved against `nowMs`. */
-export function searchToApi(s: SearchState, nowMs: number): string {
-  const p = new URLSearchParams();
-  p.set('service', s.service);
-  if (s.operation) p.set('operation', s.operation);
-  const tags = parseLogfmt(s.tags);
-  if (Object.keys(tags).length) p.set('tags', JSON.stringify(tags));
-  if (s.minDuration) p.set('minDuration', s.minDuration);
-  if (s.maxDuration) p.set('maxDuration', s.maxDuration);
+/** The search window in µs, resolved against `nowMs`. */
+function windowUs(s: SearchState, nowMs: number): [number, number] {
   let end = nowMs * 1000;
   let start = end - 3_600_000_000;
   if (s.lookback === 'custom') {
@@ -143,8 +140,27 @@ export function searchToApi(s: SearchState, nowMs: number): string {
     const ms = lookbackMs(s.lookback);
     if (Number.isFinite(ms)) start = end - ms * 1000;
   }
-  p.set('start', String(Math.floor(start)));
-  p.set('end', String(Math.floor(end)));
+  return [Math.floor(start), Math.floor(end)];
+}
+
+/** The `api/ext/search` query string of a TraceQL search. */
+export function traceqlToApi(s: SearchState, nowMs: number): string {
+  const [start, end] = windowUs(s, nowMs);
+  return new URLSearchParams({ q: s.q, start: String(start), end: String(end), limit: String(s.limit) }).toString();
+}
+
+/** The `/api/traces` query string for this search, with the time window resolved against `nowMs`. */
+export function searchToApi(s: SearchState, nowMs: number): string {
+  const p = new URLSearchParams();
+  p.set('service', s.service);
+  if (s.operation) p.set('operation', s.operation);
+  const tags = parseLogfmt(s.tags);
+  if (Object.keys(tags).length) p.set('tags', JSON.stringify(tags));
+  if (s.minDuration) p.set('minDuration', s.minDuration);
+  if (s.maxDuration) p.set('maxDuration', s.maxDuration);
+  const [start, end] = windowUs(s, nowMs);
+  p.set('start', String(start));
+  p.set('end', String(end));
   p.set('limit', String(s.limit));
   p.set('lookback', s.lookback);
   return p.toString();

@@ -1,12 +1,18 @@
-/** `/search`: the form (its state lives in the URL), a scatter plot and the result list. */
+/**
+ * `/search`: a TraceQL query field above the Jaeger-style form (either runs the search; its state
+ * lives in the URL, `q=` for TraceQL), a scatter plot and the result list. TraceQL results list
+ * the spans the query matched and open the trace with them highlighted (`?matched=`).
+ */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api } from '../api.js';
 import { serviceColor } from '../colors.js';
 import { formatDuration, formatTime, relativeAge } from '../format.js';
 import { href, navigate, onLinkClick } from '../router.js';
 import {
-  LOOKBACKS, MESH_FILTERS, meshFilterOf, searchFromURL, searchToApi, searchToURL, validateSearch, withMeshFilter, type SearchState,
+  LOOKBACKS, MESH_FILTERS, meshFilterOf, searchFromURL, searchToApi, searchToURL, traceqlToApi, validateSearch, withMeshFilter, type SearchState,
 } from '../search-query.js';
+import type { Trace } from '../jaeger-types.js';
+import { TraceQLField } from '../components/TraceQLField.js';
 import { sortSummaries, summarizeTrace, type SortKey, type TraceSummary } from '../trace-summary.js';
 import { Scatter } from '../components/Scatter.js';
 
@@ -14,7 +20,28 @@ type Results =
   | { state: 'idle' }
   | { state: 'loading' }
   | { state: 'error'; message: string }
-  | { state: 'done'; traces: TraceSummary[]; warnings: string[] };
+  | { state: 'done'; traces: TraceSummary[]; warnings: string[]; matched: Map<string, MatchedSpan[]> };
+
+/** A span a TraceQL query matched, as listed under its trace. */
+interface MatchedSpan { spanID: string; service: string; operation: string }
+
+/** traceID → the spans the query matched (TraceQL results only). */
+function matchedSpans(traces: Trace[]): Map<string, MatchedSpan[]> {
+  const out = new Map<string, MatchedSpan[]>();
+  for (const t of traces) {
+    if (!t.matchedSpanIDs) continue;
+    const ids = new Set(t.matchedSpanIDs);
+    out.set(t.traceID, t.spans.filter((s) => ids.has(s.spanID)).map((s) => ({
+      spanID: s.spanID, service: t.processes[s.processID]?.serviceName ?? '', operation: s.operationName,
+    })));
+  }
+  return out;
+}
+
+/** Most matched span ids carried in a trace link (the URL must stay short). */
+const MAX_MATCHED_IN_URL = 100;
+const traceLink = (id: string, matched: MatchedSpan[] | undefined) =>
+  matched?.length ? `trace/${id}?matched=${matched.slice(0, MAX_MATCHED_IN_URL).map((m) => m.spanID).join(',')}` : `trace/${id}`;
 
 function toLocalInput(us: number): string {
   if (!us) return '';
@@ -63,16 +90,19 @@ export function SearchPage({ query }: { query: string }) {
 
   // Run the search whenever the URL carries one (on load, submit, back/forward).
   useEffect(() => {
-    if (!fromUrl.service) { setResults({ state: 'idle' }); return; }
-    const err = validateSearch(fromUrl);
+    const traceql = fromUrl.q.trim() !== '';
+    if (!fromUrl.service && !traceql) { setResults({ state: 'idle' }); return; }
+    const err = traceql ? (fromUrl.limit > 0 ? '' : 'Limit: must be a positive number') : validateSearch(fromUrl);
     if (err) { setResults({ state: 'error', message: err }); return; }
     const ac = new AbortController();
     setResults({ state: 'loading' });
-    api.search(searchToApi(fromUrl, Date.now()), ac.signal).then(
+    const request = traceql ? api.traceql(traceqlToApi(fromUrl, Date.now()), ac.signal) : api.search(searchToApi(fromUrl, Date.now()), ac.signal);
+    request.then(
       (env) => setResults({
         state: 'done',
         traces: (env.data ?? []).map(summarizeTrace),
         warnings: (env.errors ?? []).map((e) => e.msg),
+        matched: matchedSpans(env.data ?? []),
       }),
       (e: Error) => { if (e.name !== 'AbortError') setResults({ state: 'error', message: e.message }); },
     );
@@ -86,7 +116,13 @@ export function SearchPage({ query }: { query: string }) {
     e.preventDefault();
     const err = validateSearch(form) || (form.service ? '' : 'Service: choose a service');
     setFormError(err);
-    if (!err) navigate(`search?${searchToURL(form)}`);
+    if (!err) navigate(`search?${searchToURL({ ...form, q: '' })}`);
+  };
+  // The TraceQL query runs with the form's lookback and limit; syntax errors come from the server with line:column.
+  const runTraceQL = () => {
+    if (!form.q.trim()) { setFormError('TraceQL: type a query such as { status = error }'); return; }
+    setFormError('');
+    navigate(`search?${searchToURL(form)}`);
   };
 
   const sorted = results.state === 'done' ? sortSummaries(results.traces, sort) : [];
@@ -96,6 +132,13 @@ export function SearchPage({ query }: { query: string }) {
 
   return (
     <div class="search-page">
+      <form class="traceql-form" aria-label="TraceQL search" onSubmit={(e) => { e.preventDefault(); runTraceQL(); }}>
+        <label class="wide">
+          TraceQL <small>{'{ span.http.status_code >= 500 } >> { .db.system = "redis" } | count() > 1'} (docs/search.md)</small>
+          <TraceQLField value={form.q} onInput={(v) => set('q', v)} onSubmit={runTraceQL} />
+        </label>
+        <button type="submit" class="primary">Run query</button>
+      </form>
       <form class="search-form" onSubmit={submit} aria-label="Search traces">
         <label>
           Service
@@ -167,7 +210,7 @@ export function SearchPage({ query }: { query: string }) {
             Services appear here by themselves.
           </div>
         )}
-        {results.state === 'idle' && (services === null || services.length > 0) && <div class="state">Choose a service and press “Find traces”.</div>}
+        {results.state === 'idle' && (services === null || services.length > 0) && <div class="state">Type a TraceQL query, or choose a service and press “Find traces”.</div>}
         {results.state === 'loading' && <div class="state">Searching…</div>}
         {results.state === 'error' && <div class="state error" role="alert">{results.message}</div>}
         {results.state === 'done' && (
@@ -199,7 +242,7 @@ export function SearchPage({ query }: { query: string }) {
                 <li key={t.traceID} class="result" data-trace-id={t.traceID}>
                   <div class="result-head">
                     <input type="checkbox" aria-label={`Select ${t.traceID} for comparison`} checked={picked.includes(t.traceID)} onChange={() => togglePick(t.traceID)} />
-                    <a class="result-title" href={href(`trace/${t.traceID}`)} onClick={(e) => onLinkClick(e as MouseEvent, `trace/${t.traceID}`)}>
+                    <a class="result-title" href={href(traceLink(t.traceID, results.matched.get(t.traceID)))} onClick={(e) => onLinkClick(e as MouseEvent, traceLink(t.traceID, results.matched.get(t.traceID)))}>
                       <span class="svc-dot" style={{ background: serviceColor(t.rootService) }} />
                       {t.rootService}: {t.rootOperation}
                       <span class="trace-id">{t.traceID.slice(0, 7)}</span>
@@ -220,6 +263,15 @@ export function SearchPage({ query }: { query: string }) {
                     <span class="spacer" />
                     <span class="time" title={formatTime(t.startUs)}>{formatTime(t.startUs).slice(0, 19)} · {relativeAge(t.startUs)}</span>
                   </div>
+                  {results.matched.get(t.traceID)?.length ? (
+                    <div class="matched-spans" aria-label="Matched spans">
+                      <span>{results.matched.get(t.traceID)!.length} matched:</span>
+                      {results.matched.get(t.traceID)!.slice(0, 5).map((m) => (
+                        <span class="match-chip" key={m.spanID} data-span-id={m.spanID} style={{ borderColor: serviceColor(m.service) }}>{m.service}: {m.operation}</span>
+                      ))}
+                      {results.matched.get(t.traceID)!.length > 5 && <span>…</span>}
+                    </div>
+                  ) : null}
                 </li>
               ))}
             </ol>

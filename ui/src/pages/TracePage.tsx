@@ -84,6 +84,10 @@ function TraceView({ trace, compact, query }: { trace: Trace; compact: boolean; 
   const [collapsed, setCollapsed] = useState<Uint8Array>(() => {
     const c = m.n > 5000 ? collapseWithinService(m) : new Uint8Array(m.n);
     for (let p = selected >= 0 ? m.parent[selected] : -1; p >= 0; p = m.parent[p]) c[p] = 0;
+    // …and so do the spans a TraceQL search matched.
+    for (const id of (params.get('matched') ?? '').split(',')) {
+      for (let p = m.parent[m.rowOf.get(id) ?? -1] ?? -1; p >= 0; p = m.parent[p]) c[p] = 0;
+    }
     return c;
   });
   const [scrollRequest, setScrollRequest] = useState(1);
@@ -107,8 +111,19 @@ function TraceView({ trace, compact, query }: { trace: Trace; compact: boolean; 
     }, 200);
     return () => { clearTimeout(timer); ac.abort(); };
   }, [find, compact]);
+  // Spans a TraceQL search matched (`?matched=id,…` from the search page): highlighted until a find replaces them.
+  const queryMatched = useMemo(() => {
+    const ids = (params.get('matched') ?? '').split(',').filter(Boolean);
+    if (!ids.length) return null;
+    const rows = new Uint8Array(m.n);
+    for (const id of ids) {
+      const r = m.rowOf.get(id);
+      if (r !== undefined) rows[r] = 1;
+    }
+    return rows;
+  }, [m]);
   const matches = useMemo(() => {
-    if (!find.trim()) return null;
+    if (!find.trim()) return queryMatched;
     const local = findInTrace(m, find);
     if (serverMatches && serverMatches.q === find.trim()) {
       for (const id of serverMatches.ids) {
@@ -117,7 +132,7 @@ function TraceView({ trace, compact, query }: { trace: Trace; compact: boolean; 
       }
     }
     return local;
-  }, [m, find, serverMatches]);
+  }, [m, find, serverMatches, queryMatched]);
   const matchCount = useMemo(() => (matches ? matches.reduce((a, b) => a + b, 0) : 0), [matches]);
   const view = useMemo(
     () => visibleRows(m, {
