@@ -11,7 +11,6 @@
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import Database from 'better-sqlite3';
 import { startEmbeddedClickHouse } from '../../test/support/clickhouse-http.js';
 import { openClickHouseStorage } from '../../storage/clickhouse/index.js';
@@ -20,21 +19,11 @@ import type { Storage, TraceQuery } from '../../storage/api.js';
 import { SERVICES, TraceGenerator, traceIdOf } from '../data/generator.js';
 import { percentile, type BenchTable, type Scenario } from '../scenario.js';
 import { benchSpanCount } from './query.js';
-import { num } from './support/stats.js';
+import { num, timeCalls } from './support/stats.js';
 
 const SEED = 41;
 const HOUR_US = 3_600_000_000;
 const BATCH = 2_000;
-
-async function latencies(n: number, call: (i: number) => Promise<unknown>): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await call(i);
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
 
 export const clickhouseScenario: Scenario = {
   name: 'clickhouse',
@@ -87,8 +76,8 @@ export const clickhouseScenario: Scenario = {
       const results = [];
       for (const s of stores) {
         const bytes = await s.bytes();
-        const byId = await latencies(lookups, (i) => s.storage.reader.getTraces({ traceIds: [traceIdOf(SEED, (i * 7919) % written.traces)] }));
-        const search = await latencies(lookups, (i) => {
+        const byId = await timeCalls(lookups, (i) => s.storage.reader.getTraces({ traceIds: [traceIdOf(SEED, (i * 7919) % written.traces)] }));
+        const search = await timeCalls(lookups, (i) => {
           const q: TraceQuery = {
             serviceName: SERVICES[i % SERVICES.length],
             tags: { 'customer.tier': ['free', 'pro', 'enterprise'][i % 3] },

@@ -17,7 +17,7 @@ import { openSqliteStorage, type SqliteStorage } from '../../storage/sqlite/inde
 import { OPERATIONS_PER_SERVICE, operationsOf, prng, SERVICES, TraceGenerator, traceIdOf, USER_IDS } from '../data/generator.js';
 import { percentile, type BenchTable, type Scenario } from '../scenario.js';
 import { withCpuProfile } from './support/profile.js';
-import { median, num, profileDir, spread } from './support/stats.js';
+import { median, num, profileDir, spread, timeCalls } from './support/stats.js';
 
 const HOUR_US = 3_600_000_000;
 const SEED = 11;
@@ -136,21 +136,6 @@ function cases(g: GeneratedStore, rnd: () => number): Case[] {
       http: () => `/api/metrics/latencies?service=${svc()}&groupByOperation=true&quantile=0.95&spanKind=server&endTs=${Math.floor(end / 1000)}&lookback=3600000&step=60000&ratePer=600000`,
     },
   ];
-}
-
-/**
- * Latencies (ms) of `n` sequential calls; stops early once `budgetMs` has been spent and at least
- * `min` calls were made (keeps a slow query type from stretching the run at 10 M spans).
- */
-async function timeCalls(n: number, fn: () => Promise<unknown>, budgetMs = Infinity, min = 20): Promise<number[]> {
-  const out: number[] = [];
-  const t00 = performance.now();
-  for (let i = 0; i < n && (i < min || performance.now() - t00 < budgetMs); i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
 }
 
 export const queryScenario: Scenario = {

@@ -21,7 +21,7 @@ import { TRACEQL_MAX_CANDIDATES, TRACEQL_MAX_SCAN_SPANS } from '../../query/limi
 import { operationsOf, prng, SERVICES, traceIdOf, USER_IDS } from '../data/generator.js';
 import { percentile, type BenchTable, type Scenario } from '../scenario.js';
 import { withCpuProfile } from './support/profile.js';
-import { median, num, profileDir, spread } from './support/stats.js';
+import { median, num, profileDir, spread, timeCalls } from './support/stats.js';
 import { benchSpanCount, generateStore } from './query.js';
 
 const HOUR_US = 3_600_000_000;
@@ -78,17 +78,6 @@ function indexesOf(query: string): string {
 
 /** A Markdown table cell must not contain a bare `|`. */
 const escapePipes = (s: string) => s.replace(/\|/g, '\\|');
-
-async function timeCalls(n: number, fn: () => Promise<unknown>, budgetMs = Infinity, min = 20): Promise<number[]> {
-  const out: number[] = [];
-  const t00 = performance.now();
-  for (let i = 0; i < n && (i < min || performance.now() - t00 < budgetMs); i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
 
 export const searchScenario: Scenario = {
   name: 'search',

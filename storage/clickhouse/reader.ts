@@ -18,22 +18,12 @@ import { spanKindNames, type Operation, type SpanKind, type Trace } from '../../
 import type { Schema } from './schema.js';
 import { fromRow, SPAN_COLUMNS, tagTerm, type SpanRow } from './span-row.js';
 import { num, rows, traceIdList } from './sql.js';
+import { validateTraceQuery } from '../trace-query.js';
 
 /** Candidate traces read per search query (at least; 2 × limit when larger). */
 const MIN_PAGE = 100;
 /** Pages read at most: bounds a search whose matching spans start long after their traces. */
 const MAX_PAGES = 20;
-
-export function validateTraceQuery(q: TraceQuery): void {
-  const int = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v);
-  if (!int(q.startTimeMinUs)) throw new Error(`TraceQuery.startTimeMinUs must be an integer (µs), got ${q.startTimeMinUs}`);
-  if (!int(q.startTimeMaxUs)) throw new Error(`TraceQuery.startTimeMaxUs must be an integer (µs), got ${q.startTimeMaxUs}`);
-  if (!int(q.limit) || q.limit <= 0) throw new Error(`TraceQuery.limit must be a positive integer, got ${q.limit}`);
-  for (const k of ['durationMinUs', 'durationMaxUs'] as const) {
-    const v = q[k];
-    if (v !== undefined && (!int(v) || v < 0)) throw new Error(`TraceQuery.${k} must be a non-negative integer (µs), got ${v}`);
-  }
-}
 
 export class ClickHouseTraceReader implements TraceReader {
   constructor(private readonly client: ClickHouseClient, private readonly schema: Schema) {}

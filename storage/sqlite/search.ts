@@ -34,6 +34,7 @@ import { recentOfTerm } from './recent-postings.js';
 import { hourOf, HOUR_US } from './schema.js';
 import { decodePayload } from './span-codec.js';
 import { ANY_TERM, operationTerm, serviceTerm, spanOwnTagMatches, tagQueryTerm } from './terms.js';
+import { validateTraceQuery } from '../trace-query.js';
 
 /** Posting blocks per page (a block holds one batch's entries for a term). */
 const PAGE = 32;
@@ -46,20 +47,6 @@ const START_PAGE = 256;
 const COUNT_CAP = 100_000;
 /** Terms with at most this many entries in the window filter candidates by set membership. */
 const SET_CAP = 50_000;
-
-/** Throws an Error naming the field when the query cannot be answered. */
-export function validateTraceQuery(q: TraceQuery): void {
-  const int = (v: unknown) => typeof v === 'number' && Number.isSafeInteger(v);
-  if (!int(q.startTimeMinUs)) throw new Error(`TraceQuery.startTimeMinUs must be an integer (µs), got ${q.startTimeMinUs}`);
-  if (!int(q.startTimeMaxUs)) throw new Error(`TraceQuery.startTimeMaxUs must be an integer (µs), got ${q.startTimeMaxUs}`);
-  if (!int(q.limit) || q.limit <= 0) throw new Error(`TraceQuery.limit must be a positive integer, got ${q.limit}`);
-  if (q.durationMinUs !== undefined && (!int(q.durationMinUs) || q.durationMinUs < 0)) {
-    throw new Error(`TraceQuery.durationMinUs must be a non-negative integer (µs), got ${q.durationMinUs}`);
-  }
-  if (q.durationMaxUs !== undefined && (!int(q.durationMaxUs) || q.durationMaxUs < 0)) {
-    throw new Error(`TraceQuery.durationMaxUs must be a non-negative integer (µs), got ${q.durationMaxUs}`);
-  }
-}
 
 /** A trace found: its number, 16-byte id, start (µs) and span count (for a span budget, before any span is read). */
 export interface FoundTrace { num: number; id: Buffer; startUs: number; spans: number }

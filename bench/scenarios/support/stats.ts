@@ -1,4 +1,5 @@
-/** Formatting of repeated measurements for the storage/collector bench tables. */
+/** Timing and formatting of repeated measurements for the storage/collector bench tables. */
+import { performance } from 'node:perf_hooks';
 import { summarize } from '../../scenario.js';
 
 export type Summary = ReturnType<typeof summarize>;
@@ -26,3 +27,19 @@ export const ratio = (a: number[], b: number[]) => `${(median(a) / median(b)).to
 
 /** Where `MESHTRACE_BENCH_PROFILE` points, if set: scenarios write .cpuprofile files there. */
 export const profileDir = (): string | undefined => process.env.MESHTRACE_BENCH_PROFILE || undefined;
+
+/**
+ * Latencies (ms) of `n` sequential calls, call `i` being `fn(i)`; stops early once `budgetMs` has
+ * been spent and at least `min` calls were made (keeps a slow query type from stretching a run at
+ * 10 M spans).
+ */
+export async function timeCalls(n: number, fn: (i: number) => Promise<unknown>, budgetMs = Infinity, min = 20): Promise<number[]> {
+  const out: number[] = [];
+  const t00 = performance.now();
+  for (let i = 0; i < n && (i < min || performance.now() - t00 < budgetMs); i++) {
+    const t0 = performance.now();
+    await fn(i);
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
