@@ -82,7 +82,9 @@ export async function runBench(argv: string[], opts: { output?: string; all?: Sc
   }
   const selected = names.length > 0 ? available.filter((s) => names.includes(s.name)) : available;
   const output = opts.output ?? 'BENCHMARKS.md';
-  const command = `npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
+  // The environment variables that change what a scenario measures are part of the command.
+  const envPrefix = Object.entries(process.env).filter(([k]) => k.startsWith('MESHTRACE_BENCH_')).map(([k, v]) => `${k}=${v} `).join('');
+  const command = `${envPrefix}npm run bench${argv.length ? ` -- ${argv.join(' ')}` : ''}`;
   if (!existsSync(output)) writeFileSync(output, '# Benchmarks\n\nAppended by `npm run bench`; every figure is a ratio against a baseline measured in the same run.\n');
   let failed = 0;
   for (const s of selected) {
