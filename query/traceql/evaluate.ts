@@ -54,7 +54,7 @@ export function evaluateTrace(q: TraceQLQuery, idx: TraceIndex): TraceMatchResul
   const selected: Field[] = [];
   for (const stage of q.stages) {
     if (stage.type === 'count') {
-      if (!compareNumbers(matched.size, stage.op, stage.value)) return undefined;
+      if (!compare(matched.size, stage.op, stage.value)) return undefined;
     } else {
       selected.push(...stage.fields);
     }
@@ -149,19 +149,8 @@ export function fieldValue(f: Field, s: Span, idx: TraceIndex): FieldValue {
   }
 }
 
-function compareNumbers(a: number, op: string, b: number): boolean {
-  switch (op) {
-    case '=': return a === b;
-    case '!=': return a !== b;
-    case '<': return a < b;
-    case '<=': return a <= b;
-    case '>': return a > b;
-    case '>=': return a >= b;
-    default: return false;
-  }
-}
-
-function compareStrings(a: string, op: string, b: string): boolean {
+/** `a op b` for two numbers or two strings (strings compare by UTF-16 code unit). */
+function compare<T extends number | string>(a: T, op: string, b: T): boolean {
   switch (op) {
     case '=': return a === b;
     case '!=': return a !== b;
@@ -181,12 +170,12 @@ export function compareValue(v: FieldValue, op: string, lit: Literal): boolean {
     return lit.re.test(v.value) === (op === '=~');
   }
   switch (lit.type) {
-    case 'string': return v.type === 'string' && compareStrings(v.value, op, lit.value);
-    case 'number': return v.type === 'number' && compareNumbers(v.value, op, lit.value);
-    case 'bool': return v.type === 'bool' && compareNumbers(Number(v.value), op, Number(lit.value));
-    case 'duration': return v.type === 'duration' && compareNumbers(v.us, op, lit.us);
-    case 'status': return v.type === 'status' && compareNumbers(v.code, op, lit.code);
-    case 'kind': return v.type === 'kind' && compareNumbers(v.kind, op, lit.kind);
+    case 'string': return v.type === 'string' && compare(v.value, op, lit.value);
+    case 'number': return v.type === 'number' && compare(v.value, op, lit.value);
+    case 'bool': return v.type === 'bool' && compare(Number(v.value), op, Number(lit.value));
+    case 'duration': return v.type === 'duration' && compare(v.us, op, lit.us);
+    case 'status': return v.type === 'status' && compare(v.code, op, lit.code);
+    case 'kind': return v.type === 'kind' && compare(v.kind, op, lit.kind);
   }
 }
 
