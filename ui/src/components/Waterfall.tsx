@@ -244,7 +244,7 @@ export function Waterfall(p: WaterfallProps) {
           {critical}
           {delays}
           {meshMarks}
-          <span class={`wf-label ${side}`} style={side === 'after' ? { left: `${left + width}%` } : side === 'before' ? { right: `${100 - left}%` } : { left: `${Math.max(left, 0)}%` }}>
+          <span class={`wf-label ${side}${side === 'inside' && meshMarks.length > 0 ? ' beside-mark' : ''}`} style={side === 'after' ? { left: `${left + width}%` } : side === 'before' ? { right: `${100 - left}%` } : { left: `${Math.max(left, 0)}%` }}>
             {formatDuration(m.duration[i])}
           </span>
         </div>
