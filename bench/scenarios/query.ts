@@ -8,15 +8,12 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { Pool } from 'undici';
-import { standardAdjusters } from '../../query/adjusters/index.js';
-import { buildQueryApp } from '../../query/app.js';
 import { type Span, SpanKind } from '../../model/span.js';
 import { openSqliteStorage, type SqliteStorage } from '../../storage/sqlite/index.js';
 import { OPERATIONS_PER_SERVICE, operationsOf, prng, SERVICES, TraceGenerator, traceIdOf, USER_IDS } from '../data/generator.js';
 import { percentile, type BenchTable, type Scenario } from '../scenario.js';
 import { withCpuProfile } from './support/profile.js';
+import { openQueryFixture } from './support/query-fixture.js';
 import { median, num, profileDir, spread, timeCalls } from './support/stats.js';
 
 const HOUR_US = 3_600_000_000;
@@ -33,6 +30,8 @@ export function benchSpanCount(quick: boolean): number {
 
 export interface GeneratedStore {
   storage: SqliteStorage;
+  /** The generator's seed: trace `i`'s id is `traceIdOf(seed, i)`. */
+  seed: number;
   path: string;
   spans: number;
   traces: number;
@@ -62,7 +61,7 @@ export async function generateStore(dir: string, spans: number, onBatch?: (batch
     onBatch?.(r.value);
     r = it.next();
   }
-  return { storage, path, spans: r.value.spans, traces: r.value.traces, startUs, endUs, writeMs: performance.now() - t0 };
+  return { storage, seed: SEED, path, spans: r.value.spans, traces: r.value.traces, startUs, endUs, writeMs: performance.now() - t0 };
 }
 
 interface Case {
@@ -147,30 +146,22 @@ export const queryScenario: Scenario = {
     const spans = benchSpanCount(opts.quick);
     const reps = opts.reps;
     const n = opts.quick ? 5 : 100;
-    const g = await generateStore(opts.tmpDir, spans);
+    const fx = await openQueryFixture(opts.tmpDir, spans);
+    const { g, httpGet } = fx;
     const rnd = prng(5);
-    const pk = new Database(g.path, { readonly: true });
-    const app = await buildQueryApp({ reader: g.storage.reader, dependencies: g.storage.dependencies, spanMetrics: g.storage.spanMetrics, adjusters: standardAdjusters({ maxClockSkewAdjustUs: 0 }) });
-    const pool = new Pool(await app.listen({ host: '127.0.0.1', port: 0 }), { connections: 1 });
     const results = new Map<string, { st50: number[]; st99: number[]; h50: number[]; h99: number[]; hits: number[]; calls: number[] }>();
     const base50: number[] = [];
     const base99: number[] = [];
     try {
-      // The cheapest read of the same trace: its summary row through the trace-id key.
-      const lookup = pk.prepare('SELECT * FROM traces WHERE trace_id = ?');
       const cs = cases(g, rnd);
-      const httpGet = async (path: string) => {
-        const res = await pool.request({ method: 'GET', path });
-        await res.body.dump();
-        if (res.statusCode !== 200) throw new Error(`GET ${path} → ${res.statusCode}`);
-      };
       // Warm-up: page cache and JIT, so the first measured case is not penalised.
       for (const c of cs) {
         await c.storage();
         await httpGet(c.http());
       }
       for (let rep = 0; rep < reps; rep++) {
-        const b = await timeCalls(n, async () => lookup.get(Buffer.from(traceIdOf(SEED, Math.floor(rnd() * g.traces)), 'hex')));
+        // The cheapest read of the same trace: its summary row through the trace-id key.
+        const b = await timeCalls(n, async () => fx.lookup(Math.floor(rnd() * g.traces)));
         base50.push(percentile(b, 50));
         base99.push(percentile(b, 99));
         for (const c of cs) {
@@ -201,10 +192,7 @@ export const queryScenario: Scenario = {
         await withCpuProfile(join(dir, 'query-http-search-service.cpuprofile'), () => timeCalls(Math.min(n, 30), () => httpGet(svcCase.http())));
       }
     } finally {
-      await pool.close();
-      await app.close();
-      pk.close();
-      await g.storage.close();
+      await fx.close();
     }
     const dbBytes = ['', '-wal'].reduce((n, suffix) => n + (existsSync(g.path + suffix) ? statSync(g.path + suffix).size : 0), 0);
     const b99 = median(base99);

@@ -10,22 +10,18 @@
  * Target (issue 16): p99 < 200 ms for each query at 10 M spans.
  */
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { Pool } from 'undici';
-import { standardAdjusters } from '../../query/adjusters/index.js';
-import { buildQueryApp } from '../../query/app.js';
 import { parseTraceQL } from '../../query/traceql/parser.js';
 import { planCandidates } from '../../query/traceql/plan.js';
 import { searchTraceQL } from '../../query/traceql/search.js';
 import { TRACEQL_MAX_CANDIDATES, TRACEQL_MAX_SCAN_SPANS } from '../../query/limits.js';
-import { operationsOf, prng, SERVICES, traceIdOf, USER_IDS } from '../data/generator.js';
+import { operationsOf, prng, SERVICES, USER_IDS } from '../data/generator.js';
 import { percentile, type BenchTable, type Scenario } from '../scenario.js';
 import { withCpuProfile } from './support/profile.js';
 import { median, num, profileDir, spread, timeCalls } from './support/stats.js';
-import { benchSpanCount, generateStore } from './query.js';
+import { benchSpanCount } from './query.js';
+import { openQueryFixture } from './support/query-fixture.js';
 
 const HOUR_US = 3_600_000_000;
-const SEED = 11;
 const LIMIT = 20;
 /** Time budget per query per phase and rep, ms; at least 20 calls are made. */
 const BUDGET_MS = 6_000;
@@ -88,11 +84,9 @@ export const searchScenario: Scenario = {
     const spans = benchSpanCount(opts.quick);
     const reps = opts.reps;
     const n = opts.quick ? 5 : 100;
-    const g = await generateStore(opts.tmpDir, spans);
+    const fx = await openQueryFixture(opts.tmpDir, spans);
+    const { g } = fx;
     const rnd = prng(7);
-    const pk = new Database(g.path, { readonly: true });
-    const app = await buildQueryApp({ reader: g.storage.reader, dependencies: g.storage.dependencies, adjusters: standardAdjusters({ maxClockSkewAdjustUs: 0 }) });
-    const pool = new Pool(await app.listen({ host: '127.0.0.1', port: 0 }), { connections: 1 });
     const cs = searchCases(rnd);
     const end = g.endUs;
     const start = end - HOUR_US;
@@ -102,17 +96,12 @@ export const searchScenario: Scenario = {
     const engine = (q: string) => searchTraceQL(g.storage.reader, parseTraceQL(q), {
       startUs: start, endUs: end, limit: LIMIT, maxScanSpans: TRACEQL_MAX_SCAN_SPANS, maxCandidates: TRACEQL_MAX_CANDIDATES,
     });
-    const httpGet = async (q: string) => {
-      const path = `/tempo/api/search?q=${encodeURIComponent(q)}&start=${Math.floor(start / 1e6)}&end=${Math.floor(end / 1e6)}&limit=${LIMIT}`;
-      const res = await pool.request({ method: 'GET', path });
-      await res.body.dump();
-      if (res.statusCode !== 200) throw new Error(`GET ${path} → ${res.statusCode}`);
-    };
+    const httpGet = (q: string) =>
+      fx.httpGet(`/tempo/api/search?q=${encodeURIComponent(q)}&start=${Math.floor(start / 1e6)}&end=${Math.floor(end / 1e6)}&limit=${LIMIT}`);
     try {
-      const lookup = pk.prepare('SELECT * FROM traces WHERE trace_id = ?');
       for (const c of cs) { await engine(c.query()); await httpGet(c.query()); } // warm-up
       for (let rep = 0; rep < reps; rep++) {
-        const b = await timeCalls(n, async () => lookup.get(Buffer.from(traceIdOf(SEED, Math.floor(rnd() * g.traces)), 'hex')));
+        const b = await timeCalls(n, async () => fx.lookup(Math.floor(rnd() * g.traces)));
         base50.push(percentile(b, 50));
         base99.push(percentile(b, 99));
         for (const c of cs) {
@@ -143,10 +132,7 @@ export const searchScenario: Scenario = {
         }
       }
     } finally {
-      await pool.close();
-      await app.close();
-      pk.close();
-      await g.storage.close();
+      await fx.close();
     }
     const example = prng(7);
     const examples = new Map(searchCases(example).map((c) => [c.name, c.query()]));
