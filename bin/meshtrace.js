@@ -24,6 +24,8 @@ if (sidecarVerb && mode !== '0' && !stale) {
 } else {
   const { register } = await import('tsx/esm/api');
   register();
+  // Starting a thread (tsx's loader hooks run in one) puts V8's flags back to the command line's.
+  if (sidecarVerb) sidecarHeap();
   const { main } = await import('../cli/main.ts');
   await main(process.argv.slice(2));
 }
@@ -35,7 +37,8 @@ if (sidecarVerb && mode !== '0' && !stale) {
  * heap is made, so it cannot be set from here, but the growth factor is read at each growth
  * decision: set before anything is loaded, it has the same effect, with no second process. Left
  * alone when the node command line or NODE_OPTIONS sizes the young generation itself, or with
- * MESHTRACE_SIDECAR_HEAP=default.
+ * MESHTRACE_SIDECAR_HEAP=default. Node puts V8's flags back to the command line's when it starts a
+ * thread, so this runs again after anything that starts one (the tsx loader).
  */
 function sidecarHeap() {
   if (process.env.MESHTRACE_SIDECAR_HEAP === 'default') return;

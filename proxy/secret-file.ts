@@ -23,7 +23,10 @@ export class SecretFile {
   /** The current token. */
   get(): string {
     const sig = this.stat();
-    if (sig !== undefined && sig !== this.signature) {
+    if (sig === undefined) {
+      if (this.signature !== 'missing') this.onError?.(`${this.field}: ${this.path} is gone; keeping the previous token`);
+      this.signature = 'missing';
+    } else if (sig !== this.signature) {
       this.signature = sig;
       const r = this.read();
       if (typeof r === 'string') this.value = r;

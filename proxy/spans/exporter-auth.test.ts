@@ -12,12 +12,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { decodeOtlpProtobuf } from '../../collector/otlp/decode-protobuf.js';
 import type { Span } from '../../model/span.js';
 import { ConfigError } from '../config.js';
 import { startSidecar } from '../sidecar.js';
-import { listen, send, waitFor } from '../testing/harness.js';
+import { lineCollector, listen, send, waitFor } from '../testing/harness.js';
 import { localhostServerCert, type ServerCert } from '../testing/tls.js';
 
 interface Export { authorization: string | undefined; spans: Span[] }
@@ -60,11 +61,11 @@ describe('span export with a token over TLS', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   afterEach(async () => { for (const c of closers.splice(0).reverse()) await c(); });
 
-  async function setup(extra: Record<string, unknown>) {
+  async function setup(extra: Record<string, unknown>, logger?: pino.Logger) {
     const sink = await startHttpsSink(cert);
     const app = await listen((_req, res) => res.end('ok'));
     closers.push(() => app.close(), () => sink.close());
-    const sc = await startSidecar({ service: 'shop', appPort: app.port, inboundPort: 0, outboundPort: 0, adminPort: 0, accessLog: false, collector: sink.url, export: exportFast, ...extra });
+    const sc = await startSidecar({ service: 'shop', appPort: app.port, inboundPort: 0, outboundPort: 0, adminPort: 0, accessLog: false, collector: sink.url, export: exportFast, ...extra }, logger ? { logger } : {});
     closers.push(() => sc.close({ drainMs: 50 }));
     return { sink, sc };
   }
@@ -91,12 +92,14 @@ describe('span export with a token over TLS', () => {
   it('keeps the last good token while the file is gone, and sends none without a token file', async () => {
     const tokenFile = join(dir, 'vanishing-token');
     writeFileSync(tokenFile, 'kept-token');
-    const { sink, sc } = await setup({ collectorCa: cert.ca.certFile, collectorTokenFile: tokenFile });
+    const log = lineCollector();
+    const { sink, sc } = await setup({ collectorCa: cert.ca.certFile, collectorTokenFile: tokenFile }, pino({ level: 'info' }, log));
     sink.accepted.add('kept-token');
     rmSync(tokenFile);
     expect((await send(sc.inboundPort, '/')).status).toBe(200);
     await sc.flushSpans();
     expect(sink.exports.map((e) => e.authorization)).toEqual(['Bearer kept-token']);
+    expect(log.lines.filter((l) => String(l['problem']).includes('is gone; keeping the previous token'))).toHaveLength(1);
 
     const plain = await setup({ collectorCa: cert.ca.certFile });
     expect((await send(plain.sc.inboundPort, '/')).status).toBe(200);
