@@ -7,9 +7,11 @@
 // ~35 MiB of its memory. A missing or stale bundle falls back to the sources, so an edit never runs
 // old code. MESHTRACE_SIDECAR_BUNDLE=0 forces the sources; =1 requires the bundle (benchmarks).
 import { readFileSync, statSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
 
 const verb = process.argv[2];
 const sidecarVerb = verb === 'proxy' || verb === 'inject';
+if (sidecarVerb) sidecarHeap();
 const mode = process.env.MESHTRACE_SIDECAR_BUNDLE;
 const stale = sidecarVerb && mode !== '0' ? sidecarBundleProblem() : undefined;
 if (sidecarVerb && mode === '1' && stale) {
@@ -22,8 +24,27 @@ if (sidecarVerb && mode !== '0' && !stale) {
 } else {
   const { register } = await import('tsx/esm/api');
   register();
+  // Starting a thread (tsx's loader hooks run in one) puts V8's flags back to the command line's.
+  if (sidecarVerb) sidecarHeap();
   const { main } = await import('../cli/main.ts');
   await main(process.argv.slice(2));
+}
+
+/**
+ * V8's young generation for a sidecar: it stays at its initial 2 × 1 MiB semi-spaces instead of
+ * growing to 2 × 16 MiB under load, the largest part of a sidecar's private memory at 1k rps
+ * (proxy/README.md "Resources" has the figures). `--max-semi-space-size` is read only when the
+ * heap is made, so it cannot be set from here, but the growth factor is read at each growth
+ * decision: set before anything is loaded, it has the same effect, with no second process. Left
+ * alone when the node command line or NODE_OPTIONS sizes the young generation itself, or with
+ * MESHTRACE_SIDECAR_HEAP=default. Node puts V8's flags back to the command line's when it starts a
+ * thread, so this runs again after anything that starts one (the tsx loader).
+ */
+function sidecarHeap() {
+  if (process.env.MESHTRACE_SIDECAR_HEAP === 'default') return;
+  const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
+  if (given.some((a) => /^--(max|min)[-_]semi[-_]space[-_]size|^--semi[-_]space[-_]growth[-_]factor/.test(a))) return;
+  setFlagsFromString('--semi-space-growth-factor=1');
 }
 
 /** Why dist/sidecar.mjs cannot be used (missing, or older than one of the inputs esbuild's metafile lists), or undefined. */

@@ -141,8 +141,8 @@ export function reloadOptions(opts: Record<string, unknown>, overrides: Record<s
 /** Config key → the flag that sets it, for error messages. */
 export const flagOf: Record<string, string> = {
   service: '--service', serviceVersion: '--service-version', bindHost: '--bind', inboundPort: '--inbound-port',
-  outboundPort: '--outbound-port', adminPort: '--admin-port', appHost: '--app-host', appPort: '--app-port',
-  collector: '--collector', upstreams: '--upstream', propagators: '--propagators', sampling: '--sampling-rate',
+  outboundPort: '--outbound-port', adminPort: '--admin-port', adminHost: '--admin-host', adminTokenFile: '--admin-token-file',
+  appHost: '--app-host', appPort: '--app-port', collector: '--collector', collectorTokenFile: '--collector-token-file', collectorCa: '--collector-ca', upstreams: '--upstream', propagators: '--propagators', sampling: '--sampling-rate',
   timeoutMs: '--timeout', accessLog: '--no-access-log',
 };
 
@@ -159,9 +159,13 @@ export function addProxyOptions(cmd: Command, o: { portsOptional: boolean }): Co
     .option('--app-host <host>', 'host the app listens on (default 127.0.0.1)')
     .option('--inbound-port <port>', portHelp('port callers use to reach the app', '15006'))
     .option('--outbound-port <port>', portHelp('port for the app\'s own calls (HTTP_PROXY)', '15001'))
-    .option('--admin-port <port>', portHelp('/ready, /config, /metrics', '15000'))
-    .option('--bind <host>', 'interface the listeners bind to (default 127.0.0.1)')
-    .option('--collector <url>', 'OTLP/HTTP base URL spans are sent to, e.g. http://127.0.0.1:4318 (none: no export)')
+    .option('--admin-port <port>', portHelp('/ready, /config, /metrics, POST /config/reload', '15000'))
+    .option('--admin-host <host>', 'interface the admin port binds to (default 127.0.0.1, whatever --bind says); beyond loopback POST /config/reload needs --admin-token-file')
+    .option('--admin-token-file <file>', 'file holding the token the admin\'s mutating endpoints (POST /config/reload) require as Authorization: Bearer <token>; re-read when it changes')
+    .option('--bind <host>', 'interface the inbound and outbound listeners bind to (default 127.0.0.1)')
+    .option('--collector <url>', 'OTLP/HTTP base URL spans are sent to, e.g. http://127.0.0.1:4318 or https://… (none: no export)')
+    .option('--collector-token-file <file>', 'file holding a token sent as Authorization: Bearer <token> with every span export; re-read when it changes')
+    .option('--collector-ca <file>', 'PEM CA certificate(s) that sign an https --collector\'s certificate (instead of the system roots)')
     .option('--upstream <name=host:port>', 'send outbound calls for host <name> to host:port; name=h:p,h:p,… balances round-robin (repeatable)', collect)
     .option('--propagators <list>', 'header formats written to forwarded requests besides W3C: tracecontext,baggage,b3,b3multi,jaeger (default tracecontext,b3)')
     .option('--sampling-rate <0..1>', 'probability of recording a trace this proxy starts (default 1)')
@@ -193,7 +197,7 @@ export function configFromOptions(opts: Record<string, unknown>, overrides: Reco
     flags = flagValues(opts, overrides);
     const path = opts['config'] as string | undefined;
     const file = path ? selectServiceConfig(readConfigFile(path), flags['service'] as string | undefined) : {};
-    return parseProxyConfig(mergeConfig(deepMerge(controlPlane, file), flags));
+    return parseProxyConfig(mergeConfig(deepMerge(localOnly(controlPlane), file), flags));
   } catch (err) {
     if (err instanceof ConfigError) {
       // Name the flag the user typed, next to the config key.
@@ -204,6 +208,17 @@ export function configFromOptions(opts: Record<string, unknown>, overrides: Reco
     }
     throw err;
   }
+}
+
+/**
+ * Keys the control plane's layer may not set: who may reach and change the admin port, and which
+ * files hold this machine's tokens and trusted CA, are the local operator's (file or flags) —
+ * a mesh config pushed to every sidecar cannot open an admin port or swap a trust anchor.
+ */
+const LOCAL_ONLY_KEYS = ['adminHost', 'adminTokenFile', 'collectorTokenFile', 'collectorCa'];
+function localOnly(layer: Record<string, unknown>): Record<string, unknown> {
+  if (!LOCAL_ONLY_KEYS.some((k) => k in layer)) return layer;
+  return Object.fromEntries(Object.entries(layer).filter(([k]) => !LOCAL_ONLY_KEYS.includes(k)));
 }
 
 /** The flags' values by config key (undefined = not given); malformed flags throw ConfigError naming them. */
@@ -226,7 +241,11 @@ function flagValues(opts: Record<string, unknown>, overrides: Record<string, unk
     outboundPort: num('--outbound-port', s('outboundPort')),
     adminPort: num('--admin-port', s('adminPort')),
     bindHost: s('bind'),
+    adminHost: s('adminHost'),
+    adminTokenFile: s('adminTokenFile'),
     collector: s('collector'),
+    collectorTokenFile: s('collectorTokenFile'),
+    collectorCa: s('collectorCa'),
     upstreams: opts['upstream'] ? parseUpstreamFlags(opts['upstream'] as string[]) : undefined,
     propagators: s('propagators')?.split(',').map((p) => p.trim()).filter(Boolean),
     sampling: rate !== undefined ? { rate } : undefined,

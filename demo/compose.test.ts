@@ -95,6 +95,8 @@ describe('docker-compose.yml', () => {
     for (const name of ['loadgen', 'mesh-config', ...BOOKSHOP.map((s) => s.id)]) expect(compose.services[name].profiles, name).toEqual(['demo']);
     expect(compose.services.meshtrace.ports).toEqual(expect.arrayContaining(['4318:4318', '16686:16686', '15010:15010']));
     expect(compose.services.productpage.ports).toEqual(['9080:9080', '15000:15000']);
+    // A published admin port must be bound beyond the container's loopback (its default).
+    expect(compose.services.productpage.command).toEqual(expect.arrayContaining(['--admin-host', '0.0.0.0']));
     // The image runs `node bin/meshtrace.js <command…>`, so each command is a meshtrace verb.
     expect(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).toMatch(/^ENTRYPOINT \["node", "bin\/meshtrace\.js"\]$/m);
   });

@@ -1,6 +1,7 @@
-import { createServer, type Server, type ServerOptions } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
 import type { ProxyMetrics } from './metrics.js';
 import type { ReloadOutcome } from './reload.js';
+import { bearerToken, secretEquals } from './secrets.js';
 
 /**
  * The admin listener (Envoy's :15000 reduced): `GET /ready` → 200 `LIVE` while serving, 503
@@ -8,7 +9,18 @@ import type { ReloadOutcome } from './reload.js';
  * `GET /metrics` → Prometheus text; `POST /config/reload` → re-reads the configuration and answers
  * the outcome as JSON (proxy/reload.ts ReloadOutcome): 200 when applied or unchanged, 400 with
  * the problems when rejected. Anything else → 404.
+ *
+ * Mutating endpoints (every method but GET/HEAD; today `POST /config/reload`) pass `guard` first:
+ * `open` (the admin is on loopback and no token file is set), `token` (`Authorization: Bearer
+ * <token>` must match, compared in constant time; otherwise 401 with `WWW-Authenticate`), or
+ * `refuse` (bound beyond loopback without a token file: 403 saying to set --admin-token-file).
+ * Reads (`/ready`, `/config` with secrets redacted, `/metrics`) stay open, as Prometheus scrapes them.
  */
+export type AdminGuard =
+  | { kind: 'open' }
+  | { kind: 'token'; token(): string }
+  | { kind: 'refuse'; host: string };
+
 export interface AdminDeps {
   metrics: ProxyMetrics;
   config(): unknown;
@@ -16,6 +28,29 @@ export interface AdminDeps {
   reload?(): ReloadOutcome;
   /** The listeners' downstream timeouts (listeners/listener.ts downstreamServerOptions): the admin port is a port slow clients can hold too. */
   serverOptions?: ServerOptions;
+  /** Who may call the mutating endpoints (default `open`). */
+  guard?: AdminGuard;
+  /** A refused mutating request: `missing`/`invalid` token, or `refused` (no token file while bound beyond loopback). */
+  onAuthFailure?(reason: 'missing' | 'invalid' | 'refused'): void;
+}
+
+/** Whether a mutating request may proceed; when not, the answer has been sent. */
+function authorize(d: AdminDeps, req: IncomingMessage, res: ServerResponse): boolean {
+  const g = d.guard ?? { kind: 'open' };
+  if (g.kind === 'open') return true;
+  req.resume();
+  if (g.kind === 'refuse') {
+    d.onAuthFailure?.('refused');
+    res.writeHead(403, { 'content-type': 'text/plain' })
+      .end(`forbidden: the admin listens on ${g.host}, beyond loopback; set --admin-token-file (adminTokenFile) to allow ${req.method} ${req.url} with Authorization: Bearer <token>\n`);
+    return false;
+  }
+  const given = bearerToken(req.headers.authorization);
+  if (given !== undefined && secretEquals(given, g.token())) return true;
+  d.onAuthFailure?.(given === undefined ? 'missing' : 'invalid');
+  res.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer realm="meshtrace-admin"' })
+    .end(given === undefined ? 'unauthorized: send Authorization: Bearer <the token in --admin-token-file>\n' : 'unauthorized: wrong token\n');
+  return false;
 }
 
 export function createAdminServer(d: AdminDeps): Server {
@@ -26,6 +61,7 @@ export function createAdminServer(d: AdminDeps): Server {
         res.writeHead(405, { allow: 'POST', 'content-type': 'text/plain' }).end('method not allowed: POST /config/reload\n');
         return;
       }
+      if (!authorize(d, req, res)) return;
       req.resume();
       const outcome = d.reload();
       res.writeHead(outcome.result === 'rejected' ? 400 : 200, { 'content-type': 'application/json' }).end(`${JSON.stringify(outcome, null, 2)}\n`);

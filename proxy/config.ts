@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { propagatorNames } from './propagation/index.js';
+import { redactSecrets } from './secrets.js';
 import { trafficProblems, trafficRouteSchema, upstreamPolicySchema } from './traffic/schema.js';
 
 /**
@@ -83,11 +84,26 @@ export const proxyConfigSchema = z.object({
   outboundPort: port.default(15001),
   /** `/ready`, `/config`, `/metrics` (0 = ephemeral). */
   adminPort: port.default(15000),
+  /**
+   * Interface the admin listener binds to: loopback by default whatever `bindHost` is, as Envoy's
+   * admin should be. Bound elsewhere, its mutating endpoints (`POST /config/reload`) need
+   * `adminTokenFile`'s token, and without one they answer 403.
+   */
+  adminHost: z.string().min(1).default('127.0.0.1'),
+  /**
+   * File holding the token the admin's mutating endpoints require (`Authorization: Bearer <token>`)
+   * when set, wherever the admin is bound. Its content is re-read when the file changes.
+   */
+  adminTokenFile: z.string().min(1).optional(),
   appHost: z.string().default('127.0.0.1'),
   /** The app's port; inbound requests are forwarded to appHost:appPort. */
   appPort: port.refine((p) => p > 0, 'must be a port number 1–65535'),
   /** OTLP/HTTP base URL (`http://127.0.0.1:4318`); spans go to `<url>/v1/traces`. Empty = no export. */
   collector: z.union([z.literal(''), z.url({ protocol: /^https?$/, error: (iss) => `expected an http:// or https:// URL, got '${String(iss.input)}'` })]).default(''),
+  /** File holding a token sent as `Authorization: Bearer <token>` with every span export; re-read when the file changes. */
+  collectorTokenFile: z.string().min(1).optional(),
+  /** PEM file of the CA(s) that sign an https collector's certificate (replaces the system roots for the exporter). */
+  collectorCa: z.string().min(1).optional(),
   /** Outbound routing: a request for host `name` (with or without port) goes to this address (a list: round-robin). */
   upstreams: z.record(z.string().min(1), upstreamEndpointsSchema).default({}),
   /** Formats injected into forwarded requests; W3C tracecontext is always written too. */
@@ -180,6 +196,8 @@ export function parseProxyConfig(input: unknown): ProxyConfig {
     const why = c.mtls.mode !== 'DISABLE' ? `mtls.mode is ${c.mtls.mode}` : `upstreamPolicies.${mutual[0]}.tls.mode is ISTIO_MUTUAL`;
     for (const f of ['certFile', 'keyFile', 'caFile'] as const) if (!c.mtls[f]) problems.push(`mtls.${f}: required because ${why}`);
   }
+  if (c.collectorCa && !c.collector.startsWith('https:')) problems.push(`collectorCa: applies to an https:// collector only, collector is '${c.collector}'`);
+  if (c.collectorTokenFile && !c.collector) problems.push('collectorTokenFile: no collector to send it to (collector is not set)');
   if (problems.length) throw new ConfigError(problems);
   return c;
 }
@@ -222,7 +240,12 @@ export function mergeConfig(file: Record<string, unknown>, flags: Record<string,
   return out;
 }
 
-/** The configuration as `/config` shows it (config holds no secrets today; keep this the one place to redact). */
+/**
+ * The configuration as `/config` shows it, secrets redacted (proxy/secrets.ts `redactSecrets`:
+ * a password in the collector URL, header values a route matches for `authorization`/`cookie`,
+ * any key named like a secret). Token and key files appear by path only; their content is never
+ * part of the configuration.
+ */
 export function publicConfig(c: ProxyConfig, bound: { inboundPort: number; outboundPort: number; adminPort: number }) {
-  return { ...c, ...bound };
+  return redactSecrets({ ...c, ...bound });
 }

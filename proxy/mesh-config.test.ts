@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseProxyConfig } from './config.js';
+import { ConfigError, parseProxyConfig, proxyConfigSchema } from './config.js';
 import { deepMerge, selectServiceConfig } from './mesh-config.js';
 import { planReload, RESTART_ONLY_KEYS } from './reload.js';
 
@@ -79,6 +79,6 @@ describe('reload plan', () => {
   });
 
   it('lists only schema keys', () => {
-    for (const k of RESTART_ONLY_KEYS) expect(base).toHaveProperty(k);
+    for (const k of RESTART_ONLY_KEYS) expect(Object.keys(proxyConfigSchema.shape)).toContain(k);
   });
 });

@@ -151,6 +151,7 @@ export class ProxyMetrics {
   private readonly invalidContext: Counter<string>;
   private readonly configReloads: Counter<string>;
   private readonly configVersion: Gauge<string>;
+  private readonly adminAuthFailures: Counter<string>;
 
   constructor(private readonly service: string) {
     const registers = [this.registry];
@@ -171,6 +172,7 @@ export class ProxyMetrics {
     this.configReloads = new Counter({ name: 'meshtrace_proxy_config_reloads_total', help: 'Configuration reload attempts by result (applied, rejected, unchanged).', labelNames: ['result'], registers });
     this.configVersion = new Gauge({ name: 'meshtrace_proxy_config_version', help: 'Version of the configuration serving: 1 at start, +1 per applied reload.', registers });
     this.configVersion.set(1);
+    this.adminAuthFailures = new Counter({ name: 'meshtrace_proxy_admin_auth_failures_total', help: 'Admin requests to mutating endpoints refused: missing or invalid token, or refused (admin beyond loopback without --admin-token-file).', labelNames: ['reason'], registers });
     this.overflows = upstreamCounter('meshtrace_proxy_upstream_overflow_total', 'Requests refused with 503 UO by an upstream\'s maxRequests/maxPendingRequests (circuit breaking).', registers);
     this.ejections = upstreamCounter('meshtrace_proxy_outlier_ejections_total', 'Endpoints ejected by outlier detection.', registers);
     this.retries = upstreamCounter('meshtrace_proxy_upstream_retries_total', 'Retries sent by route retry policies.', registers);
@@ -181,6 +183,7 @@ export class ProxyMetrics {
     this.spansDropped.inc({ reason: 'queue_full' }, 0);
     this.spansDropped.inc({ reason: 'export_failed' }, 0);
     for (const result of ['applied', 'rejected', 'unchanged']) this.configReloads.inc({ result }, 0);
+    for (const reason of ['missing', 'invalid', 'refused']) this.adminAuthFailures.inc({ reason }, 0);
   }
 
   /** meshtrace_proxy_active_connections{listener}: a plain number per request path, read when scraped. */
@@ -209,6 +212,7 @@ export class ProxyMetrics {
     this.configVersion.set(version);
   }
 
+  adminAuthFailed(reason: 'missing' | 'invalid' | 'refused'): void { this.adminAuthFailures.inc({ reason }); }
   text(): Promise<string> { return this.registry.metrics(); }
   get contentType(): string { return this.registry.contentType; }
 }

@@ -12,8 +12,11 @@ import type { ProxyConfig } from './config.js';
  *   are fixed at start (an OpenTelemetry resource never changes during a process's life).
  * - `bindHost`, `inboundPort`, `outboundPort`, `adminPort`: the sockets are bound; `inject` also
  *   told the app its `HTTP_PROXY` from them.
- * - `collector`, `export`: the span exporter holds its queue and batches; rebuilding it would
- *   drop or reorder queued spans.
+ * - `adminHost`, `adminTokenFile`: who may reach and change the admin port is settled when it is
+ *   bound (the token file's *content* is re-read when it changes, so a token rotates live).
+ * - `collector`, `collectorTokenFile`, `collectorCa`, `export`: the span exporter holds its queue,
+ *   batches and TLS client; rebuilding it would drop or reorder queued spans (the token file's
+ *   content is re-read when it changes).
  * - `maxConnectionsPerUpstream`: the undici pools are long-lived and keep their connections.
  * - `downstream`: the listeners' HTTP servers take their timeouts (and how often Node checks the
  *   headers timeout) when they are created.
@@ -23,7 +26,8 @@ import type { ProxyConfig } from './config.js';
  * rotated certificate applies even when the configuration itself is unchanged.
  */
 export const RESTART_ONLY_KEYS = [
-  'service', 'serviceVersion', 'bindHost', 'inboundPort', 'outboundPort', 'adminPort', 'collector', 'export', 'maxConnectionsPerUpstream', 'downstream',
+  'service', 'serviceVersion', 'bindHost', 'inboundPort', 'outboundPort', 'adminPort', 'adminHost', 'adminTokenFile',
+  'collector', 'collectorTokenFile', 'collectorCa', 'export', 'maxConnectionsPerUpstream', 'downstream',
 ] as const satisfies readonly (keyof ProxyConfig)[];
 
 /** JSON with object keys sorted: two configurations are equal when this is. */

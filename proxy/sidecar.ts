@@ -1,9 +1,10 @@
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type DestinationStream, type Logger } from 'pino';
 import { Agent } from 'undici';
 import { createAccessLogger } from './access-log.js';
-import { createAdminServer } from './admin.js';
+import { createAdminServer, type AdminGuard } from './admin.js';
 import { ConfigError, parseProxyConfig, publicConfig, type ProxyConfig, type ProxyConfigInput } from './config.js';
 import { watchConfigFile, type ConfigWatcher, type ConfigWatchOptions } from './config-watch.js';
 import { InflightTraces } from './doctor.js';
@@ -16,6 +17,8 @@ import { InboundMtls } from './mtls/inbound.js';
 import { loadTlsMaterial } from './mtls/material.js';
 import { UpstreamTlsClients } from './mtls/outbound.js';
 import { planReload, type ReloadOutcome, type ReloadStatus } from './reload.js';
+import { SecretFile } from './secret-file.js';
+import { isLoopbackHost } from './secrets.js';
 import { BatchSpanExporter } from './spans/exporter.js';
 import { encodeSpan } from './spans/otlp.js';
 import { TrafficState } from './traffic/state.js';
@@ -76,6 +79,37 @@ export interface SidecarOptions {
   watchOptions?: ConfigWatchOptions;
 }
 
+/** The token files and the collector CA, read at start: a missing or empty file stops the start (ConfigError naming the key and its flag). */
+function readSecretFiles(c: ProxyConfig, onError: (problem: string) => void): { adminToken?: SecretFile; collectorToken?: SecretFile; collectorCa?: Buffer } {
+  const problems: string[] = [];
+  const token = (path: string | undefined, field: string): SecretFile | undefined => {
+    if (!path) return undefined;
+    try { return new SecretFile(path, field, onError); } catch (e) {
+      if (e instanceof ConfigError) { problems.push(...e.problems); return undefined; }
+      throw e;
+    }
+  };
+  const adminToken = token(c.adminTokenFile, 'adminTokenFile (--admin-token-file)');
+  const collectorToken = token(c.collectorTokenFile, 'collectorTokenFile (--collector-token-file)');
+  let collectorCa: Buffer | undefined;
+  if (c.collectorCa) {
+    try {
+      collectorCa = readFileSync(c.collectorCa);
+      if (!collectorCa.includes('-----BEGIN CERTIFICATE-----')) problems.push(`collectorCa (--collector-ca): ${c.collectorCa} holds no PEM certificate`);
+    } catch (e) {
+      problems.push(`collectorCa (--collector-ca): cannot read ${c.collectorCa}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return { adminToken, collectorToken, collectorCa };
+}
+
+/** Who may call the admin's mutating endpoints (proxy/admin.ts): a token file always guards them; without one, loopback is open and anything else refused. */
+function adminGuard(host: string, token: SecretFile | undefined): AdminGuard {
+  if (token) return { kind: 'token', token: () => token.get() };
+  return isLoopbackHost(host) ? { kind: 'open' } : { kind: 'refuse', host };
+}
+
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(Object.assign(err, { message: `cannot listen on ${host}:${port}: ${err.message}` }));
@@ -99,6 +133,8 @@ function closeServer(server: Server, drainMs: number): Promise<void> {
 export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: SidecarOptions = {}): Promise<Sidecar> {
   let config = parseProxyConfig(input);
   let material = loadTlsMaterial(config);
+  const logger = opts.logger ?? pino({ level: 'info', base: { component: 'meshtrace-proxy' } }, pino.destination(2));
+  const secrets = readSecretFiles(config, (problem) => logger.warn({ problem }, 'cannot re-read a token file'));
   const metrics = new ProxyMetrics(config.service);
   const inflight = new InflightTraces();
   const resource = proxyResource(config.service, config.serviceVersion, opts.instanceId);
@@ -108,6 +144,8 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
       resource,
       scope: PROXY_SCOPE,
       ...config.export,
+      ...(secrets.collectorToken ? { token: () => secrets.collectorToken!.get() } : {}),
+      ...(secrets.collectorCa ? { ca: secrets.collectorCa } : {}),
       onDrop: (n, reason) => metrics.spanDropped(n, reason),
       onExported: (n) => metrics.spanExported(n),
     })
@@ -123,7 +161,6 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
     for (let i = 0; i < n; i++) exporter.add(encodeSpan(attemptToSpan(ex, i)!));
   };
   const accessLog = config.accessLog ? createAccessLogger(opts.accessLog) : undefined;
-  const logger = opts.logger ?? pino({ level: 'info', base: { component: 'meshtrace-proxy' } }, pino.destination(2));
   const onFilterError = (filter: string, err: unknown) => logger.error({ err, filter }, 'filter failed');
   // Long-lived: every chain, the first and each reload's, is built from these with its own config;
   // the traffic state (balancer turns, ejections, request slots) carries over reloads.
@@ -207,13 +244,18 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
     ready: () => !draining && inbound.listening,
     reload: () => reload(),
     serverOptions: downstreamServerOptions(config.downstream),
+    guard: adminGuard(config.adminHost, secrets.adminToken),
+    onAuthFailure: (reason) => metrics.adminAuthFailed(reason),
   });
+  if (adminGuard(config.adminHost, secrets.adminToken).kind === 'refuse') {
+    logger.warn({ adminHost: config.adminHost }, `the admin listens on ${config.adminHost}, beyond loopback, without --admin-token-file: POST /config/reload answers 403 there; set --admin-token-file to allow it with a token, or --admin-host 127.0.0.1`);
+  }
 
   const started: Server[] = [];
   try {
     ports.inboundPort = await listen(inbound, config.inboundPort, config.bindHost); started.push(inbound);
     ports.outboundPort = outboundPort = await listen(outbound, config.outboundPort, config.bindHost); started.push(outbound);
-    ports.adminPort = await listen(admin, config.adminPort, config.bindHost); started.push(admin);
+    ports.adminPort = await listen(admin, config.adminPort, config.adminHost); started.push(admin);
   } catch (err) {
     // A failed start undoes what it started.
     await Promise.all(started.map((s) => closeServer(s, 0)));

@@ -14,7 +14,8 @@ type EncodedSpan = Uint8Array;
  * worth retrying (no connection, timeout, 429/502/503/504 — a collector shedding load or
  * restarting) goes back to the front of the queue, still within the bound, and the next attempt
  * waits `Retry-After` or an exponential back-off (200 ms … 5 s), so a collector restart or a burst
- * of backpressure loses nothing. A batch the collector refuses as bad (4xx) is dropped and counted.
+ * of backpressure loses nothing. A batch the collector refuses as bad (4xx) is dropped and counted
+ * (so is one refused with 401/403: a wrong token is not fixed by retrying the same batch).
  */
 export interface SpanExporterOptions {
   /** Base URL, e.g. `http://127.0.0.1:4318`. */
@@ -28,6 +29,10 @@ export interface SpanExporterOptions {
   flushIntervalMs: number;
   /** Per-request timeout, ms. */
   timeoutMs: number;
+  /** A token sent as `Authorization: Bearer <token>` with every export, asked for each time (proxy/secret-file.ts re-reads a changed file). */
+  token?: () => string;
+  /** PEM CA certificate(s) an https collector's certificate must chain to, instead of the system roots. */
+  ca?: string | Buffer;
   onDrop?(count: number, reason: 'queue_full' | 'export_failed'): void;
   onExported?(count: number): void;
 }
@@ -53,7 +58,7 @@ export class BatchSpanExporter {
     this.url = `${o.collector.replace(/\/+$/, '')}/v1/traces`;
     this.encode = batchEncoder(o.resource, o.scope);
     // Own small pool: exports never compete with proxied traffic for connections.
-    this.agent = new Agent({ connections: 2, keepAliveTimeout: 10_000 });
+    this.agent = new Agent({ connections: 2, keepAliveTimeout: 10_000, ...(o.ca ? { connect: { ca: o.ca } } : {}) });
   }
 
   /** Queue a finished span; drops (and counts) it when the queue is full. */
@@ -123,7 +128,7 @@ export class BatchSpanExporter {
       const res = await request(this.url, {
         method: 'POST',
         dispatcher: this.agent,
-        headers: { 'content-type': 'application/x-protobuf' },
+        headers: this.o.token ? { 'content-type': 'application/x-protobuf', authorization: `Bearer ${this.o.token()}` } : { 'content-type': 'application/x-protobuf' },
         body,
         headersTimeout: this.o.timeoutMs,
         bodyTimeout: this.o.timeoutMs,
