@@ -66,6 +66,7 @@ function check(input: unknown): string {
 export const proxyConfigFuzzTargets: FuzzTarget[] = [
   {
     name: 'proxy-config',
+    cost: 20,
     arbitrary: (seeds) => fc.oneof(configJson, mutatedString(withSeeds(configJson, seeds as string[]))),
     check(input: string) {
       let doc: unknown;

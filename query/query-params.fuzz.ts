@@ -100,6 +100,7 @@ export const queryParamFuzzTargets: FuzzTarget[] = [
   } satisfies FuzzTarget<string>,
   {
     name: 'tags',
+    cost: 2,
     arbitrary: (seeds) => {
       const valid = fc.oneof(
         fc.dictionary(logfmtKey, logfmtValue, { maxKeys: 4 }).map((d) => JSON.stringify(d)),
@@ -120,6 +121,7 @@ export const queryParamFuzzTargets: FuzzTarget[] = [
   } satisfies FuzzTarget<string>,
   {
     name: 'logfmt-roundtrip',
+    cost: 3,
     arbitrary: () => fc.dictionary(logfmtKey, logfmtValue, { maxKeys: 5 }).map((d) => ({ ...d })),
     check(tags: Record<string, string>) {
       const want = Object.fromEntries(Object.entries(tags));
@@ -132,6 +134,7 @@ export const queryParamFuzzTargets: FuzzTarget[] = [
   } satisfies FuzzTarget<Record<string, string>>,
   {
     name: 'traceql',
+    cost: 3,
     arbitrary: (seeds) => fc.oneof(traceql, mutatedString(withSeeds(traceql, seeds as string[])), fc.string({ maxLength: 30 })),
     check(input: string) {
       const r = onlyTyped([BadRequestError], () => parseTraceQL(input));

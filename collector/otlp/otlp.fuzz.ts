@@ -192,6 +192,7 @@ function assertRoundTrip(decoded: DecodeResult, input: SpanSpec[]): void {
 export const otlpFuzzTargets: FuzzTarget[] = [
   {
     name: 'otlp-protobuf-roundtrip',
+    cost: 20,
     arbitrary: (seeds) => withSeeds(specs, seeds as SpanSpec[][]),
     check(input: SpanSpec[]) {
       assertRoundTrip(decodeOtlpProtobuf(ProtobufTraceSerializer.serializeRequest(input.map(toReadableSpan))!), input);
@@ -200,6 +201,7 @@ export const otlpFuzzTargets: FuzzTarget[] = [
   } satisfies FuzzTarget<SpanSpec[]>,
   {
     name: 'otlp-json-roundtrip',
+    cost: 30,
     arbitrary: (seeds) => withSeeds(specs, seeds as SpanSpec[][]),
     check(input: SpanSpec[]) {
       const body = JsonTraceSerializer.serializeRequest(input.map(toReadableSpan))!;
@@ -212,12 +214,14 @@ export const otlpFuzzTargets: FuzzTarget[] = [
   } satisfies FuzzTarget<SpanSpec[]>,
   {
     name: 'otlp-protobuf',
+    cost: 6,
     arbitrary: (seeds) => mutatedBytes(withSeeds(pbBytes, seeds as Uint8Array[])),
     check: (input: Uint8Array) => outcome(onlyTyped([InvalidRequestError], () => decodeOtlpProtobuf(input))),
     ...bytesCodec,
   } satisfies FuzzTarget<Uint8Array>,
   {
     name: 'otlp-json',
+    cost: 8,
     arbitrary: (seeds) => mutatedString(withSeeds(jsonText, seeds as string[])),
     check: (input: string) => outcome(onlyTyped([InvalidRequestError], () => decodeOtlpJson(input))),
     ...textCodec,
@@ -225,6 +229,7 @@ export const otlpFuzzTargets: FuzzTarget[] = [
   {
     // Never accepts what OTLP forbids: ids of the wrong length or all zeros, end before start.
     name: 'otlp-json-forbidden',
+    cost: 8,
     arbitrary: () => fc.tuple(spanSpec, fc.constantFrom('zero-trace', 'zero-span', 'short-trace', 'long-span', 'end-before-start', 'parent-odd')),
     check([spec, how]: [SpanSpec, string]) {
       const doc = JSON.parse(new TextDecoder().decode(JsonTraceSerializer.serializeRequest([toReadableSpan(spec)])!));

@@ -43,6 +43,7 @@ const spansJson = fc.array(zipkinSpan, { maxLength: 4 }).map((s) => JSON.stringi
 export const zipkinFuzzTargets: FuzzTarget[] = [
   {
     name: 'zipkin-roundtrip',
+    cost: 6,
     arbitrary: () => fc.array(zipkinSpan, { minLength: 1, maxLength: 4 }),
     check(input: ZipkinSpec[]) {
       const r = decodeZipkinJson(JSON.stringify(input));
@@ -61,6 +62,7 @@ export const zipkinFuzzTargets: FuzzTarget[] = [
   } satisfies FuzzTarget<ZipkinSpec[]>,
   {
     name: 'zipkin',
+    cost: 6,
     arbitrary: (seeds) => mutatedString(withSeeds(spansJson, seeds as string[])),
     check(input: string) {
       const r = onlyTyped([InvalidRequestError], () => decodeZipkinJson(input));

@@ -16,11 +16,6 @@ import type { FuzzTarget } from './target.js';
 import { allFuzzTargets } from './targets.js';
 
 const DEFAULT_BUDGET = 1_000_000;
-/** Relative cost of one input; a target's share of the budget is inversely proportional. */
-const COST: Record<string, number> = {
-  'otlp-protobuf-roundtrip': 20, 'otlp-json-roundtrip': 30, 'otlp-protobuf': 6, 'otlp-json': 8, 'otlp-json-forbidden': 8,
-  'zipkin-roundtrip': 6, zipkin: 6, 'proxy-config': 20, traceql: 3, 'logfmt-roundtrip': 3, tags: 2,
-};
 /** Most corpus files `seed-*` kept per target. */
 const MAX_SEEDS = 24;
 
@@ -46,7 +41,8 @@ if (wanted && targets.length !== wanted.length) {
 const save = !values['no-save'];
 const seed = values.seed !== undefined ? Number(values.seed) : Date.now() ^ (process.pid << 8);
 
-const weight = (t: FuzzTarget) => 1 / (COST[t.name] ?? 1);
+/** A target's share of the budget is inversely proportional to the cost of one of its inputs. */
+const weight = (t: FuzzTarget) => 1 / (t.cost ?? 1);
 const totalWeight = targets.reduce((s, t) => s + weight(t), 0);
 let failed = false;
 let total = 0;

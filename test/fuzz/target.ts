@@ -14,6 +14,11 @@ import fc from 'fast-check';
 
 export interface FuzzTarget<T = any> {
   name: string;
+  /**
+   * Relative cost of one input (1 = a header parse; a round trip through the SDK serializers is
+   * ~20): `npm run fuzz` shares its budget inversely to it, `npm test` runs fewer of the costly.
+   */
+  cost?: number;
   /** Inputs near the valid ones; `seeds` are corpus inputs to mutate around (may be empty). */
   arbitrary(seeds: readonly T[]): fc.Arbitrary<T>;
   /** Throws when an invariant breaks; otherwise a short label of what happened (for the corpus). */
