@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Attribute, Span } from '../model/span.js';
 import { cutString, defaultSpanLimits, SpanLimiter, spanLimitsWarning, type SpanLimits } from './span-limits.js';
@@ -105,5 +106,51 @@ describe('span limits', () => {
     expect(spanLimitsWarning({ ...counts, droppedAttributes: 2, droppedSpans: 1 }, defaultSpanLimits())).toBe(
       'span limits applied: 2 attribute(s) dropped (more than 128 on a span, event or link), 1 span(s) dropped: their trace already has 100000 spans',
     );
+  });
+});
+
+describe('span limits, as a property', () => {
+  const value = fc.oneof(
+    fc.string({ maxLength: 40 }).map((v): Omit<Attribute, 'key'> => ({ type: 'string', value: v })),
+    fc.uint8Array({ maxLength: 40 }).map((b): Omit<Attribute, 'key'> => ({ type: 'binary', value: Buffer.from(b).toString('base64') })),
+    fc.array(fc.string({ maxLength: 12 }), { maxLength: 6 }).map((a): Omit<Attribute, 'key'> => ({ type: 'array', value: JSON.stringify({ values: a.map((s) => ({ stringValue: s })) }) })),
+    fc.integer().map((n): Omit<Attribute, 'key'> => ({ type: 'int64', value: n })),
+  );
+  const attributeList = fc.array(fc.tuple(fc.string({ maxLength: 4 }), value).map(([key, v]) => ({ key, ...v }) as Attribute), { maxLength: 12 });
+  const limit = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 16 }), fc.integer({ min: 16, max: 64 }));
+
+  it('keeps every list within its limit, every value within the length, and counts exactly what it dropped', () => {
+    fc.assert(fc.property(
+      fc.record({ maxAttributes: limit, maxAttributeValueLength: limit, maxEvents: limit, maxLinks: limit, maxSpansPerTrace: fc.constant(0) }),
+      attributeList, fc.array(attributeList, { maxLength: 8 }), fc.integer({ min: 0, max: 8 }), fc.nat({ max: 3 }),
+      (limits, attributes, eventAttrs, links, clientDropped) => {
+        const s = span({
+          attributes,
+          droppedAttributesCount: clientDropped || undefined,
+          events: eventAttrs.map((a, i) => ({ timeUs: i, name: `e${i}`, attributes: a })),
+          links: Array.from({ length: links }, (_, i) => ({ traceId: TRACE, spanId: (i + 1).toString(16).padStart(16, '0'), attributes: [] })),
+        });
+        const before = { attrs: attributes.length, events: eventAttrs.length, links, eventAttrs: eventAttrs.map((a) => a.length) };
+        const { counts } = new SpanLimiter(limits).apply([s]);
+        const cap = (n: number, max: number) => (max > 0 ? Math.min(n, max) : n);
+        expect(s.attributes).toHaveLength(cap(before.attrs, limits.maxAttributes));
+        expect(s.droppedAttributesCount ?? 0).toBe(clientDropped + before.attrs - s.attributes.length);
+        expect(s.events).toHaveLength(cap(before.events, limits.maxEvents));
+        expect(s.droppedEventsCount ?? 0).toBe(before.events - s.events.length);
+        expect(s.links).toHaveLength(cap(before.links, limits.maxLinks));
+        expect(s.droppedLinksCount ?? 0).toBe(before.links - s.links.length);
+        const keptEventAttrs = before.eventAttrs.slice(before.events - s.events.length);
+        s.events.forEach((e, i) => expect(e.attributes.length + (e.droppedAttributesCount ?? 0)).toBe(keptEventAttrs[i]));
+        expect(counts.droppedAttributes).toBe(before.attrs - s.attributes.length + keptEventAttrs.reduce((a, n, i) => a + n - s.events[i].attributes.length, 0));
+        const max = limits.maxAttributeValueLength;
+        for (const a of [...s.attributes, ...s.events.flatMap((e) => e.attributes)]) {
+          if (a.type === 'array') expect(Array.isArray(JSON.parse(a.value).values)).toBe(true);
+          if (max === 0) continue;
+          if (a.type === 'string') expect(a.value.length).toBeLessThanOrEqual(max);
+          if (a.type === 'binary') expect(Buffer.from(a.value, 'base64').length).toBeLessThanOrEqual(max);
+          if (a.type === 'array') expect(a.value.length).toBeLessThanOrEqual(Math.max(max, '{"values":[]}'.length));
+        }
+      },
+    ), { numRuns: 300 });
   });
 });
