@@ -5,6 +5,7 @@
  * by its flag, so a user fixes them in one go.
  */
 import { z } from 'zod';
+import type { SpanLimits } from '../collector/span-limits.js';
 import { parseBytes, parseDurationUs } from '../config/units.js';
 
 /** One entry per setting: its flag, env var, default (as a user would type it) and help text. */
@@ -35,6 +36,11 @@ export const allInOneOptions = {
   clickhousePassword: { flag: '--clickhouse-password', env: 'MESHTRACE_CLICKHOUSE_PASSWORD', default: '', help: 'ClickHouse password (prefer the environment variable: flags show in ps)' },
   clickhouseNoMigrate: { flag: '--clickhouse-no-migrate', env: 'MESHTRACE_CLICKHOUSE_NO_MIGRATE', default: 'false', help: 'do not create or upgrade the ClickHouse schema at start; fail if it is not current', boolean: true },
   clickhouseCluster: { flag: '--clickhouse-cluster', env: 'MESHTRACE_CLICKHOUSE_CLUSTER', default: '', help: 'ClickHouse cluster name: ON CLUSTER DDL, Replicated and Distributed tables (none = one node)' },
+  spanMaxAttributes: { flag: '--span-max-attributes', env: 'MESHTRACE_SPAN_MAX_ATTRIBUTES', default: '128', help: 'attributes kept per span, event and link; the rest are dropped and counted (otel.dropped_attributes_count; 0 = no limit)' },
+  spanMaxAttributeLength: { flag: '--span-max-attribute-length', env: 'MESHTRACE_SPAN_MAX_ATTRIBUTE_LENGTH', default: '65536', help: 'characters kept of an attribute value, event name or status message (bytes of a binary value; 0 = no limit)' },
+  spanMaxEvents: { flag: '--span-max-events', env: 'MESHTRACE_SPAN_MAX_EVENTS', default: '128', help: 'events kept per span, the last ones; the rest are dropped and counted (otel.dropped_events_count; 0 = no limit)' },
+  spanMaxLinks: { flag: '--span-max-links', env: 'MESHTRACE_SPAN_MAX_LINKS', default: '128', help: 'links kept per span, the first ones; the rest are dropped and counted (otel.dropped_links_count; 0 = no limit)' },
+  traceMaxSpans: { flag: '--trace-max-spans', env: 'MESHTRACE_TRACE_MAX_SPANS', default: '100000', help: 'spans of one trace a collector keeps; further spans of that trace are dropped and counted as rejected (0 = no limit)' },
 } as const;
 
 export type AllInOneOptionName = keyof typeof allInOneOptions;
@@ -44,6 +50,8 @@ const port = z.coerce.number().int('must be an integer').min(0, 'must be 0–655
 /** A port, or `off` (null) for a receiver that is not started. */
 const optionalPort = z.union([z.literal('off').transform(() => null), port]);
 const positiveInt = z.coerce.number().int('must be an integer').positive('must be greater than zero');
+/** A count limit; 0 = no limit. */
+const limit = z.coerce.number().int('must be an integer').min(0, 'must not be negative (0 = no limit)').max(Number.MAX_SAFE_INTEGER, 'is too large');
 
 function durationUs(what: string) {
   return z.string().transform((raw, ctx) => {
@@ -103,12 +111,33 @@ export const allInOneConfigSchema = z.object({
   clickhousePassword: z.string(),
   clickhouseNoMigrate: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
   clickhouseCluster: z.string().transform((s) => s.trim() || undefined),
+  /** attributes per span, event and link; 0 = no limit. */
+  spanMaxAttributes: limit,
+  /** UTF-16 code units (bytes for binary values); 0 = no limit. */
+  spanMaxAttributeLength: limit,
+  /** events per span; 0 = no limit. */
+  spanMaxEvents: limit,
+  /** links per span; 0 = no limit. */
+  spanMaxLinks: limit,
+  /** spans per trace id per collector process; 0 = no limit. */
+  traceMaxSpans: limit,
 }).superRefine((c, ctx) => {
   // The size cap needs a store that reports its size synchronously (SQLite); ClickHouse has TTL and --retention.
   if (c.storage === 'clickhouse' && c.maxSize > 0) ctx.addIssue({ code: 'custom', path: ['maxSize'], message: 'is not supported with --storage clickhouse (use --retention)' });
 });
 
 export type AllInOneConfig = z.output<typeof allInOneConfigSchema>;
+
+/** The collector's span limits (collector/span-limits.ts) from the `--span-max-*` and `--trace-max-spans` settings. */
+export function spanLimitsOf(c: AllInOneConfig): SpanLimits {
+  return {
+    maxAttributes: c.spanMaxAttributes,
+    maxAttributeValueLength: c.spanMaxAttributeLength,
+    maxEvents: c.spanMaxEvents,
+    maxLinks: c.spanMaxLinks,
+    maxSpansPerTrace: c.traceMaxSpans,
+  };
+}
 
 export function defaultRawAllInOneConfig(): Record<AllInOneOptionName, string> {
   const out = {} as Record<AllInOneOptionName, string>;

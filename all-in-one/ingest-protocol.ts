@@ -3,12 +3,15 @@
  * batch writer, SQLite writes, retention). Plain structured-clone data only.
  */
 import type { BatchWriterCounters, PayloadFailure, PayloadFormat, PayloadResult } from '../collector/index.js';
+import type { SpanLimits } from '../collector/span-limits.js';
 import type { StorageRefusal } from './storage-write-watch.js';
 
 export interface IngestWorkerData {
   /** `maxPageCount`: a file size limit in pages, to test a full disk (see SqliteStorageOptions). */
   storage: { path: string; synchronous: 'normal' | 'full'; maxPageCount?: number };
   batch: { maxBatchSpans?: number; flushIntervalMs?: number; maxQueueSpans: number };
+  /** The decode stage's span limits; absent = the defaults (collector/span-limits.ts). */
+  spanLimits?: SpanLimits;
   retention: { maxAgeUs: number; maxSizeBytes: number; intervalMs: number };
 }
 

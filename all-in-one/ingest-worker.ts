@@ -50,7 +50,7 @@ try {
   post({ type: 'start-failed', message: err instanceof Error ? err.message : String(err) });
   process.exit(1);
 }
-const decode = new DecodeStage(batchWriter);
+const decode = new DecodeStage(batchWriter, data.spanLimits);
 let retention: RetentionHandle | undefined;
 if (data.retention.maxAgeUs > 0 || data.retention.maxSizeBytes > 0) {
   retention = startRetention({ storage, ...data.retention, logger: log });

@@ -10,11 +10,11 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
-import { createCollector, ListenError, listenFailureReason } from '../collector/index.js';
+import { createCollector, ListenError, listenFailureReason, type SpanLimitCounts } from '../collector/index.js';
 import { standardAdjusters } from '../query/adjusters/index.js';
 import { buildQueryApp } from '../query/app.js';
 import { openClickHouseBackend } from './clickhouse-backend.js';
-import { allInOneOptions, type AllInOneConfig, ConfigError, parseAllInOneConfig, type RawAllInOneConfig } from './config.js';
+import { allInOneOptions, type AllInOneConfig, ConfigError, parseAllInOneConfig, type RawAllInOneConfig, spanLimitsOf } from './config.js';
 import { openSqliteBackend } from './sqlite-backend.js';
 import { meshApiPlugin, startAllInOneControlPlane } from './control-plane.js';
 import { uiPlugins } from './ui.js';
@@ -29,6 +29,8 @@ export interface AllInOneServer {
   /** The mesh control plane's base URL; undefined when off (or its default port was taken). */
   controlPlaneUrl?: string;
   config: AllInOneConfig;
+  /** What the collector's span limits cut since start (`--span-max-*`, `--trace-max-spans`); undefined without a collector. */
+  spanLimitCounters(): SpanLimitCounts | undefined;
   /** Drains the collector, stops listeners and closes the database. Idempotent. */
   close(): Promise<void>;
 }
@@ -143,6 +145,7 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
         maxRequestBodyBytes: config.maxBodySize,
         maxQueueSpans: config.queueSize,
         corsAllowedOrigins: config.corsOrigins,
+        spanLimits: spanLimitsOf(config),
       },
       ...intake,
       logger: logger.child({ component: 'collector' }),
@@ -180,6 +183,7 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
       queryUrl,
       controlPlaneUrl: controlPlane?.url,
       config,
+      spanLimitCounters: () => collector?.limitCounters(),
       close: () => (closing ??= undo().then(() => logger.info(`meshtrace ${role} stopped`))),
     };
   } catch (err) {

@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { openSqliteStorage } from '../storage/sqlite/index.js';
-import type { AllInOneConfig } from './config.js';
+import { spanLimitsOf, type AllInOneConfig } from './config.js';
 import { IngestThread } from './ingest-thread.js';
 import type { StorageBackend } from './storage-backend.js';
 
@@ -25,6 +25,7 @@ export async function openSqliteBackend(config: AllInOneConfig, logger: Logger, 
   const ingest = !opts.ingest ? undefined : new IngestThread({
     storage: { path: dbPath, synchronous: config.sqliteSync },
     batch: { maxQueueSpans: config.queueSize },
+    spanLimits: spanLimitsOf(config),
     retention: { maxAgeUs: config.retention, maxSizeBytes: config.maxSize, intervalMs: RETENTION_INTERVAL_MS },
     logger: logger.child({ component: 'ingest' }),
   });

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { batchWriterConfigSchema, defaultBatchWriterConfig } from './batch-writer/config.js';
 import { parseConfig } from './config-error.js';
 import { corsOriginSchema, defaultOtlpHttpConfig, portSchema } from './otlp-http/config.js';
+import { defaultSpanLimits, type SpanLimits } from './span-limits.js';
 
 export interface CollectorConfig {
   /** Interface every receiver listens on ('0.0.0.0' = all IPv4). */
@@ -34,6 +35,8 @@ export interface CollectorConfig {
   flushIntervalMs: number;
   /** Origins browsers may send spans from (CORS); `*` = any; empty = none. */
   corsAllowedOrigins: string[];
+  /** Attributes, value length, events, links per span and spans per trace kept (collector/span-limits.ts). */
+  spanLimits: SpanLimits;
 }
 
 export const defaultCollectorConfig = (): CollectorConfig => {
@@ -47,10 +50,20 @@ export const defaultCollectorConfig = (): CollectorConfig => {
     maxRequestBodyBytes: http.maxRequestBodyBytes,
     ...defaultBatchWriterConfig(),
     corsAllowedOrigins: http.corsAllowedOrigins,
+    spanLimits: defaultSpanLimits(),
   };
 };
 
 const batchFields = batchWriterConfigSchema.shape;
+
+const limit = z.number().int('must be an integer').min(0, 'must not be negative (0 = no limit)');
+export const spanLimitsSchema = z.object({
+  maxAttributes: limit,
+  maxAttributeValueLength: limit,
+  maxEvents: limit,
+  maxLinks: limit,
+  maxSpansPerTrace: limit,
+});
 
 export const collectorConfigSchema = z
   .object({
@@ -64,6 +77,7 @@ export const collectorConfigSchema = z
     maxBatchSpans: batchFields.maxBatchSpans,
     flushIntervalMs: batchFields.flushIntervalMs,
     corsAllowedOrigins: z.array(corsOriginSchema),
+    spanLimits: spanLimitsSchema,
   })
   .superRefine((c, ctx) => {
     if (c.maxBatchSpans > c.maxQueueSpans) {

@@ -8,6 +8,7 @@ import { decodeOtlpJson } from './otlp/decode-json.js';
 import { decodeOtlpProtobuf } from './otlp/decode-protobuf.js';
 import type { DecodeResult } from './otlp/decode-result.js';
 import type { PayloadConsumer, PayloadFormat, PayloadResult, SpanConsumer } from './pipeline.js';
+import { addSpanLimitCounts, anySpanLimitCount, defaultSpanLimits, SpanLimiter, spanLimitsWarning, zeroSpanLimitCounts, type SpanLimits } from './span-limits.js';
 import { decodeZipkinJson } from './zipkin/decode.js';
 
 /** Throws `InvalidRequestError` when the whole body is malformed. */
@@ -25,18 +26,39 @@ export function decodePayload(format: PayloadFormat, body: Uint8Array): DecodeRe
 export class DecodeStage implements PayloadConsumer {
   /** Service and operation names cleaned by `applyNameLimits` since start. */
   cleanedNames = 0;
+  /** What the span limits cut since start (spans whose storage failed included). */
+  readonly limited = zeroSpanLimitCounts();
+  private readonly limiter: SpanLimiter;
 
-  constructor(private readonly next: SpanConsumer) {}
+  constructor(private readonly next: SpanConsumer, limits: SpanLimits = defaultSpanLimits()) {
+    this.limiter = new SpanLimiter(limits);
+  }
 
   async consumePayload(format: PayloadFormat, body: Uint8Array): Promise<PayloadResult> {
     const decoded = decodePayload(format, body);
     const cleaned = applyNameLimits(decoded.spans);
     this.cleanedNames += cleaned;
-    if (decoded.spans.length > 0) await this.next.consume(decoded.spans);
+    const { spans, counts } = this.limiter.apply(decoded.spans);
+    addSpanLimitCounts(this.limited, counts);
+    if (spans.length > 0) {
+      try {
+        await this.next.consume(spans);
+      } catch (err) {
+        this.limiter.forget(spans);
+        throw err;
+      }
+    }
     // OTLP lets a fully accepted request carry a warning in partial_success.error_message.
     const warning = cleaned > 0 ? cleanedNamesWarning(cleaned) : '';
-    const errorMessage = [decoded.errorMessage, warning].filter(Boolean).join('; ');
-    return { acceptedSpans: decoded.spans.length, rejectedSpans: decoded.rejectedSpans, errorMessage, cleanedNames: cleaned };
+    const limitWarning = spanLimitsWarning(counts, this.limiter.limits);
+    const errorMessage = [decoded.errorMessage, warning, limitWarning].filter(Boolean).join('; ');
+    return {
+      acceptedSpans: spans.length,
+      rejectedSpans: decoded.rejectedSpans + counts.droppedSpans,
+      errorMessage,
+      cleanedNames: cleaned,
+      ...(anySpanLimitCount(counts) ? { limited: counts } : {}),
+    };
   }
 }
 

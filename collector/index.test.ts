@@ -95,7 +95,9 @@ describe('createCollector', () => {
       maxBatchSpans: 2000,
       flushIntervalMs: 50,
       corsAllowedOrigins: [],
+      spanLimits: { maxAttributes: 128, maxAttributeValueLength: 65536, maxEvents: 128, maxLinks: 128, maxSpansPerTrace: 100000 },
     });
+    expect(() => parseCollectorConfig({ spanLimits: { ...defaultCollectorConfig().spanLimits, maxEvents: -1 } })).toThrow('spanLimits.maxEvents: must not be negative (0 = no limit)');
     let err: unknown;
     try {
       createCollector({ config: { otlpHttpPort: -1, maxQueueSpans: 10, maxRequestBodyBytes: 0 }, writer: new RecordingWriter(), logger });

@@ -18,6 +18,7 @@ import { createOtlpGrpcReceiver, type OtlpGrpcReceiver } from './otlp-grpc/recei
 import { createOtlpHttpReceiver } from './otlp-http/receiver.js';
 import { DecodeStage } from './decode-stage.js';
 import type { Component, PayloadConsumer } from './pipeline.js';
+import { addSpanLimitCounts, zeroSpanLimitCounts, type SpanLimitCounts } from './span-limits.js';
 import { createZipkinReceiver, type ZipkinReceiver } from './zipkin/receiver.js';
 
 export {
@@ -40,6 +41,7 @@ export {
   type SpanConsumer,
 } from './pipeline.js';
 export { DecodeStage, decodePayload } from './decode-stage.js';
+export { defaultSpanLimits, type SpanLimitCounts, type SpanLimits } from './span-limits.js';
 export { BatchWriter } from './batch-writer/batch-writer.js';
 
 /**
@@ -62,6 +64,8 @@ export interface Collector extends Component {
   zipkinAddress(): { host: string; port: number } | undefined;
   /** The batch writer's counters (plain numbers, a snapshot). */
   counters(): BatchWriterCounters;
+  /** What the span limits cut since start, over every receiver (a snapshot). */
+  limitCounters(): SpanLimitCounts;
 }
 
 /**
@@ -84,7 +88,7 @@ export function createCollector(deps: {
       flushIntervalMs: config.flushIntervalMs,
       maxQueueSpans: config.maxQueueSpans,
     });
-    const decode = new DecodeStage(batchWriter);
+    const decode = new DecodeStage(batchWriter, config.spanLimits);
     stage = {
       consumePayload: (format, body) => decode.consumePayload(format, body),
       start: () => batchWriter.start(),
@@ -92,6 +96,18 @@ export function createCollector(deps: {
       counters: () => batchWriter.counters(),
     };
   }
+  // Every receiver's results pass here: the span-limit counts add up whichever thread decoded.
+  const limited = zeroSpanLimitCounts();
+  const counted: IngestStage = {
+    consumePayload: async (format, body) => {
+      const result = await stage.consumePayload(format, body);
+      addSpanLimitCounts(limited, result.limited);
+      return result;
+    },
+    start: () => stage.start(),
+    shutdown: () => stage.shutdown(),
+    counters: () => stage.counters(),
+  };
   const otlpHttp = createOtlpHttpReceiver({
     config: {
       host: config.host,
@@ -99,14 +115,14 @@ export function createCollector(deps: {
       maxRequestBodyBytes: config.maxRequestBodyBytes,
       corsAllowedOrigins: config.corsAllowedOrigins,
     },
-    consumer: stage,
+    consumer: counted,
     logger: logger.child({ receiver: 'otlp-http' }),
   });
   let otlpGrpc: OtlpGrpcReceiver | undefined;
   if (config.otlpGrpcPort !== null) {
     otlpGrpc = createOtlpGrpcReceiver({
       config: { host: config.host, port: config.otlpGrpcPort, maxReceiveMessageBytes: config.otlpGrpcMaxMessageBytes },
-      consumer: stage,
+      consumer: counted,
       logger: logger.child({ receiver: 'otlp-grpc' }),
     });
   }
@@ -119,7 +135,7 @@ export function createCollector(deps: {
         maxRequestBodyBytes: config.maxRequestBodyBytes,
         corsAllowedOrigins: config.corsAllowedOrigins,
       },
-      consumer: stage,
+      consumer: counted,
       logger: logger.child({ receiver: 'zipkin' }),
     });
   }
@@ -159,5 +175,6 @@ export function createCollector(deps: {
     otlpGrpcAddress: () => otlpGrpc?.address(),
     zipkinAddress: () => zipkin?.address(),
     counters: () => stage.counters(),
+    limitCounters: () => ({ ...limited }),
   };
 }

@@ -7,7 +7,8 @@
  *  - control characters (U+0000–U+001F, U+007F): tab, CR and LF become a space, the rest U+FFFD;
  *  - longer than the limit: cut to the limit, the last character being '…' (never splitting a
  *    surrogate pair).
- * Other attribute values are not touched: they are shown as text and searched exactly.
+ * Other attribute values are not cleaned (they are shown as text and searched exactly); their size is
+ * bounded by the span limits (span-limits.ts).
  */
 import type { Span } from '../model/span.js';
 

@@ -5,6 +5,7 @@
  */
 import type { Span } from '../model/span.js';
 import { InvalidRequestError } from './otlp/errors.js';
+import type { SpanLimitCounts } from './span-limits.js';
 
 export interface SpanConsumer {
   /**
@@ -39,12 +40,14 @@ export type PayloadFormat = 'otlp-protobuf' | 'otlp-json' | 'zipkin-json';
 /** What a receiver reports back to its client once a payload's valid spans are durable. */
 export interface PayloadResult {
   acceptedSpans: number;
-  /** Spans dropped as invalid (OTLP `partialSuccess.rejectedSpans`); 0 on full success. */
+  /** Spans dropped as invalid or over the spans-per-trace limit (OTLP `partialSuccess.rejectedSpans`); 0 on full success. */
   rejectedSpans: number;
-  /** Why spans were dropped, and warnings (names cleaned); '' when there is nothing to say. */
+  /** Why spans were dropped, and warnings (names cleaned, span limits applied); '' when there is nothing to say. */
   errorMessage: string;
   /** Service/operation names cleaned to the limits of collector/name-limits.ts. */
   cleanedNames?: number;
+  /** What the span limits cut in this request (collector/span-limits.ts); absent when nothing. */
+  limited?: SpanLimitCounts;
 }
 
 /**

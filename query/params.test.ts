@@ -37,3 +37,18 @@ describe('trace ids', () => {
     expect(jaegerTraceId('1000000000000000abcdef0123456789')).toBe('1000000000000000abcdef0123456789');
   });
 });
+
+describe('regressions found by fuzzing', () => {
+  it('sums Go durations exactly, as Go does, and never answers -0', () => {
+    expect(parseGoDurationUs('999ns5000.0h')).toBe(18_000_000_000_000);
+    expect(parseGoDurationUs('4.35ms')).toBe(4_350);
+    expect(parseGoDurationUs('1.0000019s')).toBe(1_000_001);
+    expect(Object.is(parseGoDurationUs('-.0ns'), 0)).toBe(true);
+    expect(parseGoDurationUs('.s')).toBeUndefined();
+  });
+
+  it('keeps a tag named __proto__ (plain assignment dropped it)', () => {
+    expect(Object.entries(parseLogfmt('__proto__=x a=b'))).toEqual([['__proto__', 'x'], ['a', 'b']]);
+    expect(Object.entries(parseTagsParam('{"__proto__":"x"}'))).toEqual([['__proto__', 'x']]);
+  });
+});

@@ -27,8 +27,8 @@ export function parseTagsParam(raw: string): Record<string, string> {
     }
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(parsed)) {
-      if (typeof v === 'string') out[k] = v;
-      else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+      if (typeof v === 'string') setTag(out, k, v);
+      else if (typeof v === 'number' || typeof v === 'boolean') setTag(out, k, String(v));
       else throw new BadRequestError(`malformed 'tags' parameter: value of '${k}' must be a string`);
     }
     return out;
@@ -65,7 +65,17 @@ export function parseLogfmt(input: string): Record<string, string> {
       while (i < n && input[i] !== ' ') i++;
       value = input.slice(valueStart, i);
     }
-    out[key] = value;
+    setTag(out, key, value);
   }
   return out;
+}
+
+/**
+ * `out[key] = value` that also works for the key `__proto__`, which plain assignment turns into a
+ * prototype change that a string value silently ignores: `tags={"__proto__":"x"}` was dropped
+ * from the search instead of matching an attribute of that name (found by fuzzing).
+ */
+function setTag(out: Record<string, string>, key: string, value: string): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  else out[key] = value;
 }

@@ -190,3 +190,12 @@ describe('decodeOtlpJson input quirks', () => {
     expect(decodeOtlpJson(Buffer.from('\ufeff{"resourceSpans":[]}', 'utf8')).spans).toEqual([]);
   });
 });
+
+describe('decodeOtlpJson regressions found by fuzzing', () => {
+  it('rejects a span whose event time is beyond 2^53 µs (it was stored inexact)', () => {
+    const r = decodeOtlpJson(body([{ ...base, events: [{ name: 'late', timeUnixNano: '11000000000000000000' }] }, base]));
+    expect(r.spans).toHaveLength(1);
+    expect(r.rejectedSpans).toBe(1);
+    expect(r.errorMessage).toContain('events[0].timeUnixNano must be a time before 2255');
+  });
+});

@@ -12,7 +12,7 @@
  */
 import type { InstrumentationScope, Resource, Span, SpanEvent, SpanLink } from '../../model/span.js';
 import { jsonAttributes, pick } from './attributes-json.js';
-import { makeResource, Rejections, spanProblem, type DecodeResult } from './decode-result.js';
+import { eventTimeUs, makeResource, Rejections, spanProblem, type DecodeResult } from './decode-result.js';
 import { InvalidRequestError, InvalidSpanError } from './errors.js';
 import { jsonHexId, ZERO_SPAN_ID } from './ids.js';
 import { jsonNanosToMicros } from './time.js';
@@ -204,7 +204,7 @@ function jsonEvents(v: unknown): SpanEvent[] {
     const e = v[i];
     if (!isObj(e)) throw new InvalidSpanError(`events[${i}] must be an object`);
     const ev: SpanEvent = {
-      timeUs: nanos(pick(e, 'timeUnixNano', 'time_unix_nano'), `events[${i}].timeUnixNano`),
+      timeUs: eventTimeUs(nanos(pick(e, 'timeUnixNano', 'time_unix_nano'), `events[${i}].timeUnixNano`), `events[${i}].timeUnixNano`),
       name: str(e.name, `events[${i}].name`),
       attributes: jsonAttributes(e.attributes, `events[${i}].attributes`),
     };

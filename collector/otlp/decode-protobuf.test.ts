@@ -201,3 +201,12 @@ describe('decodeOtlpProtobuf', () => {
     expect(() => decodeOtlpProtobuf(Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]))).toThrow(InvalidRequestError);
   });
 });
+
+describe('decodeOtlpProtobuf regressions found by fuzzing', () => {
+  it('rejects a span whose event time is beyond 2^53 µs (it was stored inexact)', () => {
+    const r = decodeOtlpProtobuf(encode(request([span({ events: [{ timeUnixNano: '18374686480671623680', name: 'late' }] }), span()])));
+    expect(r.spans).toHaveLength(1);
+    expect(r.rejectedSpans).toBe(1);
+    expect(r.errorMessage).toContain('events[0].timeUnixNano must be a time before 2255');
+  });
+});

@@ -5,7 +5,7 @@
  */
 import type { InstrumentationScope, Resource, Span, SpanEvent, SpanLink } from '../../model/span.js';
 import { pbAttributes } from './attributes-pb.js';
-import { makeResource, Rejections, spanProblem, type DecodeResult } from './decode-result.js';
+import { eventTimeUs, makeResource, Rejections, spanProblem, type DecodeResult } from './decode-result.js';
 import { InvalidRequestError, InvalidSpanError } from './errors.js';
 import { bytesToHex, ZERO_SPAN_ID } from './ids.js';
 import { otlpTypes, type PbEvent, type PbExportTraceServiceRequest, type PbLink, type PbSpan } from './schema.js';
@@ -96,7 +96,7 @@ function pbEvents(events: readonly PbEvent[]): SpanEvent[] {
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
     const ev: SpanEvent = {
-      timeUs: pbNanosToMicros(e.timeUnixNano),
+      timeUs: eventTimeUs(pbNanosToMicros(e.timeUnixNano), `events[${i}].timeUnixNano`),
       name: e.name,
       attributes: pbAttributes(e.attributes, `events[${i}].attributes`),
     };

@@ -109,3 +109,14 @@ describe('decodeZipkinJson', () => {
     expect(() => decodeZipkinJson('{"traceId":"1"}')).toThrow(/JSON array/);
   });
 });
+
+describe('decodeZipkinJson regressions found by fuzzing', () => {
+  it('rejects a span whose timestamp + duration is beyond 2^53 µs (its end was stored inexact)', () => {
+    const r = decodeZipkinJson(JSON.stringify([
+      { traceId: '463ac35c9f6413ad', id: 'a2fb4a1d1a96d312', timestamp: Number.MAX_SAFE_INTEGER, duration: 1 },
+      { traceId: '463ac35c9f6413ad', id: 'a2fb4a1d1a96d313', timestamp: Number.MAX_SAFE_INTEGER - 1, duration: 1 },
+    ]));
+    expect(r.spans.map((s) => s.spanId)).toEqual(['a2fb4a1d1a96d313']);
+    expect(r.errorMessage).toContain('spans[0]: timestamp + duration must be before 2255');
+  });
+});

@@ -104,6 +104,8 @@ function normalizeZipkinSpan(v: unknown, resources: Map<string, Resource>): Span
   const startTimeUs = micros(v.timestamp, 'timestamp');
   if (startTimeUs === 0) throw new InvalidSpanError('timestamp must be after 1970');
   const durationUs = v.duration === undefined || v.duration === null ? 0 : micros(v.duration, 'duration');
+  // Its end must stay exact too, as OTLP's does (found by fuzzing: 2^53-1 + 1 was accepted).
+  if (startTimeUs + durationUs > Number.MAX_SAFE_INTEGER) throw new InvalidSpanError('timestamp + duration must be before 2255');
 
   let kind: SpanKind = SpanKind.INTERNAL;
   if (v.kind !== undefined && v.kind !== null) {

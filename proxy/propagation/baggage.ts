@@ -36,7 +36,10 @@ export function parseBaggage(value: string | string[] | undefined): BaggageEntry
     let decoded: string;
     try { decoded = decodeURIComponent(rawValue); } catch { return undefined; }
     const entry: BaggageEntry = { key, value: decoded };
-    if (semi !== -1) entry.properties = member.slice(semi + 1).trim();
+    // An empty property list (`k=v;`) is no properties: kept as '', it did not survive
+    // serialize → parse (found by fuzzing).
+    const properties = semi === -1 ? '' : member.slice(semi + 1).trim();
+    if (properties) entry.properties = properties;
     out.push(entry);
   }
   if (out.length > MAX_BAGGAGE_MEMBERS) return undefined;

@@ -184,6 +184,11 @@ describe('W3C baggage', () => {
     expect(parseBaggage(Array.from({ length: MAX_BAGGAGE_MEMBERS + 1 }, (_, i) => `k${i}=v`).join(','))).toBeUndefined();
     expect(parseBaggage(`k=${'x'.repeat(9000)}`)).toBeUndefined();
   });
+  it('reads an empty property list as no properties, so what it parsed serializes back the same (found by fuzzing)', () => {
+    const entries = parseBaggage('a=%20%20;, b=1; p=2');
+    expect(entries).toEqual([{ key: 'a', value: '  ' }, { key: 'b', value: '1', properties: 'p=2' }]);
+    expect(parseBaggage(serializeBaggage(entries!))).toEqual(entries);
+  });
   it('is forwarded verbatim by inject, and the OTel baggage propagator reads it', () => {
     const out: Record<string, string | string[]> = { baggage: 'userId=alice,serverNode=DF%2028' };
     inject({ traceId: T, spanId: S, sampled: true }, ['tracecontext', 'baggage'], out);

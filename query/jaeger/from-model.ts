@@ -3,7 +3,8 @@
  * (opentelemetry-collector-contrib pkg/translator/jaeger, as jaeger-query v2 uses it):
  * span kind → `span.kind`; status ERROR → `otel.status_code=ERROR`, `error=true`,
  * `otel.status_description`; status OK → `otel.status_code=OK`; scope → `otel.scope.name/version`;
- * tracestate → `w3c.tracestate`; events → logs with `event` first; links → FOLLOWS_FROM;
+ * tracestate → `w3c.tracestate`; dropped counts → `otel.dropped_{attributes,events,links}_count`
+ * (OTel's mapping to non-OTLP formats); events → logs with `event` first; links → FOLLOWS_FROM;
  * resource → process (service.name becomes serviceName, the rest process tags).
  */
 import { type Attribute, type Span, type Trace, StatusCode, spanKindNames } from '../../model/span.js';
@@ -34,6 +35,10 @@ function str(key: string, value: string): JaegerKeyValue {
   return { key, type: 'string', value };
 }
 
+function int(key: string, value: number): JaegerKeyValue {
+  return { key, type: 'int64', value };
+}
+
 function spanTags(span: Span): JaegerKeyValue[] {
   const tags = span.attributes.map(toJaegerKeyValue);
   if (span.scope.name) tags.push(str('otel.scope.name', span.scope.name));
@@ -49,6 +54,10 @@ function spanTags(span: Span): JaegerKeyValue[] {
     if (span.status.message) tags.push(str('otel.status_description', span.status.message));
   }
   if (span.traceState) tags.push(str('w3c.tracestate', span.traceState));
+  // What the SDK or the collector's span limits dropped: OTel's non-OTLP mapping names these tags.
+  if (span.droppedAttributesCount) tags.push(int('otel.dropped_attributes_count', span.droppedAttributesCount));
+  if (span.droppedEventsCount) tags.push(int('otel.dropped_events_count', span.droppedEventsCount));
+  if (span.droppedLinksCount) tags.push(int('otel.dropped_links_count', span.droppedLinksCount));
   return tags;
 }
 
@@ -57,6 +66,7 @@ function spanLogs(span: Span): JaegerLog[] {
     const fields: JaegerKeyValue[] = [];
     if (e.name) fields.push(str('event', e.name));
     for (const a of e.attributes) fields.push(toJaegerKeyValue(a));
+    if (e.droppedAttributesCount) fields.push(int('otel.dropped_attributes_count', e.droppedAttributesCount));
     return { timestamp: e.timeUs, fields };
   });
 }

@@ -16,9 +16,12 @@ export interface OtlpJsonSpan {
   startTimeUnixNano: string;
   endTimeUnixNano: string;
   attributes: OtlpKeyValue[];
-  events: { timeUnixNano: string; name: string; attributes: OtlpKeyValue[] }[];
-  links: { traceId: string; spanId: string; traceState?: string; attributes: OtlpKeyValue[] }[];
+  events: { timeUnixNano: string; name: string; attributes: OtlpKeyValue[]; droppedAttributesCount?: number }[];
+  links: { traceId: string; spanId: string; traceState?: string; attributes: OtlpKeyValue[]; droppedAttributesCount?: number }[];
   status: { code?: number; message?: string };
+  droppedAttributesCount?: number;
+  droppedEventsCount?: number;
+  droppedLinksCount?: number;
 }
 
 export interface OtlpJsonResourceSpans {
@@ -42,17 +45,26 @@ export function spanToOtlpJson(s: Span): OtlpJsonSpan {
     startTimeUnixNano: usToNanos(s.startTimeUs),
     endTimeUnixNano: usToNanos(s.startTimeUs + s.durationUs),
     attributes: s.attributes.map(attributeToOtlp),
-    events: s.events.map((e) => ({ timeUnixNano: usToNanos(e.timeUs), name: e.name, attributes: e.attributes.map(attributeToOtlp) })),
+    events: s.events.map((e) => ({
+      timeUnixNano: usToNanos(e.timeUs),
+      name: e.name,
+      attributes: e.attributes.map(attributeToOtlp),
+      ...(e.droppedAttributesCount ? { droppedAttributesCount: e.droppedAttributesCount } : {}),
+    })),
     links: s.links.map((l) => ({
       traceId: l.traceId,
       spanId: l.spanId,
       ...(l.traceState ? { traceState: l.traceState } : {}),
       attributes: l.attributes.map(attributeToOtlp),
+      ...(l.droppedAttributesCount ? { droppedAttributesCount: l.droppedAttributesCount } : {}),
     })),
     status: s.status.code || s.status.message ? { code: s.status.code, ...(s.status.message ? { message: s.status.message } : {}) } : {},
   };
   if (s.parentSpanId) out.parentSpanId = s.parentSpanId;
   if (s.traceState) out.traceState = s.traceState;
+  if (s.droppedAttributesCount) out.droppedAttributesCount = s.droppedAttributesCount;
+  if (s.droppedEventsCount) out.droppedEventsCount = s.droppedEventsCount;
+  if (s.droppedLinksCount) out.droppedLinksCount = s.droppedLinksCount;
   return out;
 }
 
