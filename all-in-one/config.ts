@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { parseBytes, parseDurationUs } from '../config/units.js';
+import { tenancyConfigProblems } from '../tenancy/tenancy.js';
 
 /** One entry per setting: its flag, env var, default (as a user would type it) and help text. */
 export const allInOneOptions = {
@@ -35,6 +36,8 @@ export const allInOneOptions = {
   clickhousePassword: { flag: '--clickhouse-password', env: 'MESHTRACE_CLICKHOUSE_PASSWORD', default: '', help: 'ClickHouse password (prefer the environment variable: flags show in ps)' },
   clickhouseNoMigrate: { flag: '--clickhouse-no-migrate', env: 'MESHTRACE_CLICKHOUSE_NO_MIGRATE', default: 'false', help: 'do not create or upgrade the ClickHouse schema at start; fail if it is not current', boolean: true },
   clickhouseCluster: { flag: '--clickhouse-cluster', env: 'MESHTRACE_CLICKHOUSE_CLUSTER', default: '', help: 'ClickHouse cluster name: ON CLUSTER DDL, Replicated and Distributed tables (none = one node)' },
+  tenancyHeader: { flag: '--tenancy-header', env: 'MESHTRACE_TENANCY_HEADER', default: 'x-tenant', help: 'header (gRPC: metadata key) naming the tenant of each request, with --tenants' },
+  tenants: { flag: '--tenants', env: 'MESHTRACE_TENANTS', default: '', help: 'comma-separated tenants (a-z, 0-9, _): tenancy is on when set; each tenant has its own store and every request must name one (README: Tenants)' },
 } as const;
 
 export type AllInOneOptionName = keyof typeof allInOneOptions;
@@ -103,7 +106,14 @@ export const allInOneConfigSchema = z.object({
   clickhousePassword: z.string(),
   clickhouseNoMigrate: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
   clickhouseCluster: z.string().transform((s) => s.trim() || undefined),
+  /** Lowercase, as HTTP/2 and gRPC metadata carry header names. */
+  tenancyHeader: z.string().transform((s) => s.trim().toLowerCase()),
+  /** Empty = tenancy off (one store, as without tenants). */
+  tenants: z.string().transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean)),
 }).superRefine((c, ctx) => {
+  for (const p of tenancyConfigProblems({ header: c.tenancyHeader, tenants: c.tenants })) {
+    ctx.addIssue({ code: 'custom', path: [p.field === 'header' ? 'tenancyHeader' : 'tenants'], message: p.message });
+  }
   // The size cap needs a store that reports its size synchronously (SQLite); ClickHouse has TTL and --retention.
   if (c.storage === 'clickhouse' && c.maxSize > 0) ctx.addIssue({ code: 'custom', path: ['maxSize'], message: 'is not supported with --storage clickhouse (use --retention)' });
 });

@@ -10,7 +10,7 @@ import type { QueryService } from '../query/trace-service.js';
 
 type Plugin = (app: FastifyInstance, query: QueryService) => Promise<void>;
 
-export function uiPlugins(opts: { basePath: string; distDir: string }): { apiPrefixes: string[]; extraApiPlugins: Plugin[]; extraPlugins: Plugin[] } {
+export function uiPlugins(opts: { basePath: string; distDir: string }): { apiPrefixes: string[]; extraApiPlugins: Plugin[]; extraPlugins: ((app: FastifyInstance) => Promise<void>)[] } {
   return {
     apiPrefixes: opts.basePath === '/' ? [] : [opts.basePath],
     extraApiPlugins: [
