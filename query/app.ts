@@ -151,7 +151,10 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
   app.setNotFoundHandler((req, reply) => {
     // With tenancy every API route is a tenant's: a request whose tenant is missing or unknown
     // matched none of them and lands here. Say why, as Jaeger does (401 for both).
-    const refusal = tenancy?.guard.check(req.raw.headersDistinct[tenancy.guard.header]).refusal;
+    // headersDistinct keeps repeated headers apart; app.inject's requests lack it.
+    const header = tenancy?.guard.header ?? '';
+    const sent = req.raw.headersDistinct?.[header] ?? [req.headers[header] ?? []].flat();
+    const refusal = tenancy?.guard.check(sent).refusal;
     if (refusal) return sendError(req.url, reply, 401, refusal.message);
     if (isApiV3(req.url)) return reply.code(404).send({ error: { httpCode: 404, message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
     if (isTempo(req.url)) return reply.code(404).type('text/plain; charset=utf-8').send(`no route for ${req.method} ${req.url.split('?')[0]}`);

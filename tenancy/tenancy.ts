@@ -33,7 +33,7 @@ export interface TenancyConfig {
 export function tenancyConfigProblems(c: TenancyConfig): { field: 'header' | 'tenants'; message: string }[] {
   const problems: { field: 'header' | 'tenants'; message: string }[] = [];
   if (!HEADER_NAME_PATTERN.test(c.header) || c.header.endsWith('-bin')) {
-    problems.push({ field: 'header', message: `must be a lowercase header name (letters, digits, '-'; not ending in '-bin'), got '${c.header}'` });
+    problems.push({ field: 'header', message: "must be a lowercase header name (letters, digits, '-'; not ending in '-bin')" });
   }
   const seen = new Set<string>();
   for (const t of c.tenants) {
@@ -59,7 +59,7 @@ export class TenantGuard {
   /** Throws when the configuration is invalid (callers validate it first and name the flags). */
   constructor(config: TenancyConfig) {
     const problems = tenancyConfigProblems(config);
-    if (problems.length > 0) throw new Error(`tenancy: ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`);
+    if (problems.length > 0) throw new Error(`tenancy (header '${config.header}'): ${problems.map((p) => `${p.field} ${p.message}`).join('; ')}`);
     if (config.tenants.length === 0) throw new Error('tenancy: no tenants (tenancy is off without them)');
     this.header = config.header;
     this.tenants = new Set(config.tenants);
