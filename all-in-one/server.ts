@@ -117,7 +117,7 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
     let ready = false;
     // The mesh control plane runs in the all-in-one process only (`meshtrace control-plane` alone otherwise).
     let controlPlane: Awaited<ReturnType<typeof startAllInOneControlPlane>>;
-    const ui = uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist') });
+    const ui = uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist'), tenancyHeader: tenancy?.header });
     const readers = (b: StorageBackend) => ({ reader: b.reader, dependencies: b.dependencies, spanMetrics: b.spanMetrics });
     const query = !withQuery ? undefined : await buildQueryApp({
       ...(tenancy && stores.byTenant
