@@ -6,7 +6,8 @@
  * one is refused by every receiver (nothing stored) and every API route, while /health and the
  * UI's files stay open. test/tenants.clickhouse.test.ts runs the same file on ClickHouse.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -16,6 +17,7 @@ import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trac
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, SimpleSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCollectorServer, startQueryServer } from '../all-in-one/server.js';
 import { TRACE_SERVICE_DEFINITION } from '../collector/otlp-grpc/receiver.js';
 import { eventually, startTestServer, type TestServer } from './helpers/server.js';
 
@@ -308,5 +310,34 @@ describe('storage layout', () => {
     const res = await fetch(`${config.clickhouseUrl}/?query=${encodeURIComponent(sql)}`);
     const names = (await res.text()).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l).name);
     expect(names).toEqual(TENANTS.map((t) => `${config.clickhouseDatabase}_${t}`));
+  });
+});
+
+describe.skipIf(process.env.MESHTRACE_TEST_STORAGE === 'clickhouse')('meshtrace collector + meshtrace query with --tenants (SQLite, one data dir)', () => {
+  it('the query process reads each tenant\'s file the collector process writes', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshtrace-tenant-roles-'));
+    const common = { dataDir, host: '127.0.0.1', tenants: 'acme,globex', logLevel: 'silent' } as const;
+    const collector = await startCollectorServer({ ...common, otlpHttpPort: 0, otlpGrpcPort: 'off', zipkinPort: 'off' });
+    const query = await startQueryServer({ ...common, queryPort: 0 });
+    try {
+      const ask = async (tenant: string): Promise<string[]> => ((await (await fetch(`${query.queryUrl}/api/services`, { headers: { 'x-tenant': tenant } })).json()) as { data: string[] }).data;
+      for (const t of TENANTS) {
+        const p = provider(`${t}-solo`, new ProtoExporter({ url: `${collector.otlpHttpUrl}/v1/traces`, headers: { 'x-tenant': t } }), randomBytes(16).toString('hex'));
+        p.getTracer('t').startSpan('op').end();
+        await p.forceFlush();
+        await p.shutdown();
+      }
+      for (const t of TENANTS) {
+        expect(await eventually(async () => {
+          const services = await ask(t);
+          return services.length > 0 && services;
+        })).toEqual([`${t}-solo`]);
+      }
+      expect((await fetch(`${query.queryUrl}/api/services`)).status).toBe(401);
+    } finally {
+      await query.close();
+      await collector.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
