@@ -339,5 +339,5 @@ describe.skipIf(process.env.MESHTRACE_TEST_STORAGE === 'clickhouse')('meshtrace 
       await collector.close();
       rmSync(dataDir, { recursive: true, force: true });
     }
-  });
+  }, 60_000); // two servers and an ingest thread per tenant: the full suite on two busy cores took over 30 s
 });
