@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import type { SpanLimits } from '../collector/span-limits.js';
 import { parseBytes, parseDurationUs } from '../config/units.js';
+import { tenancyConfigProblems } from '../tenancy/tenancy.js';
 
 /** One entry per setting: its flag, env var, default (as a user would type it) and help text. */
 export const allInOneOptions = {
@@ -41,6 +42,8 @@ export const allInOneOptions = {
   spanMaxEvents: { flag: '--span-max-events', env: 'MESHTRACE_SPAN_MAX_EVENTS', default: '128', help: 'events kept per span, the last ones; the rest are dropped and counted (otel.dropped_events_count; 0 = no limit)' },
   spanMaxLinks: { flag: '--span-max-links', env: 'MESHTRACE_SPAN_MAX_LINKS', default: '128', help: 'links kept per span, the first ones; the rest are dropped and counted (otel.dropped_links_count; 0 = no limit)' },
   traceMaxSpans: { flag: '--trace-max-spans', env: 'MESHTRACE_TRACE_MAX_SPANS', default: '100000', help: 'spans of one trace a collector keeps; further spans of that trace are dropped and counted as rejected (0 = no limit)' },
+  tenancyHeader: { flag: '--tenancy-header', env: 'MESHTRACE_TENANCY_HEADER', default: 'x-tenant', help: 'header (gRPC: metadata key) naming the tenant of each request, with --tenants' },
+  tenants: { flag: '--tenants', env: 'MESHTRACE_TENANTS', default: '', help: 'comma-separated tenants (a-z, 0-9, _): tenancy is on when set; each tenant has its own store and every request must name one (README: Tenants)' },
 } as const;
 
 export type AllInOneOptionName = keyof typeof allInOneOptions;
@@ -121,7 +124,14 @@ export const allInOneConfigSchema = z.object({
   spanMaxLinks: limit,
   /** spans per trace id per collector process; 0 = no limit. */
   traceMaxSpans: limit,
+  /** Lowercase, as HTTP/2 and gRPC metadata carry header names. */
+  tenancyHeader: z.string().transform((s) => s.trim().toLowerCase()),
+  /** Empty = tenancy off (one store, as without tenants). */
+  tenants: z.string().transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean)),
 }).superRefine((c, ctx) => {
+  for (const p of tenancyConfigProblems({ header: c.tenancyHeader, tenants: c.tenants })) {
+    ctx.addIssue({ code: 'custom', path: [p.field === 'header' ? 'tenancyHeader' : 'tenants'], message: p.message });
+  }
   // The size cap needs a store that reports its size synchronously (SQLite); ClickHouse has TTL and --retention.
   if (c.storage === 'clickhouse' && c.maxSize > 0) ctx.addIssue({ code: 'custom', path: ['maxSize'], message: 'is not supported with --storage clickhouse (use --retention)' });
 });

@@ -10,12 +10,15 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
-import { createCollector, ListenError, listenFailureReason, type SpanLimitCounts } from '../collector/index.js';
+import { type CollectorIntake, createCollector, ListenError, listenFailureReason, type SpanLimitCounts } from '../collector/index.js';
 import { standardAdjusters } from '../query/adjusters/index.js';
 import { buildQueryApp } from '../query/app.js';
 import { openClickHouseBackend } from './clickhouse-backend.js';
 import { allInOneOptions, type AllInOneConfig, ConfigError, parseAllInOneConfig, type RawAllInOneConfig, spanLimitsOf } from './config.js';
 import { openSqliteBackend } from './sqlite-backend.js';
+import type { StorageBackend } from './storage-backend.js';
+import { openStores } from './tenant-stores.js';
+import { tenantGuardOf } from '../tenancy/tenancy.js';
 import { meshApiPlugin, startAllInOneControlPlane } from './control-plane.js';
 import { uiPlugins } from './ui.js';
 
@@ -103,8 +106,12 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
   const logger = opts.logger ?? pino({ level: config.logLevel });
   const withCollector = role !== 'query';
   const withQuery = role !== 'collector';
-  const backend = config.storage === 'clickhouse' ? await openClickHouseBackend(config, { manageTtl: withCollector }) : await openSqliteBackend(config, logger, { ingest: withCollector });
-  const cleanups: (() => Promise<void> | void)[] = [() => backend.close()];
+  const tenancy = tenantGuardOf({ header: config.tenancyHeader, tenants: config.tenants });
+  // One store, or one per tenant (--tenants), each opened the same way (tenant-stores.ts).
+  const stores = await openStores(config, (c, tenant) => c.storage === 'clickhouse'
+    ? openClickHouseBackend(c, { manageTtl: withCollector })
+    : openSqliteBackend(c, tenant === undefined ? logger : logger.child({ tenant }), { ingest: withCollector }));
+  const cleanups: (() => Promise<void> | void)[] = [() => stores.close()];
   const undo = async () => {
     for (const fn of cleanups.reverse()) await fn();
   };
@@ -112,17 +119,18 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
     let ready = false;
     // The mesh control plane runs in the all-in-one process only (`meshtrace control-plane` alone otherwise).
     let controlPlane: Awaited<ReturnType<typeof startAllInOneControlPlane>>;
-    const ui = uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist') });
+    const ui = uiPlugins({ basePath: config.uiBasePath, distDir: join(repoRoot, 'ui', 'dist'), tenancyHeader: tenancy?.header });
+    const readers = (b: StorageBackend) => ({ reader: b.reader, dependencies: b.dependencies, spanMetrics: b.spanMetrics });
     const query = !withQuery ? undefined : await buildQueryApp({
-      reader: backend.reader,
-      dependencies: backend.dependencies,
-      spanMetrics: backend.spanMetrics,
+      ...(tenancy && stores.byTenant
+        ? { tenancy: { guard: tenancy, stores: new Map([...stores.byTenant].map(([t, b]) => [t, readers(b)])) } }
+        : readers(stores.single!)),
       adjusters: standardAdjusters({ maxClockSkewAdjustUs: config.maxClockSkewAdjustment }),
       limits: { maxLimit: config.queryMaxLimit, maxSpans: config.queryMaxSpans },
       logger: logger.child({ component: 'query' }),
       version: (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version,
-      isReady: () => ready && (!withCollector || backend.isRunning()),
-      unreadyReason: backend.unreadyReason,
+      isReady: () => ready && (!withCollector || stores.isRunning()),
+      unreadyReason: () => stores.unreadyReason(),
       ...ui,
       extraApiPlugins: [...ui.extraApiPlugins, meshApiPlugin(() => controlPlane)],
     });
@@ -135,8 +143,11 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
       });
     }
 
-    const intake = withCollector ? backend.intake : undefined;
-    const collector = !intake ? undefined : createCollector({
+    const intakeOf = (b: StorageBackend): CollectorIntake => {
+      if (!b.intake) throw new Error(`the ${b.kind} store has no intake`);
+      return b.intake;
+    };
+    const collector = !withCollector ? undefined : createCollector({
       config: {
         host: config.host,
         otlpHttpPort: config.otlpHttpPort,
@@ -147,7 +158,9 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
         corsAllowedOrigins: config.corsOrigins,
         spanLimits: spanLimitsOf(config),
       },
-      ...intake,
+      ...(tenancy && stores.byTenant
+        ? { tenancy: { guard: tenancy, intakes: new Map([...stores.byTenant].map(([t, b]) => [t, intakeOf(b)])) } }
+        : intakeOf(stores.single!)),
       logger: logger.child({ component: 'collector' }),
     });
     if (collector) {
@@ -174,7 +187,7 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
     const otlpGrpcAddress = grpc ? urlOf(config.host, grpc.port).slice('http://'.length) : undefined;
     const zipkin = collector?.zipkinAddress();
     const zipkinUrl = zipkin ? urlOf(config.host, zipkin.port) : undefined;
-    logger.info({ otlpHttpUrl, otlpGrpcAddress, zipkinUrl, queryUrl, controlPlaneUrl: controlPlane?.url, storage: backend.kind, ...backend.describe }, `meshtrace ${role} started`);
+    logger.info({ otlpHttpUrl, otlpGrpcAddress, zipkinUrl, queryUrl, controlPlaneUrl: controlPlane?.url, storage: stores.kind, ...stores.describe }, `meshtrace ${role} started`);
     let closing: Promise<void> | undefined;
     return {
       otlpHttpUrl,

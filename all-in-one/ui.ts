@@ -10,7 +10,8 @@ import type { QueryService } from '../query/trace-service.js';
 
 type Plugin = (app: FastifyInstance, query: QueryService) => Promise<void>;
 
-export function uiPlugins(opts: { basePath: string; distDir: string }): { apiPrefixes: string[]; extraApiPlugins: Plugin[]; extraPlugins: Plugin[] } {
+/** `tenancyHeader`: set when tenancy is on (the UI may then send a tenant chosen with `?tenant=`). */
+export function uiPlugins(opts: { basePath: string; distDir: string; tenancyHeader?: string }): { apiPrefixes: string[]; extraApiPlugins: Plugin[]; extraPlugins: ((app: FastifyInstance) => Promise<void>)[] } {
   return {
     apiPrefixes: opts.basePath === '/' ? [] : [opts.basePath],
     extraApiPlugins: [
@@ -20,7 +21,7 @@ export function uiPlugins(opts: { basePath: string; distDir: string }): { apiPre
     ],
     extraPlugins: [
       async (app) => {
-        await app.register(uiRoutes, { basePath: opts.basePath, distDir: opts.distDir, apiBasePath: opts.basePath });
+        await app.register(uiRoutes, { basePath: opts.basePath, distDir: opts.distDir, apiBasePath: opts.basePath, tenancyHeader: opts.tenancyHeader });
       },
     ],
   };

@@ -2,14 +2,15 @@
  * `meshtrace storage migrate`: creates or upgrades the ClickHouse schema (what the all-in-one
  * server also does at start unless --clickhouse-no-migrate), for deployments where the schema
  * is managed separately from the servers. `--print` writes the DDL instead of running it, for
- * review (e.g. the cluster DDL before giving it to a DBA).
+ * review (e.g. the cluster DDL before giving it to a DBA). With `--tenants` it migrates each
+ * tenant's database (`<database>_<tenant>`, all-in-one/tenant-stores.ts) instead of the plain one.
  */
 import { createClient } from '@clickhouse/client';
 import { Command, Option } from 'commander';
 import { allInOneOptions, ConfigError, parseAllInOneConfig, type RawAllInOneConfig } from '../all-in-one/config.js';
 
 /** The all-in-one settings this verb takes (same flags and MESHTRACE_* variables). */
-const NAMES = ['clickhouseUrl', 'clickhouseDatabase', 'clickhouseUser', 'clickhousePassword', 'clickhouseCluster'] as const;
+const NAMES = ['clickhouseUrl', 'clickhouseDatabase', 'clickhouseUser', 'clickhousePassword', 'clickhouseCluster', 'tenants'] as const;
 
 export function registerStorage(program: Command): void {
   const storage = program.command('storage').description('Manage the trace store (ClickHouse schema).');
@@ -36,17 +37,21 @@ export function registerStorage(program: Command): void {
     }
     const { Schema } = await import('../storage/clickhouse/schema.js');
     const { allStatements, migrate } = await import('../storage/clickhouse/migrations.js');
-    const schema = new Schema({ database: config.clickhouseDatabase, cluster: config.clickhouseCluster });
+    const { tenantStoreConfig } = await import('../all-in-one/tenant-stores.js');
+    const databases = config.tenants.length === 0 ? [config.clickhouseDatabase] : config.tenants.map((t) => tenantStoreConfig(config, t).clickhouseDatabase);
+    const schemas = databases.map((database) => new Schema({ database, cluster: config.clickhouseCluster }));
     if (opts.print) {
-      process.stdout.write(`${allStatements(schema).join(';\n\n')};\n`);
+      for (const schema of schemas) process.stdout.write(`${allStatements(schema).join(';\n\n')};\n`);
       return;
     }
     const client = createClient({ url: config.clickhouseUrl, username: config.clickhouseUser, password: config.clickhousePassword, application: 'meshtrace' });
     try {
-      const applied = await migrate(client, schema);
-      process.stdout.write(applied.length
-        ? `applied migrations ${applied.join(', ')} to ${config.clickhouseDatabase} at ${config.clickhouseUrl}\n`
-        : `${config.clickhouseDatabase} at ${config.clickhouseUrl} is up to date\n`);
+      for (const schema of schemas) {
+        const applied = await migrate(client, schema);
+        process.stdout.write(applied.length
+          ? `applied migrations ${applied.join(', ')} to ${schema.database} at ${config.clickhouseUrl}\n`
+          : `${schema.database} at ${config.clickhouseUrl} is up to date\n`);
+      }
     } catch (err) {
       process.stderr.write(`meshtrace storage migrate: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exitCode = 1;

@@ -20,6 +20,7 @@ import { DecodeStage } from './decode-stage.js';
 import type { Component, PayloadConsumer } from './pipeline.js';
 import { addSpanLimitCounts, zeroSpanLimitCounts, type SpanLimitCounts } from './span-limits.js';
 import { createZipkinReceiver, type ZipkinReceiver } from './zipkin/receiver.js';
+import type { TenantGuard } from '../tenancy/tenancy.js';
 
 export {
   collectorConfigSchema,
@@ -68,39 +69,103 @@ export interface Collector extends Component {
   limitCounters(): SpanLimitCounts;
 }
 
+/** What the collector writes into: a storage writer it batches for, or a stage of its own (e.g. a worker thread). */
+export type CollectorIntake = { writer: SpanWriter; ingest?: never } | { ingest: IngestStage; writer?: never };
+
+/**
+ * Tenancy on the receivers: the guard that refuses a request without a valid tenant before its body
+ * is read, and one intake per tenant (its own store), so one tenant's spans cannot reach another's.
+ */
+export interface CollectorTenancy {
+  guard: TenantGuard;
+  /** Exactly the guard's tenants. */
+  intakes: ReadonlyMap<string, CollectorIntake>;
+}
+
+/** In-thread pipeline unless the intake brings its own stage: decode → batch writer → writer. */
+function stageOf(intake: CollectorIntake, config: CollectorConfig): IngestStage {
+  if (intake.ingest) return intake.ingest;
+  const batchWriter = new BatchWriter(intake.writer, {
+    maxBatchSpans: config.maxBatchSpans,
+    flushIntervalMs: config.flushIntervalMs,
+    maxQueueSpans: config.maxQueueSpans,
+  });
+  const decode = new DecodeStage(batchWriter, config.spanLimits);
+  return {
+    consumePayload: (format, body) => decode.consumePayload(format, body),
+    start: () => batchWriter.start(),
+    shutdown: () => batchWriter.shutdown(),
+    counters: () => batchWriter.counters(),
+  };
+}
+
+/**
+ * One stage per tenant behind one face: a payload goes to the stage of the tenant the receiver
+ * checked, and nowhere else. Started in order (a failed start stops those started), stopped
+ * (drained) together; counters are the sums.
+ */
+function tenantStages(tenancy: CollectorTenancy, config: CollectorConfig): IngestStage {
+  const stages = new Map<string, IngestStage>();
+  for (const tenant of tenancy.guard.tenants) {
+    const intake = tenancy.intakes.get(tenant);
+    if (!intake) throw new Error(`createCollector: no intake for tenant '${tenant}'`);
+    stages.set(tenant, stageOf(intake, config));
+  }
+  let started: IngestStage[] = [];
+  const stopStarted = async () => {
+    const toStop = started;
+    started = [];
+    await Promise.all(toStop.map((s) => s.shutdown()));
+  };
+  return {
+    consumePayload(format, body, tenant) {
+      const stage = tenant === undefined ? undefined : stages.get(tenant);
+      // The receivers refuse such requests first; this is the second lock, not the answer a client sees.
+      if (!stage) return Promise.reject(new Error(`no store for tenant ${JSON.stringify(tenant)}`));
+      return stage.consumePayload(format, body);
+    },
+    async start() {
+      try {
+        for (const s of stages.values()) {
+          await s.start();
+          started.push(s);
+        }
+      } catch (err) {
+        await stopStarted();
+        throw err;
+      }
+    },
+    shutdown: stopStarted,
+    counters() {
+      const sum = { acceptedSpans: 0, refusedSpans: 0, writtenSpans: 0, failedSpans: 0, writes: 0, splitRetries: 0, queuedSpans: 0 } satisfies BatchWriterCounters;
+      for (const s of stages.values()) {
+        const c = s.counters();
+        for (const k of Object.keys(sum) as (keyof BatchWriterCounters)[]) sum[k] += c[k];
+      }
+      return sum;
+    },
+  };
+}
+
 /**
  * Builds the collector; throws `CollectorConfigError` (naming every bad field) for an invalid
- * `config`. Missing fields take the defaults of `defaultCollectorConfig()`.
+ * `config`. Missing fields take the defaults of `defaultCollectorConfig()`. With `tenancy`, every
+ * receiver requires a tenant and each tenant's spans go to its own intake.
  */
 export function createCollector(deps: {
   config?: Partial<CollectorConfig>;
   logger: Logger;
-} & ({ writer: SpanWriter; ingest?: never } | { ingest: IngestStage; writer?: never })): Collector {
+} & (CollectorIntake | { tenancy: CollectorTenancy; writer?: never; ingest?: never })): Collector {
   const config = parseCollectorConfig(deps.config);
   const { logger } = deps;
-  // In-thread pipeline unless the caller brings its own stage: decode → batch writer → writer.
-  let stage: IngestStage;
-  if (deps.ingest) {
-    stage = deps.ingest;
-  } else {
-    const batchWriter = new BatchWriter(deps.writer, {
-      maxBatchSpans: config.maxBatchSpans,
-      flushIntervalMs: config.flushIntervalMs,
-      maxQueueSpans: config.maxQueueSpans,
-    });
-    const decode = new DecodeStage(batchWriter, config.spanLimits);
-    stage = {
-      consumePayload: (format, body) => decode.consumePayload(format, body),
-      start: () => batchWriter.start(),
-      shutdown: () => batchWriter.shutdown(),
-      counters: () => batchWriter.counters(),
-    };
-  }
-  // Every receiver's results pass here: the span-limit counts add up whichever thread decoded.
+  const tenancy = 'tenancy' in deps ? deps.tenancy : undefined;
+  const stage: IngestStage = tenancy ? tenantStages(tenancy, config) : stageOf(deps as CollectorIntake, config);
+  const guard = tenancy?.guard;
+  // Every receiver's results pass here: the span-limit counts add up whichever thread (and tenant) decoded.
   const limited = zeroSpanLimitCounts();
   const counted: IngestStage = {
-    consumePayload: async (format, body) => {
-      const result = await stage.consumePayload(format, body);
+    consumePayload: async (format, body, tenant) => {
+      const result = await stage.consumePayload(format, body, tenant);
       addSpanLimitCounts(limited, result.limited);
       return result;
     },
@@ -116,6 +181,7 @@ export function createCollector(deps: {
       corsAllowedOrigins: config.corsAllowedOrigins,
     },
     consumer: counted,
+    tenancy: guard,
     logger: logger.child({ receiver: 'otlp-http' }),
   });
   let otlpGrpc: OtlpGrpcReceiver | undefined;
@@ -123,6 +189,7 @@ export function createCollector(deps: {
     otlpGrpc = createOtlpGrpcReceiver({
       config: { host: config.host, port: config.otlpGrpcPort, maxReceiveMessageBytes: config.otlpGrpcMaxMessageBytes },
       consumer: counted,
+      tenancy: guard,
       logger: logger.child({ receiver: 'otlp-grpc' }),
     });
   }
@@ -136,6 +203,7 @@ export function createCollector(deps: {
         corsAllowedOrigins: config.corsAllowedOrigins,
       },
       consumer: counted,
+      tenancy: guard,
       logger: logger.child({ receiver: 'zipkin' }),
     });
   }

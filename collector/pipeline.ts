@@ -60,8 +60,10 @@ export interface PayloadConsumer {
    * Resolves once the valid spans are durable. Rejects with `InvalidRequestError` when the body
    * cannot be decoded at all (→ 400), `QueueFullError` when the pipeline cannot take it now
    * (→ 429/503 + Retry-After); any other rejection is a storage failure (→ 503).
+   * `tenant`: the tenant the receiver checked (tenancy on); a stage of one store ignores it, the
+   * collector's per-tenant stage routes by it (collector/index.ts).
    */
-  consumePayload(format: PayloadFormat, body: Uint8Array): Promise<PayloadResult>;
+  consumePayload(format: PayloadFormat, body: Uint8Array, tenant?: string): Promise<PayloadResult>;
 }
 
 /**

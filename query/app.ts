@@ -4,7 +4,8 @@
  * This is the only place that sets an error handler: typed errors become Jaeger's envelope
  * (or api_v3's error shape), everything else a 500 whose message is logged, not leaked.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions, LogController } from 'fastify';
+import type { TenantGuard } from '../tenancy/tenancy.js';
 import type { DependencyReader, SpanMetricsReader, TraceReader } from '../storage/api.js';
 import type { Adjuster } from './adjusters/index.js';
 import { errorEnvelope } from './envelope.js';
@@ -20,11 +21,30 @@ import { traceqlSearchRoutes } from './routes/traceql-search.js';
 import { tracesRoutes } from './routes/traces.js';
 import { QueryService } from './trace-service.js';
 
-export interface QueryAppDeps {
+/** What the API reads: one store's readers. */
+export interface QueryStores {
   reader: TraceReader;
   dependencies: DependencyReader;
   /** RED metrics for `/api/metrics/*`; without it those routes answer 501 (metrics disabled). */
   spanMetrics?: SpanMetricsReader;
+}
+
+/**
+ * Tenancy on: every API route is registered once per tenant with that tenant's stores, and a
+ * request reaches the copy whose tenant its header names (a fastify route constraint), so a
+ * route cannot read another tenant's store, nor share a cache with it. A request that names no
+ * valid tenant matches no API route: 401 with the guard's message (Jaeger's answer). `/health`,
+ * `/ready` and the UI's static files stay open.
+ */
+export interface QueryTenancy {
+  guard: TenantGuard;
+  /** Exactly the guard's tenants. */
+  stores: ReadonlyMap<string, QueryStores>;
+}
+
+export type QueryAppDeps = QueryAppOptions & ((QueryStores & { tenancy?: never }) | { tenancy: QueryTenancy; reader?: never; dependencies?: never; spanMetrics?: never });
+
+interface QueryAppOptions {
   adjusters: readonly Adjuster[];
   logger?: FastifyServerOptions['loggerInstance'];
   /**
@@ -43,10 +63,13 @@ export interface QueryAppDeps {
    * API is also at `/jaeger/api/…`, as jaeger-query's `--query.base-path` does. Default none.
    */
   apiPrefixes?: string[];
-  /** More API routes (extensions), registered at the root and under every `apiPrefixes` entry. */
+  /**
+   * More API routes (extensions), registered at the root and under every `apiPrefixes` entry
+   * (with tenancy: once per tenant, `query` reading that tenant's store).
+   */
   extraApiPlugins?: ((scope: FastifyInstance, query: QueryService) => Promise<void>)[];
-  /** Plugins registered once after the API (the UI). */
-  extraPlugins?: ((app: FastifyInstance, query: QueryService) => Promise<void>)[];
+  /** Plugins registered once after the API, open to every caller (the UI's static files). */
+  extraPlugins?: ((app: FastifyInstance) => Promise<void>)[];
 }
 
 /** api_v3 routes answer errors in their own shape, at the root or under a base path. */
@@ -65,19 +88,49 @@ function statusOf(err: unknown): number {
   return 500;
 }
 
+/** Routes by the tenant header: a route registered for tenant `a` matches only requests naming `a`. */
+type ConstraintStrategy = NonNullable<NonNullable<FastifyServerOptions['routerOptions']>['constraints']>[string];
+
+function tenantConstraint(header: string): ConstraintStrategy {
+  return {
+    name: 'tenant',
+    storage() {
+      const byTenant = new Map<string, ReturnType<ReturnType<ConstraintStrategy['storage']>['get']>>();
+      return { get: (t: string) => byTenant.get(t) ?? null, set: (t, store) => void byTenant.set(t, store) };
+    },
+    // Node joins repeated headers with ', ': no tenant name contains one, so it matches nothing.
+    deriveConstraint: (req) => {
+      const v = req.headers[header];
+      return typeof v === 'string' ? v : ''; // '' names no tenant
+    },
+    // Requests naming a tenant still reach the unconstrained routes (health, the UI's files).
+    mustMatchWhenDerived: false,
+    validate(value: unknown) {
+      if (typeof value !== 'string') throw new Error('tenant constraint must be a string');
+    },
+  };
+}
+
 export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance> {
+  const tenancy = deps.tenancy;
   const app = Fastify({
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: false }),
     // Like jaeger-query: no log line per API call (the UI polls); errors are logged by the handler.
     logController: new LogController({ disableRequestLogging: true }),
     // Jaeger UI sends repeated keys (tag=…&tag=…); fastify's default parser keeps them as arrays.
-    routerOptions: { ignoreTrailingSlash: true },
+    routerOptions: { ignoreTrailingSlash: true, ...(tenancy ? { constraints: { tenant: tenantConstraint(tenancy.guard.header) } } : {}) },
   });
   const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, ...deps.limits };
   for (const [k, v] of Object.entries(limits)) {
     if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`buildQueryApp: limits.${k} must be a positive integer, got ${v}`);
   }
-  const query = new QueryService({ ...deps, limits });
+  const storesByTenant: [string | undefined, QueryStores][] = tenancy
+    ? [...tenancy.guard.tenants].map((t) => {
+      const stores = tenancy.stores.get(t);
+      if (!stores) throw new Error(`buildQueryApp: no stores for tenant '${t}'`);
+      return [t, stores];
+    })
+    : [[undefined, { reader: deps.reader, dependencies: deps.dependencies, spanMetrics: deps.spanMetrics }]];
 
   app.setErrorHandler((err, req, reply) => {
     const status = statusOf(err);
@@ -89,7 +142,20 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
     return reply.code(status).send(errorEnvelope(status, message));
   });
 
+  const sendError = (url: string, reply: FastifyReply, status: number, message: string) => {
+    if (isApiV3(url)) return reply.code(status).send({ error: { httpCode: status, message } });
+    if (isTempo(url)) return reply.code(status).type('text/plain; charset=utf-8').send(message);
+    return reply.code(status).send(errorEnvelope(status, message));
+  };
+
   app.setNotFoundHandler((req, reply) => {
+    // With tenancy every API route is a tenant's: a request whose tenant is missing or unknown
+    // matched none of them and lands here. Say why, as Jaeger does (401 for both).
+    // headersDistinct keeps repeated headers apart; app.inject's requests lack it.
+    const header = tenancy?.guard.header ?? '';
+    const sent = req.raw.headersDistinct?.[header] ?? [req.headers[header] ?? []].flat();
+    const refusal = tenancy?.guard.check(sent).refusal;
+    if (refusal) return sendError(req.url, reply, 401, refusal.message);
     if (isApiV3(req.url)) return reply.code(404).send({ error: { httpCode: 404, message: `no route for ${req.method} ${req.url.split('?')[0]}` } });
     if (isTempo(req.url)) return reply.code(404).type('text/plain; charset=utf-8').send(`no route for ${req.method} ${req.url.split('?')[0]}`);
     return reply.code(404).send(errorEnvelope(404, `no route for ${req.method} ${req.url.split('?')[0]}`));
@@ -108,22 +174,39 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
     return payload;
   });
 
-  const registerApi = async (scope: FastifyInstance) => {
-    await scope.register(healthRoutes, { isReady: deps.isReady ?? (() => true), unreadyReason: deps.unreadyReason });
+  // Per tenant (or once): its own QueryService, so caches in the routes are per tenant too.
+  const registerTenantApi = async (scope: FastifyInstance, stores: QueryStores) => {
+    const query = new QueryService({ ...stores, adjusters: deps.adjusters, limits });
     await scope.register(servicesRoutes, { query });
     await scope.register(tracesRoutes, { query });
     await scope.register(dependenciesRoutes, { query });
-    await scope.register(metricsRoutes, { spanMetrics: deps.spanMetrics });
+    await scope.register(metricsRoutes, { spanMetrics: stores.spanMetrics });
     await scope.register(apiV3Routes, { query });
     await scope.register(propagationRoutes, { query });
     await scope.register(traceqlSearchRoutes, { query });
     await scope.register(tempoRoutes, { query, version: deps.version, prefix: '/tempo' });
     for (const plugin of deps.extraApiPlugins ?? []) await plugin(scope, query);
   };
+  const registerApi = async (scope: FastifyInstance) => {
+    await scope.register(healthRoutes, { isReady: deps.isReady ?? (() => true), unreadyReason: deps.unreadyReason });
+    for (const [tenant, stores] of storesByTenant) {
+      if (tenant === undefined) {
+        await registerTenantApi(scope, stores);
+        continue;
+      }
+      await scope.register(async (tenantScope) => {
+        // Every route this scope (and what it registers) adds answers this tenant only.
+        tenantScope.addHook('onRoute', (route) => {
+          route.constraints = { ...route.constraints, tenant };
+        });
+        await registerTenantApi(tenantScope, stores);
+      });
+    }
+  };
   await registerApi(app);
   for (const prefix of deps.apiPrefixes ?? []) {
     if (prefix && prefix !== '/') await app.register(registerApi, { prefix: prefix.replace(/\/+$/, '') });
   }
-  for (const plugin of deps.extraPlugins ?? []) await plugin(app, query);
+  for (const plugin of deps.extraPlugins ?? []) await plugin(app);
   return app;
 }

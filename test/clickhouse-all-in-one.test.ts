@@ -116,4 +116,17 @@ describe('meshtrace storage migrate', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--clickhouse-database (MESHTRACE_CLICKHOUSE_DATABASE)');
   });
+
+  it('with --tenants migrates each tenant\'s database, which servers started with --clickhouse-no-migrate then use', async () => {
+    const out = await runCli(['storage', 'migrate', '--clickhouse-url', ch.url, '--clickhouse-database', 'cli_t', '--tenants', 'acme,globex']);
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toBe(`applied migrations 1 to cli_t_acme at ${ch.url}\napplied migrations 1 to cli_t_globex at ${ch.url}\n`);
+    const settings = { storage: 'clickhouse', clickhouseUrl: ch.url, clickhouseDatabase: 'cli_t', clickhouseNoMigrate: 'true', controlPlanePort: 'off' } as const;
+    const server = await startTestServer({ ...settings, tenants: 'acme,globex' });
+    await server.stop();
+    await expect(startTestServer({ ...settings, tenants: 'acme,initech' })).rejects.toThrow(/cli_t_initech/);
+    const bad = await runCli(['storage', 'migrate', '--tenants', 'Acme']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--tenants (MESHTRACE_TENANTS): tenant 'Acme' is not a valid name");
+  });
 });

@@ -10,6 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { payloadFailureOf, STORAGE_RETRY_AFTER_SECONDS, type Component, type PayloadConsumer } from '../pipeline.js';
 import { encodeExportResponse } from '../otlp/response.js';
+import type { TenantGuard } from '../../tenancy/tenancy.js';
 
 export interface OtlpGrpcConfig {
   host: string;
@@ -37,13 +38,22 @@ export const TRACE_SERVICE_DEFINITION: grpc.ServiceDefinition = {
 
 export type OtlpGrpcReceiver = Component & { address(): { host: string; port: number } };
 
-export function createOtlpGrpcReceiver(opts: { config: OtlpGrpcConfig; consumer: PayloadConsumer; logger?: Logger }): OtlpGrpcReceiver {
-  const { config, consumer, logger } = opts;
+/**
+ * `tenancy`: a call must carry one valid tenant in the metadata key `tenancy.header` — missing →
+ * UNAUTHENTICATED, unknown or repeated → PERMISSION_DENIED (Jaeger's codes), nothing stored.
+ */
+export function createOtlpGrpcReceiver(opts: { config: OtlpGrpcConfig; consumer: PayloadConsumer; tenancy?: TenantGuard; logger?: Logger }): OtlpGrpcReceiver {
+  const { config, consumer, logger, tenancy } = opts;
   let server: grpc.Server | undefined;
   let boundPort = config.port;
 
   const exportHandler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
-    consumer.consumePayload('otlp-protobuf', call.request).then(
+    const tenant = tenancy?.check(call.metadata.get(tenancy.header));
+    if (tenant?.refusal) {
+      callback({ code: tenant.refusal.reason === 'missing' ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED, details: tenant.refusal.message });
+      return;
+    }
+    consumer.consumePayload('otlp-protobuf', call.request, tenant?.tenant).then(
       (r) => callback(null, encodeExportResponse('protobuf', r.rejectedSpans, r.errorMessage)),
       (err: unknown) => {
         const f = payloadFailureOf(err);

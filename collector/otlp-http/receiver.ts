@@ -29,6 +29,7 @@ import {
   RpcCode,
   type OtlpEncoding,
 } from '../otlp/response.js';
+import type { TenantGuard } from '../../tenancy/tenancy.js';
 import { parseOtlpHttpConfig, type OtlpHttpConfig } from './config.js';
 
 export const OTLP_TRACES_PATH = '/v1/traces';
@@ -52,10 +53,12 @@ export function otlpEncodingOf(contentType: string | undefined): OtlpEncoding | 
 export function createOtlpHttpReceiver(deps: {
   config: Partial<OtlpHttpConfig>;
   consumer: PayloadConsumer;
+  /** Tenancy on: a request must name a valid tenant (else 401, nothing read or stored). */
+  tenancy?: TenantGuard;
   logger: Logger;
 }): OtlpHttpReceiver {
   const config = parseOtlpHttpConfig(deps.config);
-  const { consumer, logger } = deps;
+  const { consumer, logger, tenancy } = deps;
   const cors = createCors({ allowedOrigins: config.corsAllowedOrigins, methods: 'POST, OPTIONS' });
   const maxBytes = config.maxRequestBodyBytes;
 
@@ -108,6 +111,11 @@ export function createOtlpHttpReceiver(deps: {
         `unsupported Content-Encoding ${JSON.stringify(req.headers['content-encoding'])}; use gzip, deflate or none`,
       );
     }
+    // Before the body is read: a refused tenant costs no decoding (Jaeger's gRPC tap handle, for the same reason).
+    const tenant = tenancy?.check(req.headersDistinct[tenancy.header]);
+    if (tenant?.refusal) {
+      return sendStatus(res, 401, enc, tenant.refusal.reason === 'missing' ? RpcCode.UNAUTHENTICATED : RpcCode.PERMISSION_DENIED, tenant.refusal.message);
+    }
     const declared = Number(req.headers['content-length']);
     if (declared > maxBytes) {
       return sendStatus(res, 413, enc, RpcCode.RESOURCE_EXHAUSTED, `request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes`);
@@ -125,7 +133,7 @@ export function createOtlpHttpReceiver(deps: {
 
     let result: PayloadResult;
     try {
-      result = await consumer.consumePayload(enc === 'protobuf' ? 'otlp-protobuf' : 'otlp-json', body);
+      result = await consumer.consumePayload(enc === 'protobuf' ? 'otlp-protobuf' : 'otlp-json', body, tenant?.tenant);
     } catch (err) {
       const a = payloadHttpAnswer(err, logger);
       if (a.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(a.retryAfterSeconds));

@@ -19,6 +19,8 @@ export const RpcCode = {
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
+  PERMISSION_DENIED: 7,
+  UNAUTHENTICATED: 16,
 } as const;
 
 const EMPTY = Buffer.alloc(0);

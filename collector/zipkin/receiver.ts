@@ -17,6 +17,7 @@ import {
   RequestAbortedError,
 } from '../http/read-body.js';
 import { payloadHttpAnswer, type Component, type PayloadConsumer, type PayloadResult } from '../pipeline.js';
+import type { TenantGuard } from '../../tenancy/tenancy.js';
 
 export const ZIPKIN_SPANS_PATH = '/api/v2/spans';
 
@@ -33,8 +34,9 @@ export interface ZipkinConfig {
 
 export type ZipkinReceiver = Component & { address(): { host: string; port: number } };
 
-export function createZipkinReceiver(deps: { config: ZipkinConfig; consumer: PayloadConsumer; logger: Logger }): ZipkinReceiver {
-  const { config, consumer, logger } = deps;
+/** `tenancy`: a request must name a valid tenant (else 401, nothing read or stored). */
+export function createZipkinReceiver(deps: { config: ZipkinConfig; consumer: PayloadConsumer; tenancy?: TenantGuard; logger: Logger }): ZipkinReceiver {
+  const { config, consumer, logger, tenancy } = deps;
   const cors = createCors({ allowedOrigins: config.corsAllowedOrigins, methods: 'POST, OPTIONS' });
   const maxBytes = config.maxRequestBodyBytes;
 
@@ -63,6 +65,8 @@ export function createZipkinReceiver(deps: { config: ZipkinConfig; consumer: Pay
     }
     const coding = parseContentCoding(req.headers['content-encoding']);
     if (!coding) return text(res, 415, `unsupported Content-Encoding ${JSON.stringify(req.headers['content-encoding'])}`);
+    const tenant = tenancy?.check(req.headersDistinct[tenancy.header]);
+    if (tenant?.refusal) return text(res, 401, tenant.refusal.message);
     const declared = Number(req.headers['content-length']);
     if (declared > maxBytes) return text(res, 413, `request body of ${declared} bytes exceeds the limit of ${maxBytes} bytes`);
 
@@ -79,7 +83,7 @@ export function createZipkinReceiver(deps: { config: ZipkinConfig; consumer: Pay
 
     let result: PayloadResult;
     try {
-      result = await consumer.consumePayload('zipkin-json', body);
+      result = await consumer.consumePayload('zipkin-json', body, tenant?.tenant);
     } catch (err) {
       const a = payloadHttpAnswer(err, logger);
       if (a.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(a.retryAfterSeconds));

@@ -9,7 +9,7 @@
  *   The file is re-read when its mtime changes, so rebuilding the UI needs no restart.
  * - `<basePath>trace/:id` also gets `<link rel="preload">` for the trace's compact form (meshtrace
  *   extension), so the server reads the trace while the browser is still loading the scripts.
- *   Off with `preloadTrace: false` (e.g. when the extensions are not registered).
+ *   Off with `preloadTrace: false` (e.g. when the extensions are not registered) and with tenancy.
  * - When `basePath` is not `/`, `GET /` redirects to it.
  * - If the UI was never built, those pages answer 503 with the command that builds it.
  */
@@ -27,6 +27,11 @@ export interface UiRoutesOptions {
   apiBasePath?: string;
   /** Preload `api/ext/traces/:id/compact` on trace pages; default true. */
   preloadTrace?: boolean;
+  /**
+   * Tenancy on: the header the API wants, told to the UI in `<meta name="meshtrace-tenancy-header">`
+   * so a tenant chosen with `?tenant=` can be sent in it (ui/src/api.ts). Undefined = tenancy off.
+   */
+  tenancyHeader?: string;
 }
 
 /** `jaeger` → `/jaeger/`, `/` → `/`. Rejects characters that would need escaping in HTML or URLs. */
@@ -60,7 +65,9 @@ export const uiRoutes: FastifyPluginAsync<UiRoutesOptions> = async (app, opts) =
     if (cached?.mtimeMs !== mtimeMs) {
       const html = readFileSync(indexPath, 'utf8')
         .replace(/<base href="[^"]*"\s*\/?>/, `<base href="${base}" />`)
-        .replace(/<meta name="meshtrace-api-base" content="[^"]*"\s*\/?>/, `<meta name="meshtrace-api-base" content="${apiBase}" />`);
+        .replace(/<meta name="meshtrace-api-base" content="[^"]*"\s*\/?>/, `<meta name="meshtrace-api-base" content="${apiBase}" />`)
+        // A header name is a token (tenancy/tenancy.ts): nothing in it needs escaping in an attribute.
+        .replace('</head>', opts.tenancyHeader && /^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(opts.tenancyHeader) ? `  <meta name="meshtrace-tenancy-header" content="${opts.tenancyHeader}" />\n  </head>` : '</head>');
       cached = { mtimeMs, html };
     }
     return cached.html;
@@ -69,7 +76,9 @@ export const uiRoutes: FastifyPluginAsync<UiRoutesOptions> = async (app, opts) =
   const sendIndex = (reply: FastifyReply, traceId?: string) => {
     let html = indexHtml();
     // Only a plain hex id goes into the markup; anything else gets no preload (the page reports the bad id).
-    if (html !== undefined && traceId && opts.preloadTrace !== false && /^[0-9a-fA-F]{1,32}$/.test(traceId)) {
+    // Not with tenancy: a preload carries no tenant header of the page's choosing, and Chromium hands
+    // its 401 to the page's own fetch (which has the header) as if it were the answer.
+    if (html !== undefined && traceId && opts.preloadTrace !== false && !opts.tenancyHeader && /^[0-9a-fA-F]{1,32}$/.test(traceId)) {
       const href = `${apiBase}api/ext/traces/${traceId}/compact`;
       html = html.replace('</head>', `  <link rel="preload" href="${href}" as="fetch" crossorigin="anonymous" />\n  </head>`);
     }

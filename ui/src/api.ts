@@ -21,6 +21,26 @@ function apiBase(): string {
   return new URL(meta, document.baseURI).href;
 }
 
+const TENANT_KEY = 'meshtrace.tenant';
+
+/**
+ * With tenancy on, the server names its tenant header in `<meta name="meshtrace-tenancy-header">`.
+ * A tenant chosen with `?tenant=NAME` on any page is remembered in this browser and sent in that
+ * header; without one nothing is added (a reverse proxy in front may set the header itself, as
+ * for Jaeger UI).
+ */
+export function tenancy(): { header: string; tenant: string | null } | undefined {
+  const header = document.querySelector('meta[name="meshtrace-tenancy-header"]')?.getAttribute('content');
+  if (!header) return undefined;
+  const fromUrl = new URLSearchParams(location.search).get('tenant');
+  try {
+    if (fromUrl) localStorage.setItem(TENANT_KEY, fromUrl);
+    return { header, tenant: fromUrl || localStorage.getItem(TENANT_KEY) };
+  } catch {
+    return { header, tenant: fromUrl }; // storage disabled
+  }
+}
+
 /** GETs `path` (relative, e.g. `api/services`) and returns the envelope; throws ApiError with the server's message. */
 export async function getEnvelope<T>(path: string, signal?: AbortSignal): Promise<Envelope<T>> {
   return getJson<Envelope<T>>(path, signal);
@@ -29,10 +49,11 @@ export async function getEnvelope<T>(path: string, signal?: AbortSignal): Promis
 /** GETs a JSON body (an envelope, or a bare object like the metrics API's); errors as `getEnvelope`. */
 async function getJson<T extends { errors?: { msg: string }[] | null }>(path: string, signal?: AbortSignal): Promise<T> {
   const url = new URL(path, apiBase());
+  const t = tenancy();
   let res: Response;
   try {
-    // No custom headers: the request must match the server's <link rel="preload"> to reuse it.
-    res = await fetch(url, { signal });
+    // No other custom headers: the request must match the server's <link rel="preload"> to reuse it.
+    res = await fetch(url, { signal, ...(t?.tenant ? { headers: { [t.header]: t.tenant } } : {}) });
   } catch (e) {
     if ((e as Error).name === 'AbortError') throw e;
     throw new ApiError(`Cannot reach the query server (${url.host}): ${(e as Error).message}`, 0);
@@ -44,7 +65,8 @@ async function getJson<T extends { errors?: { msg: string }[] | null }>(path: st
     // fall through: non-JSON body
   }
   if (!res.ok || !body) {
-    const msg = body?.errors?.map((x) => x.msg).join('; ') || `${res.status} ${res.statusText}`;
+    let msg = body?.errors?.map((x) => x.msg).join('; ') || `${res.status} ${res.statusText}`;
+    if (res.status === 401 && t) msg += ` (open the UI with ?tenant=NAME, or through a proxy that sets the ${t.header} header)`;
     throw new ApiError(msg, res.status);
   }
   return body;
