@@ -153,6 +153,31 @@ describe('H1Pool: the plaintext upstream client', () => {
     expect(sockets.size).toBe(3);
   });
 
+  it('an answer before the request body was sent completes the exchange and frees its connection slot without reusing the connection', async () => {
+    // One connection allowed: the next request gets through only if the slot was given back.
+    pool = new H1Pool({ connections: 1, keepAliveTimeoutMs: 4000 });
+    const up = await rawUpstream((s, d) => {
+      if (d.startsWith('POST /big')) s.write('HTTP/1.1 413 Payload Too Large\r\ncontent-length: 8\r\n\r\ntoo long');
+      else if (d.startsWith('GET /next')) s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+    });
+    try {
+      // A body that never ends: only the 413 can complete this exchange.
+      const body = new Readable({ read() {} });
+      body.push(Buffer.alloc(1024, 1));
+      const r = await send(pool, { port: up.port, method: 'POST', path: '/big', headers: { 'content-length': '1000000' }, body });
+      expect(r).toMatchObject({ status: 413, body: 'too long' });
+      body.push(Buffer.alloc(1024, 2));
+      expect(await send(pool, { port: up.port, path: '/next' })).toMatchObject({ status: 200, body: 'ok' });
+      expect(up.connections).toBe(2);
+      // The rest of the client's body is read and dropped, not cut off: destroying the client's
+      // request stream would reset its connection, possibly before the 413 reached it.
+      await new Promise((r) => setTimeout(r, 20));
+      expect(body.destroyed).toBe(false);
+      expect(body.readableLength).toBe(0);
+      body.destroy();
+    } finally { up.server.close(); }
+  });
+
   it('abort() ends the request with the given reason and drops its connection', async () => {
     pool = new H1Pool({ connections: 4, keepAliveTimeoutMs: 4000 });
     const up = await rawUpstream(() => {}); // never answers

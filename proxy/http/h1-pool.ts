@@ -260,12 +260,18 @@ class Exchange1 implements H1Controller {
     }
   }
 
-  /** Streams the request body with backpressure both ways. */
+  /**
+   * Streams the request body with backpressure both ways. Once the exchange is over (an early
+   * answer, an abort, a dead connection) the rest of the body is read and dropped rather than the
+   * loop left: leaving it would destroy the client's request stream, and with it the client's
+   * connection, possibly before the answer reached it (Node's server drains a request body the
+   * same way once its response is done).
+   */
   private async pump(body: Readable | AsyncIterable<Buffer>, chunked: boolean, conn: Conn): Promise<void> {
     const s = conn.socket;
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
-        if (conn.ex !== this || conn.dead) return;
+        if (conn.ex !== this || conn.dead) continue;
         if (!chunk.length) continue;
         let ok: boolean;
         if (chunked) {
@@ -280,8 +286,6 @@ class Exchange1 implements H1Controller {
       if (conn.ex !== this || conn.dead) return;
       if (chunked) s.write('0\r\n\r\n', 'latin1');
       this.sent = true;
-      // The response was complete before the body was: the connection could not be reused then.
-      if (this.finished) conn.kill();
     } catch (err) {
       // The client's body failed (it went away): the upstream request cannot be completed.
       if (conn.ex === this) this.abort(err as Error);
@@ -303,9 +307,9 @@ class Exchange1 implements H1Controller {
     const c = this.conn!;
     c.ex = undefined;
     if (this.paused) c.socket.resume();
+    // A request whose body is still being sent (an early answer) leaves the connection unusable.
     if (this.sent && this.keepAlive) this.pool.release(c);
-    else if (this.sent) c.kill();
-    // else: pump() kills it once it notices (or on its own error).
+    else c.kill();
     this.handler.onResponseEnd?.(this, {});
   }
 
