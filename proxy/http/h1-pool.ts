@@ -256,7 +256,7 @@ class Exchange1 implements H1Controller {
     } else {
       const chunked = !hasLength;
       s.write(chunked ? `${head}transfer-encoding: chunked\r\n\r\n` : `${head}\r\n`, 'latin1');
-      void this.pump(body, chunked, conn);
+      void this.pump(body, chunked ? -1 : Number(h['content-length']), conn);
     }
   }
 
@@ -267,8 +267,12 @@ class Exchange1 implements H1Controller {
    * connection, possibly before the answer reached it (Node's server drains a request body the
    * same way once its response is done).
    */
-  private async pump(body: Readable | AsyncIterable<Buffer>, chunked: boolean, conn: Conn): Promise<void> {
+  private async pump(body: Readable | AsyncIterable<Buffer>, length: number, conn: Conn): Promise<void> {
     const s = conn.socket;
+    const chunked = length < 0;
+    // Bytes of a Content-Length body still to send: the request counts as sent at its last byte,
+    // not when the stream's end is seen a turn later, by which time the response may be complete.
+    let left = length;
     try {
       for await (const chunk of body as AsyncIterable<Buffer>) {
         if (conn.ex !== this || conn.dead) continue;
@@ -280,7 +284,11 @@ class Exchange1 implements H1Controller {
           s.write(chunk);
           ok = s.write('\r\n', 'latin1');
           s.uncork();
-        } else ok = s.write(chunk);
+        } else {
+          ok = s.write(chunk);
+          left -= chunk.length;
+          if (left <= 0) this.sent = true;
+        }
         if (!ok) await new Promise<void>((r) => { const done = () => { s.off('drain', done); s.off('close', done); r(); }; s.on('drain', done); s.on('close', done); });
       }
       if (conn.ex !== this || conn.dead) return;
