@@ -14,7 +14,7 @@ import type { ProxyConfig } from './config.js';
  *   told the app its `HTTP_PROXY` from them.
  * - `collector`, `export`: the span exporter holds its queue and batches; rebuilding it would
  *   drop or reorder queued spans.
- * - `maxConnectionsPerUpstream`: the upstream pools (H1Pool, the mTLS undici Agents) are long-lived and keep their connections.
+ * - `maxConnectionsPerUpstream`: the undici pools are long-lived and keep their connections.
  * - `downstream`: the listeners' HTTP servers take their timeouts (and how often Node checks the
  *   headers timeout) when they are created.
  * Everything else (upstreams, sampling, propagators, timeoutMs, accessLog, appHost/appPort, mtls,
