@@ -2,12 +2,12 @@ import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { Agent } from 'undici';
 import { createAccessLogger } from './access-log.js';
 import { createAdminServer, type AdminGuard } from './admin.js';
 import { ConfigError, parseProxyConfig, publicConfig, type ProxyConfig, type ProxyConfigInput } from './config.js';
 import { watchConfigFile, type ConfigWatcher, type ConfigWatchOptions } from './config-watch.js';
 import { InflightTraces } from './doctor.js';
+import { H1Pool } from './http/h1-pool.js';
 import type { Exchange } from './filters/types.js';
 import { inboundChain } from './listeners/inbound.js';
 import { createListener, destroyConnections, downstreamServerOptions, type ListenerOptions } from './listeners/listener.js';
@@ -169,7 +169,7 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
   const inboundMtls = new InboundMtls((why, detail) => logger.debug({ why, detail }, 'inbound connection refused by mTLS'));
   inboundMtls.apply(config, material);
   const deps = { config, metrics, inflight, traffic, accessLog, record, onFilterError, upstreamTls: tlsClients.build(config, material), selfPrincipal: material?.spiffeId };
-  const pool = () => new Agent({ connections: config.maxConnectionsPerUpstream, keepAliveTimeout: 4_000, pipelining: 1 });
+  const pool = () => new H1Pool({ connections: config.maxConnectionsPerUpstream, keepAliveTimeoutMs: 4_000 });
   const appPool = pool();
   const upstreamPool = pool();
 

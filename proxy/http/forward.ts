@@ -5,14 +5,16 @@ import type { Dispatcher } from 'undici';
 import type { FilterChain } from '../filters/chain.js';
 import type { Exchange, LocalReply } from '../filters/types.js';
 import type { AttemptOutcome } from '../traffic/retry.js';
+import type { H1Controller, H1Handler, H1Pool } from './h1-pool.js';
 import { endToEndHeaders } from './headers.js';
 
 /**
  * One try of the terminal router (proxy/traffic/router.ts runs retries and faults around it):
- * sends the exchange to `ex.upstream` over a pooled keep-alive connection
- * (undici's low-level dispatch: no per-request stream objects or abort signals, which dominated
- * the cost with the high-level API) and streams both bodies without buffering, with
- * backpressure both ways. Failure mapping (Envoy's flags):
+ * sends the exchange to `ex.upstream` over a pooled keep-alive connection and streams both
+ * bodies without buffering, with backpressure both ways. Plaintext upstreams go through the
+ * listener's H1Pool (proxy/http/h1-pool.ts: raw sockets and Node's llhttp, about a third of
+ * undici's cost per request); ISTIO_MUTUAL upstreams through their undici Agent
+ * (proxy/mtls/outbound.ts). Both call the same handler (undici's dispatch-controller shape). Failure mapping (Envoy's flags):
  * - connection refused/reset before response headers → 503 `UF`;
  * - name resolution failure → 503 `UH` (no healthy upstream);
  * - no response headers within the timeout of the request's end (or, for a held body, of the
@@ -21,7 +23,8 @@ import { endToEndHeaders } from './headers.js';
  * - upstream reset mid-body → downstream connection reset, `UR`.
  */
 export interface ForwardOptions {
-  dispatcher: Dispatcher;
+  /** Plaintext upstream connections (the listener's pool). */
+  dispatcher: H1Pool;
   /** Longest wait for response headers after the request ended, ms, for exchanges that set no `timeoutMs`; 0 = none. */
   timeoutMs: number;
 }
@@ -85,16 +88,6 @@ async function* counted(req: IncomingMessage, ex: Exchange): AsyncGenerator<Buff
   }
 }
 
-const originCache = new Map<string, string>();
-function originOf(host: string, port: number): string {
-  const key = `${host}:${port}`;
-  let o = originCache.get(key);
-  if (!o) {
-    o = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    if (originCache.size < 10_000) originCache.set(key, o);
-  }
-  return o;
-}
 const tlsOriginOf = (host: string, port: number): string => `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
 /** Errors of a TLS handshake or certificate check (Node's ERR_TLS_*, OpenSSL's ERR_SSL_* and X509 verify codes). */
@@ -115,9 +108,9 @@ export function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse,
 }
 
 /** One try to `ex.upstream`; see forward() and AttemptOptions. */
-export function attempt(ex: Exchange, req: IncomingMessage, res: ServerResponse, chain: FilterChain, dispatcher: Dispatcher, a: AttemptOptions): AttemptHandle {
+export function attempt(ex: Exchange, req: IncomingMessage, res: ServerResponse, chain: FilterChain, dispatcher: H1Pool, a: AttemptOptions): AttemptHandle {
   const up = ex.upstream!;
-  let controller: Dispatcher.DispatchController | undefined;
+  let controller: H1Controller | undefined;
   let pending: ProxyAbort | undefined;
   let timer: NodeJS.Timeout | undefined;
   let answered = false;
@@ -169,16 +162,7 @@ export function attempt(ex: Exchange, req: IncomingMessage, res: ServerResponse,
   }
 
   t0 = performance.now();
-  // ISTIO_MUTUAL: the upstream's own mTLS client (proxy/mtls/outbound.ts).
-  (up.tls ? up.tls.dispatcher : dispatcher).dispatch({
-    origin: up.tls ? tlsOriginOf(up.host, up.port) : originOf(up.host, up.port),
-    path: ex.path,
-    method: ex.method as Dispatcher.HttpMethod,
-    headers: ex.headers,
-    body,
-    headersTimeout: 0,
-    bodyTimeout: 0,
-  }, {
+  const handler: H1Handler = {
     onRequestStart(c) {
       controller = c;
       if (pending) c.abort(pending);
@@ -256,6 +240,20 @@ export function attempt(ex: Exchange, req: IncomingMessage, res: ServerResponse,
       else if (outcome.kind === 'connect-failure' || outcome.kind === 'reset') sendLocalReply(ex, res, chain, { status: 503, body: 'upstream connect error or disconnect/reset before headers', flag: 'UF' });
       else sendLocalReply(ex, res, chain, { status: 503, body: `upstream error: ${err.message}`, flag: 'UF' });
     },
-  });
+  };
+  if (up.tls) {
+    // ISTIO_MUTUAL: the upstream's own mTLS client (proxy/mtls/outbound.ts).
+    up.tls.dispatcher.dispatch({
+      origin: tlsOriginOf(up.host, up.port),
+      path: ex.path,
+      method: ex.method as Dispatcher.HttpMethod,
+      headers: ex.headers,
+      body: body as Readable | Buffer | null,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+    }, handler as Dispatcher.DispatchHandler);
+  } else {
+    dispatcher.dispatch({ host: up.host, port: up.port, method: ex.method, path: ex.path, headers: ex.headers, body }, handler);
+  }
   return { abort: () => abort(new ProxyAbort('timeout')) };
 }

@@ -2,10 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerOptions, ty
 import { connect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import type { Dispatcher } from 'undici';
 import type { FilterChain } from '../filters/chain.js';
 import type { Exchange } from '../filters/types.js';
 import { sendLocalReply } from '../http/forward.js';
+import type { H1Pool } from '../http/h1-pool.js';
 import { endToEndHeaders, framingError } from '../http/headers.js';
 import { relayUpgrade } from '../http/upgrade.js';
 import type { ProxyMetrics } from '../metrics.js';
@@ -24,7 +24,8 @@ export interface ListenerOptions {
    * afterwards, while requests in flight finish on the chain and timeout they started with.
    */
   chain: FilterChain;
-  dispatcher: Dispatcher;
+  /** Plaintext upstream connections (ISTIO_MUTUAL upstreams bring their own client). */
+  dispatcher: H1Pool;
   timeoutMs: number;
   metrics: ProxyMetrics;
   /** Allow CONNECT tunnels (outbound: HTTPS through HTTP_PROXY). They are relayed, not traced. */

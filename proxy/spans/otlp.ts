@@ -100,7 +100,26 @@ class Writer {
   }
 
   finish(): Uint8Array { return this.buf.slice(0, this.pos); }
+
+  /**
+   * A copy of what was written, carved from a shared 64 KiB slab (as Node's Buffer pool does):
+   * one ArrayBuffer per span was most of encodeSpan's cost (allocation and its GC). A slab is
+   * freed once every span cut from it has been exported.
+   */
+  finishPooled(): Uint8Array {
+    const n = this.pos;
+    if (n > SLAB_BYTES >>> 3) return this.finish();
+    if (slabUsed + n > SLAB_BYTES) { slab = new Uint8Array(SLAB_BYTES); slabUsed = 0; }
+    const out = slab.subarray(slabUsed, slabUsed + n);
+    out.set(this.buf.subarray(0, n));
+    slabUsed += n;
+    return out;
+  }
 }
+
+const SLAB_BYTES = 64 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
 
 const encoder = new TextEncoder();
 const HEX = new Uint8Array(128);
@@ -181,7 +200,7 @@ export function encodeSpan(s: SpanInit): Uint8Array {
   // A parent span id means a remote parent here (it came in the request's headers).
   const remote = s.parentSpanId ? s.parentIsRemote : undefined;
   w.tag(16, 5); w.fixed32(TRACE_FLAGS_SAMPLED | SPAN_FLAGS_HAS_IS_REMOTE | (remote ? SPAN_FLAGS_IS_REMOTE : 0));
-  return w.finish();
+  return w.finishPooled();
 }
 
 /** Turns encoded spans (all of one resource and scope) into an `ExportTraceServiceRequest` body. */
