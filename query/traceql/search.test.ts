@@ -71,6 +71,21 @@ describe('searchTraceQL on SQLite', () => {
     expect(r.matches.map((m) => m.index.trace.traceId).sort()).toEqual([...matchingIds].sort());
   });
 
+  it('rules candidates out on their span skeletons before reading them whole, with the same answer as without', async () => {
+    const q = parseTraceQL('{ kind = server } > { status = error && name = "load" }');
+    const r = await searchTraceQL(storage.reader, q, opts());
+    // The 60 plain traces have their error on `save`: their skeletons rule them out.
+    expect(r.skeletonRejected).toBe(60);
+    expect(r.inspectedTraces).toBe(63);
+    expect(r.inspectedSpans).toBe(9); // only the 3 matches were read whole
+    const { getTraceSkeletons: _, ...withoutSkeletons } = storage.reader;
+    const plain = await searchTraceQL(withoutSkeletons, q, opts());
+    expect(plain.skeletonRejected).toBe(0);
+    expect(plain.inspectedSpans).toBe(63 * 3);
+    expect(r.matches.map((m) => m.index.trace.traceId)).toEqual(plain.matches.map((m) => m.index.trace.traceId));
+    expect(r.matches.map((m) => m.index.trace.traceId).sort()).toEqual([...matchingIds].sort());
+  });
+
   it('answers a spanset || from the union of both sides\' index candidates, newest first', async () => {
     const r = await searchTraceQL(storage.reader, parseTraceQL('{ .req = "r5" } || { .req = "r40" && kind = server }'), opts());
     // Trace i carries req=r(i+1): r5 is trace 4 (the 2nd plain one), r40 trace 39; trace 39 is newer.
@@ -111,6 +126,22 @@ describe('SQLite findCandidateTraceIds (unconfirmed candidates)', () => {
     expect(candidates).toEqual(newest);
     expect(await storage.reader.findCandidateTraceIds!({ ...q, limit: 10 })).toEqual(newest.slice(0, 10));
     expect(all).toEqual(expect.arrayContaining(candidates));
+  });
+});
+
+describe('SQLite getTraceSkeletons', () => {
+  it('returns each span\'s columns as getTraces has them, in the same order, without unknown ids', async () => {
+    const ids = [matchingIds[0], '0'.repeat(32), plainIds[5]];
+    const [whole, skeletons] = [await storage.reader.getTraces({ traceIds: ids }), await storage.reader.getTraceSkeletons!({ traceIds: ids })];
+    expect(skeletons.map((t) => t.traceId)).toEqual([matchingIds[0], plainIds[5]]);
+    expect(skeletons).toEqual(whole.map((t) => ({
+      traceId: t.traceId,
+      spans: t.spans.map((sp) => ({
+        spanId: sp.spanId, parentSpanId: sp.parentSpanId, name: sp.name, kind: sp.kind, statusCode: sp.status.code, startTimeUs: sp.startTimeUs,
+        durationUs: sp.durationUs, serviceName: sp.resource.serviceName, serviceAttribute: sp.resource.attributes.find((a) => a.key === 'service.name'),
+      })),
+    })));
+    expect(skeletons[0].spans[1]).toMatchObject({ name: 'load', kind: SpanKind.CLIENT, statusCode: StatusCode.ERROR, serviceAttribute: { key: 'service.name', value: 'api' } });
   });
 });
 

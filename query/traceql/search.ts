@@ -20,9 +20,10 @@ import { SpanBudget } from '../../storage/span-budget.js';
 import type { TraceQLQuery } from './ast.js';
 import { evaluateTrace, indexTrace, type TraceIndex, type TraceMatchResult } from './evaluate.js';
 import { planCandidates } from './plan.js';
+import { mayMatch, prefilterApplies } from './prefilter.js';
 
-/** What the search needs from storage: two methods every backend has, and an optional faster one. */
-export type CandidateReader = Pick<TraceReader, 'findTraceIds' | 'getTraces' | 'findCandidateTraceIds'>;
+/** What the search needs from storage: two methods every backend has, and optional faster ones. */
+export type CandidateReader = Pick<TraceReader, 'findTraceIds' | 'getTraces' | 'findCandidateTraceIds' | 'getTraceSkeletons'>;
 
 export interface TraceQLSearchOptions {
   startUs: number;
@@ -42,7 +43,11 @@ export interface TraceQLMatch extends TraceMatchResult {
 export interface TraceQLSearchResult {
   /** Newest first (trace start). */
   matches: TraceQLMatch[];
+  /** Candidate traces checked (on skeletons or whole). */
   inspectedTraces: number;
+  /** Of those, ruled out on their span skeletons without being read whole (prefilter.ts). */
+  skeletonRejected: number;
+  /** Spans read whole (what `maxScanSpans` bounds); skeleton spans are not counted. */
   inspectedSpans: number;
   narrowedBy: string[];
   /** Set when a bound ended the search before the candidates ran out. */
@@ -62,11 +67,15 @@ export async function searchTraceQL(reader: CandidateReader, q: TraceQLQuery, op
   /** Evaluated candidates → their trace start (the threshold of a multi-query round). */
   const evaluated = new Map<string, number>();
   let inspectedSpans = 0;
+  let skeletonRejected = 0;
+  // Skeletons first when the store has them and they can rule anything out.
+  const skeletons = reader.getTraceSkeletons && prefilterApplies(q) ? reader.getTraceSkeletons.bind(reader) : undefined;
   let stoppedEarly: string | undefined;
   let want = Math.min(Math.max(opts.limit * 2, 20), opts.maxCandidates);
   const done = (): TraceQLSearchResult => ({
     matches: matches.sort(newestFirst).slice(0, opts.limit),
     inspectedTraces: evaluated.size,
+    skeletonRejected,
     inspectedSpans,
     narrowedBy: plan.narrowedBy,
     stoppedEarly,
@@ -75,7 +84,19 @@ export async function searchTraceQL(reader: CandidateReader, q: TraceQLQuery, op
   /** Reads and evaluates `ids` in order; false when the scan bound stopped it (or, single query, `limit` matched). */
   const evaluate = async (ids: string[]): Promise<boolean> => {
     for (let i = 0; i < ids.length; i += READ_CHUNK) {
-      const chunk = ids.slice(i, i + READ_CHUNK);
+      let chunk = ids.slice(i, i + READ_CHUNK);
+      if (skeletons) {
+        const byId = new Map((await skeletons({ traceIds: chunk })).map((t) => [t.traceId, t]));
+        chunk = chunk.filter((id) => {
+          const t = byId.get(id);
+          if (!t || t.spans.length === 0) { evaluated.set(id, -Infinity); return false; } // purged since the ids were read
+          if (mayMatch(q, t)) return true;
+          evaluated.set(id, Math.min(...t.spans.map((sp) => sp.startTimeUs)));
+          skeletonRejected++;
+          return false;
+        });
+        if (chunk.length === 0) continue;
+      }
       const left = opts.maxScanSpans - inspectedSpans;
       if (left <= 0) { stoppedEarly = scanMessage(opts.maxScanSpans); return false; }
       const budget = new SpanBudget(left);
