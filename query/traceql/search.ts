@@ -1,7 +1,8 @@
 /**
  * Runs a TraceQL query against any `TraceReader`: candidate trace ids from the store's indexes
  * (plan.ts), then each candidate read whole and evaluated exactly (evaluate.ts), until the
- * `limit` most recent matches are known.
+ * `limit` most recent matches are known. When the store offers span skeletons, candidates are
+ * first checked on them (prefilter.ts) and only those that may match are read whole.
  *
  * The reader returns the `n` most recent candidates for `limit: n` (by trace start), so asking
  * again with a larger `n` returns the same prefix plus older ones: each round evaluates only the
@@ -56,6 +57,12 @@ export interface TraceQLSearchResult {
 
 /** Candidate ids read per getTraces call (a trace is dropped once evaluated: memory ~ one chunk). */
 const READ_CHUNK = 64;
+/**
+ * Skeletons are given up after this many candidates when they ruled out less than this share of
+ * them (the index already implies what they can check, e.g. a service term and attribute conditions).
+ */
+const SKELETON_TRIAL = 32;
+const SKELETON_MIN_REJECTED = 0.25;
 
 const newestFirst = (a: TraceQLMatch, b: TraceQLMatch) =>
   b.index.startUs - a.index.startUs || (a.index.trace.traceId < b.index.trace.traceId ? 1 : -1);
@@ -68,8 +75,10 @@ export async function searchTraceQL(reader: CandidateReader, q: TraceQLQuery, op
   const evaluated = new Map<string, number>();
   let inspectedSpans = 0;
   let skeletonRejected = 0;
-  // Skeletons first when the store has them and they can rule anything out.
-  const skeletons = reader.getTraceSkeletons && prefilterApplies(q) ? reader.getTraceSkeletons.bind(reader) : undefined;
+  // Skeletons first when the store has them and they can rule anything out — and go on with them
+  // only while they do: a skeleton read costs a third to a half of a whole read.
+  let skeletons = reader.getTraceSkeletons && prefilterApplies(q) ? reader.getTraceSkeletons.bind(reader) : undefined;
+  let skeletonChecked = 0;
   let stoppedEarly: string | undefined;
   let want = Math.min(Math.max(opts.limit * 2, 20), opts.maxCandidates);
   const done = (): TraceQLSearchResult => ({
@@ -90,11 +99,13 @@ export async function searchTraceQL(reader: CandidateReader, q: TraceQLQuery, op
         chunk = chunk.filter((id) => {
           const t = byId.get(id);
           if (!t || t.spans.length === 0) { evaluated.set(id, -Infinity); return false; } // purged since the ids were read
+          skeletonChecked++;
           if (mayMatch(q, t)) return true;
           evaluated.set(id, Math.min(...t.spans.map((sp) => sp.startTimeUs)));
           skeletonRejected++;
           return false;
         });
+        if (skeletonChecked >= SKELETON_TRIAL && skeletonRejected < skeletonChecked * SKELETON_MIN_REJECTED) skeletons = undefined;
         if (chunk.length === 0) continue;
       }
       const left = opts.maxScanSpans - inspectedSpans;
