@@ -68,12 +68,13 @@ export interface TraceReader {
   findCandidateTraceIds?(q: TraceQuery): Promise<string[]>;
   /**
    * Optional: the traces' span skeletons (ids, parent, service, name, kind, status, timing; no
-   * attributes, events, links or resource attributes), in the order asked, unknown ids left out;
-   * each trace's spans in the order `getTraces` returns them. Where these are columns it costs a
-   * fraction of `getTraces`: callers narrow candidates with it before reading them whole (TraceQL,
-   * query/traceql/prefilter.ts).
+   * attributes, events, links or resource attributes), in the order asked, unknown ids left out,
+   * and so are traces of more than `maxSpansPerTrace` spans (memory stays bounded: the caller
+   * reads those under its span budget instead); each trace's spans in the order `getTraces`
+   * returns them. Where these are columns it costs a fraction of `getTraces`: callers narrow
+   * candidates with it before reading them whole (TraceQL, query/traceql/prefilter.ts).
    */
-  getTraceSkeletons?(q: { traceIds: string[] }): Promise<TraceSkeleton[]>;
+  getTraceSkeletons?(q: { traceIds: string[]; maxSpansPerTrace?: number }): Promise<TraceSkeleton[]>;
   /** Sorted service names. */
   getServices(): Promise<string[]>;
   /** Sorted by name then kind; `spanKind` filters when given. */

@@ -142,6 +142,18 @@ describe('SQLite getTraceSkeletons', () => {
       })),
     })));
     expect(skeletons[0].spans[1]).toMatchObject({ name: 'load', kind: SpanKind.CLIENT, statusCode: StatusCode.ERROR, serviceAttribute: { key: 'service.name', value: 'api' } });
+    // Traces larger than maxSpansPerTrace (each has 3 spans) are left out.
+    expect(await storage.reader.getTraceSkeletons!({ traceIds: ids, maxSpansPerTrace: 2 })).toEqual([]);
+    expect(await storage.reader.getTraceSkeletons!({ traceIds: ids, maxSpansPerTrace: 3 })).toEqual(skeletons);
+  });
+
+  it('reads whole, under the scan bound, a candidate too large for what is left of it', async () => {
+    // 6 spans left after the first two traces: the third (3 spans) gets a skeleton, and so on;
+    // with 2 left the next one has none and is read whole, cut by the budget: the search stops.
+    const r = await searchTraceQL(storage.reader, parseTraceQL('{ kind = server } > { status = error && name = "load" }'), opts({ maxScanSpans: 8 }));
+    expect(r.inspectedSpans).toBe(6);
+    expect(r.matches).toHaveLength(2);
+    expect(r.stoppedEarly).toMatch(/search stopped after reading 8 spans/);
   });
 });
 

@@ -95,10 +95,13 @@ export async function searchTraceQL(reader: CandidateReader, q: TraceQLQuery, op
     for (let i = 0; i < ids.length; i += READ_CHUNK) {
       let chunk = ids.slice(i, i + READ_CHUNK);
       if (skeletons) {
-        const byId = new Map((await skeletons({ traceIds: chunk })).map((t) => [t.traceId, t]));
+        // A trace without a skeleton (purged, or larger than what is left of the scan bound) is
+        // read whole below, under the span budget, which deals with both.
+        const maxSpansPerTrace = opts.maxScanSpans - inspectedSpans;
+        const byId = new Map((await skeletons({ traceIds: chunk, maxSpansPerTrace })).map((t) => [t.traceId, t]));
         chunk = chunk.filter((id) => {
           const t = byId.get(id);
-          if (!t || t.spans.length === 0) { evaluated.set(id, -Infinity); return false; } // purged since the ids were read
+          if (!t || t.spans.length === 0) return true;
           skeletonChecked++;
           if (mayMatch(q, t)) return true;
           evaluated.set(id, Math.min(...t.spans.map((sp) => sp.startTimeUs)));

@@ -163,7 +163,8 @@ class SqliteStorageImpl implements SqliteStorage {
           this.open();
           return findTraceIds(this.st, this.catalog, q, this.searchContext(), true).map((f) => f.id.toString('hex'));
         }),
-      getTraceSkeletons: async (q: { traceIds: string[] }) => this.snapshot(() => this.getTraceSkeletons(q.traceIds)),
+      getTraceSkeletons: async (q: { traceIds: string[]; maxSpansPerTrace?: number }) =>
+        this.snapshot(() => this.getTraceSkeletons(q.traceIds, q.maxSpansPerTrace ?? Infinity)),
       getServices: async () => {
         this.open();
         this.syncLastSeen();
@@ -258,7 +259,7 @@ class SqliteStorageImpl implements SqliteStorage {
   }
 
   /** The columns of each span without decoding its payload: ~1/10 of `getTraces`' cost per trace. */
-  private getTraceSkeletons(traceIds: string[]): TraceSkeleton[] {
+  private getTraceSkeletons(traceIds: string[], maxSpans: number): TraceSkeleton[] {
     this.open();
     const out: TraceSkeleton[] = [];
     const seen = new Set<string>();
@@ -271,6 +272,8 @@ class SqliteStorageImpl implements SqliteStorage {
       seen.add(traceId);
       const num = this.st.traceNum.get(Buffer.from(traceId, 'hex')) as number | undefined;
       if (num === undefined) continue;
+      const sum = this.st.summary.get(num) as SummaryRow | undefined;
+      if (!sum || sum.span_count > maxSpans) continue;
       const rows = this.st.traceSkeleton.all(num) as Omit<SpanRow, 'flags' | 'payload'>[];
       if (rows.length === 0) continue;
       const spans: SpanSkeleton[] = rows.map((r) => {
