@@ -74,11 +74,14 @@ describe('TraceQL prefilter on span skeletons', () => {
     }
   });
 
-  it('applies only to queries with a known field or a structural operator', () => {
-    expect(prefilterApplies(parseTraceQL('{ span.user.id = "u1" }'))).toBe(false);
-    expect(prefilterApplies(parseTraceQL('{ } | count() > 3'))).toBe(false);
-    expect(prefilterApplies(parseTraceQL('{ .a = 1 } > { .b = 2 }'))).toBe(true);
-    expect(prefilterApplies(parseTraceQL('{ .a = 1 && !(status = error) }'))).toBe(true);
-    expect(prefilterApplies(parseTraceQL('{ resource.service.name = "x" }'))).toBe(true);
+  it('applies only where skeletons can tell more than the terms the candidates come from', () => {
+    const applies = (q: string) => prefilterApplies(parseTraceQL(q));
+    // Attributes only, or what one term proves: every candidate would pass.
+    for (const q of ['{ span.user.id = "u1" }', '{ } | count() > 3', '{ resource.service.name = "x" }', '{ kind = server && .a = 1 }',
+      '{ resource.service.name = "x" && name = "op" && span.a != nil }', '{ status = error } | count() < 2']) expect(applies(q), q).toBe(false);
+    // Two terms on one span, an intrinsic no term serves, a known condition under ! or ||, structure, count() > N.
+    for (const q of ['{ resource.service.name = "x" && status = error }', '{ kind = client && status = error }', '{ name =~ "a.*" }',
+      '{ duration > 1s && .a = 1 }', '{ .a = 1 && !(status = error) }', '{ name = "a" || .b = 1 }', '{ .a = 1 } > { .b = 2 }',
+      '{ resource.service.name = "x" } | count() > 3', '{ rootServiceName = "x" }']) expect(applies(q), q).toBe(true);
   });
 });

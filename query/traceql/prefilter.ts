@@ -140,17 +140,59 @@ export function mayMatch(q: TraceQLQuery, trace: TraceSkeleton): boolean {
   return true;
 }
 
+type Compare = Extract<FieldExpr, { type: 'compare' }>;
+
 /**
- * Whether skeletons can decide anything about `q`: a condition on a known field (intrinsics,
- * `resource.service.name`) or a structural operator. Otherwise every candidate would pass.
+ * What a store's terms already prove about one span (plan.ts pushes these down as one term each):
+ * `resource.service.name = s`, `kind = k`, `status = error`, and `name = n` with the service.
+ */
+function termServed(c: Compare, withService: boolean): boolean {
+  if (c.op !== '=') return false;
+  const f = c.field;
+  if (f.kind === 'attr') return f.scope === 'resource' && f.name === 'service.name' && c.value.type === 'string';
+  if (f.name === 'kind') return c.value.type === 'kind' && c.value.kind !== 0;
+  if (f.name === 'status') return c.value.type === 'status' && c.value.code === 2;
+  return f.name === 'name' && withService && c.value.type === 'string';
+}
+
+/** Whether skeletons can tell more about a filter's spans than the terms its candidates come from. */
+function filterDecides(e: FieldExpr | null): boolean {
+  if (e === null) return false;
+  const conjuncts: FieldExpr[] = [];
+  const split = (x: FieldExpr) => { if (x.type === 'and') { split(x.left); split(x.right); } else conjuncts.push(x); };
+  split(e);
+  const anyKnown = (x: FieldExpr): boolean =>
+    x.type === 'and' || x.type === 'or' ? anyKnown(x.left) || anyKnown(x.right) : x.type === 'not' ? anyKnown(x.expr) : x.type === 'compare' && knownField(x.field);
+  const known = conjuncts.filter(anyKnown);
+  const compares = known.filter((x): x is Compare => x.type === 'compare');
+  // A known condition under || or !, or one no term serves (a regex, a duration, rootName …).
+  if (compares.length < known.length) return true;
+  const withService = compares.some((c) => c.field.kind === 'attr');
+  if (compares.some((c) => !termServed(c, withService))) return true;
+  // Term-served only: one term (service+operation counts as one) proves it; two are on any spans.
+  const operation = withService && compares.some((c) => c.field.kind === 'intrinsic' && c.field.name === 'name');
+  return compares.length - (operation ? 1 : 0) > 1;
+}
+
+/**
+ * Whether skeletons can rule out candidates the store's terms found: a structural operator, a
+ * `count()` stage with a known filter, or a filter whose conditions on known fields (intrinsics,
+ * `resource.service.name`) are more than one term proves (filterDecides). Otherwise every
+ * candidate would pass and the skeleton reads would be wasted.
  */
 export function prefilterApplies(q: TraceQLQuery): boolean {
-  const field = (e: FieldExpr): boolean => {
-    if (e.type === 'and' || e.type === 'or') return field(e.left) || field(e.right);
-    if (e.type === 'not') return field(e.expr);
-    return e.type === 'compare' && knownField(e.field);
+  const filters: (FieldExpr | null)[] = [];
+  let structural = false;
+  const walk = (e: SpansetExpr): void => {
+    if (e.type === 'filter') filters.push(e.expr);
+    else { if (e.op === '>' || e.op === '>>') structural = true; walk(e.left); walk(e.right); }
   };
-  const spanset = (e: SpansetExpr): boolean =>
-    e.type === 'filter' ? e.expr !== null && field(e.expr) : e.op === '>' || e.op === '>>' || spanset(e.left) || spanset(e.right);
-  return spanset(q.spanset);
+  walk(q.spanset);
+  if (structural || filters.some(filterDecides)) return true;
+  // count() > N bounds the number of spans a filter's known conditions allow.
+  const countBound = q.stages.some((s) => s.type === 'count' && (s.op === '>' || s.op === '>=' || s.op === '='));
+  return countBound && filters.some((f) => f !== null && conjunctsKnown(f));
 }
+
+const conjunctsKnown = (e: FieldExpr): boolean =>
+  e.type === 'and' ? conjunctsKnown(e.left) || conjunctsKnown(e.right) : e.type === 'compare' && knownField(e.field);
