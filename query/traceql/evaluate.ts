@@ -118,7 +118,7 @@ export type FieldValue =
   | { type: 'kind'; kind: number }
   | undefined;
 
-function attributeValue(a: Attribute | undefined): FieldValue {
+export function attributeValue(a: Attribute | undefined): FieldValue {
   if (!a) return undefined;
   switch (a.type) {
     case 'string': return { type: 'string', value: a.value };

@@ -71,6 +71,21 @@ describe('searchTraceQL on SQLite', () => {
     expect(r.matches.map((m) => m.index.trace.traceId).sort()).toEqual([...matchingIds].sort());
   });
 
+  it('rules candidates out on their span skeletons before reading them whole, with the same answer as without', async () => {
+    const q = parseTraceQL('{ kind = server } > { status = error && name = "load" }');
+    const r = await searchTraceQL(storage.reader, q, opts());
+    // The 60 plain traces have their error on `save`: their skeletons rule them out.
+    expect(r.skeletonRejected).toBe(60);
+    expect(r.inspectedTraces).toBe(63);
+    expect(r.inspectedSpans).toBe(9); // only the 3 matches were read whole
+    const { getTraceSkeletons: _, ...withoutSkeletons } = storage.reader;
+    const plain = await searchTraceQL(withoutSkeletons, q, opts());
+    expect(plain.skeletonRejected).toBe(0);
+    expect(plain.inspectedSpans).toBe(63 * 3);
+    expect(r.matches.map((m) => m.index.trace.traceId)).toEqual(plain.matches.map((m) => m.index.trace.traceId));
+    expect(r.matches.map((m) => m.index.trace.traceId).sort()).toEqual([...matchingIds].sort());
+  });
+
   it('answers a spanset || from the union of both sides\' index candidates, newest first', async () => {
     const r = await searchTraceQL(storage.reader, parseTraceQL('{ .req = "r5" } || { .req = "r40" && kind = server }'), opts());
     // Trace i carries req=r(i+1): r5 is trace 4 (the 2nd plain one), r40 trace 39; trace 39 is newer.
@@ -111,6 +126,34 @@ describe('SQLite findCandidateTraceIds (unconfirmed candidates)', () => {
     expect(candidates).toEqual(newest);
     expect(await storage.reader.findCandidateTraceIds!({ ...q, limit: 10 })).toEqual(newest.slice(0, 10));
     expect(all).toEqual(expect.arrayContaining(candidates));
+  });
+});
+
+describe('SQLite getTraceSkeletons', () => {
+  it('returns each span\'s columns as getTraces has them, in the same order, without unknown ids', async () => {
+    const ids = [matchingIds[0], '0'.repeat(32), plainIds[5]];
+    const [whole, skeletons] = [await storage.reader.getTraces({ traceIds: ids }), await storage.reader.getTraceSkeletons!({ traceIds: ids })];
+    expect(skeletons.map((t) => t.traceId)).toEqual([matchingIds[0], plainIds[5]]);
+    expect(skeletons).toEqual(whole.map((t) => ({
+      traceId: t.traceId,
+      spans: t.spans.map((sp) => ({
+        spanId: sp.spanId, parentSpanId: sp.parentSpanId, name: sp.name, kind: sp.kind, statusCode: sp.status.code, startTimeUs: sp.startTimeUs,
+        durationUs: sp.durationUs, serviceName: sp.resource.serviceName, serviceAttribute: sp.resource.attributes.find((a) => a.key === 'service.name'),
+      })),
+    })));
+    expect(skeletons[0].spans[1]).toMatchObject({ name: 'load', kind: SpanKind.CLIENT, statusCode: StatusCode.ERROR, serviceAttribute: { key: 'service.name', value: 'api' } });
+    // Traces larger than maxSpansPerTrace (each has 3 spans) are left out.
+    expect(await storage.reader.getTraceSkeletons!({ traceIds: ids, maxSpansPerTrace: 2 })).toEqual([]);
+    expect(await storage.reader.getTraceSkeletons!({ traceIds: ids, maxSpansPerTrace: 3 })).toEqual(skeletons);
+  });
+
+  it('reads whole, under the scan bound, a candidate too large for what is left of it', async () => {
+    // 6 spans left after the first two traces: the third (3 spans) gets a skeleton, and so on;
+    // with 2 left the next one has none and is read whole, cut by the budget: the search stops.
+    const r = await searchTraceQL(storage.reader, parseTraceQL('{ kind = server } > { status = error && name = "load" }'), opts({ maxScanSpans: 8 }));
+    expect(r.inspectedSpans).toBe(6);
+    expect(r.matches).toHaveLength(2);
+    expect(r.stoppedEarly).toMatch(/search stopped after reading 8 spans/);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Runs a TraceQL query against any `TraceReader`: candidate trace ids from the store's indexes
  * (plan.ts), then each candidate read whole and evaluated exactly (evaluate.ts), until the
- * `limit` most recent matches are known.
+ * `limit` most recent matches are known. When the store offers span skeletons, candidates are
+ * first checked on them (prefilter.ts) and only those that may match are read whole.
  *
  * The reader returns the `n` most recent candidates for `limit: n` (by trace start), so asking
  * again with a larger `n` returns the same prefix plus older ones: each round evaluates only the
@@ -20,9 +21,10 @@ import { SpanBudget } from '../../storage/span-budget.js';
 import type { TraceQLQuery } from './ast.js';
 import { evaluateTrace, indexTrace, type TraceIndex, type TraceMatchResult } from './evaluate.js';
 import { planCandidates } from './plan.js';
+import { mayMatch, prefilterApplies } from './prefilter.js';
 
-/** What the search needs from storage: two methods every backend has, and an optional faster one. */
-export type CandidateReader = Pick<TraceReader, 'findTraceIds' | 'getTraces' | 'findCandidateTraceIds'>;
+/** What the search needs from storage: two methods every backend has, and optional faster ones. */
+export type CandidateReader = Pick<TraceReader, 'findTraceIds' | 'getTraces' | 'findCandidateTraceIds' | 'getTraceSkeletons'>;
 
 export interface TraceQLSearchOptions {
   startUs: number;
@@ -42,7 +44,11 @@ export interface TraceQLMatch extends TraceMatchResult {
 export interface TraceQLSearchResult {
   /** Newest first (trace start). */
   matches: TraceQLMatch[];
+  /** Candidate traces checked (on skeletons or whole). */
   inspectedTraces: number;
+  /** Of those, ruled out on their span skeletons without being read whole (prefilter.ts). */
+  skeletonRejected: number;
+  /** Spans read whole (what `maxScanSpans` bounds); skeleton spans are not counted. */
   inspectedSpans: number;
   narrowedBy: string[];
   /** Set when a bound ended the search before the candidates ran out. */
@@ -51,6 +57,12 @@ export interface TraceQLSearchResult {
 
 /** Candidate ids read per getTraces call (a trace is dropped once evaluated: memory ~ one chunk). */
 const READ_CHUNK = 64;
+/**
+ * Skeletons are given up after this many candidates when they ruled out less than this share of
+ * them (the index already implies what they can check, e.g. a service term and attribute conditions).
+ */
+const SKELETON_TRIAL = 32;
+const SKELETON_MIN_REJECTED = 0.25;
 
 const newestFirst = (a: TraceQLMatch, b: TraceQLMatch) =>
   b.index.startUs - a.index.startUs || (a.index.trace.traceId < b.index.trace.traceId ? 1 : -1);
@@ -62,11 +74,17 @@ export async function searchTraceQL(reader: CandidateReader, q: TraceQLQuery, op
   /** Evaluated candidates → their trace start (the threshold of a multi-query round). */
   const evaluated = new Map<string, number>();
   let inspectedSpans = 0;
+  let skeletonRejected = 0;
+  // Skeletons first when the store has them and they can rule anything out — and go on with them
+  // only while they do: a skeleton read costs a third to a half of a whole read.
+  let skeletons = reader.getTraceSkeletons && prefilterApplies(q) ? reader.getTraceSkeletons.bind(reader) : undefined;
+  let skeletonChecked = 0;
   let stoppedEarly: string | undefined;
   let want = Math.min(Math.max(opts.limit * 2, 20), opts.maxCandidates);
   const done = (): TraceQLSearchResult => ({
     matches: matches.sort(newestFirst).slice(0, opts.limit),
     inspectedTraces: evaluated.size,
+    skeletonRejected,
     inspectedSpans,
     narrowedBy: plan.narrowedBy,
     stoppedEarly,
@@ -75,7 +93,24 @@ export async function searchTraceQL(reader: CandidateReader, q: TraceQLQuery, op
   /** Reads and evaluates `ids` in order; false when the scan bound stopped it (or, single query, `limit` matched). */
   const evaluate = async (ids: string[]): Promise<boolean> => {
     for (let i = 0; i < ids.length; i += READ_CHUNK) {
-      const chunk = ids.slice(i, i + READ_CHUNK);
+      let chunk = ids.slice(i, i + READ_CHUNK);
+      if (skeletons) {
+        // A trace without a skeleton (purged, or larger than what is left of the scan bound) is
+        // read whole below, under the span budget, which deals with both.
+        const maxSpansPerTrace = opts.maxScanSpans - inspectedSpans;
+        const byId = new Map((await skeletons({ traceIds: chunk, maxSpansPerTrace })).map((t) => [t.traceId, t]));
+        chunk = chunk.filter((id) => {
+          const t = byId.get(id);
+          if (!t || t.spans.length === 0) return true;
+          skeletonChecked++;
+          if (mayMatch(q, t)) return true;
+          evaluated.set(id, Math.min(...t.spans.map((sp) => sp.startTimeUs)));
+          skeletonRejected++;
+          return false;
+        });
+        if (skeletonChecked >= SKELETON_TRIAL && skeletonRejected < skeletonChecked * SKELETON_MIN_REJECTED) skeletons = undefined;
+        if (chunk.length === 0) continue;
+      }
       const left = opts.maxScanSpans - inspectedSpans;
       if (left <= 0) { stoppedEarly = scanMessage(opts.maxScanSpans); return false; }
       const budget = new SpanBudget(left);

@@ -70,5 +70,14 @@ describe('duration search over a common duration range', () => {
       });
       expect(ids).toEqual(expected(c));
     });
+    // Unconfirmed (TraceQL's candidates), the term drives unless the range is far smaller (search.ts,
+    // CONFIRM_WEIGHT); one span per trace, so the candidates are exact here too.
+    it(`${c.name}: unconfirmed candidates, service as a tag`, async () => {
+      const ids = await storage.reader.findCandidateTraceIds!({
+        tags: c.service === undefined ? undefined : { 'service.name': c.service }, durationMinUs: c.min,
+        durationMaxUs: c.max === Number.MAX_SAFE_INTEGER ? undefined : c.max, startTimeMinUs: c.from, startTimeMaxUs: c.to, limit: c.limit,
+      });
+      expect(ids).toEqual(expected(c));
+    });
   }
 });

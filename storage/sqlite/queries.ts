@@ -77,6 +77,8 @@ export function prepareStatements(db: Database.Database) {
     summary: p('SELECT trace_id, start_us, end_us, span_count FROM traces WHERE id = ?'),
     traceSpans: p(`SELECT span_id, parent_id, op_id, resource_id, start_us, duration_us, flags, status, payload
       FROM spans WHERE trace = ?`),
+    /** (trace): `traceSpans` without the payload, same order (getTraceSkeletons). */
+    traceSkeleton: p('SELECT span_id, parent_id, op_id, resource_id, start_us, duration_us, status FROM spans WHERE trace = ?'),
     /**
      * (trace, n): a trace's n earliest spans, for a trace cut by a span budget. SQLite keeps only n
      * rows while sorting (ORDER BY … LIMIT), so memory follows n, not the trace.

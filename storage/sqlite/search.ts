@@ -6,7 +6,8 @@
  *    any-span term when there is neither.
  * 2. Count each term's posting entries in the window (blocks, single entries, recent records),
  *    capped (the cost is one row per posting block, not per entry), and, with a duration bound, the traces in that duration range
- *    (`traces_by_duration`, capped). The smallest is the driver.
+ *    (`traces_by_duration`, capped). The smallest is the driver; unconfirmed (below) the duration
+ *    range counts CONFIRM_WEIGHT times, since its candidates are still confirmed by their spans.
  * 3. Terms other than the driver with few entries become sets of trace numbers: a candidate
  *    missing from one is dropped without reading anything.
  * 4. Term driver: hour bucket by hour bucket, newest first, walk three sources of the term's
@@ -47,6 +48,12 @@ const START_PAGE = 256;
 const COUNT_CAP = 100_000;
 /** Terms with at most this many entries in the window filter candidates by set membership. */
 const SET_CAP = 50_000;
+/**
+ * Unconfirmed (TraceQL), a term's candidate costs a summary row (the duration check) while a
+ * duration candidate is still confirmed by reading all its spans — 20–50× more. So the duration
+ * range drives only when it holds this many times fewer traces than the smallest term.
+ */
+const CONFIRM_WEIGHT = 16;
 
 /** A trace found: its number, 16-byte id, start (µs) and span count (for a span budget, before any span is read). */
 export interface FoundTrace { num: number; id: Buffer; startUs: number; spans: number }
@@ -106,15 +113,16 @@ export function findTraceIds(st: Statements, catalog: Catalog, q: TraceQuery, ct
   const recent = recentByTerm(st, terms);
   // Plan: the smallest source drives; other small terms filter by set membership.
   const durationCount = hasDuration ? (st.durationCount.get(durMin, durMax, COUNT_CAP) as number) : Infinity;
-  // Counting stops at the cap: past the duration range's size a term cannot drive, so there is
-  // no point reading its postings further (at 10 M spans a service term holds ~100k entries).
-  const countCap = Math.min(COUNT_CAP, durationCount + 1);
+  const durationCost = durationCount * (unconfirmed ? CONFIRM_WEIGHT : 1);
+  // Counting stops at the cap: past the duration range's (weighted) size a term cannot drive, so
+  // there is no point reading its postings further (at 10 M spans a service term holds ~100k entries).
+  const countCap = Math.min(COUNT_CAP, durationCost + 1);
   const counts = terms.length === 1 && !hasDuration
     ? [0]
     : terms.map((t) => countEntries(st, t, loBucket, hiBucket, wMin, wMax, countCap, recent.get(t)!));
   let driverIdx = 0;
   for (let i = 1; i < terms.length; i++) if (counts[i] < counts[driverIdx]) driverIdx = i;
-  const byDuration = durationCount < counts[driverIdx];
+  const byDuration = durationCost < counts[driverIdx];
   const filters: Set<number>[] = [];
   for (let i = 0; i < terms.length; i++) {
     // A count at the cap is a lower bound: the term may be far larger than SET_CAP.

@@ -7,9 +7,9 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import type { DependencyLink, Operation, Span, SpanKind, Trace } from '../../model/span.js';
+import type { Attribute, DependencyLink, Operation, Span, SpanKind, StatusCode, Trace } from '../../model/span.js';
 import { spanKindNames } from '../../model/span.js';
-import type { GetTracesQuery, SpanMetricsBucket, SpanMetricsQuery, Storage, TraceQuery } from '../api.js';
+import type { GetTracesQuery, SpanMetricsBucket, SpanMetricsQuery, SpanSkeleton, Storage, TraceQuery, TraceSkeleton } from '../api.js';
 import type { SpanBudget } from '../span-budget.js';
 import { Catalog, type OperationEntry } from './catalog.js';
 import { purgeIndexChunk, purgeSpansChunk } from './purge.js';
@@ -163,6 +163,8 @@ class SqliteStorageImpl implements SqliteStorage {
           this.open();
           return findTraceIds(this.st, this.catalog, q, this.searchContext(), true).map((f) => f.id.toString('hex'));
         }),
+      getTraceSkeletons: async (q: { traceIds: string[]; maxSpansPerTrace?: number }) =>
+        this.snapshot(() => this.getTraceSkeletons(q.traceIds, q.maxSpansPerTrace ?? Infinity)),
       getServices: async () => {
         this.open();
         this.syncLastSeen();
@@ -252,6 +254,50 @@ class SqliteStorageImpl implements SqliteStorage {
       const sum = num === undefined ? undefined : (this.st.summary.get(num) as SummaryRow | undefined);
       const t = num === undefined || !sum ? undefined : this.loadTrace(num, id, sum.span_count, budget);
       if (t) out.push(t);
+    }
+    return out;
+  }
+
+  /** The columns of each span without decoding its payload: ~1/10 of `getTraces`' cost per trace. */
+  private getTraceSkeletons(traceIds: string[], maxSpans: number): TraceSkeleton[] {
+    this.open();
+    const out: TraceSkeleton[] = [];
+    const seen = new Set<string>();
+    const serviceAttrOf = new Map<number, Attribute | undefined>();
+    for (const traceId of traceIds) {
+      if (typeof traceId !== 'string' || !TRACE_ID_RE.test(traceId)) {
+        throw new Error(`traceIds: ${JSON.stringify(traceId)} is not a 32-char lowercase hex trace id`);
+      }
+      if (seen.has(traceId)) continue;
+      seen.add(traceId);
+      const num = this.st.traceNum.get(Buffer.from(traceId, 'hex')) as number | undefined;
+      if (num === undefined) continue;
+      const sum = this.st.summary.get(num) as SummaryRow | undefined;
+      if (!sum || sum.span_count > maxSpans) continue;
+      const rows = this.st.traceSkeleton.all(num) as Omit<SpanRow, 'flags' | 'payload'>[];
+      if (rows.length === 0) continue;
+      const spans: SpanSkeleton[] = rows.map((r) => {
+        const op = this.catalog.operationById(r.op_id);
+        const res = this.catalog.resourceById(r.resource_id);
+        if (!op || !res) throw new Error(`SQLite storage: span ${r.span_id.toString('hex')} references unknown operation/resource`);
+        let serviceAttribute = serviceAttrOf.get(r.resource_id);
+        if (serviceAttribute === undefined && !serviceAttrOf.has(r.resource_id)) {
+          serviceAttribute = res.attributes.find((a) => a.key === 'service.name');
+          serviceAttrOf.set(r.resource_id, serviceAttribute);
+        }
+        return {
+          spanId: spanIdOfKey(r.span_id).toString('hex'),
+          parentSpanId: r.parent_id ? r.parent_id.toString('hex') : '',
+          name: op.name,
+          kind: op.kind,
+          statusCode: r.status as StatusCode,
+          startTimeUs: r.start_us,
+          durationUs: r.duration_us,
+          serviceName: res.serviceName,
+          serviceAttribute: serviceAttribute && { ...serviceAttribute }, // callers may mutate it
+        };
+      });
+      out.push({ traceId, spans });
     }
     return out;
   }
