@@ -35,6 +35,10 @@ export const allInOneOptions = {
   clickhousePassword: { flag: '--clickhouse-password', env: 'MESHTRACE_CLICKHOUSE_PASSWORD', default: '', help: 'ClickHouse password (prefer the environment variable: flags show in ps)' },
   clickhouseNoMigrate: { flag: '--clickhouse-no-migrate', env: 'MESHTRACE_CLICKHOUSE_NO_MIGRATE', default: 'false', help: 'do not create or upgrade the ClickHouse schema at start; fail if it is not current', boolean: true },
   clickhouseCluster: { flag: '--clickhouse-cluster', env: 'MESHTRACE_CLICKHOUSE_CLUSTER', default: '', help: 'ClickHouse cluster name: ON CLUSTER DDL, Replicated and Distributed tables (none = one node)' },
+  authFile: { flag: '--auth-file', env: 'MESHTRACE_AUTH_FILE', default: '', help: 'JSON file of tokens and users with roles (ingest, read, admin; meshtrace auth token|user makes entries): when set, the receivers need ingest and the query API and UI need read; reloaded when it changes' },
+  tlsCert: { flag: '--tls-cert', env: 'MESHTRACE_TLS_CERT', default: '', help: 'PEM certificate (chain) every listener serves TLS with (HTTPS, gRPC over TLS); reloaded when it changes; needs --tls-key' },
+  tlsKey: { flag: '--tls-key', env: 'MESHTRACE_TLS_KEY', default: '', help: 'PEM private key of --tls-cert' },
+  tlsClientCa: { flag: '--tls-client-ca', env: 'MESHTRACE_TLS_CLIENT_CA', default: '', help: 'PEM CA certificate(s): the receivers require a client certificate it signed (mutual TLS); needs --tls-cert' },
 } as const;
 
 export type AllInOneOptionName = keyof typeof allInOneOptions;
@@ -103,7 +107,17 @@ export const allInOneConfigSchema = z.object({
   clickhousePassword: z.string(),
   clickhouseNoMigrate: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
   clickhouseCluster: z.string().transform((s) => s.trim() || undefined),
+  /** '' = no authentication. */
+  authFile: z.string(),
+  /** '' = plain HTTP and gRPC; else with tlsKey, TLS on every listener. */
+  tlsCert: z.string(),
+  tlsKey: z.string(),
+  /** '' = no client certificates asked for. */
+  tlsClientCa: z.string(),
 }).superRefine((c, ctx) => {
+  if (c.tlsCert && !c.tlsKey) ctx.addIssue({ code: 'custom', path: ['tlsKey'], message: 'is required with --tls-cert' });
+  if (c.tlsKey && !c.tlsCert) ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'is required with --tls-key' });
+  if (c.tlsClientCa && !c.tlsCert) ctx.addIssue({ code: 'custom', path: ['tlsClientCa'], message: 'needs --tls-cert and --tls-key (mutual TLS is TLS first)' });
   // The size cap needs a store that reports its size synchronously (SQLite); ClickHouse has TTL and --retention.
   if (c.storage === 'clickhouse' && c.maxSize > 0) ctx.addIssue({ code: 'custom', path: ['maxSize'], message: 'is not supported with --storage clickhouse (use --retention)' });
 });

@@ -10,8 +10,10 @@
  * A request still uploading after a grace period is cut off (it was never acknowledged).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { TlsSource } from '../../security/tls.js';
 
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 /**
@@ -36,6 +38,11 @@ export function createHttpListener(opts: {
   logger: Logger;
   /** How long `shutdown` waits for in-flight requests before cutting their connections, ms. */
   shutdownGraceMs?: number;
+  /**
+   * Serve HTTPS with this material (reloaded when its files change); `mutual`: require a client
+   * certificate from the source's client CA, when it has one.
+   */
+  tls?: { source: TlsSource; mutual: boolean };
 }): HttpListener {
   const { logger } = opts;
   const inFlight = new Set<Promise<void>>();
@@ -54,7 +61,7 @@ export function createHttpListener(opts: {
     socket.once('close', () => clearTimeout(timer));
   };
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
     busy.set(socket, (busy.get(socket) ?? 0) + 1);
     unanswered.add(res);
@@ -78,8 +85,12 @@ export function createHttpListener(opts: {
     });
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
-  });
-  server.on('connection', (socket: Socket) => {
+  };
+  const tls = opts.tls;
+  const server: http.Server = tls ? https.createServer(tls.source.serverOptions(tls.mutual), onRequest) : http.createServer(onRequest);
+  const detachTls = tls?.source.attach(server as https.Server, tls.mutual);
+  // Requests come on the TLS socket, not the TCP one under it: track what `req.socket` will be.
+  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     connections.add(socket);
     socket.once('close', () => {
       connections.delete(socket);
@@ -102,6 +113,7 @@ export function createHttpListener(opts: {
       });
     },
     async shutdown() {
+      detachTls?.();
       if (!started || closing) return;
       closing = true;
       // net.Server's close, not http.Server's: stop listening without resetting idle keep-alive
