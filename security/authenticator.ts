@@ -28,8 +28,12 @@ export type AuthDecision =
   | { ok: true; identity: string }
   | { ok: false; status: 401 | 403; reason: AuthFailureReason; message: string };
 
-/** The challenge of a 401: Basic first, so a browser asks for a user and password. */
-export const WWW_AUTHENTICATE = 'Basic realm="meshtrace", Bearer';
+/**
+ * The challenges of a 401, one header line each: Basic first, so a browser asks for a user and
+ * password. (Chromium does not answer `Basic realm="meshtrace", Bearer` on one line: it takes the
+ * trailing `Bearer` for a malformed Basic parameter and shows no prompt.)
+ */
+export const WWW_AUTHENTICATE = ['Basic realm="meshtrace"', 'Bearer realm="meshtrace"'];
 
 /** Most cached password checks (each ~100 bytes). */
 const PASSWORD_CACHE_SIZE = 1_000;
