@@ -145,7 +145,11 @@ export class TlsSource {
   }
 }
 
-/** A grpc-js CertificateProvider fed by a TlsSource: reports the current material at once, then each reload. */
+/**
+ * A grpc-js CertificateProvider fed by a TlsSource: reports the current material, then each reload.
+ * The first report is deferred to a microtask: grpc-js registers the server's watcher only after
+ * adding these listeners, and a report it does not see leaves the port dropping every connection.
+ */
 class TlsSourceCertificateProvider implements grpc.experimental.CertificateProvider {
   private readonly ca = new Map<grpc.experimental.CaCertificateUpdateListener, () => void>();
   private readonly identity = new Map<grpc.experimental.IdentityCertificateUpdateListener, () => void>();
@@ -154,8 +158,8 @@ class TlsSourceCertificateProvider implements grpc.experimental.CertificateProvi
 
   addCaCertificateListener(l: grpc.experimental.CaCertificateUpdateListener): void {
     const send = (m: TlsMaterial) => l(m.clientCa ? { caCertificate: m.clientCa } : null);
-    send(this.source.current());
     this.ca.set(l, this.source.onChange(send));
+    queueMicrotask(() => this.ca.has(l) && send(this.source.current()));
   }
 
   removeCaCertificateListener(l: grpc.experimental.CaCertificateUpdateListener): void {
@@ -165,8 +169,8 @@ class TlsSourceCertificateProvider implements grpc.experimental.CertificateProvi
 
   addIdentityCertificateListener(l: grpc.experimental.IdentityCertificateUpdateListener): void {
     const send = (m: TlsMaterial) => l({ certificate: m.cert, privateKey: m.key });
-    send(this.source.current());
     this.identity.set(l, this.source.onChange(send));
+    queueMicrotask(() => this.identity.has(l) && send(this.source.current()));
   }
 
   removeIdentityCertificateListener(l: grpc.experimental.IdentityCertificateUpdateListener): void {
