@@ -16,6 +16,7 @@ import { OTLPTraceExporter as ProtoExporter } from '@opentelemetry/exporter-trac
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newToken, sha256Hex } from '../security/credentials.js';
 import { exportOneSpan } from './helpers/export.js';
+import { runCli, startCli, waitForExit } from './helpers/process.js';
 import { eventually, startTestServer, type TestServer } from './helpers/server.js';
 import { issueServerCert, type KeyPair, makeTestPki, presentedSerial, serialOf, type TestPki } from './helpers/tls.js';
 
@@ -145,6 +146,31 @@ describe('TLS on every listener', () => {
       httpAgentOptions: { ca: readFileSync(pki.ca.certFile), cert: readFileSync(pki.client.certFile), key: readFileSync(pki.client.keyFile) },
     }), 'tls-after-rotation');
     expect(good.ok).toBe(true);
+  });
+});
+
+describe('the CLI with TLS and an auth file from the environment', () => {
+  it('prints https URLs, and `query --help` has no client-CA flag (the query port asks for no client certificate)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'meshtrace-tls-cli-'));
+    try {
+      const run = await startCli(['all-in-one', '--data-dir', dataDir, '--host', '127.0.0.1', '--otlp-http-port', '0', '--otlp-grpc-port', '0', '--zipkin-port', 'off', '--query-port', '0', '--control-plane-port', 'off'], {
+        MESHTRACE_TLS_CERT: pki.server.certFile, MESHTRACE_TLS_KEY: pki.server.keyFile, MESHTRACE_AUTH_FILE: join(dir, 'auth.json'),
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      expect(run.started.queryUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+      expect(run.output()).toContain(`open ${run.started.queryUrl}/ (UI and Jaeger API); send spans to OTLP/HTTP ${run.started.otlpHttpUrl}/v1/traces, OTLP/gRPC https://${run.started.otlpGrpcAddress}`);
+      expect((await https(`${run.started.queryUrl}/api/services`)).status).toBe(401);
+      expect((await https(`${run.started.queryUrl}/api/services`, { headers: bearer })).status).toBe(200);
+      run.child.kill('SIGTERM');
+      expect(await waitForExit(run.child)).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    const help = await runCli(['query', '--help']);
+    expect(help.stdout).toContain('--tls-cert');
+    expect(help.stdout).toContain('--auth-file');
+    expect(help.stdout).not.toContain('--tls-client-ca');
+    expect((await runCli(['collector', '--help'])).stdout).toContain('--tls-client-ca');
   });
 });
 
