@@ -54,7 +54,7 @@ describe('Authenticator', () => {
     expect(await failures(registry)).toEqual({ forbidden: 1, 'unknown-token': 1, missing: 1, malformed: 1 });
   });
 
-  it('accepts Basic credentials, refuses a wrong password or user, and caches only successes', async () => {
+  it('accepts Basic credentials, refuses a wrong password or user, and answers a repeated good password from the cache', async () => {
     const { auth, registry } = await setup();
     expect(await auth.check(basic('alice', 'correct horse'), 'read', ctx)).toEqual({ ok: true, identity: 'user:alice' });
     // The second check is answered from the cache: far below one scrypt.

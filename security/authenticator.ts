@@ -41,7 +41,7 @@ const PASSWORD_CACHE_SIZE = 1_000;
 const DUMMY_SCRYPT = `${'00'.repeat(16)}:${'00'.repeat(32)}`;
 
 export class Authenticator {
-  private file: AuthFile;
+  private file!: AuthFile;
   private tokenDigests: { name: string; digest: Buffer; roles: readonly Role[] }[] = [];
   /** `user\0sha256(password)` → true, for passwords scrypt accepted under the current file. */
   private readonly passwordCache = new Map<string, true>();
@@ -49,7 +49,6 @@ export class Authenticator {
   readonly throttle: FailureThrottle;
 
   constructor(file: AuthFile, o: { registry?: Registry; throttle?: FailureThrottle } = {}) {
-    this.file = file;
     this.setFile(file);
     this.throttle = o.throttle ?? new FailureThrottle();
     this.failures = new Counter({
