@@ -89,6 +89,15 @@ export function createHttpListener(opts: {
   const tls = opts.tls;
   const server: http.Server = tls ? https.createServer(tls.source.serverOptions(tls.mutual), onRequest) : http.createServer(onRequest);
   const detachTls = tls?.source.attach(server as https.Server, tls.mutual);
+  // TCP connections still in (or stuck before) their TLS handshake: the grace period cuts them too,
+  // or one silent client would hold shutdown until the handshake timeout.
+  const handshaking = new Set<Socket>();
+  if (tls) {
+    server.on('connection', (socket: Socket) => {
+      handshaking.add(socket);
+      socket.once('close', () => handshaking.delete(socket));
+    });
+  }
   // Requests come on the TLS socket, not the TCP one under it: track what `req.socket` will be.
   server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     connections.add(socket);
@@ -123,7 +132,10 @@ export function createHttpListener(opts: {
       for (const socket of connections) if (!busy.has(socket)) closeWhenQuiet(socket);
       // A client still uploading could hold shutdown for the whole request timeout: after a grace
       // period its connection is cut (its spans were never acknowledged, so it will retry).
-      const grace = setTimeout(() => server.closeAllConnections(), opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
+      const grace = setTimeout(() => {
+        server.closeAllConnections();
+        for (const socket of handshaking) socket.destroy();
+      }, opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       // Every answer said `Connection: close`; the connections left close when quiet.
       await closed;
