@@ -46,17 +46,20 @@ function writeAuthFile(content: unknown): void {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'meshtrace-auth-'));
   authFile = join(dir, 'auth.json');
-  const ingest = await cliToken('ci', 'ingest');
-  const read = await cliToken('grafana', 'read');
+  writeFileSync(join(dir, 'pw'), `${PASSWORD}\n`);
+  // Three CLI processes at once: each pays tsx's start-up, slow on a loaded machine.
+  const [ingest, read, user] = await Promise.all([
+    cliToken('ci', 'ingest'),
+    cliToken('grafana', 'read'),
+    runCli(['auth', 'user', '--name', 'alice', '--roles', 'read', '--password-file', join(dir, 'pw')]),
+  ]);
   ingestToken = ingest.token;
   readToken = read.token;
-  writeFileSync(join(dir, 'pw'), `${PASSWORD}\n`);
-  const user = await runCli(['auth', 'user', '--name', 'alice', '--roles', 'read', '--password-file', join(dir, 'pw')]);
   expect(user.code, user.stderr).toBe(0);
   entries = { tokens: [ingest.entry, read.entry], users: [JSON.parse(user.stdout)] };
   writeAuthFile(entries);
   server = await startTestServer({ authFile });
-}, 60_000);
+}, 180_000);
 
 afterAll(async () => {
   await server?.stop();
@@ -221,7 +224,7 @@ describe('auth file reload', () => {
     await eventually(async () => (await query('/api/services', `Bearer ${later.token}`)).status === 200);
     expect((await query('/api/services', `Bearer ${readToken}`)).status).toBe(401);
     expect((await query('/api/services', basic('alice', PASSWORD))).status).toBe(401);
-  });
+  }, 120_000); // two CLI runs and two reloads
 });
 
 describe('start-up', () => {

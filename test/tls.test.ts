@@ -171,7 +171,7 @@ describe('the CLI with TLS and an auth file from the environment', () => {
     expect(help.stdout).toContain('--auth-file');
     expect(help.stdout).not.toContain('--tls-client-ca');
     expect((await runCli(['collector', '--help'])).stdout).toContain('--tls-client-ca');
-  });
+  }, 120_000); // three CLI processes
 });
 
 describe('TLS start-up errors name the flag', () => {
