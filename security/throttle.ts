@@ -45,8 +45,9 @@ export class FailureThrottle {
       this.failures.delete(address);
       return 0;
     }
+    // The attempt after the last free failure waits `base`, each one after it twice the last.
     const over = f.count - this.free;
-    return over <= 0 ? 0 : Math.min(this.base * 2 ** (over - 1), this.max);
+    return over < 0 ? 0 : Math.min(this.base * 2 ** over, this.max);
   }
 
   fail(address: string): void {
