@@ -44,6 +44,10 @@ export const allInOneOptions = {
   traceMaxSpans: { flag: '--trace-max-spans', env: 'MESHTRACE_TRACE_MAX_SPANS', default: '100000', help: 'spans of one trace a collector keeps; further spans of that trace are dropped and counted as rejected (0 = no limit)' },
   tenancyHeader: { flag: '--tenancy-header', env: 'MESHTRACE_TENANCY_HEADER', default: 'x-tenant', help: 'header (gRPC: metadata key) naming the tenant of each request, with --tenants' },
   tenants: { flag: '--tenants', env: 'MESHTRACE_TENANTS', default: '', help: 'comma-separated tenants (a-z, 0-9, _): tenancy is on when set; each tenant has its own store and every request must name one (README: Tenants)' },
+  authFile: { flag: '--auth-file', env: 'MESHTRACE_AUTH_FILE', default: '', help: 'JSON file of tokens and users with roles (ingest, read, admin; meshtrace auth token|user makes entries): when set, the receivers need ingest and the query API and UI need read; reloaded when it changes' },
+  tlsCert: { flag: '--tls-cert', env: 'MESHTRACE_TLS_CERT', default: '', help: 'PEM certificate (chain) every listener serves TLS with (HTTPS, gRPC over TLS); reloaded when it changes; needs --tls-key' },
+  tlsKey: { flag: '--tls-key', env: 'MESHTRACE_TLS_KEY', default: '', help: 'PEM private key of --tls-cert' },
+  tlsClientCa: { flag: '--tls-client-ca', env: 'MESHTRACE_TLS_CLIENT_CA', default: '', help: 'PEM CA certificate(s): the receivers require a client certificate it signed (mutual TLS); needs --tls-cert' },
 } as const;
 
 export type AllInOneOptionName = keyof typeof allInOneOptions;
@@ -128,10 +132,20 @@ export const allInOneConfigSchema = z.object({
   tenancyHeader: z.string().transform((s) => s.trim().toLowerCase()),
   /** Empty = tenancy off (one store, as without tenants). */
   tenants: z.string().transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean)),
+  /** '' = no authentication. */
+  authFile: z.string(),
+  /** '' = plain HTTP and gRPC; else with tlsKey, TLS on every listener. */
+  tlsCert: z.string(),
+  tlsKey: z.string(),
+  /** '' = no client certificates asked for. */
+  tlsClientCa: z.string(),
 }).superRefine((c, ctx) => {
   for (const p of tenancyConfigProblems({ header: c.tenancyHeader, tenants: c.tenants })) {
     ctx.addIssue({ code: 'custom', path: [p.field === 'header' ? 'tenancyHeader' : 'tenants'], message: p.message });
   }
+  if (c.tlsCert && !c.tlsKey) ctx.addIssue({ code: 'custom', path: ['tlsKey'], message: 'is required with --tls-cert' });
+  if (c.tlsKey && !c.tlsCert) ctx.addIssue({ code: 'custom', path: ['tlsCert'], message: 'is required with --tls-key' });
+  if (c.tlsClientCa && !c.tlsCert) ctx.addIssue({ code: 'custom', path: ['tlsClientCa'], message: 'needs --tls-cert and --tls-key (mutual TLS is TLS first)' });
   // The size cap needs a store that reports its size synchronously (SQLite); ClickHouse has TTL and --retention.
   if (c.storage === 'clickhouse' && c.maxSize > 0) ctx.addIssue({ code: 'custom', path: ['maxSize'], message: 'is not supported with --storage clickhouse (use --retention)' });
 });

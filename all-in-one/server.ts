@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino, { type Logger } from 'pino';
+import { Registry } from 'prom-client';
 import { type CollectorIntake, createCollector, ListenError, listenFailureReason, type SpanLimitCounts } from '../collector/index.js';
 import { standardAdjusters } from '../query/adjusters/index.js';
 import { buildQueryApp } from '../query/app.js';
@@ -21,6 +22,9 @@ import { openStores } from './tenant-stores.js';
 import { tenantGuardOf } from '../tenancy/tenancy.js';
 import { meshApiPlugin, startAllInOneControlPlane } from './control-plane.js';
 import { uiPlugins } from './ui.js';
+import { AuthFileError } from '../security/auth-file.js';
+import { AuthFileSource } from '../security/auth-source.js';
+import { TlsFileError, TlsSource } from '../security/tls.js';
 
 export interface AllInOneServer {
   otlpHttpUrl: string;
@@ -31,6 +35,8 @@ export interface AllInOneServer {
   queryUrl: string;
   /** The mesh control plane's base URL; undefined when off (or its default port was taken). */
   controlPlaneUrl?: string;
+  /** Whether the listeners serve TLS (`--tls-cert`): the URLs are https and gRPC needs TLS credentials. */
+  tls: boolean;
   config: AllInOneConfig;
   /** What the collector's span limits cut since start (`--span-max-*`, `--trace-max-spans`); undefined without a collector. */
   spanLimitCounters(): SpanLimitCounts | undefined;
@@ -40,9 +46,40 @@ export interface AllInOneServer {
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-function urlOf(host: string, port: number): string {
+function urlOf(host: string, port: number, scheme: 'http' | 'https' = 'http'): string {
   const h = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
-  return `http://${h}:${port}`;
+  return `${scheme}://${h}:${port}`;
+}
+
+/**
+ * The auth file and the TLS material, loaded before anything listens. A file that cannot be
+ * used is a configuration problem named by its flag (exit 2), like a bad port.
+ */
+function openSecurity(config: AllInOneConfig, logger: Logger, registry: Registry): { auth?: AuthFileSource; tls?: TlsSource } {
+  const named = (setting: keyof typeof allInOneOptions, message: string) => {
+    const o = allInOneOptions[setting];
+    return new ConfigError([`${o.flag} (${o.env}): ${message}`]);
+  };
+  let auth: AuthFileSource | undefined;
+  if (config.authFile) {
+    try {
+      auth = new AuthFileSource(config.authFile, logger.child({ component: 'auth' }), { registry });
+    } catch (err) {
+      if (err instanceof AuthFileError) throw named('authFile', `${config.authFile}: ${err.problems.join('; ')}`);
+      throw err;
+    }
+  }
+  let tls: TlsSource | undefined;
+  if (config.tlsCert) {
+    try {
+      tls = new TlsSource({ certFile: config.tlsCert, keyFile: config.tlsKey, clientCaFile: config.tlsClientCa || undefined }, logger.child({ component: 'tls' }));
+    } catch (err) {
+      auth?.close();
+      if (err instanceof TlsFileError) throw named(err.setting, err.message);
+      throw err;
+    }
+  }
+  return { auth, tls };
 }
 
 /**
@@ -75,12 +112,14 @@ export interface CollectorServer {
   otlpHttpUrl: string;
   otlpGrpcAddress?: string;
   zipkinUrl?: string;
+  tls: boolean;
   config: AllInOneConfig;
   close(): Promise<void>;
 }
 
 export interface QueryServer {
   queryUrl: string;
+  tls: boolean;
   config: AllInOneConfig;
   close(): Promise<void>;
 }
@@ -101,17 +140,31 @@ export async function startQueryServer(given: RawAllInOneConfig, opts: StartOpti
   return (await startServer('query', given, opts)) as QueryServer;
 }
 
-async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: StartOptions): Promise<Partial<AllInOneServer> & Pick<AllInOneServer, 'config' | 'close'>> {
+async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: StartOptions): Promise<Partial<AllInOneServer> & Pick<AllInOneServer, 'config' | 'close' | 'tls'>> {
   const config = parseAllInOneConfig(given, opts.env ?? {});
   const logger = opts.logger ?? pino({ level: config.logLevel });
   const withCollector = role !== 'query';
   const withQuery = role !== 'collector';
+  // The server's own metrics (`GET /metrics` on the query port, and on the OTLP/HTTP port).
+  const registry = new Registry();
+  const security = openSecurity(config, logger, registry);
+  const scheme = security.tls ? 'https' : 'http';
+  const closeSecurity = () => {
+    security.auth?.close();
+    security.tls?.close();
+  };
   const tenancy = tenantGuardOf({ header: config.tenancyHeader, tenants: config.tenants });
   // One store, or one per tenant (--tenants), each opened the same way (tenant-stores.ts).
-  const stores = await openStores(config, (c, tenant) => c.storage === 'clickhouse'
-    ? openClickHouseBackend(c, { manageTtl: withCollector })
-    : openSqliteBackend(c, tenant === undefined ? logger : logger.child({ tenant }), { ingest: withCollector }));
-  const cleanups: (() => Promise<void> | void)[] = [() => stores.close()];
+  let stores: Awaited<ReturnType<typeof openStores>>;
+  try {
+    stores = await openStores(config, (c, tenant) => c.storage === 'clickhouse'
+      ? openClickHouseBackend(c, { manageTtl: withCollector })
+      : openSqliteBackend(c, tenant === undefined ? logger : logger.child({ tenant }), { ingest: withCollector }));
+  } catch (err) {
+    closeSecurity();
+    throw err;
+  }
+  const cleanups: (() => Promise<void> | void)[] = [closeSecurity, () => stores.close()];
   const undo = async () => {
     for (const fn of cleanups.reverse()) await fn();
   };
@@ -133,6 +186,9 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
       unreadyReason: () => stores.unreadyReason(),
       ...ui,
       extraApiPlugins: [...ui.extraApiPlugins, meshApiPlugin(() => controlPlane)],
+      auth: security.auth?.authenticator,
+      tls: security.tls,
+      metrics: registry,
     });
     if (query) {
       cleanups.push(async () => {
@@ -162,6 +218,9 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
         ? { tenancy: { guard: tenancy, intakes: new Map([...stores.byTenant].map(([t, b]) => [t, intakeOf(b)])) } }
         : intakeOf(stores.single!)),
       logger: logger.child({ component: 'collector' }),
+      auth: security.auth?.authenticator,
+      tls: security.tls,
+      metrics: registry,
     });
     if (collector) {
       // Starts the intake (with SQLite: the ingest worker, its connection, retention) before the receivers.
@@ -174,7 +233,7 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
         throw portProblem(new ListenError('queryPort', config.host, config.queryPort, err), config);
       });
       const queryAddress = query.server.address();
-      queryUrl = urlOf(config.host, typeof queryAddress === 'object' && queryAddress ? queryAddress.port : config.queryPort);
+      queryUrl = urlOf(config.host, typeof queryAddress === 'object' && queryAddress ? queryAddress.port : config.queryPort, scheme);
     }
     if (role === 'all-in-one') {
       controlPlane = await startAllInOneControlPlane(config, given, opts.env ?? {}, logger);
@@ -182,12 +241,12 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
     }
     ready = true;
 
-    const otlpHttpUrl = collector && urlOf(config.host, collector.otlpHttpAddress().port);
+    const otlpHttpUrl = collector && urlOf(config.host, collector.otlpHttpAddress().port, scheme);
     const grpc = collector?.otlpGrpcAddress();
     const otlpGrpcAddress = grpc ? urlOf(config.host, grpc.port).slice('http://'.length) : undefined;
     const zipkin = collector?.zipkinAddress();
-    const zipkinUrl = zipkin ? urlOf(config.host, zipkin.port) : undefined;
-    logger.info({ otlpHttpUrl, otlpGrpcAddress, zipkinUrl, queryUrl, controlPlaneUrl: controlPlane?.url, storage: stores.kind, ...stores.describe }, `meshtrace ${role} started`);
+    const zipkinUrl = zipkin ? urlOf(config.host, zipkin.port, scheme) : undefined;
+    logger.info({ otlpHttpUrl, otlpGrpcAddress, zipkinUrl, queryUrl, controlPlaneUrl: controlPlane?.url, storage: stores.kind, ...stores.describe, tls: !!security.tls, auth: !!security.auth }, `meshtrace ${role} started`);
     let closing: Promise<void> | undefined;
     return {
       otlpHttpUrl,
@@ -195,6 +254,7 @@ async function startServer(role: ServerRole, given: RawAllInOneConfig, opts: Sta
       zipkinUrl,
       queryUrl,
       controlPlaneUrl: controlPlane?.url,
+      tls: !!security.tls,
       config,
       spanLimitCounters: () => collector?.limitCounters(),
       close: () => (closing ??= undo().then(() => logger.info(`meshtrace ${role} stopped`))),

@@ -14,6 +14,8 @@ const QUERY_SETTINGS: readonly AllInOneOptionName[] = ['queryPort', 'uiBasePath'
 /** Settings only the collector side reads (retention included: the writer enforces it). */
 const COLLECTOR_SETTINGS: readonly AllInOneOptionName[] = ['otlpHttpPort', 'otlpGrpcPort', 'zipkinPort', 'maxBodySize', 'queueSize', 'corsOrigins', 'retention', 'maxSize',
   'spanMaxAttributes', 'spanMaxAttributeLength', 'spanMaxEvents', 'spanMaxLinks', 'traceMaxSpans'];
+/** Client certificates are asked for on the receivers only (browsers reach the query port). */
+const RECEIVER_TLS_SETTINGS: readonly AllInOneOptionName[] = ['tlsClientCa'];
 /** Settings of the mesh control plane, which only the all-in-one process runs beside the store. */
 const ALL_IN_ONE_SETTINGS: readonly AllInOneOptionName[] = ['controlPlanePort', 'meshTokenFile'];
 
@@ -28,7 +30,7 @@ const VERBS: Record<ServerRole, { description: string; settings: (name: AllInOne
   },
   query: {
     description: 'Run only the Jaeger-compatible query API and the UI. With --storage clickhouse it keeps no state: run several beside the collectors.',
-    settings: (n) => !COLLECTOR_SETTINGS.includes(n) && !ALL_IN_ONE_SETTINGS.includes(n),
+    settings: (n) => !COLLECTOR_SETTINGS.includes(n) && !ALL_IN_ONE_SETTINGS.includes(n) && !RECEIVER_TLS_SETTINGS.includes(n),
   },
 };
 
@@ -58,7 +60,7 @@ function registerServerVerb(program: Command, role: ServerRole): void {
     }
     // Loaded on use: other verbs (a sidecar started by `inject`) should not pay for the server's modules.
     const { startAllInOne, startCollectorServer, startQueryServer } = await import('../all-in-one/server.js');
-    let server: { close(): Promise<void>; otlpHttpUrl?: string; otlpGrpcAddress?: string; zipkinUrl?: string; queryUrl?: string; controlPlaneUrl?: string; config: { uiBasePath: string } };
+    let server: { close(): Promise<void>; otlpHttpUrl?: string; otlpGrpcAddress?: string; zipkinUrl?: string; queryUrl?: string; controlPlaneUrl?: string; tls: boolean; config: { uiBasePath: string } };
     try {
       const start = role === 'collector' ? startCollectorServer : role === 'query' ? startQueryServer : startAllInOne;
       server = await start(given, { env: process.env });
@@ -74,7 +76,7 @@ function registerServerVerb(program: Command, role: ServerRole): void {
     if (server.queryUrl) said.push(`open ${server.queryUrl}${server.config.uiBasePath === '/' ? '/' : `${server.config.uiBasePath}/`} (UI and Jaeger API)`);
     if (server.otlpHttpUrl) {
       const receivers = [`OTLP/HTTP ${server.otlpHttpUrl}/v1/traces`];
-      if (server.otlpGrpcAddress) receivers.push(`OTLP/gRPC ${server.otlpGrpcAddress}`);
+      if (server.otlpGrpcAddress) receivers.push(`OTLP/gRPC ${server.tls ? 'https://' : ''}${server.otlpGrpcAddress}`);
       if (server.zipkinUrl) receivers.push(`Zipkin ${server.zipkinUrl}/api/v2/spans`);
       said.push(`send spans to ${receivers.join(', ')}`);
     }

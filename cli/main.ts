@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerAllInOne } from './all-in-one.js';
+import { registerAuth } from './auth.js';
 import { registerCert } from './cert.js';
 import { registerControlPlane } from './control-plane.js';
 import { registerDemo } from './demo.js';
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<void> {
   registerStorage(program);
   registerControlPlane(program);
   registerMesh(program);
+  registerAuth(program);
   await program.parseAsync(argv, { from: 'user' });
 }
 

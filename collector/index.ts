@@ -10,6 +10,9 @@
  * ```
  */
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { Authenticator } from '../security/authenticator.js';
+import type { TlsSource } from '../security/tls.js';
 import type { SpanWriter } from '../storage/api.js';
 import { BatchWriter, type BatchWriterCounters } from './batch-writer/batch-writer.js';
 import { parseCollectorConfig, type CollectorConfig } from './config.js';
@@ -155,6 +158,12 @@ function tenantStages(tenancy: CollectorTenancy, config: CollectorConfig): Inges
 export function createCollector(deps: {
   config?: Partial<CollectorConfig>;
   logger: Logger;
+  /** Set: every receiver needs a credential with the `ingest` role. */
+  auth?: Authenticator;
+  /** Set: every receiver serves TLS (mutual when the source has a client CA). */
+  tls?: TlsSource;
+  /** Set: the OTLP/HTTP port also answers `GET /metrics` from this registry. */
+  metrics?: Registry;
 } & (CollectorIntake | { tenancy: CollectorTenancy; writer?: never; ingest?: never })): Collector {
   const config = parseCollectorConfig(deps.config);
   const { logger } = deps;
@@ -183,6 +192,9 @@ export function createCollector(deps: {
     consumer: counted,
     tenancy: guard,
     logger: logger.child({ receiver: 'otlp-http' }),
+    auth: deps.auth,
+    tls: deps.tls,
+    metrics: deps.metrics,
   });
   let otlpGrpc: OtlpGrpcReceiver | undefined;
   if (config.otlpGrpcPort !== null) {
@@ -191,6 +203,8 @@ export function createCollector(deps: {
       consumer: counted,
       tenancy: guard,
       logger: logger.child({ receiver: 'otlp-grpc' }),
+      auth: deps.auth,
+      tls: deps.tls,
     });
   }
   let zipkin: ZipkinReceiver | undefined;
@@ -205,6 +219,8 @@ export function createCollector(deps: {
       consumer: counted,
       tenancy: guard,
       logger: logger.child({ receiver: 'zipkin' }),
+      auth: deps.auth,
+      tls: deps.tls,
     });
   }
   // Started in this order and stopped in reverse: storage-facing first, so nothing is accepted

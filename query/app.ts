@@ -4,7 +4,12 @@
  * This is the only place that sets an error handler: typed errors become Jaeger's envelope
  * (or api_v3's error shape), everything else a 500 whose message is logged, not leaked.
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions, LogController } from 'fastify';
+import type { Server as HttpServer } from 'node:http';
+import https from 'node:https';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerFactory, type FastifyServerOptions, LogController } from 'fastify';
+import type { Registry } from 'prom-client';
+import { type Authenticator, WWW_AUTHENTICATE } from '../security/authenticator.js';
+import type { TlsSource } from '../security/tls.js';
 import type { TenantGuard } from '../tenancy/tenancy.js';
 import type { DependencyReader, SpanMetricsReader, TraceReader } from '../storage/api.js';
 import type { Adjuster } from './adjusters/index.js';
@@ -14,6 +19,7 @@ import { apiV3Routes } from './routes/api-v3.js';
 import { dependenciesRoutes } from './routes/dependencies.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
+import { prometheusRoutes } from './routes/prometheus.js';
 import { propagationRoutes } from './routes/propagation.js';
 import { servicesRoutes } from './routes/services.js';
 import { tempoRoutes } from './routes/tempo.js';
@@ -70,6 +76,37 @@ interface QueryAppOptions {
   extraApiPlugins?: ((scope: FastifyInstance, query: QueryService) => Promise<void>)[];
   /** Plugins registered once after the API, open to every caller (the UI's static files). */
   extraPlugins?: ((app: FastifyInstance) => Promise<void>)[];
+  /**
+   * Set: everything but `/health`, `/ready` and `/metrics` needs a credential with the `read` role
+   * (Bearer or Basic); missing or wrong → 401 with a Basic challenge, so browsers ask for it.
+   */
+  auth?: Authenticator;
+  /** Set: HTTPS with this material, reloaded when its files change (no client certificates: browsers). */
+  tls?: TlsSource;
+  /** Set: `GET /metrics` serves this registry in Prometheus text. */
+  metrics?: Registry;
+}
+
+/** A request refused by the authenticator: 401 (with a challenge) or 403. */
+export class AuthRequiredError extends Error {
+  constructor(readonly statusCode: 401 | 403, message: string) {
+    super(message);
+    this.name = 'AuthRequiredError';
+  }
+}
+
+/** An https server in fastify's default (http) server type: the two share the API fastify uses. */
+function httpsFactory(tls: TlsSource): FastifyServerFactory<HttpServer> {
+  return (handler) => https.createServer(tls.serverOptions(false), handler) as unknown as HttpServer;
+}
+
+/** Paths answered without a credential: probes and the metrics scrape, at the root and under every API prefix. */
+function openPaths(prefixes: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const prefix of ['', ...prefixes.filter((p) => p && p !== '/').map((p) => p.replace(/\/+$/, ''))]) {
+    for (const p of ['/health', '/ready', '/metrics']) out.add(prefix + p);
+  }
+  return out;
 }
 
 /** api_v3 routes answer errors in their own shape, at the root or under a base path. */
@@ -119,7 +156,13 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
     logController: new LogController({ disableRequestLogging: true }),
     // Jaeger UI sends repeated keys (tag=…&tag=…); fastify's default parser keeps them as arrays.
     routerOptions: { ignoreTrailingSlash: true, ...(tenancy ? { constraints: { tenant: tenantConstraint(tenancy.guard.header) } } : {}) },
+    // HTTPS through the server factory, so the app keeps one type; the source swaps certificates.
+    ...(deps.tls ? { serverFactory: httpsFactory(deps.tls) } : {}),
   });
+  if (deps.tls) {
+    const detach = deps.tls.attach(app.server as unknown as https.Server, false);
+    app.addHook('onClose', async () => detach());
+  }
   const limits: QueryLimits = { ...DEFAULT_QUERY_LIMITS, ...deps.limits };
   for (const [k, v] of Object.entries(limits)) {
     if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`buildQueryApp: limits.${k} must be a positive integer, got ${v}`);
@@ -137,6 +180,7 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
     const expose = status < 500 || (err as { expose?: boolean }).expose === true;
     const message = expose ? (err as Error).message : 'internal error';
     if (!expose) req.log.error({ err, url: req.url }, 'query request failed');
+    if (status === 401) void reply.header('WWW-Authenticate', WWW_AUTHENTICATE);
     if (isApiV3(req.url)) return reply.code(status).send({ error: { httpCode: status, message } });
     if (isTempo(req.url)) return reply.code(status).type('text/plain; charset=utf-8').send(message);
     return reply.code(status).send(errorEnvelope(status, message));
@@ -160,6 +204,19 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
     if (isTempo(req.url)) return reply.code(404).type('text/plain; charset=utf-8').send(`no route for ${req.method} ${req.url.split('?')[0]}`);
     return reply.code(404).send(errorEnvelope(404, `no route for ${req.method} ${req.url.split('?')[0]}`));
   });
+
+  if (deps.auth) {
+    const auth = deps.auth;
+    const open = openPaths(deps.apiPrefixes ?? []);
+    // Before routing, so the UI's files, every API and unknown paths alike need `read`.
+    app.addHook('onRequest', async (req) => {
+      const q = req.url.indexOf('?');
+      const path = (q === -1 ? req.url : req.url.slice(0, q)).replace(/(.)\/+$/, '$1');
+      if (open.has(path)) return;
+      const d = await auth.check(req.headers.authorization, 'read', { listener: 'query', address: req.socket.remoteAddress ?? '' });
+      if (!d.ok) throw new AuthRequiredError(d.status, d.message);
+    });
+  }
 
   // prettyPrint=true indents any JSON response, as jaeger-query does.
   app.addHook('onSend', async (req, reply, payload) => {
@@ -189,6 +246,7 @@ export async function buildQueryApp(deps: QueryAppDeps): Promise<FastifyInstance
   };
   const registerApi = async (scope: FastifyInstance) => {
     await scope.register(healthRoutes, { isReady: deps.isReady ?? (() => true), unreadyReason: deps.unreadyReason });
+    if (deps.metrics) await scope.register(prometheusRoutes, { registry: deps.metrics });
     for (const [tenant, stores] of storesByTenant) {
       if (tenant === undefined) {
         await registerTenantApi(scope, stores);

@@ -10,8 +10,10 @@
  * A request still uploading after a grace period is cut off (it was never acknowledged).
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import https from 'node:https';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { TlsSource } from '../../security/tls.js';
 
 const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 /**
@@ -36,6 +38,11 @@ export function createHttpListener(opts: {
   logger: Logger;
   /** How long `shutdown` waits for in-flight requests before cutting their connections, ms. */
   shutdownGraceMs?: number;
+  /**
+   * Serve HTTPS with this material (reloaded when its files change); `mutual`: require a client
+   * certificate from the source's client CA, when it has one.
+   */
+  tls?: { source: TlsSource; mutual: boolean };
 }): HttpListener {
   const { logger } = opts;
   const inFlight = new Set<Promise<void>>();
@@ -54,7 +61,7 @@ export function createHttpListener(opts: {
     socket.once('close', () => clearTimeout(timer));
   };
 
-  const server = http.createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
     busy.set(socket, (busy.get(socket) ?? 0) + 1);
     unanswered.add(res);
@@ -78,8 +85,21 @@ export function createHttpListener(opts: {
     });
     inFlight.add(p);
     void p.finally(() => inFlight.delete(p));
-  });
-  server.on('connection', (socket: Socket) => {
+  };
+  const tls = opts.tls;
+  const server: http.Server = tls ? https.createServer(tls.source.serverOptions(tls.mutual), onRequest) : http.createServer(onRequest);
+  const detachTls = tls?.source.attach(server as https.Server, tls.mutual);
+  // TCP connections still in (or stuck before) their TLS handshake: the grace period cuts them too,
+  // or one silent client would hold shutdown until the handshake timeout.
+  const handshaking = new Set<Socket>();
+  if (tls) {
+    server.on('connection', (socket: Socket) => {
+      handshaking.add(socket);
+      socket.once('close', () => handshaking.delete(socket));
+    });
+  }
+  // Requests come on the TLS socket, not the TCP one under it: track what `req.socket` will be.
+  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     connections.add(socket);
     socket.once('close', () => {
       connections.delete(socket);
@@ -102,6 +122,7 @@ export function createHttpListener(opts: {
       });
     },
     async shutdown() {
+      detachTls?.();
       if (!started || closing) return;
       closing = true;
       // net.Server's close, not http.Server's: stop listening without resetting idle keep-alive
@@ -111,7 +132,10 @@ export function createHttpListener(opts: {
       for (const socket of connections) if (!busy.has(socket)) closeWhenQuiet(socket);
       // A client still uploading could hold shutdown for the whole request timeout: after a grace
       // period its connection is cut (its spans were never acknowledged, so it will retry).
-      const grace = setTimeout(() => server.closeAllConnections(), opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
+      const grace = setTimeout(() => {
+        server.closeAllConnections();
+        for (const socket of handshaking) socket.destroy();
+      }, opts.shutdownGraceMs ?? DEFAULT_SHUTDOWN_GRACE_MS);
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
       // Every answer said `Connection: close`; the connections left close when quiet.
       await closed;

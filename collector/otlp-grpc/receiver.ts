@@ -8,6 +8,8 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import type { Authenticator } from '../../security/authenticator.js';
+import type { TlsSource } from '../../security/tls.js';
 import { payloadFailureOf, STORAGE_RETRY_AFTER_SECONDS, type Component, type PayloadConsumer } from '../pipeline.js';
 import { encodeExportResponse } from '../otlp/response.js';
 import type { TenantGuard } from '../../tenancy/tenancy.js';
@@ -38,16 +40,48 @@ export const TRACE_SERVICE_DEFINITION: grpc.ServiceDefinition = {
 
 export type OtlpGrpcReceiver = Component & { address(): { host: string; port: number } };
 
-/**
- * `tenancy`: a call must carry one valid tenant in the metadata key `tenancy.header` — missing →
- * UNAUTHENTICATED, unknown or repeated → PERMISSION_DENIED (Jaeger's codes), nothing stored.
- */
-export function createOtlpGrpcReceiver(opts: { config: OtlpGrpcConfig; consumer: PayloadConsumer; tenancy?: TenantGuard; logger?: Logger }): OtlpGrpcReceiver {
-  const { config, consumer, logger, tenancy } = opts;
+/** The peer's address without its port (`ipv4:127.0.0.1:5000` → `127.0.0.1`), for per-address throttling. */
+function peerAddress(peer: string): string {
+  const p = peer.replace(/^ipv[46]:/, '');
+  const m = /^\[(.*)\]:\d+$/.exec(p) ?? /^(.*):\d+$/.exec(p);
+  return m ? m[1] : p;
+}
+
+export function createOtlpGrpcReceiver(opts: {
+  config: OtlpGrpcConfig;
+  consumer: PayloadConsumer;
+  /**
+   * Tenancy on: a call must carry one valid tenant in the metadata key `tenancy.header` — missing →
+   * UNAUTHENTICATED, unknown or repeated → PERMISSION_DENIED (Jaeger's codes), nothing stored.
+   * Checked after authentication.
+   */
+  tenancy?: TenantGuard;
+  logger?: Logger;
+  /** Set: Export needs `authorization` metadata with the `ingest` role (UNAUTHENTICATED / PERMISSION_DENIED otherwise). */
+  auth?: Authenticator;
+  /** Set: TLS (mutual when the source has a client CA), following the source's reloads. */
+  tls?: TlsSource;
+}): OtlpGrpcReceiver {
+  const { config, consumer, logger, auth, tenancy } = opts;
   let server: grpc.Server | undefined;
   let boundPort = config.port;
 
   const exportHandler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
+    if (auth) {
+      const header = call.metadata.get('authorization')[0];
+      auth.check(typeof header === 'string' ? header : undefined, 'ingest', { listener: 'otlp-grpc', address: peerAddress(call.getPeer()) }).then(
+        (d) => {
+          if (d.ok) return store(call, callback);
+          callback({ code: d.status === 401 ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED, details: d.message });
+        },
+        (err: unknown) => callback({ code: grpc.status.INTERNAL, details: (err as Error).message }),
+      );
+      return;
+    }
+    store(call, callback);
+  };
+
+  const store: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
     const tenant = tenancy?.check(call.metadata.get(tenancy.header));
     if (tenant?.refusal) {
       callback({ code: tenant.refusal.reason === 'missing' ? grpc.status.UNAUTHENTICATED : grpc.status.PERMISSION_DENIED, details: tenant.refusal.message });
@@ -75,7 +109,7 @@ export function createOtlpGrpcReceiver(opts: { config: OtlpGrpcConfig; consumer:
       server.addService(TRACE_SERVICE_DEFINITION, { Export: exportHandler });
       const host = config.host.includes(':') ? `[${config.host}]` : config.host;
       boundPort = await new Promise<number>((resolve, reject) =>
-        server!.bindAsync(`${host}:${config.port}`, grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+        server!.bindAsync(`${host}:${config.port}`, opts.tls ? opts.tls.grpcCredentials(true) : grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
       );
       logger?.info({ port: boundPort }, 'OTLP/gRPC receiver listening');
     },

@@ -12,6 +12,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { type Authenticator, WWW_AUTHENTICATE } from '../../security/authenticator.js';
+import type { TlsSource } from '../../security/tls.js';
 import { payloadHttpAnswer, type Component, type PayloadConsumer, type PayloadResult } from '../pipeline.js';
 import { createCors } from '../http/cors.js';
 import { createHttpListener } from '../http/listener.js';
@@ -56,9 +59,15 @@ export function createOtlpHttpReceiver(deps: {
   /** Tenancy on: a request must name a valid tenant (else 401, nothing read or stored). */
   tenancy?: TenantGuard;
   logger: Logger;
+  /** Set: `POST /v1/traces` needs a credential with the `ingest` role (401/403 otherwise). */
+  auth?: Authenticator;
+  /** Set: HTTPS (mutual TLS when the source has a client CA). */
+  tls?: TlsSource;
+  /** Set: `GET /metrics` answers this registry in Prometheus text (open, like a health check). */
+  metrics?: Registry;
 }): OtlpHttpReceiver {
   const config = parseOtlpHttpConfig(deps.config);
-  const { consumer, logger, tenancy } = deps;
+  const { consumer, logger, tenancy, auth, metrics } = deps;
   const cors = createCors({ allowedOrigins: config.corsAllowedOrigins, methods: 'POST, OPTIONS' });
   const maxBytes = config.maxRequestBodyBytes;
 
@@ -78,10 +87,23 @@ export function createOtlpHttpReceiver(deps: {
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
+    if (path === '/metrics' && metrics && req.method === 'GET') {
+      const text = Buffer.from(await metrics.metrics());
+      res.setHeader('Content-Type', metrics.contentType);
+      res.setHeader('Content-Length', text.length);
+      return void res.end(text);
+    }
     if (path !== OTLP_TRACES_PATH) {
       return sendStatus(res, 404, 'json', RpcCode.NOT_FOUND, `no such endpoint ${path}; OTLP traces go to POST ${OTLP_TRACES_PATH}`);
     }
     if (cors.handlePreflight(req, res)) return;
+    if (auth) {
+      const d = await auth.check(req.headers.authorization, 'ingest', { listener: 'otlp-http', address: req.socket.remoteAddress ?? '' });
+      if (!d.ok) {
+        if (d.status === 401) res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
+        return sendStatus(res, d.status, otlpEncodingOf(req.headers['content-type']) ?? 'json', d.status === 401 ? RpcCode.UNAUTHENTICATED : RpcCode.PERMISSION_DENIED, d.message);
+      }
+    }
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST, OPTIONS');
       if (req.method === 'OPTIONS') {
@@ -145,7 +167,13 @@ export function createOtlpHttpReceiver(deps: {
     send(res, 200, enc, encodeExportResponse(enc, result.rejectedSpans, result.errorMessage));
   }
 
-  const listener = createHttpListener({ host: config.host, port: config.port, handler: handle, logger });
+  const listener = createHttpListener({
+    host: config.host,
+    port: config.port,
+    handler: handle,
+    logger,
+    tls: deps.tls && { source: deps.tls, mutual: true },
+  });
   return {
     async start() {
       await listener.start();

@@ -15,11 +15,11 @@ export const otlpContentType: Record<OtlpEncoding, string> = {
 export const RpcCode = {
   INVALID_ARGUMENT: 3,
   NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
-  PERMISSION_DENIED: 7,
   UNAUTHENTICATED: 16,
 } as const;
 

@@ -7,6 +7,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { type Authenticator, WWW_AUTHENTICATE } from '../../security/authenticator.js';
+import type { TlsSource } from '../../security/tls.js';
 import { createCors } from '../http/cors.js';
 import { createHttpListener } from '../http/listener.js';
 import {
@@ -34,9 +36,18 @@ export interface ZipkinConfig {
 
 export type ZipkinReceiver = Component & { address(): { host: string; port: number } };
 
-/** `tenancy`: a request must name a valid tenant (else 401, nothing read or stored). */
-export function createZipkinReceiver(deps: { config: ZipkinConfig; consumer: PayloadConsumer; tenancy?: TenantGuard; logger: Logger }): ZipkinReceiver {
-  const { config, consumer, logger, tenancy } = deps;
+export function createZipkinReceiver(deps: {
+  config: ZipkinConfig;
+  consumer: PayloadConsumer;
+  /** Tenancy on: a request must name a valid tenant (else 401, nothing read or stored). */
+  tenancy?: TenantGuard;
+  logger: Logger;
+  /** Set: posting spans needs a credential with the `ingest` role (401/403 otherwise). */
+  auth?: Authenticator;
+  /** Set: HTTPS (mutual TLS when the source has a client CA). */
+  tls?: TlsSource;
+}): ZipkinReceiver {
+  const { config, consumer, logger, auth, tenancy } = deps;
   const cors = createCors({ allowedOrigins: config.corsAllowedOrigins, methods: 'POST, OPTIONS' });
   const maxBytes = config.maxRequestBodyBytes;
 
@@ -55,6 +66,13 @@ export function createZipkinReceiver(deps: { config: ZipkinConfig; consumer: Pay
     const path = q === -1 ? url : url.slice(0, q);
     if (path !== ZIPKIN_SPANS_PATH) return text(res, 404, `no such endpoint ${path}; Zipkin v2 spans go to POST ${ZIPKIN_SPANS_PATH}`);
     if (cors.handlePreflight(req, res)) return;
+    if (auth) {
+      const d = await auth.check(req.headers.authorization, 'ingest', { listener: 'zipkin', address: req.socket.remoteAddress ?? '' });
+      if (!d.ok) {
+        if (d.status === 401) res.setHeader('WWW-Authenticate', WWW_AUTHENTICATE);
+        return text(res, d.status, d.message);
+      }
+    }
     if (req.method !== 'POST') {
       res.setHeader('Allow', 'POST, OPTIONS');
       return text(res, 405, `method ${req.method} not allowed; use POST`);
@@ -93,7 +111,7 @@ export function createZipkinReceiver(deps: { config: ZipkinConfig; consumer: Pay
     text(res, 202, result.errorMessage);
   }
 
-  const listener = createHttpListener({ host: config.host, port: config.port, handler: handle, logger });
+  const listener = createHttpListener({ host: config.host, port: config.port, handler: handle, logger, tls: deps.tls && { source: deps.tls, mutual: true } });
   return {
     async start() {
       await listener.start();
