@@ -14,7 +14,9 @@ import { SpanKind } from '../../model/span.js';
 import { bySpanId, DAY_US, HOUR_US, makeCallTrace, makeSpan, MINUTE_US, newTraceId, nowUs } from '../testdata/fixtures.js';
 import { ClickHouseWriteError, openClickHouseStorage } from './index.js';
 import { allStatements, appliedVersions, migrate, MIGRATIONS } from './migrations.js';
-import { Schema, ttlStatements } from './schema.js';
+import { Schema, sqlOf, TERMS_EXPR, ttlStatements } from './schema.js';
+import { toRow } from './span-row.js';
+import { attributeValueAsString, type Span } from '../../model/span.js';
 
 let ch: EmbeddedClickHouse;
 let n = 0;
@@ -45,10 +47,74 @@ describe('clickhouse storage: schema and migrations', () => {
       } finally {
         await again.close();
       }
-      const rows = await (await client.query({ query: `SELECT version, count() AS c FROM ${schema.table('schema_migrations')} GROUP BY version`, format: 'JSONEachRow' })).json<{ version: number; c: string | number }>();
-      expect(rows.map((r) => [Number(r.version), Number(r.c)])).toEqual([[1, 1]]);
+      const rows = await (await client.query({ query: `SELECT version, count() AS c FROM ${schema.table('schema_migrations')} GROUP BY version ORDER BY version`, format: 'JSONEachRow' })).json<{ version: number; c: string | number }>();
+      expect(rows.map((r) => [Number(r.version), Number(r.c)])).toEqual(MIGRATIONS.map((m) => [m.version, 1]));
     } finally {
       await client.close();
+    }
+  });
+
+  it('upgrading a v1 database with data ends in the schema of a fresh one, and its spans read back and are found by tag', async () => {
+    const old = db();
+    const schema = new Schema({ database: old });
+    const client = createClient({ url: ch.url });
+    const now = nowUs();
+    const t = makeCallTrace({ startTimeUs: now - MINUTE_US });
+    t[1].attributes = [{ key: 'peer', type: 'string', value: 'backend' }, { key: 'n', type: 'int64', value: 7 }];
+    t[2].resource.attributes = [{ key: 'host.name', type: 'string', value: 'b-1' }];
+    try {
+      // Version 1 as it was: its statements, its ledger row, rows in its shape (three res_* arrays,
+      // every attribute term in tags).
+      await client.command({ query: schema.createDatabase() });
+      await client.command({ query: schema.createMigrationsTable() });
+      for (const st of MIGRATIONS[0].statements(schema)) await client.command({ query: sqlOf(st) });
+      await client.insert({ table: schema.table('schema_migrations'), values: [{ version: 1, name: MIGRATIONS[0].name }], format: 'JSONEachRow' });
+      await client.insert({ table: schema.table('spans'), values: t.map(v1Row), format: 'JSONEachRow' });
+
+      const upgraded = await openClickHouseStorage({ url: ch.url, database: old });
+      try {
+        const [trace] = await upgraded.reader.getTraces({ traceIds: [t[0].traceId] });
+        expect(bySpanId(trace.spans)).toEqual(bySpanId(t));
+        const window = { startTimeMinUs: now - HOUR_US, startTimeMaxUs: now, limit: 10 };
+        expect(await upgraded.reader.findTraceIds({ ...window, tags: { peer: 'backend' } })).toEqual([t[0].traceId]);
+        expect(await upgraded.reader.findTraceIds({ ...window, tags: { 'host.name': 'b-1', n: '7' } })).toEqual([t[0].traceId]);
+        expect(await upgraded.reader.findTraceIds({ ...window, tags: { 'host.name': 'b-2' } })).toEqual([]);
+        // Spans written after the upgrade, in the new shape, are found the same way.
+        const t2 = makeCallTrace({ startTimeUs: now - 2 * MINUTE_US });
+        t2[1].attributes = [{ key: 'peer', type: 'string', value: 'backend' }];
+        await upgraded.writer.writeSpans(t2);
+        expect(await upgraded.reader.findTraceIds({ ...window, tags: { peer: 'backend' } })).toEqual([t[0].traceId, t2[0].traceId]);
+      } finally {
+        await upgraded.close();
+      }
+      const fresh = db();
+      await (await openClickHouseStorage({ url: ch.url, database: fresh })).close();
+      for (const table of ['spans', 'trace_index', 'operations', 'span_metrics', 'schema_migrations', 'trace_index_mv', 'operations_mv', 'span_metrics_mv']) {
+        const ddl = async (database: string) => {
+          const found = await ch.query(`SELECT create_table_query FROM system.tables WHERE database = '${database}' AND name = '${table}'`);
+          return found.replaceAll(database, 'DB');
+        };
+        expect(await ddl(old), table).toEqual(await ddl(fresh));
+      }
+      expect(await ch.query(`SELECT name FROM system.columns WHERE database = '${old}' AND table = 'spans' AND startsWith(name, 'res_')`)).toBe('');
+      expect(await ch.query(`SELECT groupArray(name) FROM system.data_skipping_indices WHERE database = '${old}' AND table = 'spans'`)).toBe("['idx_trace_id','idx_duration','idx_terms']\n");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a tag search reads only the granules whose bloom filter may hold the term (idx_terms)', async () => {
+    const database = db();
+    const s = await openClickHouseStorage({ url: ch.url, database });
+    try {
+      const now = nowUs();
+      // Two parts of one service; only the second holds the term.
+      await s.writer.writeSpans([makeSpan({ traceId: newTraceId(), service: 'svc', startTimeUs: now - 2 * MINUTE_US, attributes: [{ key: 'k', type: 'string', value: 'a' }] })]);
+      await s.writer.writeSpans([makeSpan({ traceId: newTraceId(), service: 'svc', startTimeUs: now - MINUTE_US, attributes: [{ key: 'k', type: 'string', value: 'b' }] })]);
+      const plan = await ch.query(`EXPLAIN indexes = 1 SELECT trace_id FROM ${database}.spans WHERE service = 'svc' AND has(${TERMS_EXPR}, CAST('k=b' AS String))`);
+      expect(plan).toMatch(/Name: idx_terms\s+Description: bloom_filter GRANULARITY 1\s+Parts: 1\/2\s+Granules: 1\/2/);
+    } finally {
+      await s.close();
     }
   });
 
@@ -206,6 +272,17 @@ describe('clickhouse storage: a ClickHouse too slow to answer', () => {
     }
   });
 });
+
+/** A row as version 1 of the schema stored it (three resource arrays; every term in tags). */
+function v1Row(span: Span): Record<string, unknown> {
+  const { resource: _resource, tags, ...rest } = toRow(span, { firstWrite: true, version: 1 });
+  const res = span.resource.attributes;
+  return {
+    ...rest,
+    res_keys: res.map((a) => a.key), res_types: res.map((a) => a.type), res_values: res.map(attributeValueAsString),
+    tags: [...span.attributes.map((a) => `${a.key}=${attributeValueAsString(a)}`), ...tags],
+  };
+}
 
 /** The URL of a port nothing listens on (bound, then released). */
 async function startEmbeddedClickHouseUnused(): Promise<string> {

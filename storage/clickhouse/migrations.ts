@@ -6,21 +6,36 @@
  * released one, add the next version.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { initialSchema, type Schema } from './schema.js';
+import { compactSpansSchema, initialSchema, sqlOf, type MigrationStatement, type Schema } from './schema.js';
+import { rows } from './sql.js';
 
 export interface Migration {
   version: number;
   name: string;
-  statements(s: Schema): string[];
+  statements(s: Schema): MigrationStatement[];
 }
 
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema: spans, trace_index, operations, span_metrics', statements: initialSchema },
+  { version: 2, name: 'compact spans: resource as one value, span attribute terms not stored twice, codecs', statements: compactSpansSchema },
 ];
 
 /** Every statement that migrating an empty database runs, in order (for review and the parser test). */
 export function allStatements(s: Schema): string[] {
-  return [s.createDatabase(), s.createMigrationsTable(), ...MIGRATIONS.flatMap((m) => m.statements(s))];
+  return [s.createDatabase(), s.createMigrationsTable(), ...MIGRATIONS.flatMap((m) => m.statements(s).map(sqlOf))];
+}
+
+/**
+ * Mutations (a migration converting stored rows) finish on every replica before the next
+ * statement, and a column is dropped only after the rows were converted from it.
+ */
+const SYNC = { mutations_sync: '2', alter_sync: '2' } as const;
+
+async function hasColumn(client: ClickHouseClient, s: Schema, table: string, column: string): Promise<boolean> {
+  const found = await rows<{ n: unknown }>(client,
+    'SELECT count() AS n FROM system.columns WHERE database = {db:String} AND table = {table:String} AND name = {column:String}',
+    { db: s.database, table: s.cluster ? `${table}_local` : table, column });
+  return Number(found[0]?.n ?? 0) > 0;
 }
 
 export async function appliedVersions(client: ClickHouseClient, s: Schema): Promise<number[]> {
@@ -36,7 +51,10 @@ export async function migrate(client: ClickHouseClient, s: Schema): Promise<numb
   const applied: number[] = [];
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue;
-    for (const sql of m.statements(s)) await client.command({ query: sql });
+    for (const st of m.statements(s)) {
+      if (typeof st !== 'string' && !(await hasColumn(client, s, st.whileColumn.table, st.whileColumn.column))) continue;
+      await client.command({ query: sqlOf(st), clickhouse_settings: SYNC });
+    }
     await client.insert({ table: s.table('schema_migrations'), values: [{ version: m.version, name: m.name }], format: 'JSONEachRow' });
     applied.push(m.version);
   }

@@ -15,7 +15,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { GetTracesQuery, TraceQuery, TraceReader } from '../api.js';
 import type { SpanBudget } from '../span-budget.js';
 import { spanKindNames, type Operation, type SpanKind, type Trace } from '../../model/span.js';
-import type { Schema } from './schema.js';
+import { TERMS_EXPR, type Schema } from './schema.js';
 import { fromRow, SPAN_COLUMNS, tagTerm, type SpanRow } from './span-row.js';
 import { num, rows, traceIdList } from './sql.js';
 import { validateTraceQuery } from '../trace-query.js';
@@ -133,7 +133,8 @@ export class ClickHouseTraceReader implements TraceReader {
       params.operation = q.operationName;
     }
     Object.entries(q.tags ?? {}).forEach(([k, v], i) => {
-      required.push(`has(tags, {tag${i}:String})`);
+      // TERMS_EXPR verbatim: the tag bloom filter is built on that expression.
+      required.push(`has(${TERMS_EXPR}, {tag${i}:String})`);
       params[`tag${i}`] = tagTerm(k, v);
     });
     // Rows with none of the terms cannot help: the OR lets the bloom filter skip their granules.

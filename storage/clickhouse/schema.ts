@@ -202,6 +202,68 @@ GROUP BY service, name, kind, minute, bin`,
   ];
 }
 
+/**
+ * The search terms of a span row (`key=value`): the stored `tags` (resource attributes, event
+ * attributes, `event=<name>`, the derived kind/status tags) plus the span's own attributes,
+ * computed from `attr_keys`/`attr_values` instead of stored a second time. The tag bloom filter
+ * (`idx_terms`) is built on this very expression, and a search must use it verbatim for
+ * ClickHouse to use the index.
+ */
+export const TERMS_EXPR = "arrayConcat(tags, arrayMap((k, v) -> concat(k, '=', v), attr_keys, attr_values))";
+
+/** A statement that runs only while `column` of the local `table` still exists (a re-run after it was dropped skips it). */
+export interface GuardedStatement {
+  sql: string;
+  whileColumn: { table: TableName; column: string };
+}
+export type MigrationStatement = string | GuardedStatement;
+export const sqlOf = (st: MigrationStatement): string => (typeof st === 'string' ? st : st.sql);
+
+/**
+ * Version 2: smaller spans (README "Bytes per span"). Every statement is re-runnable; existing
+ * data is converted in place (mutations, run synchronously by `migrate`), so a fresh database
+ * (v1 then v2 on empty tables) and an upgraded one end with the same schema.
+ * - `resource` (one LowCardinality JSON string: [keys, types, values]) replaces the three
+ *   `res_*` arrays: a process's resource is the same on every span it sends.
+ * - `tags` no longer repeats the span's attributes (the search expression `TERMS_EXPR` derives
+ *   their terms), and becomes Array(LowCardinality(String)) (resource, event and derived terms
+ *   repeat a lot); its bloom filter moves to `TERMS_EXPR` (`idx_terms`). Old rows keep their
+ *   attribute terms in `tags`: harmless (the union is the same), they expire with the data.
+ * - Codecs: DoubleDelta for `version` (increasing per batch), T64 for durations and the latency
+ *   bin, ZSTD(3) for the attribute arrays and tags.
+ * - span_metrics: Delta for the minute, T64 for the counters.
+ */
+export function compactSpansSchema(s: Schema): MigrationStatement[] {
+  const on = s.onCluster;
+  const spans = s.local('spans');
+  // Column changes also go to the Distributed table in front (its columns are its own copy).
+  const both = (alter: string): string[] => [`ALTER TABLE ${spans}${on} ${alter}`, ...(s.cluster ? [`ALTER TABLE ${s.table('spans')}${on} ${alter}`] : [])];
+  const metrics = s.local('span_metrics');
+  return [
+    ...both('ADD COLUMN IF NOT EXISTS resource LowCardinality(String) CODEC(ZSTD(1)) AFTER res_values'),
+    {
+      sql: `ALTER TABLE ${spans}${on} UPDATE resource = toJSONString((res_keys, res_types, res_values)) WHERE resource = ''`,
+      whileColumn: { table: 'spans', column: 'res_keys' },
+    },
+    ...both('DROP COLUMN IF EXISTS res_keys'),
+    ...both('DROP COLUMN IF EXISTS res_types'),
+    ...both('DROP COLUMN IF EXISTS res_values'),
+    `ALTER TABLE ${spans}${on} DROP INDEX IF EXISTS idx_tags`,
+    ...both('MODIFY COLUMN tags Array(LowCardinality(String)) CODEC(ZSTD(3))'),
+    `ALTER TABLE ${spans}${on} ADD INDEX IF NOT EXISTS idx_terms ${TERMS_EXPR} TYPE bloom_filter(0.01) GRANULARITY 1`,
+    `ALTER TABLE ${spans}${on} MATERIALIZE INDEX idx_terms`,
+    `ALTER TABLE ${spans}${on} MODIFY COLUMN version UInt64 CODEC(DoubleDelta, ZSTD(1))`,
+    `ALTER TABLE ${spans}${on} MODIFY COLUMN duration_us Int64 CODEC(T64, ZSTD(1))`,
+    `ALTER TABLE ${spans}${on} MODIFY COLUMN latency_bin UInt16 CODEC(T64, ZSTD(1))`,
+    `ALTER TABLE ${spans}${on} MODIFY COLUMN attr_keys Array(LowCardinality(String)) CODEC(ZSTD(3))`,
+    `ALTER TABLE ${spans}${on} MODIFY COLUMN attr_types Array(LowCardinality(String)) CODEC(ZSTD(3))`,
+    `ALTER TABLE ${spans}${on} MODIFY COLUMN attr_values Array(String) CODEC(ZSTD(3))`,
+    `ALTER TABLE ${metrics}${on} MODIFY COLUMN minute Int64 CODEC(Delta, ZSTD(1))`,
+    `ALTER TABLE ${metrics}${on} MODIFY COLUMN calls UInt64 CODEC(T64, ZSTD(1))`,
+    `ALTER TABLE ${metrics}${on} MODIFY COLUMN errors UInt64 CODEC(T64, ZSTD(1))`,
+  ];
+}
+
 const TTL_TABLES = ['spans', 'trace_index', 'span_metrics'] as const;
 
 /** `ALTER … MODIFY TTL` statements for a retention of `days` (0 = none: the TTL is removed). */
