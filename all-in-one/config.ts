@@ -35,6 +35,7 @@ export const allInOneOptions = {
   clickhousePassword: { flag: '--clickhouse-password', env: 'MESHTRACE_CLICKHOUSE_PASSWORD', default: '', help: 'ClickHouse password (prefer the environment variable: flags show in ps)' },
   clickhouseNoMigrate: { flag: '--clickhouse-no-migrate', env: 'MESHTRACE_CLICKHOUSE_NO_MIGRATE', default: 'false', help: 'do not create or upgrade the ClickHouse schema at start; fail if it is not current', boolean: true },
   clickhouseCluster: { flag: '--clickhouse-cluster', env: 'MESHTRACE_CLICKHOUSE_CLUSTER', default: '', help: 'ClickHouse cluster name: ON CLUSTER DDL, Replicated and Distributed tables (none = one node)' },
+  clickhouseAsyncInsert: { flag: '--clickhouse-async-insert', env: 'MESHTRACE_CLICKHOUSE_ASYNC_INSERT', default: 'false', help: 'write through ClickHouse async inserts (async_insert=1, wait_for_async_insert=1: a batch is still acknowledged only once stored)', boolean: true },
 } as const;
 
 export type AllInOneOptionName = keyof typeof allInOneOptions;
@@ -103,6 +104,7 @@ export const allInOneConfigSchema = z.object({
   clickhousePassword: z.string(),
   clickhouseNoMigrate: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
   clickhouseCluster: z.string().transform((s) => s.trim() || undefined),
+  clickhouseAsyncInsert: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
 }).superRefine((c, ctx) => {
   // The size cap needs a store that reports its size synchronously (SQLite); ClickHouse has TTL and --retention.
   if (c.storage === 'clickhouse' && c.maxSize > 0) ctx.addIssue({ code: 'custom', path: ['maxSize'], message: 'is not supported with --storage clickhouse (use --retention)' });

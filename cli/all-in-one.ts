@@ -12,7 +12,7 @@ import type { ServerRole } from '../all-in-one/server.js';
 /** Settings only the query side reads. */
 const QUERY_SETTINGS: readonly AllInOneOptionName[] = ['queryPort', 'uiBasePath', 'maxClockSkewAdjustment', 'queryMaxLimit', 'queryMaxSpans'];
 /** Settings only the collector side reads (retention included: the writer enforces it). */
-const COLLECTOR_SETTINGS: readonly AllInOneOptionName[] = ['otlpHttpPort', 'otlpGrpcPort', 'zipkinPort', 'maxBodySize', 'queueSize', 'corsOrigins', 'retention', 'maxSize'];
+const COLLECTOR_SETTINGS: readonly AllInOneOptionName[] = ['otlpHttpPort', 'otlpGrpcPort', 'zipkinPort', 'maxBodySize', 'queueSize', 'corsOrigins', 'retention', 'maxSize', 'clickhouseAsyncInsert'];
 /** Settings of the mesh control plane, which only the all-in-one process runs beside the store. */
 const ALL_IN_ONE_SETTINGS: readonly AllInOneOptionName[] = ['controlPlanePort', 'meshTokenFile'];
 

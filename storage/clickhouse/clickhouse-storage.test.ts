@@ -200,6 +200,38 @@ describe('clickhouse storage: writes', () => {
   });
 });
 
+describe('clickhouse storage: async inserts', () => {
+  it('with asyncInsert, a batch goes in with async_insert=1 and wait_for_async_insert=1, the engine accepts them, and it is readable once the write resolves', async () => {
+    const s = await openClickHouseStorage({ url: ch.url, database: `async_${++n}`, asyncInsert: true });
+    const seen: string[][] = [];
+    ch.onQuery((q) => { if (/^\s*INSERT INTO `async_\d+`\.`spans`/.test(q.sql)) seen.push(q.settings); });
+    try {
+      const t = makeCallTrace({ startTimeUs: nowUs() - MINUTE_US });
+      await s.writer.writeSpans(t);
+      expect(seen).toEqual([expect.arrayContaining(['async_insert = 1', 'wait_for_async_insert = 1'])]);
+      const [trace] = await s.reader.getTraces({ traceIds: [t[0].traceId] });
+      expect(bySpanId(trace.spans)).toEqual(bySpanId(t));
+    } finally {
+      ch.onQuery(undefined);
+      await s.close();
+    }
+  });
+
+  it('without it, inserts carry neither setting', async () => {
+    const s = await openClickHouseStorage({ url: ch.url, database: `sync_${++n}` });
+    const seen: string[][] = [];
+    ch.onQuery((q) => { if (/^\s*INSERT INTO `sync_\d+`\.`spans`/.test(q.sql)) seen.push(q.settings); });
+    try {
+      await s.writer.writeSpans(makeCallTrace({ startTimeUs: nowUs() - MINUTE_US }));
+      expect(seen).toHaveLength(1);
+      expect(seen[0].filter((x) => /async_insert/.test(x))).toEqual([]);
+    } finally {
+      ch.onQuery(undefined);
+      await s.close();
+    }
+  });
+});
+
 describe('clickhouse storage: search order', () => {
   it('orders by trace start, not by the start of the matching span, across candidate pages', async () => {
     const s = await openClickHouseStorage({ url: ch.url, database: `order_${++n}` });
