@@ -266,6 +266,29 @@ describe('clickhouse storage: search order', () => {
   });
 });
 
+describe('clickhouse storage: search over time slices', () => {
+  it('finds a trace whose operation and tag match on spans far apart in time (the window is read whole for two terms)', async () => {
+    const s = await openClickHouseStorage({ url: ch.url, database: `slices_${++n}` });
+    try {
+      const now = nowUs();
+      const traceId = newTraceId();
+      const old = makeSpan({ traceId, service: 'm', name: 'load', startTimeUs: now - 40 * MINUTE_US, attributes: [{ key: 'tier', type: 'string', value: 'pro' }] });
+      const recent = makeSpan({ traceId, service: 'm', name: 'render', parentSpanId: old.spanId, startTimeUs: now - 10_000_000 });
+      // Newer traces matching only one of the terms each.
+      const decoys = Array.from({ length: 5 }, (_, i) => makeSpan({ traceId: newTraceId(), service: 'm', name: 'render', startTimeUs: now - (i + 1) * 1_000_000 }));
+      await s.writer.writeSpans([old, recent, ...decoys]);
+      const q = { serviceName: 'm', startTimeMinUs: now - HOUR_US, startTimeMaxUs: now, limit: 10 };
+      expect(await s.reader.findTraceIds({ ...q, operationName: 'render', tags: { tier: 'pro' } })).toEqual([traceId]);
+      // One term: the newest slice already holds the newest traces; older slices still count when needed.
+      expect(await s.reader.findTraceIds({ ...q, operationName: 'render', limit: 2 })).toEqual(decoys.slice(0, 2).map((d) => d.traceId));
+      expect(await s.reader.findTraceIds({ ...q, tags: { tier: 'pro' } })).toEqual([traceId]);
+      expect(await s.reader.findTraceIds({ ...q, operationName: 'render' })).toEqual([...decoys.map((d) => d.traceId), traceId]);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe('clickhouse storage: a ClickHouse that is down', () => {
   it('opening fails with a message naming the address', async () => {
     const ch2 = await startEmbeddedClickHouseUnused();
