@@ -155,7 +155,8 @@ describe('clickhouse storage: schema and migrations', () => {
 
   it('cluster DDL (ON CLUSTER, Replicated engines, Distributed tables) is accepted by the engine parser', async () => {
     const schema = new Schema({ database: 'meshtrace', cluster: 'traces_cluster' });
-    const statements = [...allStatements(schema), ...ttlStatements(schema, 3), ...ttlStatements(schema, 0)];
+    // The fresh path, the v1 → v2 upgrade path, and the TTL statements.
+    const statements = [...allStatements(schema), ...MIGRATIONS.flatMap((m) => m.statements(schema).map(sqlOf)), ...ttlStatements(schema, 3), ...ttlStatements(schema, 0)];
     const client = createClient({ url: ch.url });
     try {
       for (const sql of statements) {

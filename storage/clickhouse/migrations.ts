@@ -3,10 +3,14 @@
  * statements written to be re-runnable (IF NOT EXISTS): a migration interrupted half-way, or two
  * instances starting at once, re-apply harmlessly, and the version row is written only after
  * every statement of its migration succeeded. Migrations are append-only: never edit a
- * released one, add the next version.
+ * released one, add the next version. A database with none applied gets the latest schema
+ * directly (`freshSchema`: IF NOT EXISTS statements only) and every version recorded; the
+ * upgrade test checks that this equals what the migrations end in. Version 2 rebuilds `spans`
+ * (renames): upgrade a version-1 database from one process (`meshtrace storage migrate`, or
+ * start one collector first), not from several starting at once.
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { compactSpansSchema, initialSchema, sqlOf, type MigrationStatement, type Schema } from './schema.js';
+import { compactSpansSchema, freshSchema, initialSchema, sqlOf, type MigrationStatement, type Schema } from './schema.js';
 import { rows } from './sql.js';
 
 export interface Migration {
@@ -22,7 +26,7 @@ export const MIGRATIONS: readonly Migration[] = [
 
 /** Every statement that migrating an empty database runs, in order (for review and the parser test). */
 export function allStatements(s: Schema): string[] {
-  return [s.createDatabase(), s.createMigrationsTable(), ...MIGRATIONS.flatMap((m) => m.statements(s).map(sqlOf))];
+  return [s.createDatabase(), s.createMigrationsTable(), ...freshSchema(s)];
 }
 
 /**
@@ -49,6 +53,12 @@ export async function migrate(client: ClickHouseClient, s: Schema): Promise<numb
   await client.command({ query: s.createMigrationsTable() });
   const done = new Set(await appliedVersions(client, s));
   const applied: number[] = [];
+  if (done.size === 0) {
+    // A fresh database gets the latest schema directly (what the migrations end in; tested).
+    for (const sql of freshSchema(s)) await client.command({ query: sql, clickhouse_settings: SYNC });
+    await client.insert({ table: s.table('schema_migrations'), values: MIGRATIONS.map((m) => ({ version: m.version, name: m.name })), format: 'JSONEachRow' });
+    return MIGRATIONS.map((m) => m.version);
+  }
   for (const m of MIGRATIONS) {
     if (done.has(m.version)) continue;
     for (const st of m.statements(s)) {

@@ -295,19 +295,10 @@ const V1_TO_V2 = `trace_id, span_id, parent_span_id, trace_state, flags, name, k
 export function compactSpansSchema(s: Schema): MigrationStatement[] {
   const on = s.onCluster;
   const named = (base: string) => `${ident(s.database)}.${ident(s.cluster ? `${base}_local` : base)}`;
-  const metrics = s.local('span_metrics');
   const views = (['trace_index', 'operations', 'span_metrics'] as const);
   return [
     ...views.map((v) => `DROP VIEW IF EXISTS ${s.mv(v)}${on}`),
-    `CREATE TABLE IF NOT EXISTS ${named('spans_v2')}${on} (
-  ${SPANS_V2_COLUMNS},
-  INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
-  INDEX idx_terms ${TERMS_EXPR} TYPE bloom_filter(0.01) GRANULARITY 1,
-  INDEX idx_duration duration_us TYPE minmax GRANULARITY 1
-) ${s.engine('Replacing', 'spans_v2', 'version')}
-PARTITION BY toDate(${secondsOf('start_us')})
-ORDER BY (service, start_us, trace_id, span_id, kind)
-SETTINGS index_granularity = 1024`,
+    spansTableV2(s, 'spans_v2'),
     { sql: `INSERT INTO ${named('spans_v2')} SELECT ${V1_TO_V2} FROM ${named('spans')}`, whileColumn: { table: 'spans', column: 'res_keys' } },
     { sql: `RENAME TABLE ${named('spans')} TO ${named('spans_v1')}${on}`, whileColumn: { table: 'spans', column: 'res_keys' } },
     { sql: `RENAME TABLE ${named('spans_v2')} TO ${named('spans')}${on}`, whileColumn: { table: 'spans_v2', column: 'trace_id' } },
@@ -315,10 +306,42 @@ SETTINGS index_granularity = 1024`,
     // The Distributed table in front copied the old columns: made again over the new table.
     ...(s.cluster ? [`DROP TABLE IF EXISTS ${s.table('spans')}${on}`, ...s.distributed('spans', 'cityHash64(trace_id)')] : []),
     ...views.map((v) => mvStatement(s, v)),
+    ...spanMetricsCodecs(s),
+  ];
+}
+
+function spanMetricsCodecs(s: Schema): string[] {
+  const on = s.onCluster;
+  const metrics = s.local('span_metrics');
+  return [
     `ALTER TABLE ${metrics}${on} MODIFY COLUMN minute Int64 CODEC(Delta, ZSTD(1))`,
     `ALTER TABLE ${metrics}${on} MODIFY COLUMN calls UInt64 CODEC(T64, ZSTD(1))`,
     `ALTER TABLE ${metrics}${on} MODIFY COLUMN errors UInt64 CODEC(T64, ZSTD(1))`,
   ];
+}
+
+/** The spans table from version 2 on, as `base` (`spans`, or `spans_v2` while migrating). */
+function spansTableV2(s: Schema, base: 'spans' | 'spans_v2'): string {
+  const name = `${ident(s.database)}.${ident(s.cluster ? `${base}_local` : base)}`;
+  return `CREATE TABLE IF NOT EXISTS ${name}${s.onCluster} (
+  ${SPANS_V2_COLUMNS},
+  INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
+  INDEX idx_terms ${TERMS_EXPR} TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_duration duration_us TYPE minmax GRANULARITY 1
+) ${s.engine('Replacing', base, 'version')}
+PARTITION BY toDate(${secondsOf('start_us')})
+ORDER BY (service, start_us, trace_id, span_id, kind)
+SETTINGS index_granularity = 1024`;
+}
+
+/**
+ * The latest schema straight away, for a database with no migration applied: what versions 1
+ * and 2 end in, as IF NOT EXISTS statements only (no copy, no renames), so several processes
+ * starting at once on a fresh database all succeed, as with version 1 alone.
+ */
+export function freshSchema(s: Schema): string[] {
+  const v1Spans = `CREATE TABLE IF NOT EXISTS ${s.local('spans')}${s.onCluster} (`;
+  return [spansTableV2(s, 'spans'), ...initialSchema(s).filter((st) => !st.startsWith(v1Spans)), ...spanMetricsCodecs(s)];
 }
 
 const TTL_TABLES = ['spans', 'trace_index', 'span_metrics'] as const;
