@@ -152,7 +152,7 @@ export const clickhouseScenario: Scenario = {
         notes: [
           `${written.spans.toLocaleString('en-US')} spans in ${written.traces.toLocaleString('en-US')} traces (the synthetic shape of the query bench), both stores written the same ${BATCH.toLocaleString('en-US')}-span batches in turn; ${lookups} lookups of each kind, one after the other.`,
           'SQLite: the database file after a WAL checkpoint. ClickHouse: bytes_on_disk of the active parts of meshtrace\'s tables (system.parts) after OPTIMIZE … FINAL.',
-          '"engine only": the same calls\' statements, recorded as sent and replayed on chdb directly (no client, HTTP or shim); "SELECT 1": one round trip through client, HTTP, shim and chdb with nothing to read — the floor under every ClickHouse statement (a trace by id sends 1, a search 2 per candidate page plus the trace read).',
+          '"engine only": the same calls\' statements, recorded as sent and replayed on chdb directly (no client, HTTP or shim); "SELECT 1": one round trip through client, HTTP, shim and chdb with nothing to read — the floor under every ClickHouse statement (a trace by id sends 1, a search 1–2 per time slice it reads plus the trace read).',
           'ClickHouse write and latency figures include the embedded HTTP shim and the engine running in this process (one serialized session): a lower bound, not a ClickHouse server\'s figures. Targets (issue 11) are for a server: ≤ 60 B/span; trace by id p99 < 20 ms and searches p99 < 100 ms at 10 M.',
         ],
       };
