@@ -4,10 +4,11 @@
  * Tables (the names queries use; see README.md for the reasoning):
  * - `spans`: one row per span version. ReplacingMergeTree(version) partitioned by day of start
  *   (retention drops or TTLs whole days), ordered by (service, start): search by service and time
- *   window reads a contiguous key range. Attributes are typed parallel arrays (order and types
- *   round-trip); `tags` holds `key=value` terms of span, resource and event attributes and
- *   `event=<name>` with a bloom filter, so tag search skips granules. A bloom filter on trace_id
- *   serves trace-by-id inside the time range `trace_index` gives.
+ *   window reads a contiguous key range. Span attributes are typed parallel arrays (order and
+ *   types round-trip), the resource one LowCardinality JSON value (version 2); the search terms
+ *   are `TERMS_EXPR` (stored `tags` plus terms computed from the span attributes) with a bloom
+ *   filter on that expression, so tag search skips granules. A bloom filter on trace_id serves
+ *   trace-by-id inside the time range `trace_index` gives; 1024-row granules (version 2).
  * - `trace_index` (MV from spans): trace_id → first start, last start, last end. Ordered by
  *   trace_id: a trace lookup reads a granule or two here, then only that time range of spans.
  *   Also the trace duration for duration search.
