@@ -28,6 +28,7 @@ export async function openClickHouseBackend(config: AllInOneConfig, opts: { mana
     password: config.clickhousePassword,
     migrate: !config.clickhouseNoMigrate,
     cluster: config.clickhouseCluster,
+    asyncInsert: config.clickhouseAsyncInsert,
     // 0 (keep forever) removes the TTL.
     ttlDays: opts.manageTtl ? config.retention / DAY_US : undefined,
   });

@@ -48,6 +48,7 @@ export const allInOneOptions = {
   tlsCert: { flag: '--tls-cert', env: 'MESHTRACE_TLS_CERT', default: '', help: 'PEM certificate (chain) every listener serves TLS with (HTTPS, gRPC over TLS); reloaded when it changes; needs --tls-key' },
   tlsKey: { flag: '--tls-key', env: 'MESHTRACE_TLS_KEY', default: '', help: 'PEM private key of --tls-cert' },
   tlsClientCa: { flag: '--tls-client-ca', env: 'MESHTRACE_TLS_CLIENT_CA', default: '', help: 'PEM CA certificate(s): the receivers require a client certificate it signed (mutual TLS); needs --tls-cert' },
+  clickhouseAsyncInsert: { flag: '--clickhouse-async-insert', env: 'MESHTRACE_CLICKHOUSE_ASYNC_INSERT', default: 'false', help: 'write through ClickHouse async inserts (async_insert=1, wait_for_async_insert=1: a batch is still acknowledged only once stored)', boolean: true },
 } as const;
 
 export type AllInOneOptionName = keyof typeof allInOneOptions;
@@ -139,6 +140,7 @@ export const allInOneConfigSchema = z.object({
   tlsKey: z.string(),
   /** '' = no client certificates asked for. */
   tlsClientCa: z.string(),
+  clickhouseAsyncInsert: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1'),
 }).superRefine((c, ctx) => {
   for (const p of tenancyConfigProblems({ header: c.tenancyHeader, tenants: c.tenants })) {
     ctx.addIssue({ code: 'custom', path: [p.field === 'header' ? 'tenancyHeader' : 'tenants'], message: p.message });

@@ -13,7 +13,7 @@ import type { ServerRole } from '../all-in-one/server.js';
 const QUERY_SETTINGS: readonly AllInOneOptionName[] = ['queryPort', 'uiBasePath', 'maxClockSkewAdjustment', 'queryMaxLimit', 'queryMaxSpans'];
 /** Settings only the collector side reads (retention included: the writer enforces it). */
 const COLLECTOR_SETTINGS: readonly AllInOneOptionName[] = ['otlpHttpPort', 'otlpGrpcPort', 'zipkinPort', 'maxBodySize', 'queueSize', 'corsOrigins', 'retention', 'maxSize',
-  'spanMaxAttributes', 'spanMaxAttributeLength', 'spanMaxEvents', 'spanMaxLinks', 'traceMaxSpans'];
+  'spanMaxAttributes', 'spanMaxAttributeLength', 'spanMaxEvents', 'spanMaxLinks', 'traceMaxSpans', 'clickhouseAsyncInsert'];
 /** Client certificates are asked for on the receivers only (browsers reach the query port). */
 const RECEIVER_TLS_SETTINGS: readonly AllInOneOptionName[] = ['tlsClientCa'];
 /** Settings of the mesh control plane, which only the all-in-one process runs beside the store. */

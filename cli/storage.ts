@@ -44,7 +44,14 @@ export function registerStorage(program: Command): void {
       for (const schema of schemas) process.stdout.write(`${allStatements(schema).join(';\n\n')};\n`);
       return;
     }
-    const client = createClient({ url: config.clickhouseUrl, username: config.clickhouseUser, password: config.clickhousePassword, application: 'meshtrace' });
+    // An hour per statement: migration 2 copies every span of a version-1 database in one
+    // INSERT … SELECT. Progress headers keep the connection busy meanwhile (idle timeouts of
+    // proxies in between).
+    const client = createClient({
+      url: config.clickhouseUrl, username: config.clickhouseUser, password: config.clickhousePassword, application: 'meshtrace',
+      request_timeout: 3_600_000,
+      clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: '60000' },
+    });
     try {
       for (const schema of schemas) {
         const applied = await migrate(client, schema);

@@ -105,7 +105,7 @@ describe('meshtrace storage migrate', () => {
     const args = ['storage', 'migrate', '--clickhouse-url', ch.url, '--clickhouse-database', 'cli_db'];
     const first = await runCli(args);
     expect(first.stderr).toBe('');
-    expect(first.stdout).toBe(`applied migrations 1 to cli_db at ${ch.url}\n`);
+    expect(first.stdout).toBe(`applied migrations 1, 2 to cli_db at ${ch.url}\n`);
     const again = await runCli(args);
     expect(again.stdout).toBe(`cli_db at ${ch.url} is up to date\n`);
     expect(await ch.query('SELECT count() FROM cli_db.spans')).toBe('0\n');
@@ -115,12 +115,12 @@ describe('meshtrace storage migrate', () => {
     const bad = await runCli(['storage', 'migrate', '--clickhouse-database', 'no-dashes']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--clickhouse-database (MESHTRACE_CLICKHOUSE_DATABASE)');
-  });
+  }, 90_000); // four CLI processes, and migration 2 is some twenty statements (17 s for the first run at load 50 on 2 cores)
 
   it('with --tenants migrates each tenant\'s database, which servers started with --clickhouse-no-migrate then use', async () => {
     const out = await runCli(['storage', 'migrate', '--clickhouse-url', ch.url, '--clickhouse-database', 'cli_t', '--tenants', 'acme,globex']);
     expect(out.stderr).toBe('');
-    expect(out.stdout).toBe(`applied migrations 1 to cli_t_acme at ${ch.url}\napplied migrations 1 to cli_t_globex at ${ch.url}\n`);
+    expect(out.stdout).toBe(`applied migrations 1, 2 to cli_t_acme at ${ch.url}\napplied migrations 1, 2 to cli_t_globex at ${ch.url}\n`);
     const settings = { storage: 'clickhouse', clickhouseUrl: ch.url, clickhouseDatabase: 'cli_t', clickhouseNoMigrate: 'true', controlPlanePort: 'off' } as const;
     const server = await startTestServer({ ...settings, tenants: 'acme,globex' });
     await server.stop();

@@ -20,7 +20,7 @@ beforeAll(async () => {
   // One at a time: the first creates the schema, the others find it current.
   for (let i = 0; i < 2; i++) processes.push(await startCli(['collector', ...common(), '--otlp-http-port', '0', '--otlp-grpc-port', 'off', '--zipkin-port', 'off']));
   processes.push(await startCli(['query', ...common(), '--query-port', '0']));
-});
+}, 90_000); // three processes started one after the other, each opening (and the first migrating) the schema
 
 afterAll(async () => {
   for (const p of processes) p.child.kill('SIGTERM');

@@ -12,6 +12,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { createClient } from '@clickhouse/client';
 import { startEmbeddedClickHouse } from '../../test/support/clickhouse-http.js';
 import { openClickHouseStorage } from '../../storage/clickhouse/index.js';
 import { openSqliteStorage } from '../../storage/sqlite/index.js';
@@ -74,10 +75,44 @@ export const clickhouseScenario: Scenario = {
       const lookups = opts.quick ? 20 : 300;
       const rows: (string | number)[][] = [];
       const results = [];
+      // The floor of every ClickHouse figure: `SELECT 1` through the same path (production client
+      // → HTTP → embedded server → chdb), with nothing for the engine to read.
+      const probe = createClient({ url: ch.url });
+      let select1: number[];
+      try {
+        select1 = await timeCalls(lookups, () => probe.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json()));
+      } finally {
+        await probe.close();
+      }
+      const select1Engine = await timeCalls(lookups, () => ch.query('SELECT 1'));
+      // The statements each ClickHouse call sent (bound, as the engine ran them), replayed on the
+      // engine directly afterwards: the engine's share of the figure, without client and shim.
+      let sent: string[] | undefined;
+      ch.onQuery((q) => sent?.push(q.sql));
+      const recorded = <T>(into: string[][], fn: (i: number) => Promise<T>) => async (i: number) => {
+        sent = [];
+        try {
+          return await fn(i);
+        } finally {
+          into.push(sent);
+          sent = undefined;
+        }
+      };
+      const engineOnly = async (calls: string[][]) => {
+        const out: number[] = [];
+        for (const statements of calls) {
+          const t0 = performance.now();
+          for (const sql of statements) await ch.query(sql);
+          out.push(performance.now() - t0);
+        }
+        return out;
+      };
       for (const s of stores) {
         const bytes = await s.bytes();
-        const byId = await timeCalls(lookups, (i) => s.storage.reader.getTraces({ traceIds: [traceIdOf(SEED, (i * 7919) % written.traces)] }));
-        const search = await timeCalls(lookups, (i) => {
+        const byIdSql: string[][] = [];
+        const searchSql: string[][] = [];
+        const byId = await timeCalls(lookups, recorded(byIdSql, (i) => s.storage.reader.getTraces({ traceIds: [traceIdOf(SEED, (i * 7919) % written.traces)] })));
+        const search = await timeCalls(lookups, recorded(searchSql, (i) => {
           const q: TraceQuery = {
             serviceName: SERVICES[i % SERVICES.length],
             tags: { 'customer.tier': ['free', 'pro', 'enterprise'][i % 3] },
@@ -86,9 +121,12 @@ export const clickhouseScenario: Scenario = {
             limit: 20,
           };
           return s.storage.reader.findTraces(q);
-        });
-        results.push({ s, bytes, byId, search });
+        }));
+        const engine = s.name === 'ClickHouse' ? { byId: await engineOnly(byIdSql), search: await engineOnly(searchSql) } : undefined;
+        results.push({ s, bytes, byId, search, engine });
       }
+      ch.onQuery(undefined);
+      const p50p99 = (v: number[] | undefined) => (v ? `${num(percentile(v, 50))} / ${num(percentile(v, 99))}` : '—');
       const [base] = results;
       for (const x of results) {
         rows.push([
@@ -97,17 +135,24 @@ export const clickhouseScenario: Scenario = {
           `${(x.s.writeMs / base.s.writeMs).toFixed(2)}×`,
           num(x.bytes / written.spans),
           `${(x.bytes / base.bytes).toFixed(2)}×`,
-          `${num(percentile(x.byId, 50))} / ${num(percentile(x.byId, 99))}`,
-          `${num(percentile(x.search, 50))} / ${num(percentile(x.search, 99))}`,
+          p50p99(x.byId),
+          p50p99(x.engine?.byId),
+          p50p99(x.search),
+          p50p99(x.engine?.search),
+          x.engine ? `${p50p99(select1)} (engine only ${p50p99(select1Engine)})` : '—',
         ]);
       }
       const table: BenchTable = {
         title: `ClickHouse vs SQLite at ${written.spans.toLocaleString('en-US')} spans`,
-        columns: ['store', 'write ms per 1k spans', 'vs SQLite', 'bytes/span on disk', 'vs SQLite', 'trace by id p50 / p99 ms', 'search (service + tag, 1 h, 20) p50 / p99 ms'],
+        columns: [
+          'store', 'write ms per 1k spans', 'vs SQLite', 'bytes/span on disk', 'vs SQLite',
+          'trace by id p50 / p99 ms', 'engine only', 'search (service + tag, 1 h, 20) p50 / p99 ms', 'engine only', 'SELECT 1 p50 / p99 ms',
+        ],
         rows,
         notes: [
           `${written.spans.toLocaleString('en-US')} spans in ${written.traces.toLocaleString('en-US')} traces (the synthetic shape of the query bench), both stores written the same ${BATCH.toLocaleString('en-US')}-span batches in turn; ${lookups} lookups of each kind, one after the other.`,
           'SQLite: the database file after a WAL checkpoint. ClickHouse: bytes_on_disk of the active parts of meshtrace\'s tables (system.parts) after OPTIMIZE … FINAL.',
+          '"engine only": the same calls\' statements, recorded as sent and replayed on chdb directly (no client, HTTP or shim); "SELECT 1": one round trip through client, HTTP, shim and chdb with nothing to read — the floor under every ClickHouse statement (a trace by id sends 1, a search 1–2 per time slice it reads plus the trace read).',
           'ClickHouse write and latency figures include the embedded HTTP shim and the engine running in this process (one serialized session): a lower bound, not a ClickHouse server\'s figures. Targets (issue 11) are for a server: ≤ 60 B/span; trace by id p99 < 20 ms and searches p99 < 100 ms at 10 M.',
         ],
       };

@@ -14,7 +14,9 @@ import { SpanKind } from '../../model/span.js';
 import { bySpanId, DAY_US, HOUR_US, makeCallTrace, makeSpan, MINUTE_US, newTraceId, nowUs } from '../testdata/fixtures.js';
 import { ClickHouseWriteError, openClickHouseStorage } from './index.js';
 import { allStatements, appliedVersions, migrate, MIGRATIONS } from './migrations.js';
-import { Schema, ttlStatements } from './schema.js';
+import { Schema, sqlOf, TERMS_EXPR, ttlStatements } from './schema.js';
+import { toRow } from './span-row.js';
+import { attributeValueAsString, type Span } from '../../model/span.js';
 
 let ch: EmbeddedClickHouse;
 let n = 0;
@@ -45,10 +47,85 @@ describe('clickhouse storage: schema and migrations', () => {
       } finally {
         await again.close();
       }
-      const rows = await (await client.query({ query: `SELECT version, count() AS c FROM ${schema.table('schema_migrations')} GROUP BY version`, format: 'JSONEachRow' })).json<{ version: number; c: string | number }>();
-      expect(rows.map((r) => [Number(r.version), Number(r.c)])).toEqual([[1, 1]]);
+      const rows = await (await client.query({ query: `SELECT version, count() AS c FROM ${schema.table('schema_migrations')} GROUP BY version ORDER BY version`, format: 'JSONEachRow' })).json<{ version: number; c: string | number }>();
+      expect(rows.map((r) => [Number(r.version), Number(r.c)])).toEqual(MIGRATIONS.map((m) => [m.version, 1]));
     } finally {
       await client.close();
+    }
+  });
+
+  it('upgrading a v1 database with data ends in the schema of a fresh one, and its spans read back and are found by tag', async () => {
+    const old = db();
+    const schema = new Schema({ database: old });
+    const client = createClient({ url: ch.url });
+    const now = nowUs();
+    const t = makeCallTrace({ startTimeUs: now - MINUTE_US });
+    t[1].attributes = [{ key: 'peer', type: 'string', value: 'backend' }, { key: 'n', type: 'int64', value: 7 }];
+    t[2].resource.attributes = [{ key: 'host.name', type: 'string', value: 'b-1' }];
+    try {
+      // Version 1 as it was: its statements, its ledger row, rows in its shape (three res_* arrays,
+      // every attribute term in tags).
+      await client.command({ query: schema.createDatabase() });
+      await client.command({ query: schema.createMigrationsTable() });
+      for (const st of MIGRATIONS[0].statements(schema)) await client.command({ query: sqlOf(st) });
+      await client.insert({ table: schema.table('schema_migrations'), values: [{ version: 1, name: MIGRATIONS[0].name }], format: 'JSONEachRow' });
+      await client.insert({ table: schema.table('spans'), values: t.map(v1Row), format: 'JSONEachRow' });
+
+      const upgraded = await openClickHouseStorage({ url: ch.url, database: old });
+      try {
+        const [trace] = await upgraded.reader.getTraces({ traceIds: [t[0].traceId] });
+        expect(bySpanId(trace.spans)).toEqual(bySpanId(t));
+        const window = { startTimeMinUs: now - HOUR_US, startTimeMaxUs: now, limit: 10 };
+        expect(await upgraded.reader.findTraceIds({ ...window, tags: { peer: 'backend' } })).toEqual([t[0].traceId]);
+        expect(await upgraded.reader.findTraceIds({ ...window, tags: { 'host.name': 'b-1', n: '7' } })).toEqual([t[0].traceId]);
+        expect(await upgraded.reader.findTraceIds({ ...window, tags: { 'host.name': 'b-2' } })).toEqual([]);
+        // Spans written after the upgrade, in the new shape, are found the same way.
+        const t2 = makeCallTrace({ startTimeUs: now - 2 * MINUTE_US });
+        t2[1].attributes = [{ key: 'peer', type: 'string', value: 'backend' }];
+        await upgraded.writer.writeSpans(t2);
+        expect(await upgraded.reader.findTraceIds({ ...window, tags: { peer: 'backend' } })).toEqual([t[0].traceId, t2[0].traceId]);
+      } finally {
+        await upgraded.close();
+      }
+      const fresh = db();
+      await (await openClickHouseStorage({ url: ch.url, database: fresh })).close();
+      for (const table of ['spans', 'trace_index', 'operations', 'span_metrics', 'schema_migrations', 'trace_index_mv', 'operations_mv', 'span_metrics_mv']) {
+        const ddl = async (database: string) => {
+          const found = await ch.query(`SELECT create_table_query FROM system.tables WHERE database = '${database}' AND name = '${table}'`);
+          return found.replaceAll(database, 'DB');
+        };
+        expect(await ddl(old), table).toEqual(await ddl(fresh));
+      }
+      expect(await ch.query(`SELECT name FROM system.columns WHERE database = '${old}' AND table = 'spans' AND startsWith(name, 'res_')`)).toBe('');
+      expect(await ch.query(`SELECT name FROM system.tables WHERE database = '${old}' ORDER BY name`)).toBe(await ch.query(`SELECT name FROM system.tables WHERE database = '${fresh}' ORDER BY name`));
+      // The copy converted each row once: the old tags kept only what is not a span attribute.
+      expect(await ch.query(`SELECT count() FROM ${old}.spans WHERE trace_id = '${t[0].traceId}'`)).toBe('3\n');
+      expect(await ch.query(`SELECT tags FROM ${old}.spans WHERE span_id = '${t[1].spanId}'`)).not.toMatch(/peer=backend/);
+      // Migrating again changes nothing.
+      const again = createClient({ url: ch.url });
+      try {
+        expect(await migrate(again, new Schema({ database: old }))).toEqual([]);
+      } finally {
+        await again.close();
+      }
+      expect(await ch.query(`SELECT groupArray(name) FROM system.data_skipping_indices WHERE database = '${old}' AND table = 'spans'`)).toBe("['idx_trace_id','idx_terms','idx_duration']\n");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a tag search reads only the granules whose bloom filter may hold the term (idx_terms)', async () => {
+    const database = db();
+    const s = await openClickHouseStorage({ url: ch.url, database });
+    try {
+      const now = nowUs();
+      // Two parts of one service; only the second holds the term.
+      await s.writer.writeSpans([makeSpan({ traceId: newTraceId(), service: 'svc', startTimeUs: now - 2 * MINUTE_US, attributes: [{ key: 'k', type: 'string', value: 'a' }] })]);
+      await s.writer.writeSpans([makeSpan({ traceId: newTraceId(), service: 'svc', startTimeUs: now - MINUTE_US, attributes: [{ key: 'k', type: 'string', value: 'b' }] })]);
+      const plan = await ch.query(`EXPLAIN indexes = 1 SELECT trace_id FROM ${database}.spans WHERE service = 'svc' AND has(${TERMS_EXPR}, CAST('k=b' AS String))`);
+      expect(plan).toMatch(/Name: idx_terms\s+Description: bloom_filter GRANULARITY 1\s+Parts: 1\/2\s+Granules: 1\/2/);
+    } finally {
+      await s.close();
     }
   });
 
@@ -78,13 +155,15 @@ describe('clickhouse storage: schema and migrations', () => {
 
   it('cluster DDL (ON CLUSTER, Replicated engines, Distributed tables) is accepted by the engine parser', async () => {
     const schema = new Schema({ database: 'meshtrace', cluster: 'traces_cluster' });
-    const statements = [...allStatements(schema), ...ttlStatements(schema, 3), ...ttlStatements(schema, 0)];
+    // The fresh path, the v1 → v2 upgrade path, and the TTL statements.
+    const statements = [...allStatements(schema), ...MIGRATIONS.flatMap((m) => m.statements(schema).map(sqlOf)), ...ttlStatements(schema, 3), ...ttlStatements(schema, 0)];
     const client = createClient({ url: ch.url });
     try {
       for (const sql of statements) {
         // formatQuery parses without executing (no cluster needed); a syntax error throws.
         const [r] = await (await client.query({ query: 'SELECT formatQuery({sql:String}) AS f', query_params: { sql }, format: 'JSONEachRow' })).json<{ f: string }>();
-        expect(r.f, sql).toMatch(/ON CLUSTER traces_cluster/);
+        // INSERT has no ON CLUSTER (the v2 copy runs on one node: README).
+        expect(r.f, sql).toMatch(/^INSERT/.test(sql) ? /^INSERT INTO meshtrace\.spans_v2_local SELECT/ : /ON CLUSTER traces_cluster/);
       }
       const joined = statements.join('\n');
       expect(joined).toMatch(/ReplicatedReplacingMergeTree\('\/clickhouse\/tables\/\{shard\}\/meshtrace\/spans', '\{replica\}', version\)/);
@@ -134,6 +213,38 @@ describe('clickhouse storage: writes', () => {
   });
 });
 
+describe('clickhouse storage: async inserts', () => {
+  it('with asyncInsert, a batch goes in with async_insert=1 and wait_for_async_insert=1, the engine accepts them, and it is readable once the write resolves', async () => {
+    const s = await openClickHouseStorage({ url: ch.url, database: `async_${++n}`, asyncInsert: true });
+    const seen: string[][] = [];
+    ch.onQuery((q) => { if (/^\s*INSERT INTO `async_\d+`\.`spans`/.test(q.sql)) seen.push(q.settings); });
+    try {
+      const t = makeCallTrace({ startTimeUs: nowUs() - MINUTE_US });
+      await s.writer.writeSpans(t);
+      expect(seen).toEqual([expect.arrayContaining(['async_insert = 1', 'wait_for_async_insert = 1'])]);
+      const [trace] = await s.reader.getTraces({ traceIds: [t[0].traceId] });
+      expect(bySpanId(trace.spans)).toEqual(bySpanId(t));
+    } finally {
+      ch.onQuery(undefined);
+      await s.close();
+    }
+  });
+
+  it('without it, inserts carry neither setting', async () => {
+    const s = await openClickHouseStorage({ url: ch.url, database: `sync_${++n}` });
+    const seen: string[][] = [];
+    ch.onQuery((q) => { if (/^\s*INSERT INTO `sync_\d+`\.`spans`/.test(q.sql)) seen.push(q.settings); });
+    try {
+      await s.writer.writeSpans(makeCallTrace({ startTimeUs: nowUs() - MINUTE_US }));
+      expect(seen).toHaveLength(1);
+      expect(seen[0].filter((x) => /async_insert/.test(x))).toEqual([]);
+    } finally {
+      ch.onQuery(undefined);
+      await s.close();
+    }
+  });
+});
+
 describe('clickhouse storage: search order', () => {
   it('orders by trace start, not by the start of the matching span, across candidate pages', async () => {
     const s = await openClickHouseStorage({ url: ch.url, database: `order_${++n}` });
@@ -150,6 +261,29 @@ describe('clickhouse storage: search order', () => {
       expect(await s.reader.findTraceIds(q)).toEqual([...others.map((o) => o.traceId), late]);
       expect(await s.reader.findTraceIds({ ...q, limit: 3 })).toEqual(others.slice(0, 3).map((o) => o.traceId));
       expect(await s.reader.findTraceIds({ ...q, startTimeMinUs: now - 30_000_000, limit: 100 })).toEqual([...others.slice(0, 30).map((o) => o.traceId), late]);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('clickhouse storage: search over time slices', () => {
+  it('finds a trace whose operation and tag match on spans far apart in time (the window is read whole for two terms)', async () => {
+    const s = await openClickHouseStorage({ url: ch.url, database: `slices_${++n}` });
+    try {
+      const now = nowUs();
+      const traceId = newTraceId();
+      const old = makeSpan({ traceId, service: 'm', name: 'load', startTimeUs: now - 40 * MINUTE_US, attributes: [{ key: 'tier', type: 'string', value: 'pro' }] });
+      const recent = makeSpan({ traceId, service: 'm', name: 'render', parentSpanId: old.spanId, startTimeUs: now - 10_000_000 });
+      // Newer traces matching only one of the terms each.
+      const decoys = Array.from({ length: 5 }, (_, i) => makeSpan({ traceId: newTraceId(), service: 'm', name: 'render', startTimeUs: now - (i + 1) * 1_000_000 }));
+      await s.writer.writeSpans([old, recent, ...decoys]);
+      const q = { serviceName: 'm', startTimeMinUs: now - HOUR_US, startTimeMaxUs: now, limit: 10 };
+      expect(await s.reader.findTraceIds({ ...q, operationName: 'render', tags: { tier: 'pro' } })).toEqual([traceId]);
+      // One term: the newest slice already holds the newest traces; older slices still count when needed.
+      expect(await s.reader.findTraceIds({ ...q, operationName: 'render', limit: 2 })).toEqual(decoys.slice(0, 2).map((d) => d.traceId));
+      expect(await s.reader.findTraceIds({ ...q, tags: { tier: 'pro' } })).toEqual([traceId]);
+      expect(await s.reader.findTraceIds({ ...q, operationName: 'render' })).toEqual([...decoys.map((d) => d.traceId), traceId]);
     } finally {
       await s.close();
     }
@@ -206,6 +340,17 @@ describe('clickhouse storage: a ClickHouse too slow to answer', () => {
     }
   });
 });
+
+/** A row as version 1 of the schema stored it (three resource arrays; every term in tags). */
+function v1Row(span: Span): Record<string, unknown> {
+  const { resource: _resource, tags, ...rest } = toRow(span, { firstWrite: true, version: 1 });
+  const res = span.resource.attributes;
+  return {
+    ...rest,
+    res_keys: res.map((a) => a.key), res_types: res.map((a) => a.type), res_values: res.map(attributeValueAsString),
+    tags: [...span.attributes.map((a) => `${a.key}=${attributeValueAsString(a)}`), ...tags],
+  };
+}
 
 /** The URL of a port nothing listens on (bound, then released). */
 async function startEmbeddedClickHouseUnused(): Promise<string> {

@@ -15,15 +15,17 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { GetTracesQuery, TraceQuery, TraceReader } from '../api.js';
 import type { SpanBudget } from '../span-budget.js';
 import { spanKindNames, type Operation, type SpanKind, type Trace } from '../../model/span.js';
-import type { Schema } from './schema.js';
+import { TERMS_EXPR, type Schema } from './schema.js';
 import { fromRow, SPAN_COLUMNS, tagTerm, type SpanRow } from './span-row.js';
 import { num, rows, traceIdList } from './sql.js';
 import { validateTraceQuery } from '../trace-query.js';
 
 /** Candidate traces read per search query (at least; 2 × limit when larger). */
 const MIN_PAGE = 100;
-/** Pages read at most: bounds a search whose matching spans start long after their traces. */
+/** Candidate queries at most (pages over all slices): bounds a search whose matching spans start long after their traces. */
 const MAX_PAGES = 20;
+/** Width of the newest slice of the search window, µs (see findTraceIds). */
+const FIRST_SLICE_US = 60_000_000;
 
 export class ClickHouseTraceReader implements TraceReader {
   constructor(private readonly client: ClickHouseClient, private readonly schema: Schema) {}
@@ -99,28 +101,47 @@ export class ClickHouseTraceReader implements TraceReader {
    * a time; the result is ordered by trace start (`trace_index`), as the SQLite backend orders.
    * A trace starts no later than its earliest matching span, so once a page ends before the
    * `limit`-th best trace start found so far, no later candidate can enter the result.
+   *
+   * The window is read in slices, newest first (1 min, then 4× wider each time): a search for the
+   * newest traces of a busy service aggregates the last minutes, not the whole window. Every trace
+   * not seen yet has its matching spans before the slices read, so it starts before them: once
+   * the `limit`-th best start is at or after the slices' start, the search is done. With more than
+   * one required term (operation and tags must each match some span of the trace, possibly in
+   * different slices) the window is read whole.
    */
   async findTraceIds(q: TraceQuery): Promise<string[]> {
     validateTraceQuery(q);
     const pageSize = Math.max(2 * q.limit, MIN_PAGE);
-    const best: { id: string; start: number }[] = [];
+    const found = new Map<string, number>();
+    let best: { id: string; start: number }[] = [];
     const better = (a: { id: string; start: number }, b: { id: string; start: number }) => b.start - a.start || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const candidates = await this.candidates(q, page * pageSize, pageSize);
-      if (candidates.length === 0) break;
-      const starts = await this.traceStarts(candidates.map((c) => c.trace_id));
-      for (const c of candidates) best.push({ id: c.trace_id, start: starts.get(c.trace_id) ?? num(c.first_match) });
-      best.sort(better);
-      best.length = Math.min(best.length, q.limit);
-      const lastFirstMatch = num(candidates[candidates.length - 1].first_match);
-      if (candidates.length < pageSize || (best.length === q.limit && lastFirstMatch < best[best.length - 1].start)) break;
+    const full = () => best.length === q.limit;
+    const sliced = (q.operationName !== undefined ? 1 : 0) + Object.keys(q.tags ?? {}).length <= 1;
+    let pages = 0;
+    let hi = q.startTimeMaxUs;
+    for (let width = FIRST_SLICE_US; hi >= q.startTimeMinUs && pages < MAX_PAGES; width *= 4) {
+      const lo = sliced ? Math.max(q.startTimeMinUs, hi - width + 1) : q.startTimeMinUs;
+      for (let page = 0; pages < MAX_PAGES; page++) {
+        const candidates = await this.candidates(q, lo, hi, page * pageSize, pageSize);
+        if (candidates.length === 0) break;
+        pages++;
+        const fresh = candidates.filter((c) => !found.has(c.trace_id));
+        const starts = fresh.length ? await this.traceStarts(fresh.map((c) => c.trace_id)) : new Map<string, number>();
+        for (const c of fresh) found.set(c.trace_id, starts.get(c.trace_id) ?? num(c.first_match));
+        best = [...best, ...fresh.map((c) => ({ id: c.trace_id, start: found.get(c.trace_id) as number }))].sort(better).slice(0, q.limit);
+        const lastFirstMatch = num(candidates[candidates.length - 1].first_match);
+        if (full() && lastFirstMatch < best[best.length - 1].start) return best.map((b) => b.id);
+        if (candidates.length < pageSize) break;
+      }
+      if (full() && best[best.length - 1].start >= lo) break;
+      hi = lo - 1;
     }
     return best.map((b) => b.id);
   }
 
   /** One page of matching traces with their earliest matching span start, newest first. */
-  private async candidates(q: TraceQuery, offset: number, size: number): Promise<{ trace_id: string; first_match: unknown }[]> {
-    const params: Record<string, unknown> = { tmin: q.startTimeMinUs, tmax: q.startTimeMaxUs, size, offset };
+  private async candidates(q: TraceQuery, lo: number, hi: number, offset: number, size: number): Promise<{ trace_id: string; first_match: unknown }[]> {
+    const params: Record<string, unknown> = { tmin: lo, tmax: hi, size, offset };
     const where = ['start_us BETWEEN {tmin:Int64} AND {tmax:Int64}'];
     if (q.serviceName !== undefined) {
       where.push('service = {service:String}');
@@ -133,7 +154,8 @@ export class ClickHouseTraceReader implements TraceReader {
       params.operation = q.operationName;
     }
     Object.entries(q.tags ?? {}).forEach(([k, v], i) => {
-      required.push(`has(tags, {tag${i}:String})`);
+      // TERMS_EXPR verbatim: the tag bloom filter is built on that expression.
+      required.push(`has(${TERMS_EXPR}, {tag${i}:String})`);
       params[`tag${i}`] = tagTerm(k, v);
     });
     // Rows with none of the terms cannot help: the OR lets the bloom filter skip their granules.

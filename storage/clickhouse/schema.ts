@@ -4,10 +4,11 @@
  * Tables (the names queries use; see README.md for the reasoning):
  * - `spans`: one row per span version. ReplacingMergeTree(version) partitioned by day of start
  *   (retention drops or TTLs whole days), ordered by (service, start): search by service and time
- *   window reads a contiguous key range. Attributes are typed parallel arrays (order and types
- *   round-trip); `tags` holds `key=value` terms of span, resource and event attributes and
- *   `event=<name>` with a bloom filter, so tag search skips granules. A bloom filter on trace_id
- *   serves trace-by-id inside the time range `trace_index` gives.
+ *   window reads a contiguous key range. Span attributes are typed parallel arrays (order and
+ *   types round-trip), the resource one LowCardinality JSON value (version 2); the search terms
+ *   are `TERMS_EXPR` (stored `tags` plus terms computed from the span attributes) with a bloom
+ *   filter on that expression, so tag search skips granules. A bloom filter on trace_id serves
+ *   trace-by-id inside the time range `trace_index` gives; 1024-row granules (version 2).
  * - `trace_index` (MV from spans): trace_id → first start, last start, last end. Ordered by
  *   trace_id: a trace lookup reads a granule or two here, then only that time range of spans.
  *   Also the trace duration for duration search.
@@ -109,6 +110,31 @@ ORDER BY version`;
  */
 export const secondsOf = (usColumn: string): string => `toDateTime(intDiv(${usColumn}, 1000000), 'UTC')`;
 
+/** The materialized view feeding `table` from `spans` (the same in every schema version). */
+function mvStatement(s: Schema, table: 'trace_index' | 'operations' | 'span_metrics'): string {
+  const on = s.onCluster;
+  switch (table) {
+    case 'trace_index':
+      return `CREATE MATERIALIZED VIEW IF NOT EXISTS ${s.mv('trace_index')}${on} TO ${s.local('trace_index')} AS
+SELECT trace_id, toDate(${secondsOf('min(start_us)')}) AS day, min(start_us) AS start_min, max(start_us) AS start_max,
+  max(start_us + duration_us) AS end_max
+FROM ${s.local('spans')}
+GROUP BY trace_id`;
+    case 'operations':
+      return `CREATE MATERIALIZED VIEW IF NOT EXISTS ${s.mv('operations')}${on} TO ${s.local('operations')} AS
+SELECT service, name, kind, toDate(${secondsOf('start_us')}) AS day
+FROM ${s.local('spans')}
+GROUP BY service, name, kind, day`;
+    case 'span_metrics':
+      return `CREATE MATERIALIZED VIEW IF NOT EXISTS ${s.mv('span_metrics')}${on} TO ${s.local('span_metrics')} AS
+SELECT service, name, kind, intDiv(start_us, 60000000) AS minute, latency_bin AS bin, count() AS calls,
+  countIf(status_code = 2) AS errors
+FROM ${s.local('spans')}
+WHERE first_write = 1
+GROUP BY service, name, kind, minute, bin`;
+  }
+}
+
 /** Version 1: the initial schema (statements in order). */
 export function initialSchema(s: Schema): string[] {
   const on = s.onCluster;
@@ -161,11 +187,7 @@ ORDER BY (service, start_us, trace_id, span_id, kind)`,
 PARTITION BY day
 ORDER BY trace_id`,
     ...s.distributed('trace_index', 'cityHash64(trace_id)'),
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${s.mv('trace_index')}${on} TO ${s.local('trace_index')} AS
-SELECT trace_id, toDate(${secondsOf('min(start_us)')}) AS day, min(start_us) AS start_min, max(start_us) AS start_max,
-  max(start_us + duration_us) AS end_max
-FROM ${s.local('spans')}
-GROUP BY trace_id`,
+    mvStatement(s, 'trace_index'),
 
     `CREATE TABLE IF NOT EXISTS ${s.local('operations')}${on} (
   service LowCardinality(String),
@@ -176,10 +198,7 @@ GROUP BY trace_id`,
 PARTITION BY toYYYYMM(day)
 ORDER BY (service, name, kind, day)`,
     ...s.distributed('operations', 'cityHash64(service)'),
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${s.mv('operations')}${on} TO ${s.local('operations')} AS
-SELECT service, name, kind, toDate(${secondsOf('start_us')}) AS day
-FROM ${s.local('spans')}
-GROUP BY service, name, kind, day`,
+    mvStatement(s, 'operations'),
 
     `CREATE TABLE IF NOT EXISTS ${s.local('span_metrics')}${on} (
   service LowCardinality(String),
@@ -193,13 +212,137 @@ GROUP BY service, name, kind, day`,
 PARTITION BY toDate(toDateTime(minute * 60, 'UTC'))
 ORDER BY (service, name, kind, minute, bin)`,
     ...s.distributed('span_metrics', 'cityHash64(service)'),
-    `CREATE MATERIALIZED VIEW IF NOT EXISTS ${s.mv('span_metrics')}${on} TO ${s.local('span_metrics')} AS
-SELECT service, name, kind, intDiv(start_us, 60000000) AS minute, latency_bin AS bin, count() AS calls,
-  countIf(status_code = 2) AS errors
-FROM ${s.local('spans')}
-WHERE first_write = 1
-GROUP BY service, name, kind, minute, bin`,
+    mvStatement(s, 'span_metrics'),
   ];
+}
+
+/**
+ * The search terms of a span row (`key=value`): the stored `tags` (resource attributes, event
+ * attributes, `event=<name>`, the derived kind/status tags) plus the span's own attributes,
+ * computed from `attr_keys`/`attr_values` instead of stored a second time. The tag bloom filter
+ * (`idx_terms`) is built on this very expression, and a search must use it verbatim for
+ * ClickHouse to use the index.
+ */
+export const TERMS_EXPR = "arrayConcat(tags, arrayMap((k, v) -> concat(k, '=', v), attr_keys, attr_values))";
+
+/**
+ * A statement that runs only while the local table `table` (the name as in single-node mode)
+ * has `column`: a re-run after the table was renamed or dropped skips it.
+ */
+export interface GuardedStatement {
+  sql: string;
+  whileColumn: { table: string; column: string };
+}
+export type MigrationStatement = string | GuardedStatement;
+export const sqlOf = (st: MigrationStatement): string => (typeof st === 'string' ? st : st.sql);
+
+/** The spans columns from version 2 on, in order. */
+const SPANS_V2_COLUMNS = `trace_id String CODEC(ZSTD(1)),
+  span_id String CODEC(ZSTD(1)),
+  parent_span_id String CODEC(ZSTD(1)),
+  trace_state String CODEC(ZSTD(1)),
+  flags UInt32,
+  name LowCardinality(String),
+  kind UInt8,
+  service LowCardinality(String),
+  start_us Int64 CODEC(Delta, ZSTD(1)),
+  duration_us Int64 CODEC(T64, ZSTD(1)),
+  status_code UInt8,
+  status_message String CODEC(ZSTD(1)),
+  attr_keys Array(LowCardinality(String)) CODEC(ZSTD(3)),
+  attr_types Array(LowCardinality(String)) CODEC(ZSTD(3)),
+  attr_values Array(String) CODEC(ZSTD(3)),
+  resource LowCardinality(String) CODEC(ZSTD(1)),
+  scope_name LowCardinality(String),
+  scope_version LowCardinality(String),
+  events String CODEC(ZSTD(3)),
+  links String CODEC(ZSTD(3)),
+  dropped_attributes Nullable(UInt32),
+  dropped_events Nullable(UInt32),
+  dropped_links Nullable(UInt32),
+  tags Array(LowCardinality(String)) CODEC(ZSTD(3)),
+  latency_bin UInt16 CODEC(T64, ZSTD(1)),
+  first_write UInt8,
+  version UInt64 CODEC(DoubleDelta, ZSTD(1))`;
+
+/** A version-1 row as a version-2 row (the SELECT list converting the old table, in SPANS_V2_COLUMNS order). */
+const V1_TO_V2 = `trace_id, span_id, parent_span_id, trace_state, flags, name, kind, service, start_us, duration_us,
+  status_code, status_message, attr_keys, attr_types, attr_values, toJSONString((res_keys, res_types, res_values)),
+  scope_name, scope_version, events, links, dropped_attributes, dropped_events, dropped_links,
+  arrayFilter(t -> NOT has(arrayMap((k, v) -> concat(k, '=', v), attr_keys, attr_values), t), tags),
+  latency_bin, first_write, version`;
+
+/**
+ * Version 2: smaller spans, read in smaller granules (README "Bytes per span" and "Latency").
+ * `spans` is rebuilt (ClickHouse cannot change index_granularity or a column's meaning in
+ * place): the views on it are dropped, a `spans_v2` table is created and filled from `spans`
+ * (converted), swapped in by renames, and the views are created again. Each step is guarded or
+ * IF [NOT] EXISTS, so a re-run after an interruption carries on (a copy interrupted half-way
+ * and re-run leaves duplicate rows, which ReplacingMergeTree and the readers' `LIMIT 1 BY`
+ * collapse). A fresh database runs v1 then v2 on empty tables and ends with the same schema.
+ * - `resource` (one LowCardinality JSON value `[keys, types, values]`) replaces the three
+ *   `res_*` arrays: a process's resource is the same on every span it sends.
+ * - `tags` no longer repeats the span's attributes: the search expression `TERMS_EXPR` derives
+ *   their terms from `attr_keys`/`attr_values`, and the bloom filter (`idx_terms`) is built on
+ *   it. `tags` (resource, event and derived terms, which repeat a lot) is LowCardinality.
+ * - Codecs: DoubleDelta for `version` (increasing per batch), T64 for the duration and the
+ *   latency bin, ZSTD(3) for the attribute arrays and tags.
+ * - `index_granularity = 1024` (default 8192): a trace's spans lie in one granule per service
+ *   (the ordering key leads with the service), and a trace read decompresses whole granules.
+ * - span_metrics: Delta for the minute, T64 for the counters (in place).
+ * Cluster mode: the copy runs on the node migrate talks to only; upgrading a v1 cluster that
+ * holds data is not supported (README).
+ */
+export function compactSpansSchema(s: Schema): MigrationStatement[] {
+  const on = s.onCluster;
+  const named = (base: string) => `${ident(s.database)}.${ident(s.cluster ? `${base}_local` : base)}`;
+  const views = (['trace_index', 'operations', 'span_metrics'] as const);
+  return [
+    ...views.map((v) => `DROP VIEW IF EXISTS ${s.mv(v)}${on}`),
+    spansTableV2(s, 'spans_v2'),
+    { sql: `INSERT INTO ${named('spans_v2')} SELECT ${V1_TO_V2} FROM ${named('spans')}`, whileColumn: { table: 'spans', column: 'res_keys' } },
+    { sql: `RENAME TABLE ${named('spans')} TO ${named('spans_v1')}${on}`, whileColumn: { table: 'spans', column: 'res_keys' } },
+    { sql: `RENAME TABLE ${named('spans_v2')} TO ${named('spans')}${on}`, whileColumn: { table: 'spans_v2', column: 'trace_id' } },
+    `DROP TABLE IF EXISTS ${named('spans_v1')}${on}`,
+    // The Distributed table in front copied the old columns: made again over the new table.
+    ...(s.cluster ? [`DROP TABLE IF EXISTS ${s.table('spans')}${on}`, ...s.distributed('spans', 'cityHash64(trace_id)')] : []),
+    ...views.map((v) => mvStatement(s, v)),
+    ...spanMetricsCodecs(s),
+  ];
+}
+
+function spanMetricsCodecs(s: Schema): string[] {
+  const on = s.onCluster;
+  const metrics = s.local('span_metrics');
+  return [
+    `ALTER TABLE ${metrics}${on} MODIFY COLUMN minute Int64 CODEC(Delta, ZSTD(1))`,
+    `ALTER TABLE ${metrics}${on} MODIFY COLUMN calls UInt64 CODEC(T64, ZSTD(1))`,
+    `ALTER TABLE ${metrics}${on} MODIFY COLUMN errors UInt64 CODEC(T64, ZSTD(1))`,
+  ];
+}
+
+/** The spans table from version 2 on, as `base` (`spans`, or `spans_v2` while migrating). */
+function spansTableV2(s: Schema, base: 'spans' | 'spans_v2'): string {
+  const name = `${ident(s.database)}.${ident(s.cluster ? `${base}_local` : base)}`;
+  return `CREATE TABLE IF NOT EXISTS ${name}${s.onCluster} (
+  ${SPANS_V2_COLUMNS},
+  INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
+  INDEX idx_terms ${TERMS_EXPR} TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_duration duration_us TYPE minmax GRANULARITY 1
+) ${s.engine('Replacing', base, 'version')}
+PARTITION BY toDate(${secondsOf('start_us')})
+ORDER BY (service, start_us, trace_id, span_id, kind)
+SETTINGS index_granularity = 1024`;
+}
+
+/**
+ * The latest schema straight away, for a database with no migration applied: what versions 1
+ * and 2 end in, as IF NOT EXISTS statements only (no copy, no renames), so several processes
+ * starting at once on a fresh database all succeed, as with version 1 alone.
+ */
+export function freshSchema(s: Schema): string[] {
+  const v1Spans = `CREATE TABLE IF NOT EXISTS ${s.local('spans')}${s.onCluster} (`;
+  return [spansTableV2(s, 'spans'), ...initialSchema(s).filter((st) => !st.startsWith(v1Spans)), ...spanMetricsCodecs(s)];
 }
 
 const TTL_TABLES = ['spans', 'trace_index', 'span_metrics'] as const;

@@ -1,8 +1,11 @@
 /**
- * Span ↔ `spans` row (JSONEachRow). Attributes are parallel arrays of key, type and string value
- * so that order, duplicates and types round-trip exactly; events and links, read only with the
- * whole trace, are JSON. `tags` carries the search terms (`key=value`): attributes of the span,
- * its resource and its events, `event=<name>`, and the tags Jaeger derives from kind and status.
+ * Span ↔ `spans` row (JSONEachRow). Span attributes are parallel arrays of key, type and string
+ * value so that order, duplicates and types round-trip exactly; the resource is one JSON value
+ * `[keys, types, values]` (the same on every span of a process: a LowCardinality column stores
+ * it once per part); events and links, read only with the whole trace, are JSON. `tags` carries
+ * the search terms (`key=value`) that are not span attributes: the resource's and the events'
+ * attributes, `event=<name>`, and the tags Jaeger derives from kind and status. The span
+ * attributes' terms are computed by the search expression (schema.ts `TERMS_EXPR`).
  */
 import { latencyBin } from '../../model/latency-histogram.js';
 import { attributeValueAsString, type Attribute, type Span, type SpanKind, type StatusCode } from '../../model/span.js';
@@ -27,9 +30,8 @@ export interface SpanRow {
   attr_keys: string[];
   attr_types: string[];
   attr_values: string[];
-  res_keys: string[];
-  res_types: string[];
-  res_values: string[];
+  /** JSON `[keys, types, values]` of the resource attributes. */
+  resource: string;
   scope_name: string;
   scope_version: string;
   events: string;
@@ -50,7 +52,7 @@ export interface WriteRow extends SpanRow {
 /** Columns read back to rebuild a span. */
 export const SPAN_COLUMNS = [
   'trace_id', 'span_id', 'parent_span_id', 'trace_state', 'flags', 'name', 'kind', 'service', 'start_us', 'duration_us',
-  'status_code', 'status_message', 'attr_keys', 'attr_types', 'attr_values', 'res_keys', 'res_types', 'res_values',
+  'status_code', 'status_message', 'attr_keys', 'attr_types', 'attr_values', 'resource',
   'scope_name', 'scope_version', 'events', 'links', 'dropped_attributes', 'dropped_events', 'dropped_links',
 ] as const;
 
@@ -87,7 +89,6 @@ export function toRow(span: Span, extra: { firstWrite: boolean; version: number 
   const [res_keys, res_types, res_values] = split(span.resource.attributes);
   const tags: string[] = [];
   const addTerms = (keys: string[], values: string[]) => { for (let i = 0; i < keys.length; i++) tags.push(tagTerm(keys[i], values[i])); };
-  addTerms(attr_keys, attr_values);
   addTerms(res_keys, res_values);
   const events: StoredEvent[] = span.events.map((e) => {
     const [k, y, v] = split(e.attributes);
@@ -113,7 +114,8 @@ export function toRow(span: Span, extra: { firstWrite: boolean; version: number 
     duration_us: span.durationUs,
     status_code: span.status.code,
     status_message: span.status.message,
-    attr_keys, attr_types, attr_values, res_keys, res_types, res_values,
+    attr_keys, attr_types, attr_values,
+    resource: JSON.stringify([res_keys, res_types, res_values]),
     scope_name: span.scope.name,
     scope_version: span.scope.version,
     events: JSON.stringify(events),
@@ -127,6 +129,11 @@ export function toRow(span: Span, extra: { firstWrite: boolean; version: number 
     first_write: extra.firstWrite ? 1 : 0,
     version: extra.version,
   };
+}
+
+function resourceOf(json: string): [string[], string[], string[]] {
+  if (json === '') return [[], [], []];
+  return JSON.parse(json) as [string[], string[], string[]];
 }
 
 const optNum = (v: unknown): number | undefined => (v === null || v === undefined ? undefined : num(v));
@@ -151,7 +158,7 @@ export function fromRow(r: SpanRow): Span {
       ...(l.d !== undefined ? { droppedAttributesCount: l.d } : {}),
     })),
     status: { code: num(r.status_code) as StatusCode, message: r.status_message },
-    resource: { serviceName: r.service, attributes: join(r.res_keys, r.res_types, r.res_values) },
+    resource: { serviceName: r.service, attributes: join(...resourceOf(r.resource)) },
     scope: { name: r.scope_name, version: r.scope_version },
   };
   const da = optNum(r.dropped_attributes);

@@ -32,6 +32,8 @@ export interface EmbeddedClickHouse {
    * held requests are then dropped unanswered, never run.
    */
   setStalled(stalled: boolean): void;
+  /** Called with each HTTP query's SQL and the settings SET for it (`name = value`); undefined to stop. */
+  onQuery(listener: ((q: { sql: string; settings: string[] }) => void) | undefined): void;
   close(): Promise<void>;
 }
 
@@ -50,13 +52,13 @@ const NON_SETTINGS = new Set([
   'user', 'password', 'role', 'compress', 'decompress', 'quota_key', 'buffer_size', 'wait_end_of_query',
 ]);
 /**
- * Settings ignored: those about the HTTP exchange itself (chdb has no HTTP layer), and async
- * inserts (chdb has no async insert queue: an insert is written at once, which is what
- * `wait_for_async_insert=1` promises anyway).
+ * Settings ignored: those about the HTTP exchange itself (chdb has no HTTP layer). Everything
+ * else, async_insert and wait_for_async_insert included, is SET on the engine for the query
+ * (chdb accepts async inserts; with wait_for_async_insert=1 the insert returns once written).
  */
 const HTTP_ONLY_SETTINGS = new Set([
   'enable_http_compression', 'send_progress_in_http_headers', 'http_headers_progress_interval_ms',
-  'http_zlib_compression_level', 'wait_for_async_insert', 'async_insert', 'cancel_http_readonly_queries_on_client_close',
+  'http_zlib_compression_level', 'cancel_http_readonly_queries_on_client_close',
   'http_response_buffer_size', 'output_format_json_quote_64bit_integers_in_http', 'http_wait_end_of_query',
 ]);
 
@@ -130,6 +132,7 @@ export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions = 
   let down = false;
   let stalled = false;
   const held = new Set<IncomingMessage>();
+  let listener: ((q: { sql: string; settings: string[] }) => void) | undefined;
 
   /**
    * Runs on the engine, one at a time, in `database`, with `settings` (`name = value`) for this
@@ -182,6 +185,7 @@ export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions = 
       if (!sql.trim()) throw Object.assign(new Error('Code: 62. DB::Exception: Empty query. (SYNTAX_ERROR)'), { clickhouseCode: 62 });
       // Settings are SET around the statement (valid for every statement kind, INSERT data included).
       const format = url.searchParams.get('default_format') ?? 'TabSeparated';
+      listener?.({ sql, settings });
       const out = await run(sql, IS_INSERT.test(sql) || HAS_FORMAT.test(sql) ? 'TabSeparated' : format, url.searchParams.get('database') ?? undefined, settings);
       const formatMatch = /\bFORMAT\s+([A-Za-z]+)\s*;?\s*$/i.exec(sql);
       const elapsedNs = String(Math.round(out.elapsed * 1e9));
@@ -230,6 +234,9 @@ export async function startEmbeddedClickHouse(opts: EmbeddedClickHouseOptions = 
       down = d;
       // Keep-alive sockets of the client would otherwise still reach the handler.
       if (d) server.closeAllConnections();
+    },
+    onQuery(l) {
+      listener = l;
     },
     setStalled(s) {
       stalled = s;
