@@ -12,11 +12,11 @@
  * `trace_index`. Newest first by trace start (see findTraceIds).
  */
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { GetTracesQuery, TraceQuery, TraceReader } from '../api.js';
+import type { GetTracesQuery, TagNames, TraceQuery, TraceReader } from '../api.js';
 import type { SpanBudget } from '../span-budget.js';
 import { spanKindNames, type Operation, type SpanKind, type Trace } from '../../model/span.js';
 import { TERMS_EXPR, type Schema } from './schema.js';
-import { fromRow, SPAN_COLUMNS, tagTerm, type SpanRow } from './span-row.js';
+import { fromRow, resourceAttributes, SPAN_COLUMNS, tagTerm, type SpanRow } from './span-row.js';
 import { num, rows, traceIdList } from './sql.js';
 import { validateTraceQuery } from '../trace-query.js';
 
@@ -24,6 +24,14 @@ import { validateTraceQuery } from '../trace-query.js';
 const MIN_PAGE = 100;
 /** Candidate queries at most (pages over all slices): bounds a search whose matching spans start long after their traces. */
 const MAX_PAGES = 20;
+/**
+ * Autocomplete (getTagNames / getTagValues) reads the newest day of spans, not the whole table: a
+ * key that appeared only before that is rarely what a user is typing, and a scan of every span's
+ * keys at 10 M spans is too slow for a keystroke. Tempo's tag search looks at recent blocks likewise.
+ */
+const AUTOCOMPLETE_WINDOW_US = 86_400_000_000;
+/** Most values one getTagValues answer carries (the API's own cap is 1,000). */
+const AUTOCOMPLETE_MAX_VALUES = 1_000;
 /** Width of the newest slice of the search window, µs (see findTraceIds). */
 const FIRST_SLICE_US = 60_000_000;
 
@@ -185,6 +193,44 @@ export class ClickHouseTraceReader implements TraceReader {
     const found = await rows<{ trace_id: string; start: unknown }>(this.client,
       `SELECT trace_id, min(start_min) AS start FROM ${this.schema.table('trace_index')} WHERE trace_id IN ${traceIdList(ids)} GROUP BY trace_id`);
     return new Map(found.map((r) => [r.trace_id, num(r.start)]));
+  }
+
+  /** Start of the autocomplete window: a day before the newest trace's start (trace_index is one row per trace and write). */
+  private autocompleteSince(): string {
+    return `(SELECT max(start_min) FROM ${this.schema.table('trace_index')}) - ${AUTOCOMPLETE_WINDOW_US}`;
+  }
+
+  async getTagNames(): Promise<TagNames> {
+    const spans = this.schema.table('spans');
+    const since = this.autocompleteSince();
+    const [span, resources] = await Promise.all([
+      rows<{ key: string }>(this.client, `SELECT DISTINCT arrayJoin(attr_keys) AS key FROM ${spans} WHERE start_us >= ${since} ORDER BY key LIMIT 10000`),
+      rows<{ resource: string }>(this.client, `SELECT DISTINCT resource FROM ${spans} WHERE start_us >= ${since} LIMIT 10000`),
+    ]);
+    const resource = new Set<string>();
+    for (const r of resources) for (const k of resourceAttributes(r.resource)[0]) resource.add(k);
+    return { span: span.map((r) => r.key), resource: [...resource].sort() };
+  }
+
+  async getTagValues(q: { scope: 'span' | 'resource'; key: string }): Promise<string[]> {
+    const spans = this.schema.table('spans');
+    const since = this.autocompleteSince();
+    if (q.scope === 'resource') {
+      const found = await rows<{ resource: string }>(this.client, `SELECT DISTINCT resource FROM ${spans} WHERE start_us >= ${since} LIMIT 10000`);
+      const values = new Set<string>();
+      for (const r of found) {
+        const [keys, types, vals] = resourceAttributes(r.resource);
+        keys.forEach((k, i) => { if (k === q.key && types[i] === 'string') values.add(vals[i]); });
+      }
+      return [...values].sort().slice(0, AUTOCOMPLETE_MAX_VALUES);
+    }
+    // String values only, as SQLite's catalog keeps: numbers and booleans are typed into a query, not picked.
+    const found = await rows<{ value: string }>(this.client, `
+      SELECT DISTINCT attr_values[i] AS value FROM ${spans}
+      ARRAY JOIN arrayEnumerate(attr_keys) AS i
+      WHERE start_us >= ${since} AND has(attr_keys, {key:String}) AND attr_keys[i] = {key:String} AND attr_types[i] = 'string'
+      ORDER BY value LIMIT ${AUTOCOMPLETE_MAX_VALUES}`, { key: q.key });
+    return found.map((r) => r.value);
   }
 
   async getServices(): Promise<string[]> {

@@ -131,7 +131,8 @@ export function toRow(span: Span, extra: { firstWrite: boolean; version: number 
   };
 }
 
-function resourceOf(json: string): [string[], string[], string[]] {
+/** The stored resource JSON as its `[keys, types, values]`. */
+export function resourceAttributes(json: string): [string[], string[], string[]] {
   if (json === '') return [[], [], []];
   return JSON.parse(json) as [string[], string[], string[]];
 }
@@ -158,7 +159,7 @@ export function fromRow(r: SpanRow): Span {
       ...(l.d !== undefined ? { droppedAttributesCount: l.d } : {}),
     })),
     status: { code: num(r.status_code) as StatusCode, message: r.status_message },
-    resource: { serviceName: r.service, attributes: join(...resourceOf(r.resource)) },
+    resource: { serviceName: r.service, attributes: join(...resourceAttributes(r.resource)) },
     scope: { name: r.scope_name, version: r.scope_version },
   };
   const da = optNum(r.dropped_attributes);
