@@ -19,8 +19,10 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { QueueFullError, StorageRefusedError, type BatchWriterCounters, type IngestStage, type PayloadFailure, type PayloadFormat, type PayloadResult } from '../collector/index.js';
+import { decodeRequest } from '../collector/decode-stage.js';
 import { InvalidRequestError } from '../collector/otlp/errors.js';
 import type { FromWorker, IngestWorkerData, ToWorker } from './ingest-protocol.js';
+import { encodeSpanBatch } from './span-batch-codec.js';
 import type { StorageRefusal } from './storage-write-watch.js';
 
 const ENTRY = fileURLToPath(new URL('./ingest-worker-entry.mjs', import.meta.url));
@@ -32,6 +34,13 @@ export interface IngestThreadOptions extends IngestWorkerData {
    * default `batch.maxQueueSpans × WIRE_BYTES_PER_SPAN`.
    */
   maxInFlightBytes?: number;
+  /**
+   * Where request bodies are decoded. 'main' (default): on the calling thread, while the worker
+   * writes earlier batches (decode and writes overlap on two cores); the spans cross as one
+   * transferred buffer (span-batch-codec.ts). 'worker': the body is handed over undecoded and the
+   * worker decodes it before writing (one thread does both, one after the other).
+   */
+  decodeOn?: 'main' | 'worker';
   logger: Logger;
 }
 
@@ -46,6 +55,8 @@ export const WIRE_BYTES_PER_SPAN = 200;
 
 interface Pending {
   bytes: number;
+  /** The answer decided when the body was decoded here; the worker's is used otherwise. */
+  result?: PayloadResult;
   resolve: (r: PayloadResult) => void;
   reject: (err: unknown) => void;
 }
@@ -87,12 +98,14 @@ export class IngestThread implements IngestStage {
   private restartTimer: NodeJS.Timeout | undefined;
   private closed: Promise<void> | undefined;
   private readonly maxInFlightBytes: number;
+  private readonly decodeOn: 'main' | 'worker';
   private readonly data: IngestWorkerData;
   private readonly logger: Logger;
 
   constructor(opts: IngestThreadOptions) {
-    const { maxInFlightBytes, logger, ...data } = opts;
+    const { maxInFlightBytes, logger, decodeOn, ...data } = opts;
     this.maxInFlightBytes = maxInFlightBytes ?? data.batch.maxQueueSpans * WIRE_BYTES_PER_SPAN;
+    this.decodeOn = decodeOn ?? 'main';
     this.data = data;
     this.logger = logger;
   }
@@ -134,7 +147,7 @@ export class IngestThread implements IngestStage {
             if (!p) break;
             this.pending.delete(m.id);
             this.inFlightBytes -= p.bytes;
-            if (m.type === 'result') p.resolve(m.result);
+            if (m.type === 'result') p.resolve(p.result ?? m.result);
             else p.reject(errorOf(m.failure));
             break;
           }
@@ -230,6 +243,7 @@ export class IngestThread implements IngestStage {
         1,
       ));
     }
+    if (this.decodeOn === 'main') return this.consumeDecoded(worker, format, body);
     const id = this.nextId++;
     this.inFlightBytes += bytes;
     return new Promise<PayloadResult>((resolve, reject) => {
@@ -241,6 +255,29 @@ export class IngestThread implements IngestStage {
       // after handing it over.
       const owned = body.byteOffset === 0 && body.buffer instanceof ArrayBuffer && body.buffer.byteLength === body.byteLength;
       worker.postMessage(msg, owned ? [body.buffer as ArrayBuffer] : []);
+    });
+  }
+
+  /**
+   * Decodes the body here and hands the spans to the worker as one transferred buffer; the
+   * in-flight bound still counts request bytes (checked before decoding by the caller).
+   */
+  private consumeDecoded(worker: Worker, format: PayloadFormat, body: Uint8Array): Promise<PayloadResult> {
+    let decoded: ReturnType<typeof decodeRequest>;
+    try {
+      decoded = decodeRequest(format, body);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { spans, result } = decoded;
+    if (spans.length === 0) return Promise.resolve(result);
+    const batch = encodeSpanBatch(spans);
+    const id = this.nextId++;
+    const bytes = body.byteLength;
+    this.inFlightBytes += bytes;
+    return new Promise<PayloadResult>((resolve, reject) => {
+      this.pending.set(id, { bytes, result, resolve, reject });
+      worker.postMessage({ type: 'spans', id, batch } satisfies ToWorker, [batch.buffer as ArrayBuffer]);
     });
   }
 

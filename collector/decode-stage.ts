@@ -3,6 +3,7 @@
  * Zipkin v2 JSON) and hands the valid spans to the next stage (the batch writer). The same class
  * runs inside the ingest worker thread of the all-in-one server.
  */
+import type { Span } from '../model/span.js';
 import { applyNameLimits, NAME_LIMITS } from './name-limits.js';
 import { decodeOtlpJson } from './otlp/decode-json.js';
 import { decodeOtlpProtobuf } from './otlp/decode-protobuf.js';
@@ -22,6 +23,23 @@ export function decodePayload(format: PayloadFormat, body: Uint8Array): DecodeRe
   }
 }
 
+/**
+ * A request body decoded for storage: the valid spans with their names cleaned, and what the
+ * receiver answers once they are durable. Throws `InvalidRequestError` when the whole body is
+ * malformed.
+ */
+export function decodeRequest(format: PayloadFormat, body: Uint8Array): { spans: Span[]; result: PayloadResult } {
+  const decoded = decodePayload(format, body);
+  const cleaned = applyNameLimits(decoded.spans);
+  // OTLP lets a fully accepted request carry a warning in partial_success.error_message.
+  const warning = cleaned > 0 ? cleanedNamesWarning(cleaned) : '';
+  const errorMessage = [decoded.errorMessage, warning].filter(Boolean).join('; ');
+  return {
+    spans: decoded.spans,
+    result: { acceptedSpans: decoded.spans.length, rejectedSpans: decoded.rejectedSpans, errorMessage, cleanedNames: cleaned },
+  };
+}
+
 export class DecodeStage implements PayloadConsumer {
   /** Service and operation names cleaned by `applyNameLimits` since start. */
   cleanedNames = 0;
@@ -29,14 +47,10 @@ export class DecodeStage implements PayloadConsumer {
   constructor(private readonly next: SpanConsumer) {}
 
   async consumePayload(format: PayloadFormat, body: Uint8Array): Promise<PayloadResult> {
-    const decoded = decodePayload(format, body);
-    const cleaned = applyNameLimits(decoded.spans);
-    this.cleanedNames += cleaned;
-    if (decoded.spans.length > 0) await this.next.consume(decoded.spans);
-    // OTLP lets a fully accepted request carry a warning in partial_success.error_message.
-    const warning = cleaned > 0 ? cleanedNamesWarning(cleaned) : '';
-    const errorMessage = [decoded.errorMessage, warning].filter(Boolean).join('; ');
-    return { acceptedSpans: decoded.spans.length, rejectedSpans: decoded.rejectedSpans, errorMessage, cleanedNames: cleaned };
+    const { spans, result } = decodeRequest(format, body);
+    this.cleanedNames += result.cleanedNames ?? 0;
+    if (spans.length > 0) await this.next.consume(spans);
+    return result;
   }
 }
 

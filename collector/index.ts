@@ -39,7 +39,7 @@ export {
   type PayloadResult,
   type SpanConsumer,
 } from './pipeline.js';
-export { DecodeStage, decodePayload } from './decode-stage.js';
+export { DecodeStage, decodePayload, decodeRequest } from './decode-stage.js';
 export { BatchWriter } from './batch-writer/batch-writer.js';
 
 /**
