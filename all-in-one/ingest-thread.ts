@@ -1,11 +1,15 @@
 /**
- * The collector's ingest stage on its own thread. Receivers (main thread) hand over request bodies
- * undecoded; the worker (ingest-worker.ts) decodes them, group-commits them into SQLite and
- * answers once they are durable. Why a thread: decoding and SQLite writes are synchronous CPU
- * work — on the main thread every 2,000-span write transaction (tens of ms) stalled the query API
- * and the UI behind it (search p99 5–32× idle under 20k spans/s, BENCHMARKS.md scenario d).
- * Passing the undecoded bytes costs one memcpy; passing decoded spans would cost ~6 µs/span of
- * structured cloning (measured), a quarter of the whole ingest budget.
+ * The collector's ingest stage on its own thread, pipelined with decoding: the main thread decodes
+ * a request body (and cleans names) while the worker (ingest-worker.ts) writes earlier batches,
+ * then hands the spans over as one transferred buffer (span-batch-codec.ts); the worker
+ * group-commits them into SQLite and answers once they are durable. Why a thread: SQLite writes
+ * are synchronous CPU work — on the main thread every 2,000-span write transaction (tens of ms)
+ * stalled the query API and the UI behind it (search p99 5–32× idle under 20k spans/s,
+ * BENCHMARKS.md scenario d). Why decode here: decode and writes then overlap on two cores instead
+ * of running one after the other on the worker; a 1,000-span body is a few ms of this thread.
+ * Why the codec: a structured clone of the decoded span objects measured ~7 µs/span, twice the
+ * decode it would move; the codec's buffer is built and read back in about half the decode time.
+ * `decodeOn: 'worker'` keeps the older arrangement (body bytes handed over, decoded by the worker).
  *
  * Back-pressure, bounded on both sides of the thread: request bytes handed over and not yet
  * answered are capped here (`maxInFlightBytes`), so a stalled worker cannot make the main thread
