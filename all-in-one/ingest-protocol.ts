@@ -1,6 +1,7 @@
 /**
  * Messages between the main thread (receivers, query API) and the ingest worker thread (decode,
- * batch writer, SQLite writes, retention). Plain structured-clone data only.
+ * batch writer, SQLite writes, retention). Plain structured-clone data only; decoded spans cross
+ * as one transferred buffer (span-batch-codec.ts).
  */
 import type { BatchWriterCounters, PayloadFailure, PayloadFormat, PayloadResult } from '../collector/index.js';
 import type { SpanLimits } from '../collector/span-limits.js';
@@ -16,7 +17,10 @@ export interface IngestWorkerData {
 }
 
 export type ToWorker =
+  /** A request body for the worker to decode and store (`decodeOn: 'worker'`). */
   | { type: 'payload'; id: number; format: PayloadFormat; body: Uint8Array }
+  /** Spans decoded on the main thread (`decodeOn: 'main'`), as `encodeSpanBatch` wrote them. */
+  | { type: 'spans'; id: number; batch: Uint8Array }
   | { type: 'shutdown' }
   /** Test hook: moves the `maxPageCount` limit (a full disk, then space coming back). */
   | { type: 'set-max-page-count'; pages: number };

@@ -1,11 +1,15 @@
 /**
- * The collector's ingest stage on its own thread. Receivers (main thread) hand over request bodies
- * undecoded; the worker (ingest-worker.ts) decodes them, group-commits them into SQLite and
- * answers once they are durable. Why a thread: decoding and SQLite writes are synchronous CPU
- * work — on the main thread every 2,000-span write transaction (tens of ms) stalled the query API
- * and the UI behind it (search p99 5–32× idle under 20k spans/s, BENCHMARKS.md scenario d).
- * Passing the undecoded bytes costs one memcpy; passing decoded spans would cost ~6 µs/span of
- * structured cloning (measured), a quarter of the whole ingest budget.
+ * The collector's ingest stage on its own thread, pipelined with decoding: the main thread decodes
+ * a request body (and cleans names) while the worker (ingest-worker.ts) writes earlier batches,
+ * then hands the spans over as one transferred buffer (span-batch-codec.ts); the worker
+ * group-commits them into SQLite and answers once they are durable. Why a thread: SQLite writes
+ * are synchronous CPU work — on the main thread every 2,000-span write transaction (tens of ms)
+ * stalled the query API and the UI behind it (search p99 5–32× idle under 20k spans/s,
+ * BENCHMARKS.md scenario d). Why decode here: decode and writes then overlap on two cores instead
+ * of running one after the other on the worker; a 1,000-span body is a few ms of this thread.
+ * Why the codec: a structured clone of the decoded span objects measured ~7 µs/span, twice the
+ * decode it would move; the codec's buffer is built and read back in about half the decode time.
+ * `decodeOn: 'worker'` keeps the older arrangement (body bytes handed over, decoded by the worker).
  *
  * Back-pressure, bounded on both sides of the thread: request bytes handed over and not yet
  * answered are capped here (`maxInFlightBytes`), so a stalled worker cannot make the main thread
@@ -19,8 +23,11 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { QueueFullError, StorageRefusedError, type BatchWriterCounters, type IngestStage, type PayloadFailure, type PayloadFormat, type PayloadResult } from '../collector/index.js';
+import { decodeRequest } from '../collector/decode-stage.js';
+import { defaultSpanLimits, SpanLimiter } from '../collector/span-limits.js';
 import { InvalidRequestError } from '../collector/otlp/errors.js';
 import type { FromWorker, IngestWorkerData, ToWorker } from './ingest-protocol.js';
+import { encodeSpanBatch } from './span-batch-codec.js';
 import type { StorageRefusal } from './storage-write-watch.js';
 
 const ENTRY = fileURLToPath(new URL('./ingest-worker-entry.mjs', import.meta.url));
@@ -32,6 +39,13 @@ export interface IngestThreadOptions extends IngestWorkerData {
    * default `batch.maxQueueSpans × WIRE_BYTES_PER_SPAN`.
    */
   maxInFlightBytes?: number;
+  /**
+   * Where request bodies are decoded. 'main' (default): on the calling thread, while the worker
+   * writes earlier batches (decode and writes overlap on two cores); the spans cross as one
+   * transferred buffer (span-batch-codec.ts). 'worker': the body is handed over undecoded and the
+   * worker decodes it before writing (one thread does both, one after the other).
+   */
+  decodeOn?: 'main' | 'worker';
   logger: Logger;
 }
 
@@ -46,6 +60,8 @@ export const WIRE_BYTES_PER_SPAN = 200;
 
 interface Pending {
   bytes: number;
+  /** The answer decided when the body was decoded here; the worker's is used otherwise. */
+  result?: PayloadResult;
   resolve: (r: PayloadResult) => void;
   reject: (err: unknown) => void;
 }
@@ -87,14 +103,19 @@ export class IngestThread implements IngestStage {
   private restartTimer: NodeJS.Timeout | undefined;
   private closed: Promise<void> | undefined;
   private readonly maxInFlightBytes: number;
+  private readonly decodeOn: 'main' | 'worker';
   private readonly data: IngestWorkerData;
   private readonly logger: Logger;
+  /** Span limits for bodies decoded here (`decodeOn: 'main'`); the worker applies its own otherwise. */
+  private readonly limiter: SpanLimiter;
 
   constructor(opts: IngestThreadOptions) {
-    const { maxInFlightBytes, logger, ...data } = opts;
+    const { maxInFlightBytes, logger, decodeOn, ...data } = opts;
     this.maxInFlightBytes = maxInFlightBytes ?? data.batch.maxQueueSpans * WIRE_BYTES_PER_SPAN;
+    this.decodeOn = decodeOn ?? 'main';
     this.data = data;
     this.logger = logger;
+    this.limiter = new SpanLimiter(data.spanLimits ?? defaultSpanLimits());
   }
 
   /** Starts the worker and resolves once its storage is open (rejects with the reason if not). */
@@ -134,7 +155,7 @@ export class IngestThread implements IngestStage {
             if (!p) break;
             this.pending.delete(m.id);
             this.inFlightBytes -= p.bytes;
-            if (m.type === 'result') p.resolve(m.result);
+            if (m.type === 'result') p.resolve(p.result ?? m.result);
             else p.reject(errorOf(m.failure));
             break;
           }
@@ -230,6 +251,7 @@ export class IngestThread implements IngestStage {
         1,
       ));
     }
+    if (this.decodeOn === 'main') return this.consumeDecoded(worker, format, body);
     const id = this.nextId++;
     this.inFlightBytes += bytes;
     return new Promise<PayloadResult>((resolve, reject) => {
@@ -242,6 +264,32 @@ export class IngestThread implements IngestStage {
       const owned = body.byteOffset === 0 && body.buffer instanceof ArrayBuffer && body.buffer.byteLength === body.byteLength;
       worker.postMessage(msg, owned ? [body.buffer as ArrayBuffer] : []);
     });
+  }
+
+  /**
+   * Decodes the body here and hands the spans to the worker as one transferred buffer; the
+   * in-flight bound still counts request bytes (checked before decoding by the caller).
+   */
+  private consumeDecoded(worker: Worker, format: PayloadFormat, body: Uint8Array): Promise<PayloadResult> {
+    let decoded: ReturnType<typeof decodeRequest>;
+    try {
+      decoded = decodeRequest(format, body, this.limiter);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { spans, result } = decoded;
+    if (spans.length === 0) return Promise.resolve(result);
+    const batch = encodeSpanBatch(spans);
+    const id = this.nextId++;
+    const bytes = body.byteLength;
+    this.inFlightBytes += bytes;
+    const stored = new Promise<PayloadResult>((resolve, reject) => {
+      this.pending.set(id, { bytes, result, resolve, reject });
+      worker.postMessage({ type: 'spans', id, batch } satisfies ToWorker, [batch.buffer as ArrayBuffer]);
+    });
+    // Not stored after all: a client's retry must not count against its traces' span limit twice.
+    stored.catch(() => this.limiter.forget(spans));
+    return stored;
   }
 
   /** The worker's batch-writer counters (as of its latest answer) plus `refusedRequests` here. */

@@ -1,16 +1,18 @@
 /**
- * The ingest worker thread: decode → batch writer (group commit) → SQLite writer connection,
- * plus background retention (also a writer). Started by ingest-thread.ts through
+ * The ingest worker thread: batch writer (group commit) → SQLite writer connection, plus
+ * background retention (also a writer). Spans arrive decoded by the main thread (`spans`,
+ * rebuilt from one buffer) or as request bodies it decodes itself (`payload`). Started by ingest-thread.ts through
  * ingest-worker-entry.mjs. The main thread keeps its own read connection; WAL lets it read while
  * this thread writes, so a 50 ms write transaction no longer stalls the query API.
  */
 import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { BatchWriter, DecodeStage, payloadFailureOf } from '../collector/index.js';
+import { BatchWriter, DecodeStage, payloadFailureOf, type PayloadResult } from '../collector/index.js';
 import { startRetention, type RetentionHandle } from '../storage/retention.js';
 import { openSqliteStorage, type SqliteStorage } from '../storage/sqlite/index.js';
 import type { FromWorker, IngestWorkerData, ToWorker } from './ingest-protocol.js';
 import { createIdleGc, exposeGc } from './idle-gc.js';
+import { decodeSpanBatch } from './span-batch-codec.js';
 import { StorageWriteWatch } from './storage-write-watch.js';
 
 /** 8 MiB of request bodies ≈ 32k spans of protobuf ≈ 100 MB of decode garbage; below it the heap stays small anyway. */
@@ -60,14 +62,28 @@ const idleGc = createIdleGc({ thresholdBytes: IDLE_GC_THRESHOLD_BYTES, idleMs: I
 /** Replies not yet posted: shutdown waits for them, so no acknowledged request goes unanswered. */
 const replies = new Set<Promise<void>>();
 
+/** Stores spans the main thread decoded: this thread only rebuilds them (see span-batch-codec.ts). */
+async function consumeSpans(batch: Uint8Array): Promise<PayloadResult> {
+  const spans = decodeSpanBatch(batch);
+  await batchWriter.consume(spans);
+  return { acceptedSpans: spans.length, rejectedSpans: 0, errorMessage: '' };
+}
+
 port.on('message', (m: ToWorker) => {
-  if (m.type === 'payload') {
-    // The structured clone arrives as a plain Uint8Array; as a Buffer (same memory, no copy)
-    // protobufjs reads strings and ids with Node's native UTF-8/hex instead of its JS fallbacks —
-    // measured ~10 µs/span of CPU (worker + GC threads) at 1,000-span requests.
-    const body = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength);
-    idleGc.started(body.byteLength);
-    const reply = decode.consumePayload(m.format, body).then(
+  if (m.type === 'payload' || m.type === 'spans') {
+    let work: Promise<PayloadResult>;
+    if (m.type === 'spans') {
+      idleGc.started(m.batch.byteLength);
+      work = consumeSpans(m.batch);
+    } else {
+      // The structured clone arrives as a plain Uint8Array; as a Buffer (same memory, no copy)
+      // protobufjs reads strings and ids with Node's native UTF-8/hex instead of its JS fallbacks —
+      // measured ~10 µs/span of CPU (worker + GC threads) at 1,000-span requests.
+      const body = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength);
+      idleGc.started(body.byteLength);
+      work = decode.consumePayload(m.format, body);
+    }
+    const reply = work.then(
       (result) => {
         post({ type: 'result', id: m.id, result, counters: batchWriter.counters() });
         // The size cap is checked on write volume, not only once an interval: between two

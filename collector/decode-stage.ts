@@ -3,6 +3,7 @@
  * Zipkin v2 JSON) and hands the valid spans to the next stage (the batch writer). The same class
  * runs inside the ingest worker thread of the all-in-one server.
  */
+import type { Span } from '../model/span.js';
 import { applyNameLimits, NAME_LIMITS } from './name-limits.js';
 import { decodeOtlpJson } from './otlp/decode-json.js';
 import { decodeOtlpProtobuf } from './otlp/decode-protobuf.js';
@@ -23,6 +24,32 @@ export function decodePayload(format: PayloadFormat, body: Uint8Array): DecodeRe
   }
 }
 
+/**
+ * A request body decoded for storage: the valid spans with their names cleaned and the span
+ * limits applied, and what the receiver answers once they are durable. Throws
+ * `InvalidRequestError` when the whole body is malformed. The limiter counts spans per trace:
+ * call `limiter.forget(spans)` when the spans could not be stored after all.
+ */
+export function decodeRequest(format: PayloadFormat, body: Uint8Array, limiter: SpanLimiter): { spans: Span[]; result: PayloadResult } {
+  const decoded = decodePayload(format, body);
+  const cleaned = applyNameLimits(decoded.spans);
+  const { spans, counts } = limiter.apply(decoded.spans);
+  // OTLP lets a fully accepted request carry a warning in partial_success.error_message.
+  const warning = cleaned > 0 ? cleanedNamesWarning(cleaned) : '';
+  const limitWarning = spanLimitsWarning(counts, limiter.limits);
+  const errorMessage = [decoded.errorMessage, warning, limitWarning].filter(Boolean).join('; ');
+  return {
+    spans,
+    result: {
+      acceptedSpans: spans.length,
+      rejectedSpans: decoded.rejectedSpans + counts.droppedSpans,
+      errorMessage,
+      cleanedNames: cleaned,
+      ...(anySpanLimitCount(counts) ? { limited: counts } : {}),
+    },
+  };
+}
+
 export class DecodeStage implements PayloadConsumer {
   /** Service and operation names cleaned by `applyNameLimits` since start. */
   cleanedNames = 0;
@@ -35,11 +62,9 @@ export class DecodeStage implements PayloadConsumer {
   }
 
   async consumePayload(format: PayloadFormat, body: Uint8Array): Promise<PayloadResult> {
-    const decoded = decodePayload(format, body);
-    const cleaned = applyNameLimits(decoded.spans);
-    this.cleanedNames += cleaned;
-    const { spans, counts } = this.limiter.apply(decoded.spans);
-    addSpanLimitCounts(this.limited, counts);
+    const { spans, result } = decodeRequest(format, body, this.limiter);
+    this.cleanedNames += result.cleanedNames ?? 0;
+    if (result.limited) addSpanLimitCounts(this.limited, result.limited);
     if (spans.length > 0) {
       try {
         await this.next.consume(spans);
@@ -48,17 +73,7 @@ export class DecodeStage implements PayloadConsumer {
         throw err;
       }
     }
-    // OTLP lets a fully accepted request carry a warning in partial_success.error_message.
-    const warning = cleaned > 0 ? cleanedNamesWarning(cleaned) : '';
-    const limitWarning = spanLimitsWarning(counts, this.limiter.limits);
-    const errorMessage = [decoded.errorMessage, warning, limitWarning].filter(Boolean).join('; ');
-    return {
-      acceptedSpans: spans.length,
-      rejectedSpans: decoded.rejectedSpans + counts.droppedSpans,
-      errorMessage,
-      cleanedNames: cleaned,
-      ...(anySpanLimitCount(counts) ? { limited: counts } : {}),
-    };
+    return result;
   }
 }
 

@@ -44,8 +44,8 @@ export {
   type PayloadResult,
   type SpanConsumer,
 } from './pipeline.js';
-export { DecodeStage, decodePayload } from './decode-stage.js';
-export { defaultSpanLimits, type SpanLimitCounts, type SpanLimits } from './span-limits.js';
+export { DecodeStage, decodePayload, decodeRequest } from './decode-stage.js';
+export { defaultSpanLimits, SpanLimiter, type SpanLimitCounts, type SpanLimits } from './span-limits.js';
 export { BatchWriter } from './batch-writer/batch-writer.js';
 
 /**

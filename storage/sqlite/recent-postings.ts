@@ -14,6 +14,7 @@
  * Fixed size so a search finds a term's records by binary search without decoding the row.
  */
 import type { PostingEntry } from './posting-block.js';
+import { HOUR_US } from './schema.js';
 
 export const RECORD_BYTES = 24;
 
@@ -89,4 +90,99 @@ export function recentOfTerm(blob: Uint8Array, term: number): RecentEntry[] {
   const n = blob.length / RECORD_BYTES;
   for (let i = lo; i < n && b.readUIntLE(i * RECORD_BYTES, 6) === term; i++) out.push(readRecord(b, i));
   return out;
+}
+
+const INITIAL_ENTRIES = 4096;
+
+/**
+ * One batch's postings while the writer gathers them: one entry per (trace, hour, term) holding
+ * the earliest and latest start of the trace's spans that carry the term, kept in flat columns
+ * (no object per entry: the writer notes ~10 terms per span). `encode` packs them exactly as
+ * `encodeRecent` packs the same entries.
+ */
+export class RecentPostingsBuilder {
+  private term = new Float64Array(INITIAL_ENTRIES);
+  private bucket = new Float64Array(INITIAL_ENTRIES);
+  private min = new Float64Array(INITIAL_ENTRIES);
+  private max = new Float64Array(INITIAL_ENTRIES);
+  private trace = new Float64Array(INITIAL_ENTRIES);
+  /** Entries gathered since `reset`. */
+  n = 0;
+  private readonly newestFirst = (a: number, b: number): number =>
+    this.bucket[b] - this.bucket[a] || this.min[b] - this.min[a] || this.trace[b] - this.trace[a];
+
+  reset(): void {
+    this.n = 0;
+  }
+
+  /** A new entry for a span starting at `start` (µs); returns its index for `widen`. */
+  add(bucket: number, term: number, start: number, trace: number): number {
+    if (this.n === this.term.length) this.grow();
+    const i = this.n++;
+    this.term[i] = term;
+    this.bucket[i] = bucket;
+    this.min[i] = start;
+    this.max[i] = start;
+    this.trace[i] = trace;
+    return i;
+  }
+
+  /** Another span of entry `i`'s trace carrying its term in its hour. */
+  widen(i: number, start: number): void {
+    if (start < this.min[i]) this.min[i] = start;
+    else if (start > this.max[i]) this.max[i] = start;
+  }
+
+  private grow(): void {
+    const size = this.term.length * 2;
+    const bigger = (a: Float64Array) => {
+      const b = new Float64Array(size);
+      b.set(a);
+      return b;
+    };
+    this.term = bigger(this.term);
+    this.bucket = bigger(this.bucket);
+    this.min = bigger(this.min);
+    this.max = bigger(this.max);
+    this.trace = bigger(this.trace);
+  }
+
+  /** The row blob of the entries gathered (sorted as `encodeRecent` sorts). */
+  encode(): { blob: Buffer; n: number; maxBucket: number } {
+    const n = this.n;
+    // Each term's entries as a linked list (`next`), its head in `heads`.
+    const heads = new Map<number, number>();
+    const next = new Int32Array(n);
+    let maxBucket = -1;
+    for (let i = n - 1; i >= 0; i--) {
+      const t = this.term[i];
+      next[i] = heads.get(t) ?? -1;
+      heads.set(t, i);
+      if (this.bucket[i] > maxBucket) maxBucket = this.bucket[i];
+    }
+    // Terms are < 2^47: a Float64Array sorts them numerically without a comparator.
+    const terms = new Float64Array(heads.size);
+    let k = 0;
+    for (const t of heads.keys()) terms[k++] = t;
+    terms.sort();
+    const blob = Buffer.allocUnsafe(n * RECORD_BYTES);
+    const group: number[] = [];
+    let o = 0;
+    for (let j = 0; j < terms.length; j++) {
+      const term = terms[j];
+      group.length = 0;
+      for (let i = heads.get(term)!; i !== -1; i = next[i]) group.push(i);
+      if (group.length > 1) group.sort(this.newestFirst);
+      for (const i of group) {
+        const bucket = this.bucket[i];
+        blob.writeUIntLE(term, o, 6);
+        blob.writeUInt32LE(bucket, o + 6);
+        blob.writeUInt32LE(this.min[i] - bucket * HOUR_US, o + 10);
+        blob.writeUInt32LE(this.max[i] - this.min[i], o + 14);
+        blob.writeUIntLE(this.trace[i], o + 18, 6);
+        o += RECORD_BYTES;
+      }
+    }
+    return { blob, n, maxBucket };
+  }
 }

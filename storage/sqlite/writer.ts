@@ -21,7 +21,7 @@ import { canonicalResource } from './catalog.js';
 import { type OldSpanRow, type PendingRow, SINGLE_CHUNK, SPAN_CHUNK, SPAN_COLUMNS, type Statements } from './queries.js';
 import { hourOf, HOUR_US } from './schema.js';
 import { encodeBlock, type PostingEntry } from './posting-block.js';
-import { encodeRecent, RECORD_BYTES } from './recent-postings.js';
+import { RECORD_BYTES, RecentPostingsBuilder } from './recent-postings.js';
 import { MERGE_EVERY_ROWS, mergeRecentMetrics, SpanMetricsAccumulator } from './span-metrics.js';
 import { INTERN_VALUES_PER_KEY, PayloadEncoder } from './span-codec.js';
 import { ANY_TERM, forEachSpanOwnTag, operationTerm, serviceTerm, tagTerm } from './terms.js';
@@ -52,16 +52,32 @@ interface TraceAgg {
   added: number;
   rootOpId: number | null;
   recompute: boolean;
-  /** hour → term → earliest/latest start of the spans carrying it */
-  terms: Map<number, Map<number, TermSpan>>;
+  /** hour → term → its entry in the batch's `RecentPostingsBuilder` */
+  terms: Map<number, Map<number, number>>;
   /** hour → resource → earliest/latest start of the spans of that resource */
   resources: Map<number, Map<ResourceEntry, TermSpan>>;
 }
 
-function noteTerm(terms: Map<number, TermSpan>, term: number, start: number): void {
-  const t = terms.get(term);
-  if (!t) terms.set(term, { min: start, max: start });
-  else { if (start < t.min) t.min = start; if (start > t.max) t.max = start; }
+/**
+ * Where the terms of the trace and hour being written are noted: one posting entry per
+ * (trace, hour, term) in the batch's builder, widened by each further span carrying the term.
+ */
+class TermNotes {
+  /** term → entry index, for `trace` in `hour`. */
+  terms!: Map<number, number>;
+  hour = 0;
+  trace = 0;
+  constructor(readonly recent: RecentPostingsBuilder) {}
+  at(terms: Map<number, number>, hour: number, trace: number): void {
+    this.terms = terms;
+    this.hour = hour;
+    this.trace = trace;
+  }
+  note(term: number, start: number): void {
+    const i = this.terms.get(term);
+    if (i === undefined) this.terms.set(term, this.recent.add(this.hour, term, start, this.trace));
+    else this.recent.widen(i, start);
+  }
 }
 
 /** Attribute keys whose tag terms are cached (keys beyond it, e.g. keys with ids in them, are hashed each time). */
@@ -69,8 +85,8 @@ const MAX_CACHED_KEYS = 10_000;
 
 /** Where `forEachSpanOwnTag` delivers a span's tags: one callback for every span. */
 class TagSink {
-  terms!: Map<number, TermSpan>;
   start = 0;
+  constructor(private readonly notes: TermNotes) {}
   /** key → value → tag term, for at most `INTERN_VALUES_PER_KEY` values per key (content-keyed: never stale). */
   private readonly cache = new Map<string, Map<string, number>>();
   readonly note = (key: string, value: string): void => {
@@ -81,7 +97,7 @@ class TagSink {
       term = tagTerm(key, value);
       if (byValue && byValue.size < INTERN_VALUES_PER_KEY) byValue.set(value, term);
     }
-    noteTerm(this.terms, term, this.start);
+    this.notes.note(term, this.start);
   };
 }
 
@@ -116,7 +132,10 @@ export class BatchWriter {
   /** Rows in `span_metrics_recent` (counted at open and after a rolled-back batch). */
   private metricsRecentRows: number;
   private readonly payloads: PayloadEncoder;
-  private readonly tagSink = new TagSink();
+  /** The current batch's postings (one `postings_recent` row). */
+  private readonly recent = new RecentPostingsBuilder();
+  private readonly notes = new TermNotes(this.recent);
+  private readonly tagSink = new TagSink(this.notes);
   /** Parameters of spans waiting for the next multi-row INSERT (`SPAN_CHUNK` rows). */
   private readonly spanParams: unknown[] = [];
   /** service number → operation name → by kind (see `operation`). */
@@ -203,9 +222,9 @@ export class BatchWriter {
     // Receivers share one Resource/scope object across the spans of a ResourceSpans/ScopeSpans:
     // resolve each pair once per batch instead of serialising it per span.
     const resCache = new Map<object, Map<object, ResourceEntry>>();
-    /** hour → term → one entry per trace: becomes one posting block per (hour, term). */
-    const postings = new Map<number, Map<number, PostingEntry[]>>();
     const tagSink = this.tagSink;
+    const notes = this.notes;
+    this.recent.reset();
     this.payloads.reset();
     this.spanParams.length = 0;
 
@@ -272,44 +291,34 @@ export class BatchWriter {
         const hour = hourOf(start);
         let terms = agg.terms.get(hour);
         if (!terms) agg.terms.set(hour, (terms = new Map()));
-        noteTerm(terms, ANY_TERM, start);
-        noteTerm(terms, op.svcTerm, start);
-        noteTerm(terms, op.opTerm, start);
+        notes.at(terms, hour, trace);
+        notes.note(ANY_TERM, start);
+        notes.note(op.svcTerm, start);
+        notes.note(op.opTerm, start);
         // Resource terms: noted once per resource here, expanded to its terms after the trace.
         let resSpans = agg.resources.get(hour);
         if (!resSpans) agg.resources.set(hour, (resSpans = new Map()));
         const r = resSpans.get(res);
         if (!r) resSpans.set(res, { min: start, max: start });
         else { if (start < r.min) r.min = start; if (start > r.max) r.max = start; }
-        tagSink.terms = terms;
         tagSink.start = start;
         forEachSpanOwnTag(s, tagSink.note);
       }
       for (const [hour, resSpans] of agg.resources) {
-        const terms = agg.terms.get(hour)!;
+        notes.at(agg.terms.get(hour)!, hour, trace);
         for (const [res, r] of resSpans) {
-          for (const t of res.terms) { noteTerm(terms, t, r.min); noteTerm(terms, t, r.max); }
+          for (const t of res.terms) { notes.note(t, r.min); notes.note(t, r.max); }
         }
       }
 
       if (isNewTrace) this.st.insertSummary.run(trace, tid, agg.minStart, agg.maxEnd, agg.added, agg.rootOpId);
       else this.st.updateSummary.run(agg.minStart, agg.maxEnd, agg.added, agg.rootOpId, trace);
       if (agg.recompute) this.st.recomputeSummary.run(trace, trace);
-      for (const [hour, terms] of agg.terms) {
-        const base = hour * HOUR_US;
-        let byTerm = postings.get(hour);
-        if (!byTerm) postings.set(hour, (byTerm = new Map()));
-        for (const [term, t] of terms) {
-          const e: PostingEntry = { startOff: t.min - base, spreadUs: t.max - t.min, trace };
-          const list = byTerm.get(term);
-          if (list) list.push(e); else byTerm.set(term, [e]);
-        }
-      }
     }
 
     this.flushSpans();
     const seq = ++this.seq;
-    const recent = encodeRecent(postings);
+    const recent = this.recent.encode();
     if (recent.n > 0) {
       this.st.insertRecent.run(seq, recent.maxBucket, recent.n, recent.blob);
       this.recentRows++;

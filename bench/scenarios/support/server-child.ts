@@ -5,7 +5,7 @@
  *
  * Commands: `collector` (the all-in-one server's ingest path without the query API: receivers on
  * 127.0.0.1:0 → ingest worker thread → SQLite; `inThread: true` decodes and writes on the main
- * thread instead), `all-in-one`
+ * thread instead; `decodeOn` as IngestThreadOptions), `all-in-one`
  * (startAllInOne), `populate` (synthetic spans straight through the storage writer), `raw` (the
  * raw better-sqlite3 baseline insert of the same spans), `write` (the same spans through the
  * storage writer alone, no HTTP or decoding), `stop`, `usage`, `profile-start`,
@@ -28,7 +28,7 @@ export interface DataSpec extends GeneratorOptions {
 }
 
 type Msg =
-  | { cmd: 'collector'; dbPath: string; config?: Partial<CollectorConfig>; inThread?: boolean }
+  | { cmd: 'collector'; dbPath: string; config?: Partial<CollectorConfig>; inThread?: boolean; decodeOn?: 'main' | 'worker' }
   | { cmd: 'all-in-one'; dataDir: string }
   | { cmd: 'populate'; dbPath: string; data: DataSpec }
   | { cmd: 'raw'; dbPath: string; data: DataSpec }
@@ -62,6 +62,7 @@ async function handle(m: Msg): Promise<Record<string, unknown>> {
           storage: { path: m.dbPath, synchronous: 'normal' },
           batch: { maxQueueSpans: config.maxQueueSpans ?? 100_000 },
           retention: { maxAgeUs: 0, maxSizeBytes: 0, intervalMs: 60_000 },
+          decodeOn: m.decodeOn,
           logger,
         });
       collector = ingestThread
