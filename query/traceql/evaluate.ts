@@ -9,7 +9,7 @@
  * only `= nil` / `!= nil` test presence.
  */
 import { type Attribute, type Span, type Trace } from '../../model/span.js';
-import type { Field, FieldExpr, Literal, PipelineStage, SpansetExpr, TraceQLQuery } from './ast.js';
+import type { Field, FieldExpr, Literal, PipelineStage, SpansetExpr, SpansetOp, TraceQLQuery } from './ast.js';
 
 /** Per-trace facts the evaluation needs, computed once per trace. */
 export interface TraceIndex {
@@ -71,24 +71,37 @@ function evalSpanset(e: SpansetExpr, idx: TraceIndex): Set<Span> {
   const left = evalSpanset(e.left, idx);
   // && and the structural operators need both sides; an empty left side ends it early.
   if (left.size === 0 && e.op !== '||') return left;
-  const right = evalSpanset(e.right, idx);
-  switch (e.op) {
+  return combineSpansets(e.op, left, evalSpanset(e.right, idx), idx.byId);
+}
+
+/**
+ * A spanset operator over two evaluated sides: union, both-or-nothing, and the structural child
+ * (`>`) and descendant (`>>`) relations by parent id. Shared by the evaluator (whole spans) and
+ * the prefilter (span skeletons), so the two cannot disagree on what an operator means.
+ */
+export function combineSpansets<S extends { parentSpanId: string }>(
+  op: SpansetOp,
+  left: Set<S>,
+  right: Set<S>,
+  byId: ReadonlyMap<string, S>,
+): Set<S> {
+  switch (op) {
     case '||': return new Set([...left, ...right]);
     case '&&': return right.size === 0 ? right : new Set([...left, ...right]);
     case '>': {
-      const out = new Set<Span>();
+      const out = new Set<S>();
       for (const s of right) {
-        const parent = idx.byId.get(s.parentSpanId);
+        const parent = byId.get(s.parentSpanId);
         if (parent && left.has(parent)) out.add(s);
       }
       return out;
     }
     case '>>': {
-      const out = new Set<Span>();
+      const out = new Set<S>();
       for (const s of right) {
         // Walk up; `seen` guards against a cycle of parent ids in bad data.
-        const seen = new Set<Span>();
-        for (let p = idx.byId.get(s.parentSpanId); p && !seen.has(p); p = idx.byId.get(p.parentSpanId)) {
+        const seen = new Set<S>();
+        for (let p = byId.get(s.parentSpanId); p && !seen.has(p); p = byId.get(p.parentSpanId)) {
           if (left.has(p)) { out.add(s); break; }
           seen.add(p);
         }

@@ -14,7 +14,7 @@
  */
 import type { SpanSkeleton, TraceSkeleton } from '../../storage/api.js';
 import type { Field, FieldExpr, SpansetExpr, TraceQLQuery } from './ast.js';
-import { attributeValue, compareValue, type FieldValue } from './evaluate.js';
+import { attributeValue, combineSpansets, compareValue, type FieldValue } from './evaluate.js';
 
 /** A field's value on a skeleton: known (a value, or undefined for absent) or UNKNOWN. */
 const UNKNOWN = Symbol('unknown');
@@ -102,30 +102,7 @@ function possible(e: SpansetExpr, idx: SkeletonIndex): Set<SpanSkeleton> {
   }
   const left = possible(e.left, idx);
   if (left.size === 0 && e.op !== '||') return left;
-  const right = possible(e.right, idx);
-  switch (e.op) {
-    case '||': return new Set([...left, ...right]);
-    case '&&': return right.size === 0 ? right : new Set([...left, ...right]);
-    case '>': {
-      const out = new Set<SpanSkeleton>();
-      for (const s of right) {
-        const parent = idx.byId.get(s.parentSpanId);
-        if (parent && left.has(parent)) out.add(s);
-      }
-      return out;
-    }
-    case '>>': {
-      const out = new Set<SpanSkeleton>();
-      for (const s of right) {
-        const seen = new Set<SpanSkeleton>();
-        for (let p = idx.byId.get(s.parentSpanId); p && !seen.has(p); p = idx.byId.get(p.parentSpanId)) {
-          if (left.has(p)) { out.add(s); break; }
-          seen.add(p);
-        }
-      }
-      return out;
-    }
-  }
+  return combineSpansets(e.op, left, possible(e.right, idx), idx.byId);
 }
 
 /** False only when the trace cannot match `q` (see the module comment). */
