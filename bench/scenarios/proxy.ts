@@ -4,6 +4,11 @@
  *   1 sidecar         load → sidecar inbound → app
  *   2 sidecars        load → client sidecar outbound → server sidecar inbound → app (a mesh call)
  *   nginx             load → nginx (1 worker, upstream keep-alive) → app   [Debian nginx, if installed]
+ *   Node TCP relay    load → a Node process piping bytes to its own app connection → app
+ * The relay parses no HTTP and records nothing: it is the floor any proxy written for Node pays
+ * on this machine (event loop, two socket reads and two writes per request), measured in the same
+ * run so the sidecar's figures can be split into "Node" and "ours". The direct row's CPU is the
+ * app's: Node's HTTP server answering the request, the other Node baseline.
  * Each at a fixed 1,000 requests/s (support/constant-rate.ts: open loop, 10 connections, latency
  * from each request's due time, so a stall counts for every request queued behind it — wrk2's
  * coordinated-omission correction; autocannon's `overallRate` has none) for latency and CPU,
@@ -47,6 +52,35 @@ http.createServer((req, res) => {
   req.on('end', () => { res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length }); res.end(body); });
 }).listen(Number(process.env.PORT), '127.0.0.1', () => process.stdout.write('ready\\n'));
 `;
+
+/**
+ * The floor for a Node proxy: each downstream connection gets its own upstream connection and
+ * bytes are piped both ways without parsing (so keep-alive and pipelining pass through as they are).
+ */
+const RELAY_SRC = `
+const net = require('node:net');
+const up = Number(process.env.UPSTREAM_PORT);
+const server = net.createServer((d) => {
+  d.setNoDelay(true);
+  const u = net.connect(up, '127.0.0.1');
+  u.setNoDelay(true);
+  d.pipe(u); u.pipe(d);
+  const close = () => { d.destroy(); u.destroy(); };
+  d.on('error', close); u.on('error', close); d.on('close', close); u.on('close', close);
+}).listen(0, '127.0.0.1', () => process.stdout.write('port ' + server.address().port + '\\n'));
+`;
+
+async function startRelay(appPort: number): Promise<Target> {
+  const child = spawn(process.execPath, ['-e', RELAY_SRC], { env: { ...process.env, UPSTREAM_PORT: String(appPort) }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const line = await waitForOutput(child, 'stdout', /port (\d+)/, 'Node TCP relay');
+  return {
+    name: RELAY, url: `http://127.0.0.1:${/\d+/.exec(line)![0]}/reviews/0`,
+    pids: () => [child.pid!],
+    stop: () => kill(child),
+  };
+}
+
+const RELAY = 'Node TCP relay (floor)';
 
 async function freePort(): Promise<number> {
   const s = createServer();
@@ -234,7 +268,7 @@ export const proxyScenario: Scenario = {
       ]);
       started.push(() => kill(server.child), () => kill(client.child));
       const targets: Target[] = [
-        { name: 'direct', url: `http://127.0.0.1:${app.port}/reviews/0`, pids: () => [], stop: async () => {} },
+        { name: 'direct', url: `http://127.0.0.1:${app.port}/reviews/0`, pids: () => [app.child.pid!], stop: async () => {} },
         { name: '1 sidecar', url: `http://127.0.0.1:${server.ports.inboundPort}/reviews/0`, pids: () => [server.child.pid!], stop: async () => {} },
         { name: '2 sidecars', url: `http://127.0.0.1:${client.ports.outboundPort}/reviews/0`, headers: { host: 'reviews' }, pids: () => [client.child.pid!, server.child.pid!], stop: async () => {} },
       ];
@@ -243,6 +277,9 @@ export const proxyScenario: Scenario = {
         started.push(() => ng.stop());
         targets.push(ng);
       } else notes.push('nginx is not installed (apt-get install nginx): no nginx row.');
+      const relay = await startRelay(app.port);
+      started.push(() => relay.stop());
+      targets.push(relay);
 
       const runs = new Map<string, Run[]>(targets.map((t) => [t.name, []]));
       // Interleave configurations across repetitions so drift on a shared machine hits all alike.
@@ -262,20 +299,21 @@ export const proxyScenario: Scenario = {
           t.name === 'direct' ? '–' : fmt(med(t.name, 'p99') - med('direct', 'p99')),
           spread(rs.map((r) => r.sat), 0),
           Number.isFinite(nginxSat) ? `${fmt((med(t.name, 'sat') / nginxSat) * 100, 0)}%` : '–',
-          t.name === 'direct' ? '–' : spread(rs.map((r) => r.cpuPer1k)),
-          t.name === 'direct' || hops === 0 ? '–' : fmt(med(t.name, 'cpuPer1k') / (t.name === '2 sidecars' ? 2 : 1)),
-          t.name === 'direct' ? '–' : fmt(med(t.name, 'rss'), 1),
-          t.name === 'direct' ? '–' : fmt(med(t.name, 'anon'), 1),
+          spread(rs.map((r) => r.cpuPer1k)),
+          hops === 0 ? '–' : fmt(med(t.name, 'cpuPer1k') / hops),
+          fmt(med(t.name, 'rss'), 1),
+          fmt(med(t.name, 'anon'), 1),
           String(rs.reduce((n, r) => n + r.errors, 0)),
         ];
       });
       notes.push(
         `Fixed rate ${o.rate} rps for ${o.fixedS} s (10 connections), then saturated for ${o.satS} s (64 connections); ${reps} repetition(s), median (min–max).`,
-        'Added latency = median of the configuration minus median of direct. CPU = user+system seconds of the proxy process(es) per 1,000 requests at the fixed rate (= cores busy at 1k rps); "per sidecar" divides the two-sidecar figure by two.',
+        'Added latency = median of the configuration minus median of direct. CPU = user+system seconds of the proxy process(es) per 1,000 requests at the fixed rate (= cores busy at 1k rps); "per sidecar" divides the two-sidecar figure by two. The direct row\'s CPU and RSS are the app\'s (Node\'s HTTP server answering each request).',
+        `${RELAY}: a Node process that pipes bytes between each client connection and a connection of its own to the app, parsing nothing — what any proxy running on Node pays here before doing any HTTP work. Sidecar CPU minus relay CPU is the sidecar's own share.`,
         'RSS: resident MiB of the proxy process(es) after the fixed-rate run (two sidecars: sum); "anon" is its private part, without the node binary\'s and libraries\' file-backed pages that every process running them shares.',
         `Sidecars run ${bundled ? 'from dist/sidecar.mjs (the bundle `npm install` builds; no tsx loader)' : 'from the TypeScript sources through tsx (dist/sidecar.mjs missing, stale or disabled)'}${sidecarNodeFlags().length ? ` with node flags \`${sidecarNodeFlags().join(' ')}\` (MESHTRACE_BENCH_PROXY_NODE_FLAGS)` : ''}.`,
         'Sidecars record every request (sampling 1.0) and export OTLP/HTTP protobuf to a sink; access log off.',
-        'Targets (issue 4): added p99 < 1 ms per sidecar hop at 1k rps; ≥ 50% of nginx saturated rps; < 0.2 core per 1k rps; < 60 MB RSS. Anchors: Istio 1.20 0.30 ms added p99 through two Envoys at 1k rps; Istio 1.24 0.20 vCPU and 60 MB per sidecar per 1k rps.',
+        'Targets (issue 15): added p50 < 0.3 ms and p99 < 1 ms per sidecar hop at 1k rps; ≥ 60% of nginx saturated rps; < 0.1 core per 1k rps; < 60 MB RSS. Anchors: Istio 1.20 0.30 ms added p99 through two Envoys at 1k rps; Istio 1.24 0.20 vCPU and 60 MB per sidecar per 1k rps.',
         wrkDir
           ? `Load generators: fixed rate support/constant-rate.ts (open loop, latency from due time; in the bench process), warm-up and saturated runs wrk -t1 (its own process), on the same ${reps > 1 ? 'shared ' : ''}2 cores.`
           : `Load generators: fixed rate support/constant-rate.ts, saturated autocannon, both in the bench process on the same ${reps > 1 ? 'shared ' : ''}machine (wrk is not installed: apt-get install wrk); its CPU caps the saturated figures of direct and nginx most.`,
