@@ -48,6 +48,11 @@ describe('sidecar resources', () => {
     expect(rss).toBeGreaterThan(20 * 2 ** 20);
     expect(metric(text, 'process_cpu_seconds_total')).toBeGreaterThan(0);
     expect(metric(text, 'nodejs_heap_space_size_total_bytes{space="new"}')).toBeLessThanOrEqual(2 * 2 ** 20);
+    expect(metric(text, 'process_start_time_seconds')).toBeGreaterThan(0);
+    expect(metric(text, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    // No per-GC observer and no 10 ms event-loop timer on a sidecar (proxy/metrics.ts).
+    expect(text).not.toMatch(/^nodejs_gc_duration_seconds/m);
+    expect(text).not.toMatch(/^nodejs_eventloop_lag/m);
   });
 
   it('MESHTRACE_SIDECAR_HEAP=default leaves V8 its own young-generation sizing', async () => {
