@@ -170,6 +170,7 @@ export class ProxyMetrics {
   private readonly overflows: Map<string, number>;
   private readonly ejections: Map<string, number>;
   private readonly retries: Map<string, number>;
+  private readonly handOffs: Counter<string>;
   private readonly istio = new IstioRequestMetrics();
   private readonly active = { connections: { inbound: 0, outbound: 0 }, requests: { inbound: 0, outbound: 0 } };
   private readonly spansDropped: Counter<string>;
@@ -202,6 +203,7 @@ export class ProxyMetrics {
     this.adminAuthFailures = new Counter({ name: 'meshtrace_proxy_admin_auth_failures_total', help: 'Admin requests to mutating endpoints refused: missing or invalid token, or refused (admin beyond loopback without --admin-token-file).', labelNames: ['reason'], registers });
     this.overflows = upstreamCounter('meshtrace_proxy_upstream_overflow_total', 'Requests refused with 503 UO by an upstream\'s maxRequests/maxPendingRequests (circuit breaking).', registers);
     this.ejections = upstreamCounter('meshtrace_proxy_outlier_ejections_total', 'Endpoints ejected by outlier detection.', registers);
+    this.handOffs = new Counter({ name: 'meshtrace_proxy_fast_path_handoffs_total', help: 'Downstream connections handed from the fast path to Node\'s HTTP server, by the first request the fast path did not take (HTTP/1.0, Transfer-Encoding, Expect, Upgrade, …).', labelNames: ['listener', 'reason'], registers });
     this.retries = upstreamCounter('meshtrace_proxy_upstream_retries_total', 'Retries sent by route retry policies.', registers);
     // process_resident_memory_bytes, process_cpu_seconds_total, nodejs_heap_*: the sidecar's own cost.
     registerProcessMetrics(this.registry);
@@ -240,6 +242,8 @@ export class ProxyMetrics {
   }
 
   adminAuthFailed(reason: 'missing' | 'invalid' | 'refused'): void { this.adminAuthFailures.inc({ reason }); }
+  /** A downstream connection moved from the fast path to Node's HTTP server (proxy/listeners/h1-fast-path.ts). */
+  fastPathHandOff(listener: 'inbound' | 'outbound', reason: string): void { this.handOffs.inc({ listener, reason }); }
   text(): Promise<string> { return this.registry.metrics(); }
   get contentType(): string { return this.registry.contentType; }
 }

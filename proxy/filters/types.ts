@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { DownstreamRequest } from '../http/downstream.js';
 import type { Extracted, PropagatorName, SpanContext } from '../propagation/index.js';
 import type { AttributeValue, SpanEvent } from '../spans/span.js';
 import type { AttemptRecord } from '../traffic/mesh-trace.js';
@@ -44,7 +44,7 @@ export interface ExchangeTrace {
  */
 export interface Exchange {
   readonly listener: 'inbound' | 'outbound';
-  readonly req: IncomingMessage;
+  readonly req: DownstreamRequest;
   readonly startMs: number;
   /** The downstream peer, captured at the start (the socket may be detached by the end). */
   readonly remoteAddress: string;

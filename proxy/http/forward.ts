@@ -1,10 +1,10 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import type { FilterChain } from '../filters/chain.js';
 import type { Exchange, LocalReply } from '../filters/types.js';
 import type { AttemptOutcome } from '../traffic/retry.js';
+import type { DownstreamRequest, DownstreamResponse } from './downstream.js';
 import type { H1Controller, H1Handler, H1Pool } from './h1-pool.js';
 import { endToEndHeaders } from './headers.js';
 
@@ -67,7 +67,7 @@ function outcomeOf(err: Error): AttemptOutcome {
   return { kind: 'other', code: code || err.message };
 }
 
-export function sendLocalReply(ex: Exchange, res: ServerResponse, chain: FilterChain, reply: LocalReply): void {
+export function sendLocalReply(ex: Exchange, res: DownstreamResponse, chain: FilterChain, reply: LocalReply): void {
   if (reply.flag && !ex.responseFlags.includes(reply.flag)) ex.responseFlags.push(reply.flag);
   if (res.headersSent || res.destroyed) { res.destroy(); return; }
   const body = Buffer.from(reply.body);
@@ -81,7 +81,7 @@ export function sendLocalReply(ex: Exchange, res: ServerResponse, chain: FilterC
   ex.responseBytes = body.length;
 }
 
-async function* counted(req: IncomingMessage, ex: Exchange): AsyncGenerator<Buffer> {
+async function* counted(req: DownstreamRequest, ex: Exchange): AsyncGenerator<Buffer> {
   for await (const chunk of req) {
     ex.requestBytes += (chunk as Buffer).length;
     yield chunk as Buffer;
@@ -103,12 +103,12 @@ export function tlsTransportFailure(upstreamTls: unknown, code: string, message:
 }
 
 /** Forwards the exchange once, streaming both bodies; the timeout is the exchange's (set by the route filter) or the listener's. */
-export function forward(ex: Exchange, req: IncomingMessage, res: ServerResponse, chain: FilterChain, o: ForwardOptions): void {
+export function forward(ex: Exchange, req: DownstreamRequest, res: DownstreamResponse, chain: FilterChain, o: ForwardOptions): void {
   attempt(ex, req, res, chain, o.dispatcher, { timeoutMs: ex.timeoutMs ?? o.timeoutMs });
 }
 
 /** One try to `ex.upstream`; see forward() and AttemptOptions. */
-export function attempt(ex: Exchange, req: IncomingMessage, res: ServerResponse, chain: FilterChain, dispatcher: H1Pool, a: AttemptOptions): AttemptHandle {
+export function attempt(ex: Exchange, req: DownstreamRequest, res: DownstreamResponse, chain: FilterChain, dispatcher: H1Pool, a: AttemptOptions): AttemptHandle {
   const up = ex.upstream!;
   let controller: H1Controller | undefined;
   let pending: ProxyAbort | undefined;

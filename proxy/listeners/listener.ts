@@ -1,9 +1,10 @@
-import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
-import { connect } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerOptions } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { FilterChain } from '../filters/chain.js';
 import type { Exchange } from '../filters/types.js';
+import type { DownstreamRequest, DownstreamResponse } from '../http/downstream.js';
 import { sendLocalReply } from '../http/forward.js';
 import type { H1Pool } from '../http/h1-pool.js';
 import { endToEndHeaders, framingError } from '../http/headers.js';
@@ -11,6 +12,7 @@ import { relayUpgrade } from '../http/upgrade.js';
 import type { ProxyMetrics } from '../metrics.js';
 import { peerOf, type InboundMtls } from '../mtls/inbound.js';
 import { routeExchange } from '../traffic/router.js';
+import { H1FastPath } from './h1-fast-path.js';
 
 /**
  * An HTTP listener: one filter chain, the router at its end. Inbound and outbound listeners
@@ -34,7 +36,16 @@ export interface ListenerOptions {
   mtls?: InboundMtls;
   /** Config `downstream` (proxy/config.ts): request headers and keep-alive idle timeouts, ms, 0 = off. Fixed at creation. */
   downstream: { requestHeadersTimeoutMs: number; idleTimeoutMs: number };
+  /**
+   * Plaintext connections start on the fast path (proxy/listeners/h1-fast-path.ts) and move to
+   * Node's HTTP server at the first request it does not take; false = Node's server for all.
+   * Default: on, unless MESHTRACE_SIDECAR_FAST_PATH=0.
+   */
+  fastPath?: boolean;
 }
+
+/** The fast path's default: MESHTRACE_SIDECAR_FAST_PATH=0 turns it off (every request through Node's HTTP server). */
+export const fastPathByDefault = (): boolean => process.env['MESHTRACE_SIDECAR_FAST_PATH'] !== '0';
 
 /** Every downstream socket of a listener, including upgraded (WebSocket) and tunnelled ones the HTTP server no longer tracks. */
 const openSockets = new WeakMap<Server, Set<Duplex>>();
@@ -48,7 +59,7 @@ export function destroyConnections(server: Server): void {
 /** performance.now() in epoch ms, with sub-ms precision. */
 export const nowMs = (): number => performance.timeOrigin + performance.now();
 
-function newExchange(name: 'inbound' | 'outbound', req: IncomingMessage): Exchange {
+function newExchange(name: 'inbound' | 'outbound', req: DownstreamRequest): Exchange {
   const host = req.headers['host'];
   return {
     listener: name,
@@ -92,8 +103,28 @@ export function downstreamServerOptions({ requestHeadersTimeoutMs, idleTimeoutMs
 export function createListener(o: ListenerOptions): Server {
   const { metrics, name } = o;
   const server = createServer(downstreamServerOptions(o.downstream));
-  // Before any other `connection` listener: it takes over Node's own.
-  o.mtls?.attach(server);
+  // Node's own `connection` listener: connections reach it through the fast path or the mTLS
+  // sniffer, which decide first.
+  const own = server.listeners('connection');
+  if (own.length !== 1) throw new Error(`expected the HTTP server's own connection listener only, found ${own.length}`);
+  const nodeHttp = own[0] as (socket: Socket) => void;
+  server.removeListener('connection', nodeHttp);
+  const toHttp = (socket: Socket) => { nodeHttp.call(server, socket); };
+  const fast = (o.fastPath ?? fastPathByDefault())
+    ? new H1FastPath({
+      onRequest: (req, res) => onRequest(req, res),
+      handOff: (socket, reason) => { metrics.fastPathHandOff(name, reason); toHttp(socket); },
+      ...o.downstream,
+    })
+    : undefined;
+  const plaintext = fast ? (socket: Socket) => fast.accept(socket) : toHttp;
+  if (o.mtls) o.mtls.attach(server, toHttp, plaintext);
+  else server.on('connection', plaintext);
+  if (fast) {
+    // Closing (drain): Node's server closes its idle connections; the fast path's too.
+    const closeIdle = server.closeIdleConnections.bind(server);
+    server.closeIdleConnections = () => { closeIdle(); fast.closeIdle(); };
+  }
   const active = metrics.activeRequests(name);
   const conns = metrics.activeConnections(name);
 
@@ -105,7 +136,7 @@ export function createListener(o: ListenerOptions): Server {
     socket.once('close', () => { conns.dec(); sockets.delete(socket); });
   });
 
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: DownstreamRequest, res: DownstreamResponse): void => {
     const { chain, timeoutMs } = o;
     const ex = newExchange(name, req);
     active.inc();
@@ -143,7 +174,8 @@ export function createListener(o: ListenerOptions): Server {
       if (!res.headersSent) sendLocalReply(ex, res, chain, { status: 500, body: 'proxy error' });
       else res.destroy();
     }
-  });
+  };
+  server.on('request', onRequest);
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const { chain } = o;

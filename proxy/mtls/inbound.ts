@@ -55,16 +55,16 @@ export class InboundMtls {
   constructor(private readonly onReject: (why: InboundRejection, detail: string) => void = () => {}) {}
 
   /** Takes over `server`'s connection handling. Call right after http.createServer, before other `connection` listeners. */
-  attach(server: Server): void {
-    const handlers = server.listeners('connection');
-    if (handlers.length !== 1) throw new Error(`expected the HTTP server's own connection listener only, found ${handlers.length}`);
-    const http = handlers[0] as (socket: Socket) => void;
-    server.removeListener('connection', http);
-    const toHttp = (socket: Socket | TLSSocket) => { http.call(server, socket); };
+  /**
+   * Sniffs each connection of `server` (whose own connection listener the caller took off):
+   * TLS goes through the handshake and then to `toHttp` (Node's HTTP server), plaintext to
+   * `plaintext` (the listener's fast path, or Node's server too).
+   */
+  attach(server: Server, toHttp: (socket: Socket | TLSSocket) => void, plaintext: (socket: Socket) => void = toHttp): void {
     this.handOff = toHttp;
     server.on('connection', (socket: Socket) => {
-      if (this.mode === 'DISABLE') { toHttp(socket); return; }
-      this.sniff(socket, toHttp);
+      if (this.mode === 'DISABLE') { plaintext(socket); return; }
+      this.sniff(socket, plaintext);
     });
   }
 
@@ -91,7 +91,7 @@ export class InboundMtls {
 
   private handOff?: (socket: Socket | TLSSocket) => void;
 
-  private sniff(socket: Socket, toHttp: (s: Socket | TLSSocket) => void): void {
+  private sniff(socket: Socket, plaintext: (s: Socket) => void): void {
     const onError = () => socket.destroy();
     socket.on('error', onError);
     if (this.headersTimeoutMs > 0) socket.setTimeout(this.headersTimeoutMs, () => socket.destroy());
@@ -106,7 +106,7 @@ export class InboundMtls {
         this.onReject('plaintext', `first byte 0x${chunk[0].toString(16)}`);
         socket.destroy();
       } else {
-        toHttp(socket);
+        plaintext(socket);
         socket.resume();
       }
     });

@@ -1,6 +1,6 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FilterChain } from '../filters/chain.js';
 import type { Exchange } from '../filters/types.js';
+import type { DownstreamRequest, DownstreamResponse } from '../http/downstream.js';
 import { attempt, forward, sendLocalReply, type AttemptHandle, type ForwardOptions } from '../http/forward.js';
 import { FAULT_ABORT_BODY } from './fault.js';
 import { newSpanId } from '../propagation/ids.js';
@@ -25,7 +25,7 @@ import type { TrafficDecision } from './state.js';
  * For a sampled trace each decision becomes a span event (proxy/traffic/mesh-trace.ts), and each
  * try of a call that was retried its own CLIENT span whose id is the traceparent sent on that try.
  */
-export function routeExchange(ex: Exchange, req: IncomingMessage, res: ServerResponse, chain: FilterChain, o: ForwardOptions): void {
+export function routeExchange(ex: Exchange, req: DownstreamRequest, res: DownstreamResponse, chain: FilterChain, o: ForwardOptions): void {
   const t = ex.traffic;
   if (t === undefined || !t.active) { forward(ex, req, res, chain, o); return; }
   if (t.reject) {
@@ -73,7 +73,7 @@ class PolicyRun implements EventTarget {
   events?: SpanEvent[];
 
   constructor(
-    private readonly ex: Exchange, private readonly req: IncomingMessage, private readonly res: ServerResponse,
+    private readonly ex: Exchange, private readonly req: DownstreamRequest, private readonly res: DownstreamResponse,
     private readonly chain: FilterChain, private readonly o: ForwardOptions, private readonly t: TrafficDecision,
   ) { this.traced = traced(ex); }
 
