@@ -191,11 +191,12 @@ export function attempt(ex: Exchange, req: DownstreamRequest, res: DownstreamRes
       if (handedBack) return;
       ex.responseBytes += chunk.length;
       // Hold the first chunk: a small response usually ends in the same parse, and then headers,
-      // body and end go out in one write. Streams get it on the next turn of the event loop.
+      // body and end go out in one write. Streams get it once this parse is over (a microtask: no
+      // timer object per request, and no wait for the next turn of the event loop).
       if (!sawFirst) {
         sawFirst = true;
         held = chunk;
-        setImmediate(flushHeld);
+        queueMicrotask(flushHeld);
         return;
       }
       if (held) { const prev = held; held = undefined; res.write(prev); }
