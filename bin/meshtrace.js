@@ -31,8 +31,9 @@ if (sidecarVerb && mode !== '0' && !stale) {
 }
 
 /**
- * V8's young generation for a sidecar: it stays at its initial 2 × 1 MiB semi-spaces instead of
- * growing to 2 × 16 MiB under load, the largest part of a sidecar's private memory at 1k rps
+ * V8's young generation for a sidecar: it stays at its initial 2 × 1 MiB semi-spaces while the
+ * modules load, and at most 2 × 4 MiB once serving (proxy/young-generation.ts), instead of growing
+ * to 2 × 16 MiB under load, the largest part of a sidecar's private memory at 1k rps
  * (proxy/README.md "Resources" has the figures). `--max-semi-space-size` is read only when the
  * heap is made, so it cannot be set from here, but the growth factor is read at each growth
  * decision: set before anything is loaded, it has the same effect, with no second process. Left
@@ -45,6 +46,8 @@ function sidecarHeap() {
   const given = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)];
   if (given.some((a) => /^--(max|min)[-_]semi[-_]space[-_]size|^--semi[-_]space[-_]growth[-_]factor/.test(a))) return;
   setFlagsFromString('--semi-space-growth-factor=1');
+  // Once serving, the sidecar lets it grow up to 2 × 4 MiB (proxy/young-generation.ts).
+  globalThis[Symbol.for('meshtrace.sidecar.youngGenerationCapMiB')] = 4;
 }
 
 /** Why dist/sidecar.mjs cannot be used (missing, or older than one of the inputs esbuild's metafile lists), or undefined. */

@@ -1,9 +1,11 @@
 /**
  * A sidecar's own cost, as `meshtrace proxy` runs for a user (a real process from bin/meshtrace.js):
  * `/metrics` reports its resident memory (what the kernel says for that process), and V8's young
- * generation stays at 2 × 1 MiB semi-spaces (bin/meshtrace.js sidecarHeap) unless
- * MESHTRACE_SIDECAR_HEAP=default — by default V8 has grown it to 16 MiB before the first request.
+ * generation stays at 2 × 1 MiB semi-spaces (bin/meshtrace.js sidecarHeap) until it serves, and
+ * at most 2 × 4 MiB under load (proxy/young-generation.ts), unless MESHTRACE_SIDECAR_HEAP=default —
+ * by default V8 has grown it to 16 MiB before the first request.
  */
+import { Agent, request } from 'node:http';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -17,7 +19,7 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-async function startProxy(env: Record<string, string> = {}): Promise<{ pid: number; adminPort: number }> {
+async function startProxy(env: Record<string, string> = {}): Promise<{ pid: number; adminPort: number; inboundPort: number }> {
   const child = spawn(process.execPath, [bin, 'proxy', '--service', 'res', '--app-port', '9', '--no-access-log', '--inbound-port', '0', '--outbound-port', '0', '--admin-port', '0'],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   children.push(child);
@@ -25,9 +27,9 @@ async function startProxy(env: Record<string, string> = {}): Promise<{ pid: numb
   child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
   const started = await waitFor(() => {
     const line = err.split('\n').find((l) => l.includes('"meshtrace proxy started"'));
-    return line ? JSON.parse(line) as { adminPort: number } : undefined;
+    return line ? JSON.parse(line) as { adminPort: number; inboundPort: number } : undefined;
   }, 'meshtrace proxy to start', 20_000);
-  return { pid: child.pid!, adminPort: started.adminPort };
+  return { pid: child.pid!, adminPort: started.adminPort, inboundPort: started.inboundPort };
 }
 
 const metric = (text: string, name: string): number => {
@@ -53,6 +55,32 @@ describe('sidecar resources', () => {
     // No per-GC observer and no 10 ms event-loop timer on a sidecar (proxy/metrics.ts).
     expect(text).not.toMatch(/^nodejs_gc_duration_seconds/m);
     expect(text).not.toMatch(/^nodejs_eventloop_lag/m);
+  });
+
+  it('lets the young generation grow under load, up to 2 × 4 MiB', async () => {
+    const p = await startProxy();
+    const agent = new Agent({ keepAlive: true, maxSockets: 32 });
+    const one = () => new Promise<void>((done, fail) => {
+      // Requests with bodies: more survives each scavenge than with bare GETs.
+      const req = request({ host: '127.0.0.1', port: p.inboundPort, path: '/load', method: 'POST', agent, headers: { 'content-length': '2048' } }, (res) => { res.resume(); res.on('end', done); });
+      req.on('error', fail);
+      req.end(Buffer.alloc(2048, 120));
+    });
+    let newSpace = 0;
+    // Until V8 has grown it past the initial 2 MiB (or give up after 30,000 requests).
+    for (let round = 0; round < 30 && newSpace <= 2 * 2 ** 20; round++) {
+      await Promise.all(Array.from({ length: 1000 }, one));
+      newSpace = metric((await send(p.adminPort, '/metrics')).body, 'nodejs_heap_space_size_total_bytes{space="new"}');
+    }
+    expect(newSpace).toBeGreaterThan(2 * 2 ** 20);
+    // Then more load: it stops at the ceiling (V8's default would go on to 2 × 16 MiB).
+    let most = newSpace;
+    for (let round = 0; round < 15; round++) {
+      await Promise.all(Array.from({ length: 1000 }, one));
+      most = Math.max(most, metric((await send(p.adminPort, '/metrics')).body, 'nodejs_heap_space_size_total_bytes{space="new"}'));
+    }
+    agent.destroy();
+    expect(most).toBeLessThanOrEqual(8 * 2 ** 20);
   });
 
   it('MESHTRACE_SIDECAR_HEAP=default leaves V8 its own young-generation sizing', async () => {

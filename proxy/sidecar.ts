@@ -22,6 +22,7 @@ import { isLoopbackHost } from './secrets.js';
 import { BatchSpanExporter } from './spans/exporter.js';
 import { encodeSpan } from './spans/otlp.js';
 import { TrafficState } from './traffic/state.js';
+import { armYoungGenerationCap } from './young-generation.js';
 import { attemptToSpan, exchangeToSpan, PROXY_SCOPE, proxyResource } from './spans/recorder.js';
 
 /**
@@ -136,6 +137,7 @@ export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: 
   const logger = opts.logger ?? pino({ level: 'info', base: { component: 'meshtrace-proxy' } }, pino.destination(2));
   const secrets = readSecretFiles(config, (problem) => logger.warn({ problem }, 'cannot re-read a token file'));
   const metrics = new ProxyMetrics(config.service);
+  armYoungGenerationCap();
   const inflight = new InflightTraces();
   const resource = proxyResource(config.service, config.serviceVersion, opts.instanceId);
   const exporter = config.collector

@@ -12,6 +12,7 @@ import { relayUpgrade } from '../http/upgrade.js';
 import type { ProxyMetrics } from '../metrics.js';
 import { peerOf, type InboundMtls } from '../mtls/inbound.js';
 import { routeExchange } from '../traffic/router.js';
+import { noteRequest } from '../young-generation.js';
 import { H1FastPath } from './h1-fast-path.js';
 
 /**
@@ -149,6 +150,7 @@ export function createListener(o: ListenerOptions): Server {
       if (!res.writableFinished && !ex.responseFlags.includes('UR') && !ex.responseFlags.includes('DC')) ex.responseFlags.push('DC');
       active.dec();
       chain.complete(ex);
+      noteRequest();
     };
     res.once('close', complete);
     // A request line without an HTTP version (`GET /`): Node's parser takes it as HTTP/0.9 and
