@@ -11,7 +11,7 @@ import type { RegistrationInput, Snapshot } from '../control-plane/api.js';
  * config version applied or the problems it was rejected with (Istio's ACK/NACK). Unreachable
  * control plane: the sidecar keeps serving with the last snapshot it applied; both loops retry.
  * Requests go through node:http(s), not the global `fetch`: fetch loads Node's bundled undici,
- * ~17 MiB of resident memory a sidecar otherwise does without (proxy/README.md "Resources").
+ * several MiB of resident memory a sidecar otherwise does without (proxy/README.md "Resources").
  */
 export interface ControlPlaneClientOptions {
   /** Base URL, e.g. http://127.0.0.1:15010. */

@@ -1,6 +1,6 @@
 /**
- * undici costs a sidecar ~17 MiB of resident memory once loaded, and only ISTIO_MUTUAL upstreams
- * use it (proxy/mtls/outbound.ts): plaintext upstreams go through proxy/http/h1-pool.ts, span
+ * undici costs a sidecar several MiB of resident memory once loaded (proxy/README.md "Resources"),
+ * and only ISTIO_MUTUAL upstreams use it (proxy/mtls/outbound.ts): plaintext upstreams go through proxy/http/h1-pool.ts, span
  * export and the control-plane client through node:http(s). A real `meshtrace proxy` process
  * (bin/meshtrace.js, as a user runs it), preloaded with proxy/testing/record-loaded-modules.mjs,
  * reports the modules it loaded when it exits: neither the undici package nor Node's bundled copy

@@ -1,5 +1,5 @@
 import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
-// Types only: undici itself (~17 MiB resident once loaded) is imported when an ISTIO_MUTUAL upstream is configured.
+// Types only: undici itself (several MiB resident once loaded) is imported when an ISTIO_MUTUAL upstream is configured.
 import type { Agent, buildConnector, Dispatcher } from 'undici';
 import type { ProxyConfig } from '../config.js';
 import { uriSans, type TlsMaterial } from './material.js';

@@ -19,8 +19,8 @@ type EncodedSpan = Uint8Array;
  * (so is one refused with 401/403: a wrong token is not fixed by retrying the same batch).
  *
  * Transport: node:http / node:https with its own keep-alive Agent (2 connections, idle ones closed
- * after 10 s), not undici: a sidecar without an ISTIO_MUTUAL upstream never loads undici, ~17 MiB
- * of resident memory (proxy/README.md "Resources"). `timeoutMs` bounds each attempt as a whole,
+ * after 10 s), not undici: a sidecar without an ISTIO_MUTUAL upstream never loads undici, several
+ * MiB of resident memory (proxy/README.md "Resources"). `timeoutMs` bounds each attempt as a whole,
  * connection and TLS handshake included, up to the end of the collector's answer.
  */
 export interface SpanExporterOptions {
