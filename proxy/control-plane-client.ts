@@ -50,6 +50,7 @@ function call(url: string, o: { method?: string; headers?: Record<string, string
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.once('error', reject);
+      res.once('close', () => { if (!res.complete) reject(new Error('connection closed before the end of the answer')); });
       res.once('end', () => {
         const status = res.statusCode ?? 0;
         resolve({ ok: status >= 200 && status < 300, status, text: Buffer.concat(chunks).toString('utf8') });
