@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { propagatorNames } from './propagation/index.js';
 import { redactSecrets } from './secrets.js';
 import { trafficProblems, trafficRouteSchema, upstreamPolicySchema } from './traffic/schema.js';

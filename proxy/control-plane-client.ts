@@ -1,3 +1,5 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
 import type { RegistrationInput, Snapshot } from '../control-plane/api.js';
 
@@ -8,6 +10,8 @@ import type { RegistrationInput, Snapshot } from '../control-plane/api.js';
  * it applied, hand each new snapshot to `apply` (the sidecar's reload path) and report back the
  * config version applied or the problems it was rejected with (Istio's ACK/NACK). Unreachable
  * control plane: the sidecar keeps serving with the last snapshot it applied; both loops retry.
+ * Requests go through node:http(s), not the global `fetch`: fetch loads Node's bundled undici,
+ * several MiB of resident memory a sidecar otherwise does without (proxy/README.md "Resources").
  */
 export interface ControlPlaneClientOptions {
   /** Base URL, e.g. http://127.0.0.1:15010. */
@@ -32,11 +36,35 @@ const headers = (token: string | undefined, json = false): Record<string, string
   ...(json ? { 'content-type': 'application/json' } : {}),
 });
 
+/** What `call` returns: the status and the whole body. */
+interface Answer { ok: boolean; status: number; text: string }
+
+/** One HTTP exchange with the control plane, its body read whole; rejects on a transport failure or when `signal` aborts. */
+function call(url: string, o: { method?: string; headers?: Record<string, string>; body?: string; signal: AbortSignal }): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { ...o.headers };
+    if (o.body !== undefined) headers['content-length'] = Buffer.byteLength(o.body);
+    const req = (url.startsWith('https:') ? httpsRequest : httpRequest)(url, { method: o.method ?? 'GET', headers, signal: o.signal });
+    req.once('error', reject);
+    req.once('response', (res: IncomingMessage) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.once('error', reject);
+      res.once('close', () => { if (!res.complete) reject(new Error('connection closed before the end of the answer')); });
+      res.once('end', () => {
+        const status = res.statusCode ?? 0;
+        resolve({ ok: status >= 200 && status < 300, status, text: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.end(o.body);
+  });
+}
+
 /** One snapshot for `service` right away (start-up), or undefined when the control plane does not answer in time. */
 export async function fetchSnapshot(url: string, service: string, timeoutMs: number): Promise<Snapshot | undefined> {
   try {
-    const r = await fetch(`${url}/v1/watch?service=${encodeURIComponent(service)}&waitMs=0`, { signal: AbortSignal.timeout(timeoutMs) });
-    return r.ok ? await r.json() as Snapshot : undefined;
+    const r = await call(`${url}/v1/watch?service=${encodeURIComponent(service)}&waitMs=0`, { signal: AbortSignal.timeout(timeoutMs) });
+    return r.ok ? JSON.parse(r.text) as Snapshot : undefined;
   } catch { return undefined; }
 }
 
@@ -83,11 +111,11 @@ export class ControlPlaneClient {
     clearTimeout(this.beatTimer);
     const body = { ...this.o.registration(), configVersion: this.configVersion, ...(this.configError ? { configError: this.configError } : {}) };
     try {
-      const r = await fetch(`${this.o.url}/v1/instances/${encodeURIComponent(this.o.instance)}`, {
+      const r = await call(`${this.o.url}/v1/instances/${encodeURIComponent(this.o.instance)}`, {
         method: 'PUT', headers: headers(this.o.token, true), body: JSON.stringify(body), signal: AbortSignal.timeout(2_000),
       });
-      if (!r.ok) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
-      const lease = await r.json() as { heartbeatMs?: number };
+      if (!r.ok) throw new Error(`HTTP ${r.status}: ${r.text}`);
+      const lease = JSON.parse(r.text) as { heartbeatMs?: number };
       if (typeof lease.heartbeatMs === 'number' && lease.heartbeatMs > 0) this.heartbeatMs = lease.heartbeatMs;
       if (this.beatFailing) this.o.logger.info({ controlPlane: this.o.url }, 'control plane reachable again: registered');
       this.beatFailing = false;
@@ -106,9 +134,9 @@ export class ControlPlaneClient {
       const q = new URLSearchParams({ service: String(this.o.registration().service), instance: this.o.instance, waitMs: String(wait) });
       if (this.last) { q.set('epoch', this.last.epoch); q.set('revision', String(this.last.revision)); }
       try {
-        const r = await fetch(`${this.o.url}/v1/watch?${q}`, { signal: AbortSignal.any([this.watchAbort.signal, AbortSignal.timeout(wait + 5_000)]) });
-        if (!r.ok) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
-        const s = await r.json() as Snapshot;
+        const r = await call(`${this.o.url}/v1/watch?${q}`, { signal: AbortSignal.any([this.watchAbort.signal, AbortSignal.timeout(wait + 5_000)]) });
+        if (!r.ok) throw new Error(`HTTP ${r.status}: ${r.text}`);
+        const s = JSON.parse(r.text) as Snapshot;
         this.watchFailing = false;
         if (!this.last || s.epoch !== this.last.epoch || s.revision !== this.last.revision) {
           this.applied(s);
@@ -131,7 +159,7 @@ export class ControlPlaneClient {
       clearTimeout(this.beatTimer);
       this.watchAbort.abort();
       try {
-        await fetch(`${this.o.url}/v1/instances/${encodeURIComponent(this.o.instance)}`, { method: 'DELETE', headers: headers(this.o.token), signal: AbortSignal.timeout(1_000) });
+        await call(`${this.o.url}/v1/instances/${encodeURIComponent(this.o.instance)}`, { method: 'DELETE', headers: headers(this.o.token), signal: AbortSignal.timeout(1_000) });
       } catch { /* the lease expires on its own */ }
     })();
   }

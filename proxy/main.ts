@@ -1,7 +1,8 @@
 /**
  * The sidecar's own entry point: `meshtrace proxy` and `meshtrace inject` with only the modules
  * they need. `npm run build:proxy` (part of `prepare`, so every `npm install` runs it) bundles this
- * file with esbuild into dist/sidecar.mjs, dependencies left in node_modules; bin/meshtrace.js runs
+ * file with esbuild into dist/sidecar.mjs, zod bundled (tree-shaken), the other dependencies left in
+ * node_modules (undici is imported only for ISTIO_MUTUAL upstreams); bin/meshtrace.js runs
  * that bundle for these two verbs while it is newer than every source it was built from, and the
  * TypeScript sources through tsx otherwise. Without the tsx loader (its own thread and esbuild
  * service) and the rest of the CLI, a sidecar starts faster and its resident memory is ~35 MiB

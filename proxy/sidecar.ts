@@ -15,7 +15,7 @@ import { outboundChain } from './listeners/outbound.js';
 import { ProxyMetrics } from './metrics.js';
 import { InboundMtls } from './mtls/inbound.js';
 import { loadTlsMaterial } from './mtls/material.js';
-import { UpstreamTlsClients } from './mtls/outbound.js';
+import { hasMutualUpstream, loadUndici, UpstreamTlsClients } from './mtls/outbound.js';
 import { planReload, type ReloadOutcome, type ReloadStatus } from './reload.js';
 import { SecretFile } from './secret-file.js';
 import { isLoopbackHost } from './secrets.js';
@@ -134,6 +134,8 @@ function closeServer(server: Server, drainMs: number): Promise<void> {
 export async function startSidecar(input: ProxyConfigInput | ProxyConfig, opts: SidecarOptions = {}): Promise<Sidecar> {
   let config = parseProxyConfig(input);
   let material = loadTlsMaterial(config);
+  // undici serves ISTIO_MUTUAL upstreams only; a sidecar without one never loads it (proxy/README.md "Resources").
+  if (material && hasMutualUpstream(config)) await loadUndici();
   const logger = opts.logger ?? pino({ level: 'info', base: { component: 'meshtrace-proxy' } }, pino.destination(2));
   const secrets = readSecretFiles(config, (problem) => logger.warn({ problem }, 'cannot re-read a token file'));
   const metrics = new ProxyMetrics(config.service);

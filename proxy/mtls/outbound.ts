@@ -1,5 +1,6 @@
 import type { ConnectionOptions, PeerCertificate, TLSSocket } from 'node:tls';
-import { Agent, buildConnector, type Dispatcher } from 'undici';
+// Types only: undici itself (several MiB resident once loaded) is imported when an ISTIO_MUTUAL upstream is configured.
+import type { Agent, buildConnector, Dispatcher } from 'undici';
 import type { ProxyConfig } from '../config.js';
 import { uriSans, type TlsMaterial } from './material.js';
 
@@ -10,12 +11,19 @@ import { uriSans, type TlsMaterial } from './material.js';
  * SANs instead of DNS names. The router sends an exchange whose upstream carries `tls` through
  * that Agent to `https://host:port`; the app itself still speaks plain HTTP to the sidecar.
  *
+ * undici is loaded only when a configuration has an ISTIO_MUTUAL upstream (plaintext upstreams
+ * go through proxy/http/h1-pool.ts): `startSidecar` awaits `loadUndici()` for such a configuration
+ * before building its clients; a client built before undici is loaded (a reload that adds the first
+ * ISTIO_MUTUAL upstream: reloads are synchronous) makes its Agent when the import resolves, and
+ * requests dispatched meanwhile wait for it.
+ *
  * Rotation: a reload builds clients for the new settings; a client whose settings did not change
  * is kept (with its pooled connections); clients no longer used are closed gracefully (requests in
  * flight finish, then their connections close), so new connections use the new certificate.
  */
 export interface UpstreamTlsClient {
-  dispatcher: Dispatcher;
+  /** undici's dispatch (the controller API); the only part of a Dispatcher the router calls. */
+  dispatcher: Pick<Dispatcher, 'dispatch'>;
   /** tls.connect options for raw connections to the upstream (WebSocket upgrades). */
   connect: ConnectionOptions;
   /**
@@ -32,8 +40,8 @@ const MAX_PRINCIPALS = 10_000;
  * undici's TLS connector with a look at each new connection's verified certificate: its SPIFFE
  * id is remembered by endpoint, once per connection (not per request).
  */
-function identityRecordingConnector(connect: ConnectionOptions, principals: Map<string, string>): buildConnector.connector {
-  const base = buildConnector(connect);
+function identityRecordingConnector(build: typeof buildConnector, connect: ConnectionOptions, principals: Map<string, string>): buildConnector.connector {
+  const base = build(connect);
   return (opts, cb) => base(opts, (err, socket) => {
     if (!err && socket && 'getPeerCertificate' in socket) {
       const id = uriSans((socket as TLSSocket).getPeerCertificate().subjectaltname).find((u) => u.startsWith('spiffe://'));
@@ -42,6 +50,51 @@ function identityRecordingConnector(connect: ConnectionOptions, principals: Map<
     }
     (cb as (e: Error | null, s: typeof socket) => void)(err, socket);
   });
+}
+
+type Undici = typeof import('undici');
+let undici: Undici | undefined;
+let loadingUndici: Promise<Undici> | undefined;
+
+/** Imports undici once (the first ISTIO_MUTUAL upstream); later calls return the same promise. */
+export function loadUndici(): Promise<Undici> {
+  return loadingUndici ??= import('undici').then((m) => (undici = m));
+}
+
+/** Whether `c` has an upstream that originates mTLS, i.e. needs undici. */
+export function hasMutualUpstream(c: ProxyConfig): boolean {
+  return Object.values(c.upstreamPolicies).some((p) => p.tls?.mode === 'ISTIO_MUTUAL');
+}
+
+/** An upstream's mTLS client around one undici Agent, made now or, when undici is still loading, once it is loaded. */
+class MutualClient implements UpstreamTlsClient {
+  readonly dispatcher: Pick<Dispatcher, 'dispatch'>;
+  private agent: Agent | undefined;
+  private readonly ready: Promise<Agent>;
+  private readonly principals = new Map<string, string>();
+
+  constructor(readonly connect: ConnectionOptions, connections: number) {
+    const make = (u: Undici): Agent => (this.agent = new u.Agent({
+      connections, keepAliveTimeout: 4_000, pipelining: 1, connect: identityRecordingConnector(u.buildConnector, connect, this.principals),
+    }));
+    this.ready = undici ? Promise.resolve(make(undici)) : loadUndici().then(make);
+    this.ready.catch(() => {});
+    this.dispatcher = {
+      dispatch: (opts, handler) => {
+        if (this.agent) return this.agent.dispatch(opts, handler);
+        this.ready.then((a) => a.dispatch(opts, handler), (err: Error) => {
+          const h = handler as { onResponseError?(controller: unknown, err: Error): void };
+          h.onResponseError?.({ abort() {}, pause() {}, resume() {} }, err);
+        });
+        return true;
+      },
+    };
+  }
+
+  principalOf(host: string, port: number): string | undefined { return this.principals.get(`${host}:${port}`); }
+
+  close(): Promise<void> { return this.ready.then((a) => a.close(), () => {}); }
+  destroy(): Promise<void> { return this.ready.then((a) => a.destroy(), () => {}); }
 }
 
 /** Why an upstream certificate is refused, or undefined; `allowed` absent = any SPIFFE id in the trust domain. */
@@ -56,7 +109,7 @@ export function checkUpstreamIdentity(cert: PeerCertificate, trustDomain: string
 }
 
 export class UpstreamTlsClients {
-  private readonly byKey = new Map<string, UpstreamTlsClient & { agent: Agent }>();
+  private readonly byKey = new Map<string, MutualClient>();
 
   /** `connections`: pooled connections per upstream origin, as the plain pools. */
   constructor(private readonly connections: number) {}
@@ -76,9 +129,7 @@ export class UpstreamTlsClients {
           cert: m.cert, key: m.key, ca: m.ca, rejectUnauthorized: true, minVersion: 'TLSv1.2',
           checkServerIdentity: (_host, cert) => checkUpstreamIdentity(cert, td, sans),
         };
-        const principals = new Map<string, string>();
-        const agent = new Agent({ connections: this.connections, keepAliveTimeout: 4_000, pipelining: 1, connect: identityRecordingConnector(connect, principals) });
-        client = { dispatcher: agent, connect, agent, principalOf: (host, port) => principals.get(`${host}:${port}`) };
+        client = new MutualClient(connect, this.connections);
         this.byKey.set(key, client);
       }
       out.set(name, client);
@@ -92,13 +143,13 @@ export class UpstreamTlsClients {
     for (const [k, client] of this.byKey) {
       if (keep.has(client)) continue;
       this.byKey.delete(k);
-      client.agent.close().catch(() => {});
+      client.close().catch(() => {});
     }
   }
 
   async destroy(): Promise<void> {
     const all = [...this.byKey.values()];
     this.byKey.clear();
-    await Promise.all(all.map((c) => c.agent.destroy().catch(() => {})));
+    await Promise.all(all.map((c) => c.destroy().catch(() => {})));
   }
 }

@@ -1,8 +1,11 @@
 /**
  * Span export under collector backpressure: a collector answering 503 + Retry-After (overloaded
  * or restarting) loses no span — batches are retried after the delay — while a collector that
- * refuses a batch as bad (400) has it dropped and counted, not retried.
+ * refuses a batch as bad (400) has it dropped and counted, not retried; one that does not answer
+ * is given up on after `export.timeoutMs`.
  */
+import { createServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSidecar } from '../sidecar.js';
 import { listen, send, startOtlpSink, waitFor } from '../testing/harness.js';
@@ -43,5 +46,23 @@ describe('span export retries', () => {
     const requests = sink.requests;
     await new Promise((r) => setTimeout(r, 300));
     expect(sink.requests).toBe(requests); // not retried
+  });
+
+  it('gives up on a collector that does not answer within timeoutMs, and counts the batch as dropped', async () => {
+    // Accepts connections and reads requests, never answers.
+    const sockets: Socket[] = [];
+    const silent = createServer((sock) => { sockets.push(sock); sock.resume(); });
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const app = await listen((_req, res) => res.end('ok'));
+    const sc = await startSidecar({ service: 's', appPort: app.port, inboundPort: 0, outboundPort: 0, adminPort: 0, accessLog: false,
+      collector: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, export: { maxQueueSpans: 100, maxBatchSpans: 5, flushIntervalMs: 60_000, timeoutMs: 300 } });
+    closers.push(() => app.close(), () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); silent.close(() => r()); }), () => sc.close({ drainMs: 50 }));
+    expect((await send(sc.inboundPort, '/')).status).toBe(200);
+    const t0 = Date.now();
+    await sc.flushSpans();
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    expect(Date.now() - t0).toBeLessThan(3_000);
+    expect(sockets.length).toBe(1);
+    expect(await dropped(sc)).toBe(1);
   });
 });

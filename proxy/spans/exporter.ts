@@ -1,4 +1,5 @@
-import { request, type Dispatcher, Agent } from 'undici';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { batchEncoder } from './otlp.js';
 import type { Resource, Scope } from './span.js';
 
@@ -16,6 +17,11 @@ type EncodedSpan = Uint8Array;
  * waits `Retry-After` or an exponential back-off (200 ms … 5 s), so a collector restart or a burst
  * of backpressure loses nothing. A batch the collector refuses as bad (4xx) is dropped and counted
  * (so is one refused with 401/403: a wrong token is not fixed by retrying the same batch).
+ *
+ * Transport: node:http / node:https with its own keep-alive Agent (2 connections, idle ones closed
+ * after 10 s), not undici: a sidecar without an ISTIO_MUTUAL upstream never loads undici, several
+ * MiB of resident memory (proxy/README.md "Resources"). `timeoutMs` bounds each attempt as a whole,
+ * connection and TLS handshake included, up to the end of the collector's answer.
  */
 export interface SpanExporterOptions {
   /** Base URL, e.g. `http://127.0.0.1:4318`. */
@@ -48,17 +54,26 @@ export class BatchSpanExporter {
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
   private closed = false;
-  private readonly url: string;
-  private readonly agent: Dispatcher;
+  private readonly url: URL;
+  private readonly request: typeof httpRequest;
+  private readonly agent: HttpAgent;
   private readonly encode: (spans: readonly EncodedSpan[]) => Uint8Array;
   /** Current back-off after retryable failures, ms; 0 after a success. */
   private backoffMs = 0;
 
   constructor(private readonly o: SpanExporterOptions) {
-    this.url = `${o.collector.replace(/\/+$/, '')}/v1/traces`;
+    this.url = new URL(`${o.collector.replace(/\/+$/, '')}/v1/traces`);
     this.encode = batchEncoder(o.resource, o.scope);
-    // Own small pool: exports never compete with proxied traffic for connections.
-    this.agent = new Agent({ connections: 2, keepAliveTimeout: 10_000, ...(o.ca ? { connect: { ca: o.ca } } : {}) });
+    // Own small pool: exports never compete with proxied traffic for connections. `timeout` is how
+    // long a pooled connection may stay idle (a shorter Keep-Alive hint from the collector wins).
+    const pool = { keepAlive: true, maxSockets: 2, maxFreeSockets: 2, timeout: 10_000 };
+    if (this.url.protocol === 'https:') {
+      this.request = httpsRequest;
+      this.agent = new HttpsAgent({ ...pool, ...(o.ca ? { ca: o.ca } : {}) });
+    } else {
+      this.request = httpRequest;
+      this.agent = new HttpAgent(pool);
+    }
   }
 
   /** Queue a finished span; drops (and counts) it when the queue is full. */
@@ -124,19 +139,9 @@ export class BatchSpanExporter {
   private async send(batch: EncodedSpan[]): Promise<{ retryAfterMs?: number }> {
     let retryAfterHeader: string | undefined;
     try {
-      const body = this.encode(batch);
-      const res = await request(this.url, {
-        method: 'POST',
-        dispatcher: this.agent,
-        headers: this.o.token ? { 'content-type': 'application/x-protobuf', authorization: `Bearer ${this.o.token()}` } : { 'content-type': 'application/x-protobuf' },
-        body,
-        headersTimeout: this.o.timeoutMs,
-        bodyTimeout: this.o.timeoutMs,
-      });
-      await res.body.dump();
+      const res = await this.post(this.encode(batch));
       if (RETRYABLE_STATUS.has(res.statusCode)) {
-        const h = res.headers['retry-after'];
-        retryAfterHeader = Array.isArray(h) ? h[0] : h;
+        retryAfterHeader = res.retryAfter;
         throw new Error(`collector answered ${res.statusCode}`);
       }
       if (res.statusCode >= 300) {
@@ -153,6 +158,33 @@ export class BatchSpanExporter {
     }
   }
 
+  /** One POST of an encoded batch: its status and Retry-After once the whole answer is read; rejects on a transport failure or after `timeoutMs`. */
+  private post(body: Uint8Array): Promise<{ statusCode: number; retryAfter?: string }> {
+    return new Promise((resolve, reject) => {
+      const headers: OutgoingHttpHeaders = { 'content-type': 'application/x-protobuf', 'content-length': body.byteLength };
+      if (this.o.token) headers['authorization'] = `Bearer ${this.o.token()}`;
+      let settled = false;
+      const done = (err: Error | undefined, res?: IncomingMessage) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err || !res) reject(err ?? new Error('no answer'));
+        else resolve({ statusCode: res.statusCode ?? 0, ...(typeof res.headers['retry-after'] === 'string' ? { retryAfter: res.headers['retry-after'] } : {}) });
+      };
+      const req = this.request(this.url, { method: 'POST', agent: this.agent, headers });
+      const timer = setTimeout(() => req.destroy(new Error(`collector did not answer within ${this.o.timeoutMs} ms`)), this.o.timeoutMs);
+      timer.unref();
+      req.once('error', (err) => done(err));
+      req.once('response', (res) => {
+        res.once('end', () => done(undefined, res));
+        res.once('error', (err) => done(err));
+        res.once('close', () => { if (!res.complete) done(new Error('collector closed the connection before the end of its answer')); });
+        res.resume();
+      });
+      req.end(body);
+    });
+  }
+
   /** Sends what is queued (bounded by `timeoutMs`) and stops; later `add()` calls are ignored. */
   async shutdown(): Promise<void> {
     if (this.timer) { clearTimeout(this.timer); this.timer = undefined; }
@@ -164,7 +196,7 @@ export class BatchSpanExporter {
     this.closed = true;
     if (this.queue.length) this.o.onDrop?.(this.queue.length, 'export_failed');
     this.queue = [];
-    await this.agent.close();
+    this.agent.destroy();
   }
 
   /** Sends everything queued now (tests, shutdown). */

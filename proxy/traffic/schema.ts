@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Traffic management in the sidecar's config file: `routes` (Istio's VirtualService, reduced to
