@@ -32,7 +32,7 @@ import { decodeRequest } from '../collector/decode-stage.js';
 import { defaultSpanLimits, SpanLimiter } from '../collector/span-limits.js';
 import { InvalidRequestError } from '../collector/otlp/errors.js';
 import type { FromWorker, IngestWorkerData, ToWorker } from './ingest-protocol.js';
-import { prepareBatch, TagTermCache } from '../storage/sqlite/index.js';
+import { prepareBatch, PrepareCache } from '../storage/sqlite/index.js';
 import type { StorageRefusal } from './storage-write-watch.js';
 
 const ENTRY = fileURLToPath(new URL('./ingest-worker-entry.mjs', import.meta.url));
@@ -115,7 +115,7 @@ export class IngestThread implements IngestStage {
   /** Span limits for bodies decoded here (`decodeOn: 'main'`); the worker applies its own otherwise. */
   private readonly limiter: SpanLimiter;
   /** Tag terms of the spans prepared here (hashed once per key and value, see prepared-batch.ts). */
-  private readonly tagTerms = new TagTermCache();
+  private readonly tagTerms = new PrepareCache();
 
   constructor(opts: IngestThreadOptions) {
     const { maxInFlightBytes, logger, decodeOn, ...data } = opts;
@@ -296,15 +296,23 @@ export class IngestThread implements IngestStage {
       this.limiter.forget(spans);
       return Promise.reject(new IngestUnavailableError(err instanceof Error ? err.message : String(err)));
     }
+    return this.sendPrepared(worker, batch, spans.length, body.byteLength, result, this.limiter.forgettable(spans));
+  }
+
+  /**
+   * Hands a prepared batch to the worker. Apart from `consumeDecoded` so that no closure here can
+   * hold the decoded spans (garbage once prepared) while the batch is being stored: only their
+   * trace ids are kept, to un-count them from the span limits if the write fails (a client's retry
+   * must not count against its traces' limit twice).
+   */
+  private sendPrepared(worker: Worker, batch: Uint8Array, spans: number, bytes: number, result: PayloadResult, traceIds: string[] | undefined): Promise<PayloadResult> {
     const id = this.nextId++;
-    const bytes = body.byteLength;
     this.inFlightBytes += bytes;
     const stored = new Promise<PayloadResult>((resolve, reject) => {
       this.pending.set(id, { bytes, result, resolve, reject });
-      worker.postMessage({ type: 'prepared', id, batch, spans: spans.length } satisfies ToWorker, [batch.buffer as ArrayBuffer]);
+      worker.postMessage({ type: 'prepared', id, batch, spans } satisfies ToWorker, [batch.buffer as ArrayBuffer]);
     });
-    // Not stored after all: a client's retry must not count against its traces' span limit twice.
-    stored.catch(() => this.limiter.forget(spans));
+    stored.catch(() => this.limiter.forgetTraceIds(traceIds));
     return stored;
   }
 

@@ -12,7 +12,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { BatchWriter, DecodeStage, payloadFailureOf, type PayloadResult } from '../collector/index.js';
 import type { Span } from '../model/span.js';
 import { startRetention, type RetentionHandle } from '../storage/retention.js';
-import { openSqliteStorage, prepareBatch, TagTermCache, type SqliteStorage } from '../storage/sqlite/index.js';
+import { openSqliteStorage, prepareBatch, PrepareCache, type SqliteStorage } from '../storage/sqlite/index.js';
 import type { FromWorker, IngestWorkerData, ToWorker } from './ingest-protocol.js';
 import { createIdleGc, exposeGc } from './idle-gc.js';
 import { StorageWriteWatch } from './storage-write-watch.js';
@@ -55,7 +55,7 @@ try {
   process.exit(1);
 }
 /** `decodeOn: 'worker'`: bodies decoded here are prepared here too. */
-const tagTerms = new TagTermCache();
+const tagTerms = new PrepareCache();
 const decode = new DecodeStage({
   consume: (spans: Span[]) => {
     let batch: Uint8Array;

@@ -1,3 +1,3 @@
 export { openSqliteStorage, sqliteStorageOptionsSchema } from './sqlite-storage.js';
 export type { PreparedSpanWriter, SqliteStorage, SqliteStorageOptions } from './sqlite-storage.js';
-export { prepareBatch, TagTermCache } from './prepared-batch.js';
+export { prepareBatch, PrepareCache } from './prepared-batch.js';

@@ -16,7 +16,7 @@ import { decodeRequest } from '../../collector/decode-stage.js';
 import { defaultSpanLimits, SpanLimiter } from '../../collector/span-limits.js';
 import { type Attribute, type Resource, type Span, SpanKind } from '../../model/span.js';
 import { canonicalResource } from './catalog.js';
-import { newPreparedSpan, prepareBatch, PreparedBatchReader, readSpan, TagTermCache } from './prepared-batch.js';
+import { MAX_REGISTERED, newPreparedSpan, prepareBatch, PreparedBatchReader, readSpan, PrepareCache } from './prepared-batch.js';
 import { type KeyDictionary, PayloadEncoder } from './span-codec.js';
 import { openSqliteStorage } from './sqlite-storage.js';
 import { forEachSpanOwnTag, tagTerm } from './terms.js';
@@ -99,8 +99,8 @@ function readBack(bytes: Uint8Array, keys: KeyDictionary): { given: number; span
       r.o = at;
       out.push({
         traceId, sid: s.sid.toString('hex'), pid: s.pid ? s.pid.toString('hex') : '', parentIdx: s.parentIdx,
-        service: r.string(r.ops[s.op * 3]), name: r.string(r.ops[s.op * 3 + 1]), kind: r.ops[s.op * 3 + 2],
-        resource: r.string(r.resources[s.res]),
+        service: r.string(r.ops[s.op * 4 + 1]), name: r.string(r.ops[s.op * 4 + 2]), kind: r.ops[s.op * 4 + 3],
+        resource: r.string(r.resources[s.res * 2 + 1]),
         start: s.start, duration: s.duration, flags: s.flags, status: s.status,
         terms: terms.sort((a, b) => a - b),
         payload: payload ? Buffer.from(payload).toString('hex') : '',
@@ -179,7 +179,7 @@ describe('prepared batch', () => {
     fc.assert(
       fc.property(fc.array(spanArb, { maxLength: 12 }), (spans) => {
         const stored = groupedDeduped(spans);
-        const bytes = prepareBatch(spans, new TagTermCache());
+        const bytes = prepareBatch(spans, new PrepareCache());
         expect(bytes.byteOffset).toBe(0);
         expect(bytes.buffer.byteLength).toBeGreaterThanOrEqual(bytes.byteLength);
         const back = readBack(bytes, dictionary());
@@ -233,12 +233,30 @@ describe('prepared batch', () => {
 
   it('matches what the OTLP protobuf decoder produced for generated traffic', () => {
     const gen = new TraceGenerator({ seed: 3, startUs: 1_700_000_000_000_000, spacingUs: 5_000 });
-    const tags = new TagTermCache();
+    const tags = new PrepareCache();
     for (const batch of gen.batches(3_000, 1_000)) {
       const { spans } = decodeRequest('otlp-protobuf', encodeOtlpProtobuf(batch), new SpanLimiter(defaultSpanLimits()));
       const back = readBack(prepareBatch(spans, tags), dictionary());
       expect(noParentIdx(back.spans)).toEqual(expected(groupedDeduped(spans), dictionary()));
     }
+  });
+
+  it('numbers ops and resources stably across batches, and starts over in a new epoch past MAX_REGISTERED', () => {
+    const cache = new PrepareCache();
+    const numbers = (bytes: Uint8Array) => {
+      const r = new PreparedBatchReader(bytes);
+      return { epoch: r.epoch, ops: [...r.ops].filter((_, i) => i % 4 === 0), resources: [...r.resources].filter((_, i) => i % 2 === 0) };
+    };
+    const first = numbers(prepareBatch([span(), span({ spanId: '1'.repeat(16), name: 'other' })], cache));
+    const again = numbers(prepareBatch([span({ spanId: '2'.repeat(16), name: 'other' }), span({ spanId: '3'.repeat(16) })], cache));
+    expect(again.epoch).toBe(first.epoch);
+    expect(new Set(first.ops).size).toBe(2);
+    expect(again.ops).toEqual([first.ops[1], first.ops[0]]); // listed in the order met, numbered as before
+    expect(again.resources).toEqual(first.resources);
+    for (let i = 0; i < MAX_REGISTERED; i++) cache.op('svc', `op-${i}`, 0);
+    const after = numbers(prepareBatch([span()], cache));
+    expect(after.epoch).not.toBe(first.epoch);
+    expect([...after.ops, ...after.resources].sort()).toEqual([0, 1]); // numbered from 0 again
   });
 
   it('refuses an invalid span before preparing anything, with the error writeSpans always gave', () => {
@@ -266,6 +284,27 @@ describe('prepared batch', () => {
   describe('through the store', () => {
     const dir = mkdtempSync(join(tmpdir(), 'meshtrace-prepared-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('keeps the ops and resources of two preparers apart (their numbers collide, their epochs differ)', async () => {
+      const storage = openSqliteStorage({ path: join(dir, 'epochs.db') });
+      try {
+        const a = new PrepareCache();
+        const b = new PrepareCache();
+        const res = (name: string): Resource => ({ serviceName: name, attributes: [{ key: 'host.name', type: 'string', value: name }] });
+        const write = (cache: PrepareCache, traceId: string, service: string, name: string) =>
+          storage.preparedWriter.writeSpans([prepareBatch([span({ traceId, name, resource: res(service) })], cache)]);
+        // Op and resource number 0 in both caches, for different ones.
+        await write(a, '1'.repeat(32), 'svc-a', 'op-a');
+        await write(b, '2'.repeat(32), 'svc-b', 'op-b');
+        await write(a, '3'.repeat(32), 'svc-a', 'op-a');
+        await write(b, '4'.repeat(32), 'svc-b', 'op-b');
+        const back = await storage.reader.getTraces({ traceIds: ['1', '2', '3', '4'].map((c) => c.repeat(32)) });
+        expect(back.map((t) => `${t.spans[0].resource.serviceName}/${t.spans[0].name}/${t.spans[0].resource.attributes[0].value}`))
+          .toEqual(['svc-a/op-a/svc-a', 'svc-b/op-b/svc-b', 'svc-a/op-a/svc-a', 'svc-b/op-b/svc-b']);
+      } finally {
+        await storage.close();
+      }
+    });
 
     it('stores random spans and gives them back field for field (property)', async () => {
       const storage = openSqliteStorage({ path: join(dir, 'p.db') });

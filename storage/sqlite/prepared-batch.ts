@@ -15,12 +15,13 @@
  *
  * Format 1 (little endian; "u" = unsigned LEB128 varint, "str" = u byte length + UTF-8):
  *   u8 version (1), u32 byte offset of the tables (they follow the traces: they are complete only
- *   once every span was seen, and placed last nothing is copied), u spans given (before
- *   de-duplication), u trace count, the traces, then the tables:
+ *   once every span was seen, and placed last nothing is copied), u epoch of the op and resource
+ *   numbers (`PrepareCache`), u spans given (before de-duplication), u trace count, the traces,
+ *   then the tables:
  *   strings:   u count, then str each; referred to by index below
  *   pairs:     u count, then u key string, u value string each (a string attribute's key and value)
- *   ops:       u count, then u service string, u operation name string, u kind each
- *   resources: u count, then u canonical text string (catalog.ts `canonicalResource`) each
+ *   ops:       u count, then u number, u service string, u operation name string, u kind each
+ *   resources: u count, then u number, u canonical text string (catalog.ts `canonicalResource`) each
  *   per trace: 16 bytes trace id, u span count, then per span:
  *     u resource, u op, u8 key length (8, or 9 for a SERVER/CONSUMER span: 0x01 appended) + key,
  *     u8 0 (root) or 8 followed by the parent's 8 bytes, u parent's index in this trace + 1 (0 = not
@@ -59,12 +60,29 @@ function bad(i: number, field: string, why: string, v: unknown): never {
 /** Attribute keys whose tag terms are cached (keys beyond it, e.g. keys with ids in them, are hashed each time). */
 const MAX_CACHED_KEYS = 10_000;
 
+/** An op or resource numbered by a `PrepareCache`: its number, and where the current batch lists it. */
+interface Registered { num: number; batch: number; idx: number }
+
+/** Ops or resources a `PrepareCache` numbers before it starts over (a new epoch). */
+export const MAX_REGISTERED = 100_000;
+
 /**
- * Tag terms remembered across batches by whoever prepares them (one per preparing thread):
- * key → value → term, for at most `INTERN_VALUES_PER_KEY` values per key (content-keyed: never stale).
+ * What whoever prepares batches (one per preparing thread) remembers across them: tag terms
+ * (key → value → term, for at most `INTERN_VALUES_PER_KEY` values per key; content-keyed, never
+ * stale), and a number for each op (service, name, kind) and resource (canonical text) it met, so
+ * the writer can keep what it resolved for them from batch to batch without reading their
+ * strings. The numbers are only meaningful with the cache's `epoch`, which changes when it starts
+ * over (beyond `MAX_REGISTERED` of either).
  */
-export class TagTermCache {
+export class PrepareCache {
   private readonly cache = new Map<string, Map<string, number>>();
+  private ops = new Map<string, Map<string, Registered[]>>();
+  private resources = new Map<string, Registered>();
+  private registered = 0;
+  /** Numbers batches (`Registered.batch`). */
+  serial = 0;
+  epoch = newEpoch();
+
   term(key: string, value: string): number {
     let byValue = this.cache.get(key);
     if (!byValue && this.cache.size < MAX_CACHED_KEYS) this.cache.set(key, (byValue = new Map()));
@@ -75,7 +93,34 @@ export class TagTermCache {
     }
     return term;
   }
+
+  op(service: string, name: string, kind: number): Registered {
+    let byName = this.ops.get(service);
+    if (!byName) this.ops.set(service, (byName = new Map()));
+    let byKind = byName.get(name);
+    if (!byKind) byName.set(name, (byKind = []));
+    return (byKind[kind] ??= { num: this.registered++, batch: -1, idx: 0 });
+  }
+
+  resource(canonical: string): Registered {
+    let e = this.resources.get(canonical);
+    if (!e) this.resources.set(canonical, (e = { num: this.registered++, batch: -1, idx: 0 }));
+    return e;
+  }
+
+  /** Called before each batch: a new serial, and a new epoch once too many were numbered. */
+  nextBatch(): void {
+    this.serial++;
+    if (this.registered < MAX_REGISTERED) return;
+    this.ops = new Map();
+    this.resources = new Map();
+    this.registered = 0;
+    this.epoch = newEpoch();
+  }
 }
+
+/** Random, so that batches of two caches (a restarted thread) never pass for each other's. */
+const newEpoch = (): number => Math.floor(Math.random() * 2 ** 32);
 
 /** Bytes reserved per span before the buffer grows (the bench's spans need ~150). */
 const BYTES_PER_SPAN_GUESS = 256;
@@ -163,14 +208,14 @@ class Table<K> {
 /** Builds one prepared batch (see the module comment). */
 class Preparer {
   private readonly strings = new Table<string>();
-  /** key string → value string → pair index */
-  private readonly pairIdx = new Map<number, Map<number, number>>();
+  /** Attribute key → its string, and its string values → their pair index. */
+  private readonly keys = new Map<string, { str: number; values: Map<string, number> }>();
   private readonly pairs: number[] = [];
-  /** service string → op name string → kind → op index */
-  private readonly opIdx = new Map<number, Map<number, number[]>>();
+  /** Op i = its number (PrepareCache), service string, name string, kind: ops[4i … 4i+3]. */
   private readonly ops: number[] = [];
   /** resource object → scope object → resource index */
   private readonly resIdx = new Map<object, Map<object, number>>();
+  /** Resource i = its number, canonical text string: resources[2i, 2i+1]. */
   private readonly resources: number[] = [];
   /** Per-span section (traces), written first; the tables go in front of it at the end. */
   private readonly body: Out;
@@ -183,10 +228,11 @@ class Preparer {
   /** Terms of the tags derived from kind and status, by kind × 8 + status code. */
   private readonly derived = new Map<number, number[]>();
 
-  constructor(private readonly tags: TagTermCache, given: number, traces: number) {
+  constructor(private readonly tags: PrepareCache, given: number, traces: number) {
     this.body = new Out(64 + given * BYTES_PER_SPAN_GUESS);
     this.body.u8(PREPARED_BATCH_VERSION);
     this.body.o += 4; // the tables' offset, written by `finish`
+    this.body.u(tags.epoch);
     this.body.u(given);
     this.body.u(traces);
   }
@@ -207,31 +253,21 @@ class Preparer {
     return this.strings.ref(s);
   }
 
+  /** A new pair (the caller looked it up in `keys`). */
   private pair(key: number, value: number): number {
-    let byValue = this.pairIdx.get(key);
-    if (!byValue) this.pairIdx.set(key, (byValue = new Map()));
-    let i = byValue.get(value);
-    if (i === undefined) {
-      i = this.pairs.length / 2;
-      byValue.set(value, i);
-      this.pairs.push(key, value);
-    }
+    const i = this.pairs.length / 2;
+    this.pairs.push(key, value);
     return i;
   }
 
   private op(service: string, name: string, kind: number): number {
-    const svc = this.str(service);
-    const nm = this.str(name);
-    let byName = this.opIdx.get(svc);
-    if (!byName) this.opIdx.set(svc, (byName = new Map()));
-    let byKind = byName.get(nm);
-    if (!byKind) byName.set(nm, (byKind = []));
-    let i = byKind[kind];
-    if (i === undefined) {
-      i = byKind[kind] = this.ops.length / 3;
-      this.ops.push(svc, nm, kind);
+    const e = this.tags.op(service, name, kind);
+    if (e.batch !== this.tags.serial) {
+      e.batch = this.tags.serial;
+      e.idx = this.ops.length / 4;
+      this.ops.push(e.num, this.str(service), this.str(name), kind);
     }
-    return i;
+    return e.idx;
   }
 
   private resource(s: Span): number {
@@ -239,9 +275,15 @@ class Preparer {
     if (!byScope) this.resIdx.set(s.resource, (byScope = new Map()));
     let i = byScope.get(s.scope);
     if (i === undefined) {
-      i = this.resources.length;
+      const canonical = canonicalResource(s.resource, s.scope);
+      const e = this.tags.resource(canonical);
+      if (e.batch !== this.tags.serial) {
+        e.batch = this.tags.serial;
+        e.idx = this.resources.length / 2;
+        this.resources.push(e.num, this.str(canonical));
+      }
+      i = e.idx;
       byScope.set(s.scope, i);
-      this.resources.push(this.str(canonicalResource(s.resource, s.scope)));
     }
     return i;
   }
@@ -348,13 +390,16 @@ class Preparer {
     const p = this.payload;
     p.u(attrs.length);
     for (const a of attrs) {
-      const key = this.str(a.key);
+      let k = this.keys.get(a.key);
+      if (!k) this.keys.set(a.key, (k = { str: this.str(a.key), values: new Map() }));
       const tag = payloadTypeTag(a);
-      p.u(key * 16 + tag);
+      p.u(k.str * 16 + tag);
       if (tag === TAG_STRING) {
-        const pair = this.pair(key, this.str(a.value as string));
+        const value = a.value as string;
+        let pair = k.values.get(value);
+        if (pair === undefined) k.values.set(value, (pair = this.pair(k.str, this.str(value))));
         p.u(pair);
-        if (tagged) this.terms.push(this.pairTerm(pair, a.key, a.value as string));
+        if (tagged) this.terms.push(this.pairTerm(pair, a.key, value));
         continue;
       }
       if (tagged) this.terms.push(this.tags.term(a.key, attributeValueAsString(a)));
@@ -383,9 +428,9 @@ class Preparer {
     for (const s of this.strings.list) out.str(s);
     out.u(this.pairs.length / 2);
     for (const x of this.pairs) out.u(x);
-    out.u(this.ops.length / 3);
+    out.u(this.ops.length / 4);
     for (const x of this.ops) out.u(x);
-    out.u(this.resources.length);
+    out.u(this.resources.length / 2);
     for (const x of this.resources) out.u(x);
     // A view of exactly the bytes written; the ArrayBuffer behind it is owned by this view alone.
     return new Uint8Array(out.buf.buffer, 0, out.o);
@@ -402,7 +447,7 @@ const isServerSide = (kind: SpanKind): boolean => kind === SpanKind.SERVER || ki
  * span cannot be stored (`validateSpan`). Spans of a trace are kept in the order of their first
  * copy; a span id repeated within the batch keeps its last copy, as if written in two batches.
  */
-export function prepareBatch(spans: readonly Span[], tags: TagTermCache = new TagTermCache()): Uint8Array {
+export function prepareBatch(spans: readonly Span[], tags: PrepareCache = new PrepareCache()): Uint8Array {
   // Spans of a trace usually come together: its id is checked once per run.
   for (let i = 0; i < spans.length; i++) validateSpan(spans[i], i, i > 0 && spans[i].traceId === spans[i - 1].traceId);
   const byTrace = new Map<string, Span[]>();
@@ -410,6 +455,7 @@ export function prepareBatch(spans: readonly Span[], tags: TagTermCache = new Ta
     const list = byTrace.get(s.traceId);
     if (list) list.push(s); else byTrace.set(s.traceId, [s]);
   }
+  tags.nextBatch();
   const p = new Preparer(tags, spans.length, byTrace.size);
   for (const [traceId, list] of byTrace) p.trace(traceId, dedupeBySpanId(list));
   return p.finish();
@@ -437,10 +483,12 @@ export class PreparedBatchReader {
   private readonly strCache: (string | undefined)[];
   /** Pair i = strings pairs[2i] (key), pairs[2i+1] (value). */
   readonly pairs: Int32Array;
-  /** Op i = service string ops[3i], name string ops[3i+1], kind ops[3i+2]. */
-  readonly ops: Int32Array;
-  /** Resource i = its canonical text, string resources[i]. */
-  readonly resources: Int32Array;
+  /** The `PrepareCache` epoch its op and resource numbers belong to. */
+  readonly epoch: number;
+  /** Op i = number ops[4i], service string ops[4i+1], name string ops[4i+2], kind ops[4i+3]. */
+  readonly ops: Float64Array;
+  /** Resource i = number resources[2i], canonical text string resources[2i+1]. */
+  readonly resources: Float64Array;
   readonly traces: number;
   /** Where the traces end (and the tables start). */
   private readonly tablesAt: number;
@@ -452,6 +500,7 @@ export class PreparedBatchReader {
     this.need(4);
     this.tablesAt = this.b.readUInt32LE(this.o);
     this.o += 4;
+    this.epoch = this.u();
     this.given = this.u();
     this.traces = this.u();
     const tracesAt = this.o;
@@ -468,20 +517,20 @@ export class PreparedBatchReader {
       this.o += n;
       this.strEnd[i] = this.o;
     }
-    this.pairs = this.refs(2, ns);
-    this.ops = this.refs(3, ns, 2);
-    this.resources = this.refs(1, ns);
+    this.pairs = Int32Array.from(this.refs(2, ns, []));
+    this.ops = this.refs(4, ns, [0, 3]);
+    this.resources = this.refs(2, ns, [0]);
     if (this.o !== this.b.length) throw new Error(`prepared batch: ${this.b.length - this.o} bytes left over`);
     this.o = tracesAt;
   }
 
-  /** A table of `width` refs per entry, each a string index except column `plain`. */
-  private refs(width: number, strings: number, plain = -1): Int32Array {
+  /** A table of `width` numbers per entry, each a string index except columns `plain`. */
+  private refs(width: number, strings: number, plain: number[]): Float64Array {
     const n = this.u();
-    const out = new Int32Array(n * width);
+    const out = new Float64Array(n * width);
     for (let i = 0; i < out.length; i++) {
       const v = this.u();
-      if (i % width !== plain && v >= strings) throw new Error(`prepared batch: string ref ${v} out of range`);
+      if (!plain.includes(i % width) && v >= strings) throw new Error(`prepared batch: string ref ${v} out of range`);
       out[i] = v;
     }
     return out;
@@ -569,7 +618,7 @@ export interface PreparedSpan {
 export function readSpan(r: PreparedBatchReader, s: PreparedSpan): void {
   s.res = r.u();
   s.op = r.u();
-  if (s.res >= r.resources.length || s.op * 3 >= r.ops.length) throw new Error('prepared batch: resource or op ref out of range');
+  if (s.res * 2 >= r.resources.length || s.op * 4 >= r.ops.length) throw new Error('prepared batch: resource or op ref out of range');
   const keyLen = r.u8();
   if (keyLen !== 8 && keyLen !== 9) throw new Error(`prepared batch: span key of ${keyLen} bytes`);
   s.sid = r.view(keyLen);

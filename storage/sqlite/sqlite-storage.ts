@@ -19,7 +19,7 @@ import { findTraceIds, type SearchContext } from './search.js';
 import { decodePayload } from './span-codec.js';
 import { decodeFigures, decodeLatency, type MetricsByBucket, metricsBucketOf, SPAN_METRICS_BUCKET_US, type SpanMetricsRow } from './span-metrics.js';
 import { BatchWriter, spanIdOfKey } from './writer.js';
-import { prepareBatch, TagTermCache } from './prepared-batch.js';
+import { prepareBatch, PrepareCache } from './prepared-batch.js';
 
 export const sqliteStorageOptionsSchema = z.object({
   /** Database file; missing parent directories are created. */
@@ -125,7 +125,7 @@ class SqliteStorageImpl implements SqliteStorage {
   private batchWriter: BatchWriter;
   private readonly writeTx: Database.Transaction<(batches: readonly Uint8Array[]) => void>;
   /** Tag terms of spans prepared here (`writer.writeSpans`). */
-  private readonly tagTerms = new TagTermCache();
+  private readonly tagTerms = new PrepareCache();
   private readonly readTx: Database.Transaction<(fn: () => unknown) => unknown>;
   /** `PRAGMA data_version`: changes when ANOTHER connection commits (see `syncExternalWrites`). */
   private readonly dataVersion: () => number;

@@ -97,6 +97,13 @@ export class BatchWriter {
   /** The current batch's postings (one `postings_recent` row). */
   private readonly recent = new RecentPostingsBuilder();
   private readonly notes = new TermNotes(this.recent);
+  /**
+   * What ops and resources of earlier batches resolved to, by their number in the preparing
+   * `PrepareCache` (prepared-batch.ts) of epoch `epoch`. Forgotten with the catalog's numbers.
+   */
+  private epoch = -1;
+  private readonly knownOps = new Map<number, BatchOp>();
+  private readonly knownResources = new Map<number, ResourceEntry>();
   /** Spans of the trace being written (reused from trace to trace). */
   private readonly recs: SpanRec[] = [];
   /** Parameters of spans waiting for the next multi-row INSERT (`SPAN_CHUNK` rows). */
@@ -143,6 +150,8 @@ export class BatchWriter {
    */
   private forgetCaches(): void {
     this.opCache.clear();
+    this.knownOps.clear();
+    this.knownResources.clear();
     this.payloads.forgetIds();
     const recent = this.st.recentCount.get() as { rows: number; entries: number | null };
     this.recentRows = recent.rows;
@@ -190,8 +199,14 @@ export class BatchWriter {
     for (const r of readers) {
       // The batch's ops and resources resolved in the catalog once each (then only when a span
       // starts past the hour they were last seen in); its keys and interned values by the payloads.
-      const ops: (BatchOp | undefined)[] = new Array(r.ops.length / 3);
-      const resources: (ResourceEntry | undefined)[] = new Array(r.resources.length);
+      // Ops and resources numbered by the same PrepareCache as earlier batches: as resolved then.
+      if (r.epoch !== this.epoch) {
+        this.epoch = r.epoch;
+        this.knownOps.clear();
+        this.knownResources.clear();
+      }
+      const ops: (BatchOp | undefined)[] = new Array(r.ops.length / 4);
+      const resources: (ResourceEntry | undefined)[] = new Array(r.resources.length / 2);
       const keyIds = new Int32Array(r.strStart.length).fill(-1);
       const pairIds = new Int32Array(r.pairs.length / 2).fill(-2);
       for (let t = 0; t < r.traces; t++) {
@@ -214,13 +229,14 @@ export class BatchWriter {
           readSpan(r, rec);
           const start = rec.start;
           if (start > maxStart) maxStart = start;
-          let op = ops[rec.op];
+          let op = ops[rec.op] ?? (ops[rec.op] = this.knownOps.get(r.ops[rec.op * 4]));
           if (!op) {
-            const service = r.string(r.ops[rec.op * 3]);
-            const name = r.string(r.ops[rec.op * 3 + 1]);
-            const kind = r.ops[rec.op * 3 + 2] as SpanKind;
+            const service = r.string(r.ops[rec.op * 4 + 1]);
+            const name = r.string(r.ops[rec.op * 4 + 2]);
+            const kind = r.ops[rec.op * 4 + 3] as SpanKind;
             const svcId = this.catalog.serviceId(service, start);
             op = ops[rec.op] = { service, name, kind, svcId, svcSeenUs: this.catalog.serviceById(svcId)!.lastSeenUs, slot: this.operation(svcId, service, name, kind, start) };
+            this.knownOps.set(r.ops[rec.op * 4], op);
           } else {
             if (start >= op.svcSeenUs) {
               op.svcId = this.catalog.serviceId(op.service, start);
@@ -228,9 +244,11 @@ export class BatchWriter {
             }
             if (start >= op.slot.lastSeenUs) this.operation(op.svcId, op.service, op.name, op.kind, start);
           }
-          let res = resources[rec.res];
-          if (!res) res = resources[rec.res] = this.catalog.resourceOf(r.string(r.resources[rec.res]), start);
-          else if (start >= res.lastSeenUs) this.catalog.resourceOf(r.string(r.resources[rec.res]), start);
+          let res = resources[rec.res] ?? (resources[rec.res] = this.knownResources.get(r.resources[rec.res * 2]));
+          if (!res) {
+            res = resources[rec.res] = this.catalog.resourceOf(r.string(r.resources[rec.res * 2 + 1]), start);
+            this.knownResources.set(r.resources[rec.res * 2], res);
+          } else if (start >= res.lastSeenUs) this.catalog.resourceOf(r.string(r.resources[rec.res * 2 + 1]), start);
           rec.svcId = op.svcId;
           rec.slot = op.slot;
           rec.opId = op.slot.id;
