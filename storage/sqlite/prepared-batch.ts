@@ -122,8 +122,8 @@ export class PrepareCache {
 /** Random, so that batches of two caches (a restarted thread) never pass for each other's. */
 const newEpoch = (): number => Math.floor(Math.random() * 2 ** 32);
 
-/** Bytes reserved per span before the buffer grows (the bench's spans need ~150). */
-const BYTES_PER_SPAN_GUESS = 256;
+/** Bytes reserved per span before the buffer grows (the bench's spans need ~120). */
+const BYTES_PER_SPAN_GUESS = 160;
 
 class Out {
   buf: Buffer;
@@ -596,7 +596,7 @@ export class PreparedBatchReader {
 export interface PreparedSpan {
   res: number;
   op: number;
-  /** The stored key (see writer.ts `spanKey`): a view into the batch. */
+  /** The stored key (see writer.ts `SERVER_SIDE`): a view into the batch. */
   sid: Buffer;
   /** The parent's 8-byte id (a view), or null for a root. */
   pid: Buffer | null;

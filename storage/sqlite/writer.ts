@@ -1,5 +1,9 @@
 /**
- * The write path: one call = one batch = run inside one transaction by the caller.
+ * The write path: one call = one batch = run inside one transaction by the caller. Its input is
+ * one or more prepared batches (prepared-batch.ts): spans already validated, grouped by trace and
+ * de-duplicated, with keys, parents, tag terms and payloads computed ahead (in the all-in-one
+ * server on the main thread); what is left here depends on the store — catalog numbers, trace
+ * numbers, stored spans, postings, dependency edges and span metrics.
  *
  * Per span: one row, in multi-row INSERTs of `SPAN_CHUNK` rows for traces new to the store (no
  * conflict possible), with parent links resolved in memory; for a trace with stored spans one
@@ -15,7 +19,7 @@
  * where it is the parent keep the old attribution (documented limitation, rewrites of that kind
  * do not happen with well-behaved SDKs).
  */
-import { type Span, SpanKind, StatusCode } from '../../model/span.js';
+import { SpanKind, StatusCode } from '../../model/span.js';
 import type { Catalog, ResourceEntry } from './catalog.js';
 import { newPreparedSpan, PreparedBatchReader, type PreparedSpan, readSpan } from './prepared-batch.js';
 import { type OldSpanRow, type PendingRow, SINGLE_CHUNK, SPAN_CHUNK, SPAN_COLUMNS, type Statements } from './queries.js';
@@ -485,19 +489,16 @@ export class BatchWriter {
 }
 
 /**
- * The stored key of a span: its 8-byte id, plus a 0x01 byte for SERVER/CONSUMER spans. Zipkin's
- * B3 "shared" spans report a client and a server half under ONE span id; keyed by the id alone,
- * the second half would overwrite the first. With the suffix both halves are kept (the query
- * side's span-id uniquifier separates them) while every other span keeps its plain 8-byte key
- * and a rewrite of the same span still replaces it. Readers strip the suffix (`spanIdOfKey`).
+ * The stored key of a span (made by `prepareBatch`): its 8-byte id, plus a 0x01 byte for
+ * SERVER/CONSUMER spans. Zipkin's B3 "shared" spans report a client and a server half under ONE
+ * span id; keyed by the id alone, the second half would overwrite the first. With the suffix both
+ * halves are kept (the query side's span-id uniquifier separates them) while every other span
+ * keeps its plain 8-byte key and a rewrite of the same span still replaces it. Readers strip the
+ * suffix (`spanIdOfKey`).
  */
-export function spanKey(s: Span): Buffer {
-  const id = Buffer.from(s.spanId, 'hex');
-  return s.kind === SpanKind.SERVER || s.kind === SpanKind.CONSUMER ? Buffer.concat([id, SERVER_SIDE]) : id;
-}
 const SERVER_SIDE = Buffer.from([1]);
 
-/** The 8-byte span id of a stored key (see `spanKey`). */
+/** The 8-byte span id of a stored key (see `SERVER_SIDE`). */
 export function spanIdOfKey(key: Buffer): Buffer {
   return key.length > 8 ? key.subarray(0, 8) : key;
 }
