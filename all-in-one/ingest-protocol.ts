@@ -1,7 +1,7 @@
 /**
  * Messages between the main thread (receivers, query API) and the ingest worker thread (decode,
  * batch writer, SQLite writes, retention). Plain structured-clone data only; decoded spans cross
- * as one transferred buffer (span-batch-codec.ts).
+ * as one transferred buffer prepared for the SQLite writer (storage/sqlite/prepared-batch.ts).
  */
 import type { BatchWriterCounters, PayloadFailure, PayloadFormat, PayloadResult } from '../collector/index.js';
 import type { SpanLimits } from '../collector/span-limits.js';
@@ -19,8 +19,11 @@ export interface IngestWorkerData {
 export type ToWorker =
   /** A request body for the worker to decode and store (`decodeOn: 'worker'`). */
   | { type: 'payload'; id: number; format: PayloadFormat; body: Uint8Array }
-  /** Spans decoded on the main thread (`decodeOn: 'main'`), as `encodeSpanBatch` wrote them. */
-  | { type: 'spans'; id: number; batch: Uint8Array }
+  /**
+   * Spans decoded on the main thread (`decodeOn: 'main'`) as `prepareBatch` wrote them (transferred);
+   * `spans`: how many it was given (the batch writer's counts and queue bound).
+   */
+  | { type: 'prepared'; id: number; batch: Uint8Array; spans: number }
   | { type: 'shutdown' }
   /** Test hook: moves the `maxPageCount` limit (a full disk, then space coming back). */
   | { type: 'set-max-page-count'; pages: number };

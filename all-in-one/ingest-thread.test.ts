@@ -20,7 +20,7 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-function setup(maxInFlightBytes?: number) {
+function setup(maxInFlightBytes?: number, decodeOn?: 'main' | 'worker') {
   const dir = mkdtempSync(join(tmpdir(), 'meshtrace-ingest-thread-'));
   const path = join(dir, 'db.sqlite');
   const reader = openSqliteStorage({ path });
@@ -29,6 +29,7 @@ function setup(maxInFlightBytes?: number) {
     batch: { maxQueueSpans: 10_000 },
     retention: { maxAgeUs: 0, maxSizeBytes: 0, intervalMs: 60_000 },
     maxInFlightBytes,
+    decodeOn,
     logger,
   });
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => reader.close(), () => thread.shutdown());
@@ -50,6 +51,23 @@ describe('IngestThread', () => {
     const traces = await reader.reader.getTraces({ traceIds: [a[0].traceId, b[0].traceId] });
     expect(traces.map((t) => t.spans.length)).toEqual([3, 3]);
     expect(await reader.reader.getServices()).toEqual(['backend', 'frontend', 'web']);
+    expect(thread.counters()).toMatchObject({ acceptedSpans: 6, writtenSpans: 6, queuedSpans: 0 });
+  });
+
+  it("with decodeOn: 'worker', decodes and prepares in the worker: the same answers and the same stored spans", async () => {
+    const { thread, reader } = setup(undefined, 'worker');
+    await thread.start();
+    const a = makeCallTrace({ startTimeUs: nowUs() - 1e6 });
+    const b = makeCallTrace({ startTimeUs: nowUs() - 2e6, frontend: 'web' });
+    const [ra, rb] = await Promise.all([
+      thread.consumePayload('otlp-protobuf', encodeOtlpProtobuf(a)),
+      thread.consumePayload('otlp-json', Buffer.from(encodeOtlpJson(b))),
+    ]);
+    expect(ra).toEqual({ acceptedSpans: 3, rejectedSpans: 0, errorMessage: '', cleanedNames: 0 });
+    expect(rb.acceptedSpans).toBe(3);
+    const traces = await reader.reader.getTraces({ traceIds: [a[0].traceId, b[0].traceId] });
+    expect(traces.map((t) => t.spans.map((s) => s.name).sort())).toEqual([a.map((s) => s.name).sort(), b.map((s) => s.name).sort()]);
+    await expect(thread.consumePayload('otlp-protobuf', Buffer.from([0x0a, 0xff, 0xff]))).rejects.toBeInstanceOf(InvalidRequestError);
     expect(thread.counters()).toMatchObject({ acceptedSpans: 6, writtenSpans: 6, queuedSpans: 0 });
   });
 

@@ -1,18 +1,20 @@
 /**
  * The ingest worker thread: batch writer (group commit) → SQLite writer connection, plus
- * background retention (also a writer). Spans arrive decoded by the main thread (`spans`,
- * rebuilt from one buffer) or as request bodies it decodes itself (`payload`). Started by ingest-thread.ts through
+ * background retention (also a writer). Spans arrive as batches the main thread decoded and
+ * prepared for the SQLite writer (`prepared`: one transferred buffer, storage/sqlite/prepared-batch.ts;
+ * no span objects are made here) or as request bodies this thread decodes and prepares itself
+ * (`payload`, `decodeOn: 'worker'`). Started by ingest-thread.ts through
  * ingest-worker-entry.mjs. The main thread keeps its own read connection; WAL lets it read while
  * this thread writes, so a 50 ms write transaction no longer stalls the query API.
  */
 import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { BatchWriter, DecodeStage, payloadFailureOf, type PayloadResult } from '../collector/index.js';
+import type { Span } from '../model/span.js';
 import { startRetention, type RetentionHandle } from '../storage/retention.js';
-import { openSqliteStorage, type SqliteStorage } from '../storage/sqlite/index.js';
+import { openSqliteStorage, prepareBatch, PrepareCache, type SqliteStorage } from '../storage/sqlite/index.js';
 import type { FromWorker, IngestWorkerData, ToWorker } from './ingest-protocol.js';
 import { createIdleGc, exposeGc } from './idle-gc.js';
-import { decodeSpanBatch } from './span-batch-codec.js';
 import { StorageWriteWatch } from './storage-write-watch.js';
 
 /** 8 MiB of request bodies ≈ 32k spans of protobuf ≈ 100 MB of decode garbage; below it the heap stays small anyway. */
@@ -38,11 +40,11 @@ const log = {
 };
 
 let storage: SqliteStorage;
-let batchWriter: BatchWriter;
+let batchWriter: BatchWriter<Uint8Array>;
 try {
   storage = openSqliteStorage({ path: data.storage.path, synchronous: data.storage.synchronous, maxPageCount: data.storage.maxPageCount });
-  const watch = new StorageWriteWatch({
-    writer: storage.writer,
+  const watch = new StorageWriteWatch<Uint8Array>({
+    writer: storage.preparedWriter,
     checkpointWal: () => storage.checkpointWal(),
     onChange: (refusal) => post({ type: 'storage-refusal', refusal }),
     logger: log,
@@ -52,7 +54,19 @@ try {
   post({ type: 'start-failed', message: err instanceof Error ? err.message : String(err) });
   process.exit(1);
 }
-const decode = new DecodeStage(batchWriter, data.spanLimits);
+/** `decodeOn: 'worker'`: bodies decoded here are prepared here too. */
+const tagTerms = new PrepareCache();
+const decode = new DecodeStage({
+  consume: (spans: Span[]) => {
+    let batch: Uint8Array;
+    try {
+      batch = prepareBatch(spans, tagTerms);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return batchWriter.consume([batch], spans.length);
+  },
+}, data.spanLimits);
 let retention: RetentionHandle | undefined;
 if (data.retention.maxAgeUs > 0 || data.retention.maxSizeBytes > 0) {
   retention = startRetention({ storage, ...data.retention, logger: log });
@@ -62,19 +76,18 @@ const idleGc = createIdleGc({ thresholdBytes: IDLE_GC_THRESHOLD_BYTES, idleMs: I
 /** Replies not yet posted: shutdown waits for them, so no acknowledged request goes unanswered. */
 const replies = new Set<Promise<void>>();
 
-/** Stores spans the main thread decoded: this thread only rebuilds them (see span-batch-codec.ts). */
-async function consumeSpans(batch: Uint8Array): Promise<PayloadResult> {
-  const spans = decodeSpanBatch(batch);
-  await batchWriter.consume(spans);
-  return { acceptedSpans: spans.length, rejectedSpans: 0, errorMessage: '' };
+/** Stores a batch the main thread decoded and prepared (the main thread keeps the answer). */
+async function consumePrepared(batch: Uint8Array, spans: number): Promise<PayloadResult> {
+  await batchWriter.consume([batch], spans);
+  return { acceptedSpans: spans, rejectedSpans: 0, errorMessage: '' };
 }
 
 port.on('message', (m: ToWorker) => {
-  if (m.type === 'payload' || m.type === 'spans') {
+  if (m.type === 'payload' || m.type === 'prepared') {
     let work: Promise<PayloadResult>;
-    if (m.type === 'spans') {
+    if (m.type === 'prepared') {
       idleGc.started(m.batch.byteLength);
-      work = consumeSpans(m.batch);
+      work = consumePrepared(m.batch, m.spans);
     } else {
       // The structured clone arrives as a plain Uint8Array; as a Buffer (same memory, no copy)
       // protobufjs reads strings and ids with Node's native UTF-8/hex instead of its JS fallbacks —

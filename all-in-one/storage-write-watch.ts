@@ -12,8 +12,7 @@
  * The first write that commits ends it (logged with the count): recovery needs no restart.
  */
 import type { Span } from '../model/span.js';
-import type { SpanWriter } from '../storage/api.js';
-import { StorageRefusedError } from '../collector/index.js';
+import { StorageRefusedError, type BatchSink } from '../collector/index.js';
 import { writeRefusalCode } from '../storage/sqlite/write-refusal.js';
 
 /** Storage refusing writes, as reported to the main thread (structured-clone data). */
@@ -26,8 +25,9 @@ export interface StorageRefusal {
   refusedWrites: number;
 }
 
-export interface StorageWriteWatchOptions {
-  writer: SpanWriter;
+/** `T`: what the watched writer writes (spans, or the worker's prepared batches). */
+export interface StorageWriteWatchOptions<T = Span> {
+  writer: BatchSink<T>;
   /** Gives the WAL's space back (`wal_checkpoint(TRUNCATE)`); may throw while the disk is full. */
   checkpointWal: () => void;
   onChange: (refusal: StorageRefusal | undefined) => void;
@@ -39,7 +39,7 @@ export interface StorageWriteWatchOptions {
 
 export const STORAGE_REFUSAL_LOG_INTERVAL_MS = 10_000;
 
-export class StorageWriteWatch implements SpanWriter {
+export class StorageWriteWatch<T = Span> implements BatchSink<T> {
   private refusal: StorageRefusal | undefined;
   /** The refusal in progress was announced in the log (so its end is announced too). */
   private announced = false;
@@ -49,7 +49,7 @@ export class StorageWriteWatch implements SpanWriter {
   private readonly interval: number;
   private readonly now: () => number;
 
-  constructor(private readonly opts: StorageWriteWatchOptions) {
+  constructor(private readonly opts: StorageWriteWatchOptions<T>) {
     this.interval = opts.logIntervalMs ?? STORAGE_REFUSAL_LOG_INTERVAL_MS;
     this.now = opts.nowMs ?? Date.now;
   }
@@ -59,7 +59,7 @@ export class StorageWriteWatch implements SpanWriter {
     return this.refusal && { ...this.refusal };
   }
 
-  async writeSpans(batch: readonly Span[]): Promise<void> {
+  async writeSpans(batch: readonly T[]): Promise<void> {
     try {
       await this.opts.writer.writeSpans(batch);
     } catch (err) {

@@ -46,7 +46,7 @@ export {
 } from './pipeline.js';
 export { DecodeStage, decodePayload, decodeRequest } from './decode-stage.js';
 export { defaultSpanLimits, SpanLimiter, type SpanLimitCounts, type SpanLimits } from './span-limits.js';
-export { BatchWriter } from './batch-writer/batch-writer.js';
+export { BatchWriter, type BatchSink } from './batch-writer/batch-writer.js';
 
 /**
  * What sits behind the receivers when it is not built here: decodes and stores payloads

@@ -249,12 +249,32 @@ export class SpanLimiter {
   /** Takes back the per-trace counts of `spans` that `apply` kept but that were not stored. */
   forget(spans: readonly Span[]): void {
     if (this.limits.maxSpansPerTrace <= 0) return;
-    for (const s of spans) {
-      const n = this.spansPerTrace.get(s.traceId);
-      if (n === undefined) continue;
-      if (n <= 1) this.spansPerTrace.delete(s.traceId);
-      else this.spansPerTrace.set(s.traceId, n - 1);
-    }
+    for (const s of spans) this.forgetOne(s.traceId);
+  }
+
+  /**
+   * What `forget` needs of the spans (their trace ids, one per span), or undefined when nothing
+   * is counted: kept instead of the spans while they are being stored, the spans themselves can
+   * be collected young.
+   */
+  forgettable(spans: readonly Span[]): string[] | undefined {
+    if (this.limits.maxSpansPerTrace <= 0) return undefined;
+    const ids = new Array<string>(spans.length);
+    for (let i = 0; i < spans.length; i++) ids[i] = spans[i].traceId;
+    return ids;
+  }
+
+  /** `forget` for what `forgettable` returned. */
+  forgetTraceIds(traceIds: readonly string[] | undefined): void {
+    if (!traceIds || this.limits.maxSpansPerTrace <= 0) return;
+    for (const id of traceIds) this.forgetOne(id);
+  }
+
+  private forgetOne(traceId: string): void {
+    const n = this.spansPerTrace.get(traceId);
+    if (n === undefined) return;
+    if (n <= 1) this.spansPerTrace.delete(traceId);
+    else this.spansPerTrace.set(traceId, n - 1);
   }
 }
 

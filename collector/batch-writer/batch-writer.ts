@@ -14,8 +14,7 @@
  * rejects at once with `QueueFullError`.
  */
 import type { Span } from '../../model/span.js';
-import type { SpanWriter } from '../../storage/api.js';
-import { QueueFullError, type Component, type SpanConsumer } from '../pipeline.js';
+import { QueueFullError, type Component } from '../pipeline.js';
 import { parseBatchWriterConfig, type BatchWriterConfig } from './config.js';
 
 export interface BatchWriterCounters {
@@ -35,8 +34,10 @@ export interface BatchWriterCounters {
   queuedSpans: number;
 }
 
-interface Entry {
-  spans: Span[];
+interface Entry<T> {
+  items: T[];
+  /** Spans in `items`. */
+  spans: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
@@ -44,8 +45,17 @@ interface Entry {
 /** Seconds clients are told to wait when the queue is full: a write of a full batch takes far less. */
 const RETRY_AFTER_SECONDS = 1;
 
-export class BatchWriter implements SpanConsumer, Component {
-  private pending: Entry[] = [];
+/**
+ * Where a `BatchWriter` writes: a `SpanWriter` for spans; `T` = another unit of spans for a
+ * storage-specific path (the SQLite ingest worker writes prepared batches, storage/sqlite/prepared-batch.ts).
+ */
+export interface BatchSink<T> {
+  writeSpans(batch: readonly T[]): Promise<void>;
+}
+
+/** `T`: what is queued and written, by default spans; `consume` is told how many spans its items hold. */
+export class BatchWriter<T = Span> implements Component {
+  private pending: Entry<T>[] = [];
   private pendingSpans = 0;
   private inFlightWrites = 0;
   private inFlightSpans = 0;
@@ -62,7 +72,7 @@ export class BatchWriter implements SpanConsumer, Component {
    * throws `CollectorConfigError` naming the fields.
    */
   constructor(
-    private readonly writer: SpanWriter,
+    private readonly writer: BatchSink<T>,
     config: Partial<BatchWriterConfig> = {},
   ) {
     this.config = parseBatchWriterConfig(config);
@@ -70,8 +80,9 @@ export class BatchWriter implements SpanConsumer, Component {
 
   async start(): Promise<void> {}
 
-  consume(spans: Span[]): Promise<void> {
-    const n = spans.length;
+  /** Resolves once the write holding `items` committed; `spans`: how many spans they hold (for T = Span, `items.length`). */
+  consume(items: T[], spans: number = items.length): Promise<void> {
+    const n = spans;
     if (n === 0) return Promise.resolve();
     if (this.closing) {
       this.stats.refusedSpans += n;
@@ -89,7 +100,7 @@ export class BatchWriter implements SpanConsumer, Component {
     }
     this.stats.acceptedSpans += n;
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ spans, resolve, reject });
+      this.pending.push({ items, spans: n, resolve, reject });
       this.pendingSpans += n;
       this.schedule();
     });
@@ -141,27 +152,31 @@ export class BatchWriter implements SpanConsumer, Component {
   }
 
   /** Whole requests, oldest first, up to `maxBatchSpans` (at least one request). */
-  private takeBatch(): Entry[] {
+  private takeBatch(): Entry<T>[] {
     const max = this.config.maxBatchSpans;
     let i = 1;
-    let n = this.pending[0].spans.length;
+    let n = this.pending[0].spans;
     if (max > 0) {
-      while (i < this.pending.length && n + this.pending[i].spans.length <= max) n += this.pending[i++].spans.length;
+      while (i < this.pending.length && n + this.pending[i].spans <= max) n += this.pending[i++].spans;
     }
     const entries = this.pending.splice(0, i);
     this.pendingSpans -= n;
     return entries;
   }
 
-  private writeBatch(entries: Entry[]): void {
-    let batch: Span[];
+  private writeBatch(entries: Entry<T>[]): void {
+    let batch: T[];
+    let n = 0;
     if (entries.length === 1) {
-      batch = entries[0].spans;
+      batch = entries[0].items;
+      n = entries[0].spans;
     } else {
       batch = [];
-      for (const e of entries) for (const s of e.spans) batch.push(s);
+      for (const e of entries) {
+        for (const s of e.items) batch.push(s);
+        n += e.spans;
+      }
     }
-    const n = batch.length;
     this.inFlightWrites++;
     this.inFlightSpans += n;
     this.stats.writes++;

@@ -5,7 +5,7 @@
  */
 import type { InstrumentationScope, Resource, Span, SpanEvent, SpanLink } from '../../model/span.js';
 import { pbAttributes } from './attributes-pb.js';
-import { eventTimeUs, makeResource, Rejections, spanProblem, type DecodeResult } from './decode-result.js';
+import { eventTimeUs, makeResource, MAX_TIME_US, Rejections, spanProblem, type DecodeResult } from './decode-result.js';
 import { InvalidRequestError, InvalidSpanError } from './errors.js';
 import { bytesToHex, ZERO_SPAN_ID } from './ids.js';
 import { otlpTypes, type PbEvent, type PbExportTraceServiceRequest, type PbLink, type PbSpan } from './schema.js';
@@ -43,12 +43,12 @@ export function normalizePbRequest(req: PbExportTraceServiceRequest): DecodeResu
       const scope: InstrumentationScope = { name: ss.scope?.name ?? '', version: ss.scope?.version ?? '' };
       const pbSpans = ss.spans;
       for (let i = 0; i < pbSpans.length; i++) {
-        const where = `resourceSpans[${r}].scopeSpans[${s}].spans[${i}]`;
         try {
-          spans.push(normalizePbSpan(pbSpans[i], resource, scope, where));
+          spans.push(normalizePbSpan(pbSpans[i], resource, scope));
         } catch (err) {
           if (!(err instanceof InvalidSpanError)) throw err;
-          rejections.add(1, `${where}: ${err.message}`);
+          // The span's path is spelled out only here: built for every span it was one more string each.
+          rejections.add(1, `resourceSpans[${r}].scopeSpans[${s}].spans[${i}]: ${err.message}`);
         }
       }
     }
@@ -56,7 +56,7 @@ export function normalizePbRequest(req: PbExportTraceServiceRequest): DecodeResu
   return rejections.result(spans);
 }
 
-function normalizePbSpan(p: PbSpan, resource: Resource, scope: InstrumentationScope, where: string): Span {
+function normalizePbSpan(p: PbSpan, resource: Resource, scope: InstrumentationScope): Span {
   const traceId = bytesToHex(p.traceId);
   const spanId = bytesToHex(p.spanId);
   let parentSpanId = bytesToHex(p.parentSpanId);
@@ -96,7 +96,7 @@ function pbEvents(events: readonly PbEvent[]): SpanEvent[] {
   for (let i = 0; i < events.length; i++) {
     const e = events[i];
     const ev: SpanEvent = {
-      timeUs: eventTimeUs(pbNanosToMicros(e.timeUnixNano), `events[${i}].timeUnixNano`),
+      timeUs: eventTime(pbNanosToMicros(e.timeUnixNano), i),
       name: e.name,
       attributes: pbAttributes(e.attributes, `events[${i}].attributes`),
     };
@@ -104,6 +104,11 @@ function pbEvents(events: readonly PbEvent[]): SpanEvent[] {
     out[i] = ev;
   }
   return out;
+}
+
+/** `eventTimeUs` with the field's name made only when it is needed (the error). */
+function eventTime(us: number, i: number): number {
+  return us >= 0 && us <= MAX_TIME_US ? us : eventTimeUs(us, `events[${i}].timeUnixNano`);
 }
 
 function pbLinks(links: readonly PbLink[]): SpanLink[] {

@@ -167,12 +167,16 @@ export class Catalog implements KeyDictionary {
 
   /** The interned id of (resource, scope); `canonical` may be passed when already computed. */
   resource(resource: Resource, scope: InstrumentationScope, startUs: number, canonical?: string): ResourceEntry {
-    const data = canonical ?? canonicalResource(resource, scope);
-    let e = this.resources.get(data);
+    return this.resourceOf(canonical ?? canonicalResource(resource, scope), startUs);
+  }
+
+  /** `resource` for a (resource, scope) already in its canonical text (`canonicalResource`). */
+  resourceOf(canonical: string, startUs: number): ResourceEntry {
+    let e = this.resources.get(canonical);
     if (!e) {
       const seen = ceilHour(startUs);
-      e = resourceEntry(Number(this.st.insRes.run(data, seen).lastInsertRowid), data, seen);
-      this.addResource(data, e);
+      e = resourceEntry(Number(this.st.insRes.run(canonical, seen).lastInsertRowid), canonical, seen);
+      this.addResource(canonical, e);
     } else if (startUs >= e.lastSeenUs) {
       e.lastSeenUs = ceilHour(startUs);
       this.st.seenRes.run(e.lastSeenUs, e.id);

@@ -32,6 +32,7 @@
  * (`encodeAttributes`) also serialises resource attributes in the `resources` table.
  */
 import type { Attribute, Span, SpanEvent, SpanLink } from '../../model/span.js';
+import type { PreparedBatchReader } from './prepared-batch.js';
 
 export const PAYLOAD_FORMAT_JSON = 1;
 export const PAYLOAD_FORMAT_BINARY = 2;
@@ -191,6 +192,123 @@ export class PayloadEncoder {
     return this.buf.subarray(this.begin, this.o);
   }
 
+  /**
+   * The format-2 payload of a prepared span (prepared-batch.ts: bytes [at, end) of `r`), byte for
+   * byte what `encode` writes for the span: attribute keys and string values go through the key
+   * dictionary and this encoder's interning here, everything else is copied. `keyIds` / `pairIds`:
+   * the batch's strings / pairs resolved so far (-1 / -2 = not yet), filled in as met. Null for an
+   * empty range (no payload fields).
+   */
+  transcode(r: PreparedBatchReader, at: number, end: number, keyIds: Int32Array, pairIds: Int32Array): Buffer | null {
+    if (at === end) return null;
+    const src = r.b;
+    r.o = at;
+    this.begin = this.o;
+    this.ensure(1);
+    this.buf[this.o++] = PAYLOAD_FORMAT_BINARY;
+    const mask = this.copyVarint(r);
+    if (mask & 1) this.transcodeAttrs(r, keyIds, pairIds);
+    if (mask & 2) {
+      const n = this.copyVarint(r);
+      for (let i = 0; i < n; i++) {
+        this.copyVarint(r);
+        this.copyStr(r);
+        this.transcodeAttrs(r, keyIds, pairIds);
+        this.copyVarint(r);
+      }
+    }
+    if (mask & 4) {
+      const n = this.copyVarint(r);
+      for (let i = 0; i < n; i++) {
+        this.copyStr(r);
+        this.copyStr(r);
+        this.transcodeAttrs(r, keyIds, pairIds);
+        this.copyStr(r);
+        this.copyVarint(r);
+      }
+    }
+    // Status message, tracestate and dropped counts: the same bytes.
+    this.ensure(end - r.o);
+    this.o += src.copy(this.buf, this.o, r.o, end);
+    r.o = end;
+    return this.buf.subarray(this.begin, this.o);
+  }
+
+  private copyVarint(r: PreparedBatchReader): number {
+    const v = r.u();
+    this.varint(v);
+    return v;
+  }
+
+  private copyStr(r: PreparedBatchReader): void {
+    const from = r.o;
+    const n = r.u();
+    r.need(n);
+    r.o += n;
+    this.ensure(r.o - from);
+    this.o += r.b.copy(this.buf, this.o, from, r.o);
+  }
+
+  private transcodeAttrs(r: PreparedBatchReader, keyIds: Int32Array, pairIds: Int32Array): void {
+    const n = this.copyVarint(r);
+    for (let i = 0; i < n; i++) {
+      const head = r.u();
+      const tag = head % 16;
+      const keyStr = Math.floor(head / 16);
+      if (keyStr >= keyIds.length) throw new Error(`prepared batch: key string ${keyStr} out of range`);
+      let keyNum = keyIds[keyStr];
+      if (keyNum < 0) keyNum = keyIds[keyStr] = this.keys ? this.keys.idOf(r.string(keyStr)) : -1;
+      if (tag === TAG_STRING) {
+        const p = r.u();
+        if (p * 2 >= r.pairs.length) throw new Error(`prepared batch: pair ${p} out of range`);
+        let pair = pairIds[p];
+        if (pair === -2) pair = pairIds[p] = keyNum >= 0 ? this.internedPair(keyNum, r.string(r.pairs[p * 2 + 1])) : -1;
+        if (pair >= 0) {
+          this.varint(pair * 16 + TAG_INTERNED);
+          continue;
+        }
+        this.varint((keyNum + 1) * 16 + TAG_STRING);
+        if (keyNum < 0) this.rawStr(r, keyStr);
+        this.rawStr(r, r.pairs[p * 2 + 1]);
+        continue;
+      }
+      this.varint((keyNum + 1) * 16 + tag);
+      if (keyNum < 0) this.rawStr(r, keyStr);
+      switch (tag) {
+        case TAG_INT:
+          this.copyVarint(r);
+          break;
+        case TAG_FLOAT:
+        case TAG_INT_WIDE:
+          r.need(8);
+          this.ensure(8);
+          this.o += r.b.copy(this.buf, this.o, r.o, r.o + 8);
+          r.o += 8;
+          break;
+        case TAG_FALSE:
+        case TAG_TRUE:
+          break;
+        case TAG_BIGINT:
+        case TAG_BINARY:
+        case TAG_ARRAY:
+        case TAG_KVLIST:
+          this.copyStr(r);
+          break;
+        default:
+          throw new Error(`prepared batch: unknown attribute type tag ${tag}`);
+      }
+    }
+  }
+
+  /** Batch string `i` as a format-2 str (length + bytes). */
+  private rawStr(r: PreparedBatchReader, i: number): void {
+    const from = r.strStart[i];
+    const n = r.strEnd[i] - from;
+    this.ensure(n + 8);
+    this.varint(n);
+    this.o += r.b.copy(this.buf, this.o, from, from + n);
+  }
+
   private attrs(attrs: readonly Attribute[]): void {
     this.varint(attrs.length);
     for (const a of attrs) {
@@ -202,7 +320,7 @@ export class PayloadEncoder {
           continue;
         }
       }
-      const tag = typeTag(a);
+      const tag = payloadTypeTag(a);
       this.varint((keyNum + 1) * 16 + tag);
       if (keyNum < 0) this.str(a.key);
       switch (tag) {
@@ -280,20 +398,21 @@ export class PayloadEncoder {
   }
 }
 
-const TAG_STRING = 0;
+export const TAG_STRING = 0;
 const TAG_INTERNED = 1;
-const TAG_FALSE = 2;
-const TAG_TRUE = 3;
-const TAG_INT = 4;
+export const TAG_FALSE = 2;
+export const TAG_TRUE = 3;
+export const TAG_INT = 4;
 const TAG_BIGINT = 5;
-const TAG_FLOAT = 6;
+export const TAG_FLOAT = 6;
 const TAG_BINARY = 7;
 const TAG_ARRAY = 8;
 const TAG_KVLIST = 9;
-const TAG_INT_WIDE = 10;
+export const TAG_INT_WIDE = 10;
 const MAX_ZIGZAG_INT = 2 ** 52;
 
-function typeTag(a: Attribute): number {
+/** The format-2 type tag of an attribute (also used by prepared-batch.ts). */
+export function payloadTypeTag(a: Attribute): number {
   switch (a.type) {
     case 'string': return TAG_STRING;
     case 'bool': return a.value ? TAG_TRUE : TAG_FALSE;
@@ -307,7 +426,7 @@ function typeTag(a: Attribute): number {
   }
 }
 
-const zigzag = (v: number): number => (v >= 0 ? v * 2 : -v * 2 - 1);
+export const zigzag = (v: number): number => (v >= 0 ? v * 2 : -v * 2 - 1);
 const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
 const varintBytes = (v: number): number => {
   let n = 1;

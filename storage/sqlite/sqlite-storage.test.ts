@@ -257,9 +257,9 @@ describe('sqlite storage', () => {
     // the failed batch may point at them.
     const fresh = makeSpan({ traceId: newTraceId(), service: 'fresh-svc', name: 'fresh-op', startTimeUs: now, attributes: [str('fresh.key', 'fresh-value')] });
     const boom = makeSpan({ traceId: newTraceId(), service: 'boom', startTimeUs: now });
-    const original = Catalog.prototype.resource;
-    const spy = vi.spyOn(Catalog.prototype, 'resource').mockImplementation(function (this: Catalog, ...args: Parameters<Catalog['resource']>) {
-      if (args[0].serviceName === 'boom') throw new Error('injected failure');
+    const original = Catalog.prototype.resourceOf;
+    const spy = vi.spyOn(Catalog.prototype, 'resourceOf').mockImplementation(function (this: Catalog, ...args: Parameters<Catalog['resourceOf']>) {
+      if (args[0].startsWith('["boom"')) throw new Error('injected failure');
       return original.apply(this, args);
     });
     try {

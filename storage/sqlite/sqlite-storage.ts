@@ -19,6 +19,7 @@ import { findTraceIds, type SearchContext } from './search.js';
 import { decodePayload } from './span-codec.js';
 import { decodeFigures, decodeLatency, type MetricsByBucket, metricsBucketOf, SPAN_METRICS_BUCKET_US, type SpanMetricsRow } from './span-metrics.js';
 import { BatchWriter, spanIdOfKey } from './writer.js';
+import { prepareBatch, PrepareCache } from './prepared-batch.js';
 
 export const sqliteStorageOptionsSchema = z.object({
   /** Database file; missing parent directories are created. */
@@ -77,6 +78,17 @@ export interface SqliteStorage extends Storage {
   checkpointWal(): void;
   /** See `maxPageCount`: a test's full disk, and the space coming back. */
   setMaxPageCount(pages: number): void;
+  /**
+   * The SQLite-only write path of the all-in-one ingest worker: batches made by `prepareBatch`
+   * (prepared-batch.ts, typically on another thread) written in one transaction, committed when
+   * it resolves. `writer.writeSpans(spans)` is `writePrepared([prepareBatch(spans)])`.
+   */
+  readonly preparedWriter: PreparedSpanWriter;
+}
+
+/** Writes prepared batches (prepared-batch.ts); one call = one transaction. */
+export interface PreparedSpanWriter {
+  writeSpans(batches: readonly Uint8Array[]): Promise<void>;
 }
 
 const WATERMARK_KEY = 'retained_from_us';
@@ -104,13 +116,16 @@ export function openSqliteStorage(options: SqliteStorageOptions): SqliteStorage 
 
 class SqliteStorageImpl implements SqliteStorage {
   readonly writer;
+  readonly preparedWriter: PreparedSpanWriter;
   readonly reader;
   readonly dependencies;
   readonly spanMetrics;
   private readonly st: Statements;
   private readonly catalog: Catalog;
   private batchWriter: BatchWriter;
-  private readonly writeTx: Database.Transaction<(batch: readonly Span[]) => void>;
+  private readonly writeTx: Database.Transaction<(batches: readonly Uint8Array[]) => void>;
+  /** Tag terms of spans prepared here (`writer.writeSpans`). */
+  private readonly tagTerms = new PrepareCache();
   private readonly readTx: Database.Transaction<(fn: () => unknown) => unknown>;
   /** `PRAGMA data_version`: changes when ANOTHER connection commits (see `syncExternalWrites`). */
   private readonly dataVersion: () => number;
@@ -133,14 +148,15 @@ class SqliteStorageImpl implements SqliteStorage {
     this.batchWriter = new BatchWriter(this.st, this.catalog);
     // Synced again inside the transaction: BEGIN IMMEDIATE holds the write lock, so nothing
     // another connection commits can slip between the sync and the write.
-    this.writeTx = db.transaction((batch: readonly Span[]) => {
+    this.writeTx = db.transaction((batches: readonly Uint8Array[]) => {
       this.syncExternalWrites();
-      this.batchWriter.write(batch);
+      this.batchWriter.write(batches);
     });
     this.readTx = db.transaction((fn: () => unknown) => fn());
     this.watermarkUs = Number(this.st.getMeta.get(WATERMARK_KEY) ?? -Infinity);
 
     this.writer = { writeSpans: async (batch: readonly Span[]) => this.writeSpans(batch) };
+    this.preparedWriter = { writeSpans: async (batches: readonly Uint8Array[]) => this.writePrepared(batches) };
     this.reader = {
       getTraces: async (q: GetTracesQuery, budget?: SpanBudget) => this.snapshot(() => this.getTraces(q, budget)),
       findTraces: async (q: TraceQuery, budget?: SpanBudget) =>
@@ -231,8 +247,15 @@ class SqliteStorageImpl implements SqliteStorage {
   private writeSpans(batch: readonly Span[]): void {
     this.open();
     if (batch.length === 0) return;
+    // Validated and prepared before the transaction: an invalid span throws without writing.
+    this.writePrepared([prepareBatch(batch, this.tagTerms)]);
+  }
+
+  private writePrepared(batches: readonly Uint8Array[]): void {
+    this.open();
+    if (batches.length === 0) return;
     try {
-      this.writeTx.immediate(batch);
+      this.writeTx.immediate(batches);
     } catch (err) {
       // The transaction rolled back: forget names interned during it.
       this.catalog.reload();

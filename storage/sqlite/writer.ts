@@ -1,5 +1,9 @@
 /**
- * The write path: one call = one batch = run inside one transaction by the caller.
+ * The write path: one call = one batch = run inside one transaction by the caller. Its input is
+ * one or more prepared batches (prepared-batch.ts): spans already validated, grouped by trace and
+ * de-duplicated, with keys, parents, tag terms and payloads computed ahead (in the all-in-one
+ * server on the main thread); what is left here depends on the store — catalog numbers, trace
+ * numbers, stored spans, postings, dependency edges and span metrics.
  *
  * Per span: one row, in multi-row INSERTs of `SPAN_CHUNK` rows for traces new to the store (no
  * conflict possible), with parent links resolved in memory; for a trace with stored spans one
@@ -15,33 +19,16 @@
  * where it is the parent keep the old attribution (documented limitation, rewrites of that kind
  * do not happen with well-behaved SDKs).
  */
-import { type Span, SpanKind, StatusCode } from '../../model/span.js';
+import { SpanKind, StatusCode } from '../../model/span.js';
 import type { Catalog, ResourceEntry } from './catalog.js';
-import { canonicalResource } from './catalog.js';
+import { newPreparedSpan, PreparedBatchReader, type PreparedSpan, readSpan } from './prepared-batch.js';
 import { type OldSpanRow, type PendingRow, SINGLE_CHUNK, SPAN_CHUNK, SPAN_COLUMNS, type Statements } from './queries.js';
 import { hourOf, HOUR_US } from './schema.js';
 import { encodeBlock, type PostingEntry } from './posting-block.js';
 import { RECORD_BYTES, RecentPostingsBuilder } from './recent-postings.js';
 import { MERGE_EVERY_ROWS, mergeRecentMetrics, SpanMetricsAccumulator } from './span-metrics.js';
-import { INTERN_VALUES_PER_KEY, PayloadEncoder } from './span-codec.js';
-import { ANY_TERM, forEachSpanOwnTag, operationTerm, serviceTerm, tagTerm } from './terms.js';
-
-const TRACE_ID_RE = /^[0-9a-f]{32}$/;
-const SPAN_ID_RE = /^[0-9a-f]{16}$/;
-const ZERO_TRACE_ID = '0'.repeat(32);
-
-/** Throws an Error naming the batch index and field when a span cannot be stored; `traceIdChecked`: its trace id is known to be valid. */
-export function validateSpan(s: Span, i: number, traceIdChecked = false): void {
-  const bad = (field: string, why: string, v: unknown) => {
-    throw new Error(`writeSpans: span[${i}].${field} ${why}, got ${JSON.stringify(v)}`);
-  };
-  if (!traceIdChecked && (typeof s.traceId !== 'string' || !TRACE_ID_RE.test(s.traceId) || s.traceId === ZERO_TRACE_ID)) bad('traceId', 'must be 32 lowercase hex chars, not all zero', s.traceId);
-  if (typeof s.spanId !== 'string' || !SPAN_ID_RE.test(s.spanId)) bad('spanId', 'must be 16 lowercase hex chars', s.spanId);
-  if (s.parentSpanId !== '' && !SPAN_ID_RE.test(s.parentSpanId)) bad('parentSpanId', "must be '' or 16 lowercase hex chars", s.parentSpanId);
-  if (!Number.isSafeInteger(s.startTimeUs) || s.startTimeUs < 0) bad('startTimeUs', 'must be a non-negative integer (µs)', s.startTimeUs);
-  if (!Number.isSafeInteger(s.durationUs) || s.durationUs < 0) bad('durationUs', 'must be a non-negative integer (µs)', s.durationUs);
-  if (!s.resource || typeof s.resource.serviceName !== 'string') bad('resource.serviceName', 'must be a string', s.resource?.serviceName);
-}
+import { PayloadEncoder } from './span-codec.js';
+import { ANY_TERM, operationTerm, serviceTerm } from './terms.js';
 
 interface TermSpan { min: number; max: number }
 
@@ -80,27 +67,6 @@ class TermNotes {
   }
 }
 
-/** Attribute keys whose tag terms are cached (keys beyond it, e.g. keys with ids in them, are hashed each time). */
-const MAX_CACHED_KEYS = 10_000;
-
-/** Where `forEachSpanOwnTag` delivers a span's tags: one callback for every span. */
-class TagSink {
-  start = 0;
-  constructor(private readonly notes: TermNotes) {}
-  /** key → value → tag term, for at most `INTERN_VALUES_PER_KEY` values per key (content-keyed: never stale). */
-  private readonly cache = new Map<string, Map<string, number>>();
-  readonly note = (key: string, value: string): void => {
-    let byValue = this.cache.get(key);
-    if (!byValue && this.cache.size < MAX_CACHED_KEYS) this.cache.set(key, (byValue = new Map()));
-    let term = byValue?.get(value);
-    if (term === undefined) {
-      term = tagTerm(key, value);
-      if (byValue && byValue.size < INTERN_VALUES_PER_KEY) byValue.set(value, term);
-    }
-    this.notes.note(term, this.start);
-  };
-}
-
 const SEQ_KEY = 'posting_seq';
 const TRACE_NUM_KEY = 'trace_num_hwm';
 const MAX_START_KEY = 'max_start_us';
@@ -135,7 +101,15 @@ export class BatchWriter {
   /** The current batch's postings (one `postings_recent` row). */
   private readonly recent = new RecentPostingsBuilder();
   private readonly notes = new TermNotes(this.recent);
-  private readonly tagSink = new TagSink(this.notes);
+  /**
+   * What ops and resources of earlier batches resolved to, by their number in the preparing
+   * `PrepareCache` (prepared-batch.ts) of epoch `epoch`. Forgotten with the catalog's numbers.
+   */
+  private epoch = -1;
+  private readonly knownOps = new Map<number, BatchOp>();
+  private readonly knownResources = new Map<number, ResourceEntry>();
+  /** Spans of the trace being written (reused from trace to trace). */
+  private readonly recs: SpanRec[] = [];
   /** Parameters of spans waiting for the next multi-row INSERT (`SPAN_CHUNK` rows). */
   private readonly spanParams: unknown[] = [];
   /** service number → operation name → by kind (see `operation`). */
@@ -155,8 +129,11 @@ export class BatchWriter {
     this.maxStartUs = Number(st.getMeta.get(MAX_START_KEY) ?? st.maxTraceEnd.get() ?? -1);
   }
 
-  /** Writes one batch. Must run inside a transaction; throws on invalid input before writing. */
-  write(batch: readonly Span[]): void {
+  /**
+   * Writes prepared batches (prepared-batch.ts) as one: must run inside a transaction; throws on
+   * a malformed batch before writing.
+   */
+  write(batches: readonly Uint8Array[]): void {
     // A batch whose commit failed after `write` returned left `seq` ahead of the database.
     const committedSeq = Number(this.st.getMeta.get(SEQ_KEY) ?? 0);
     if (committedSeq !== this.seq) {
@@ -164,7 +141,7 @@ export class BatchWriter {
       this.forgetCaches();
     }
     try {
-      this.writeBatch(batch);
+      this.writeBatch(batches);
     } catch (err) {
       this.forgetCaches();
       throw err;
@@ -177,6 +154,8 @@ export class BatchWriter {
    */
   private forgetCaches(): void {
     this.opCache.clear();
+    this.knownOps.clear();
+    this.knownResources.clear();
     this.payloads.forgetIds();
     const recent = this.st.recentCount.get() as { rows: number; entries: number | null };
     this.recentRows = recent.rows;
@@ -202,15 +181,9 @@ export class BatchWriter {
     return slot;
   }
 
-  private writeBatch(batch: readonly Span[]): void {
-    // Spans of a trace usually come together: its id is checked once per run.
-    for (let i = 0; i < batch.length; i++) validateSpan(batch[i], i, i > 0 && batch[i].traceId === batch[i - 1].traceId);
-
-    const byTrace = new Map<string, Span[]>();
-    for (const s of batch) {
-      const list = byTrace.get(s.traceId);
-      if (list) list.push(s); else byTrace.set(s.traceId, [s]);
-    }
+  private writeBatch(batches: readonly Uint8Array[]): void {
+    // Every table is read (and checked) before anything is written.
+    const readers = batches.map((b) => new PreparedBatchReader(b));
     const deps = new Map<string, [number, number, number, number, number]>();
     const red = new SpanMetricsAccumulator();
     const addEdge: AddEdge = (bucket, parentSvc, childSvc, isError, sign) => {
@@ -219,101 +192,129 @@ export class BatchWriter {
       const d = deps.get(key);
       if (d) { d[3] += sign; d[4] += sign * isError; } else deps.set(key, [bucket, parentSvc, childSvc, sign, sign * isError]);
     };
-    // Receivers share one Resource/scope object across the spans of a ResourceSpans/ScopeSpans:
-    // resolve each pair once per batch instead of serialising it per span.
-    const resCache = new Map<object, Map<object, ResourceEntry>>();
-    const tagSink = this.tagSink;
     const notes = this.notes;
     this.recent.reset();
     this.payloads.reset();
     this.spanParams.length = 0;
+    /** trace → hour → term → entry: a trace in two batches of this write keeps one entry per term and hour. */
+    const traceTerms = new Map<number, Map<number, Map<number, number>>>();
+    let maxStart = this.maxStartUs;
 
-    for (const [traceId, list] of byTrace) {
-      // A span repeated within the batch: the last copy wins, as if written in two batches.
-      const spans = dedupeBySpanId(list);
-      const tid = Buffer.from(traceId, 'hex');
-      const stored = this.st.traceNum.get(tid) as number | undefined;
-      const isNewTrace = stored === undefined;
-      const trace = stored ?? this.nextTraceNum++;
-      const agg: TraceAgg = { trace, minStart: Infinity, maxEnd: -Infinity, added: 0, rootOpId: null, recompute: false, terms: new Map(), resources: new Map() };
-
-      const recs: SpanRec[] = new Array(spans.length);
-      for (let i = 0; i < spans.length; i++) {
-        const s = spans[i];
-        const start = s.startTimeUs;
-        const svcId = this.catalog.serviceId(s.resource.serviceName, start);
-        const op = this.operation(svcId, s.resource.serviceName, s.name, s.kind, start);
-        const opId = op.id;
-        let byScope = resCache.get(s.resource);
-        if (!byScope) resCache.set(s.resource, (byScope = new Map()));
-        let res = byScope.get(s.scope);
-        if (!res) {
-          res = this.catalog.resource(s.resource, s.scope, start, canonicalResource(s.resource, s.scope));
-          byScope.set(s.scope, res);
-        } else if (start >= res.lastSeenUs) {
-          this.catalog.resource(s.resource, s.scope, start);
-        }
-        recs[i] = {
-          s, svcId, opId, op, res,
-          sid: spanKey(s),
-          pid: s.parentSpanId ? Buffer.from(s.parentSpanId, 'hex') : null,
-          isError: s.status.code === StatusCode.ERROR ? 1 : 0,
-        };
+    for (const r of readers) {
+      // The batch's ops and resources resolved in the catalog once each (then only when a span
+      // starts past the hour they were last seen in); its keys and interned values by the payloads.
+      // Ops and resources numbered by the same PrepareCache as earlier batches: as resolved then.
+      if (r.epoch !== this.epoch) {
+        this.epoch = r.epoch;
+        this.knownOps.clear();
+        this.knownResources.clear();
       }
-      // A trace new to the store has no stored spans and no pending children: resolve its
-      // parent links in memory, no lookups.
-      const batchSvc = isNewTrace ? batchServices(recs) : undefined;
+      const ops: (BatchOp | undefined)[] = new Array(r.ops.length / 4);
+      const resources: (ResourceEntry | undefined)[] = new Array(r.resources.length / 2);
+      const keyIds = new Int32Array(r.strStart.length).fill(-1);
+      const pairIds = new Int32Array(r.pairs.length / 2).fill(-2);
+      for (let t = 0; t < r.traces; t++) {
+        const tid = r.view(16);
+        const n = r.u();
+        const stored = this.st.traceNum.get(tid) as number | undefined;
+        const isNewTrace = stored === undefined;
+        // Its spans queued for a multi-row INSERT (the same trace in an earlier batch of this write)
+        // must be in the table before this trace's lookups and conflict checks.
+        if (!isNewTrace && this.spanParams.length > 0) this.flushSpans();
+        const trace = stored ?? this.nextTraceNum++;
+        let terms = traceTerms.get(trace);
+        if (!terms) traceTerms.set(trace, (terms = new Map()));
+        const agg: TraceAgg = { trace, minStart: Infinity, maxEnd: -Infinity, added: 0, rootOpId: null, recompute: false, terms, resources: new Map() };
 
-      for (const { s, svcId, opId, op, res, sid, pid, isError } of recs) {
-        const start = s.startTimeUs;
-        const payload = this.payloads.encode(s);
-        if (batchSvc) {
-          // New trace: no row can conflict, so spans go in multi-row INSERTs.
-          this.queueSpan(trace, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload);
-          agg.added++;
-          red.add(svcId, opId, start, s.durationUs, isError);
-          if (pid) {
-            const parentSvc = batchSvc.get(s.parentSpanId);
-            if (parentSvc !== undefined) addEdge(hourOf(start), parentSvc, svcId, isError, 1);
-            else this.st.insertPending.run(trace, pid, sid, svcId, start, isError);
+        const recs = this.recs;
+        while (recs.length < n) recs.push({ ...newPreparedSpan(), svcId: 0, opId: 0, slot: undefined!, resEntry: undefined! });
+        for (let i = 0; i < n; i++) {
+          const rec = recs[i];
+          readSpan(r, rec);
+          const start = rec.start;
+          if (start > maxStart) maxStart = start;
+          let op = ops[rec.op] ?? (ops[rec.op] = this.knownOps.get(r.ops[rec.op * 4]));
+          if (!op) {
+            const service = r.string(r.ops[rec.op * 4 + 1]);
+            const name = r.string(r.ops[rec.op * 4 + 2]);
+            const kind = r.ops[rec.op * 4 + 3] as SpanKind;
+            const svcId = this.catalog.serviceId(service, start);
+            op = ops[rec.op] = { service, name, kind, svcId, svcSeenUs: this.catalog.serviceById(svcId)!.lastSeenUs, slot: this.operation(svcId, service, name, kind, start) };
+            this.knownOps.set(r.ops[rec.op * 4], op);
           } else {
-            agg.rootOpId = opId;
+            if (start >= op.svcSeenUs) {
+              op.svcId = this.catalog.serviceId(op.service, start);
+              op.svcSeenUs = this.catalog.serviceById(op.svcId)!.lastSeenUs;
+            }
+            if (start >= op.slot.lastSeenUs) this.operation(op.svcId, op.service, op.name, op.kind, start);
           }
-        } else {
-          const inserted = this.st.insertSpan.run(trace, sid, pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload).changes;
-          // A rewrite of a stored span keeps its first figures: counting it again would double it.
-          if (inserted) red.add(svcId, opId, start, s.durationUs, isError);
-          this.linkStoredTrace(trace, s, { svcId, opId, res, sid, pid, isError, payload, inserted }, agg, addEdge);
+          let res = resources[rec.res] ?? (resources[rec.res] = this.knownResources.get(r.resources[rec.res * 2]));
+          if (!res) {
+            res = resources[rec.res] = this.catalog.resourceOf(r.string(r.resources[rec.res * 2 + 1]), start);
+            this.knownResources.set(r.resources[rec.res * 2], res);
+          } else if (start >= res.lastSeenUs) this.catalog.resourceOf(r.string(r.resources[rec.res * 2 + 1]), start);
+          rec.svcId = op.svcId;
+          rec.slot = op.slot;
+          rec.opId = op.slot.id;
+          rec.resEntry = res;
+        }
+        const afterTrace = r.o;
+
+        for (let i = 0; i < n; i++) {
+          const rec = recs[i];
+          const { svcId, opId, slot, resEntry: res, sid, pid, start } = rec;
+          const isError = rec.status === StatusCode.ERROR ? 1 : 0;
+          const payload = this.payloads.transcode(r, rec.payloadAt, rec.payloadEnd, keyIds, pairIds);
+          if (isNewTrace) {
+            // New trace: no row can conflict, so spans go in multi-row INSERTs.
+            this.queueSpan(trace, sid, pid, opId, res.id, start, rec.duration, rec.flags, rec.status, payload);
+            agg.added++;
+            red.add(svcId, opId, start, rec.duration, isError);
+            if (pid) {
+              if (rec.parentIdx >= 0) addEdge(hourOf(start), recs[rec.parentIdx].svcId, svcId, isError, 1);
+              else this.st.insertPending.run(trace, pid, sid, svcId, start, isError);
+            } else {
+              agg.rootOpId = opId;
+            }
+          } else {
+            const inserted = this.st.insertSpan.run(trace, sid, pid, opId, res.id, start, rec.duration, rec.flags, rec.status, payload).changes;
+            // A rewrite of a stored span keeps its first figures: counting it again would double it.
+            if (inserted) red.add(svcId, opId, start, rec.duration, isError);
+            this.linkStoredTrace(trace, rec, { svcId, opId, res, sid, pid, isError, payload, inserted }, agg, addEdge);
+          }
+
+          if (start < agg.minStart) agg.minStart = start;
+          if (start + rec.duration > agg.maxEnd) agg.maxEnd = start + rec.duration;
+          const hour = hourOf(start);
+          let hourTerms = terms.get(hour);
+          if (!hourTerms) terms.set(hour, (hourTerms = new Map()));
+          notes.at(hourTerms, hour, trace);
+          notes.note(ANY_TERM, start);
+          notes.note(slot.svcTerm, start);
+          notes.note(slot.opTerm, start);
+          // Resource terms: noted once per resource here, expanded to its terms after the trace.
+          let resSpans = agg.resources.get(hour);
+          if (!resSpans) agg.resources.set(hour, (resSpans = new Map()));
+          const rs = resSpans.get(res);
+          if (!rs) resSpans.set(res, { min: start, max: start });
+          else { if (start < rs.min) rs.min = start; if (start > rs.max) rs.max = start; }
+          // The span's own tags, hashed when the batch was prepared.
+          const b = r.b;
+          for (let k = 0, o = rec.termsAt; k < rec.terms; k++, o += 6) notes.note(b.readUIntLE(o, 6), start);
+        }
+        r.o = afterTrace;
+        for (const [hour, resSpans] of agg.resources) {
+          notes.at(terms.get(hour)!, hour, trace);
+          for (const [res, rs] of resSpans) {
+            for (const t of res.terms) { notes.note(t, rs.min); notes.note(t, rs.max); }
+          }
         }
 
-        if (start < agg.minStart) agg.minStart = start;
-        if (start + s.durationUs > agg.maxEnd) agg.maxEnd = start + s.durationUs;
-        const hour = hourOf(start);
-        let terms = agg.terms.get(hour);
-        if (!terms) agg.terms.set(hour, (terms = new Map()));
-        notes.at(terms, hour, trace);
-        notes.note(ANY_TERM, start);
-        notes.note(op.svcTerm, start);
-        notes.note(op.opTerm, start);
-        // Resource terms: noted once per resource here, expanded to its terms after the trace.
-        let resSpans = agg.resources.get(hour);
-        if (!resSpans) agg.resources.set(hour, (resSpans = new Map()));
-        const r = resSpans.get(res);
-        if (!r) resSpans.set(res, { min: start, max: start });
-        else { if (start < r.min) r.min = start; if (start > r.max) r.max = start; }
-        tagSink.start = start;
-        forEachSpanOwnTag(s, tagSink.note);
+        if (isNewTrace) this.st.insertSummary.run(trace, tid, agg.minStart, agg.maxEnd, agg.added, agg.rootOpId);
+        else this.st.updateSummary.run(agg.minStart, agg.maxEnd, agg.added, agg.rootOpId, trace);
+        if (agg.recompute) this.st.recomputeSummary.run(trace, trace);
       }
-      for (const [hour, resSpans] of agg.resources) {
-        notes.at(agg.terms.get(hour)!, hour, trace);
-        for (const [res, r] of resSpans) {
-          for (const t of res.terms) { notes.note(t, r.min); notes.note(t, r.max); }
-        }
-      }
-
-      if (isNewTrace) this.st.insertSummary.run(trace, tid, agg.minStart, agg.maxEnd, agg.added, agg.rootOpId);
-      else this.st.updateSummary.run(agg.minStart, agg.maxEnd, agg.added, agg.rootOpId, trace);
-      if (agg.recompute) this.st.recomputeSummary.run(trace, trace);
+      r.end();
     }
 
     this.flushSpans();
@@ -327,8 +328,6 @@ export class BatchWriter {
     }
     this.st.setMeta.run(SEQ_KEY, seq);
     this.st.setMeta.run(TRACE_NUM_KEY, this.nextTraceNum - 1);
-    let maxStart = this.maxStartUs;
-    for (const s of batch) if (s.startTimeUs > maxStart) maxStart = s.startTimeUs;
     if (maxStart > this.maxStartUs) {
       this.st.setMeta.run(MAX_START_KEY, maxStart);
       // Only after the statement succeeded; a rolled-back batch leaves a harmless overestimate.
@@ -444,12 +443,12 @@ export class BatchWriter {
    * against stored parents/children, or handles a rewrite (the INSERT found the row).
    */
   private linkStoredTrace(
-    trace: number, s: Span,
+    trace: number, s: PreparedSpan,
     r: { svcId: number; opId: number; res: ResourceEntry; sid: Buffer; pid: Buffer | null; isError: number; payload: Buffer | null; inserted: number },
     agg: TraceAgg, addEdge: AddEdge,
   ): void {
     const { svcId, opId, res, sid, pid, isError, payload } = r;
-    const start = s.startTimeUs;
+    const start = s.start;
     if (r.inserted === 1) {
       agg.added++;
       // As a parent: children that arrived first are waiting for this span.
@@ -462,7 +461,7 @@ export class BatchWriter {
     } else {
       // Rewrite: replace the row, undo its old edge as a child, recompute the summary.
       const old = this.st.oldSpan.get(trace, sid) as OldSpanRow;
-      this.st.updateSpan.run(pid, opId, res.id, start, s.durationUs, s.flags, s.status.code, payload, trace, sid);
+      this.st.updateSpan.run(pid, opId, res.id, start, s.duration, s.flags, s.status, payload, trace, sid);
       agg.recompute = true;
       if (old.op_id !== opId || old.start_us !== start) {
         this.st.insertMoved.run(trace);
@@ -490,26 +489,27 @@ export class BatchWriter {
 }
 
 /**
- * The stored key of a span: its 8-byte id, plus a 0x01 byte for SERVER/CONSUMER spans. Zipkin's
- * B3 "shared" spans report a client and a server half under ONE span id; keyed by the id alone,
- * the second half would overwrite the first. With the suffix both halves are kept (the query
- * side's span-id uniquifier separates them) while every other span keeps its plain 8-byte key
- * and a rewrite of the same span still replaces it. Readers strip the suffix (`spanIdOfKey`).
+ * The stored key of a span (made by `prepareBatch`): its 8-byte id, plus a 0x01 byte for
+ * SERVER/CONSUMER spans. Zipkin's B3 "shared" spans report a client and a server half under ONE
+ * span id; keyed by the id alone, the second half would overwrite the first. With the suffix both
+ * halves are kept (the query side's span-id uniquifier separates them) while every other span
+ * keeps its plain 8-byte key and a rewrite of the same span still replaces it. Readers strip the
+ * suffix (`spanIdOfKey`).
  */
-export function spanKey(s: Span): Buffer {
-  const id = Buffer.from(s.spanId, 'hex');
-  return s.kind === SpanKind.SERVER || s.kind === SpanKind.CONSUMER ? Buffer.concat([id, SERVER_SIDE]) : id;
-}
 const SERVER_SIDE = Buffer.from([1]);
 
-/** The 8-byte span id of a stored key (see `spanKey`). */
+/** The 8-byte span id of a stored key (see `SERVER_SIDE`). */
 export function spanIdOfKey(key: Buffer): Buffer {
   return key.length > 8 ? key.subarray(0, 8) : key;
 }
 
 type AddEdge = (bucket: number, parentSvc: number, childSvc: number, isError: number, sign: 1 | -1) => void;
 
-interface SpanRec { s: Span; svcId: number; opId: number; op: OpSlot; res: ResourceEntry; sid: Buffer; pid: Buffer | null; isError: number }
+/** An op of the batch being written: its service's catalog number and hour last seen, and its slot. */
+interface BatchOp { service: string; name: string; kind: SpanKind; svcId: number; svcSeenUs: number; slot: OpSlot }
+
+/** A span of the trace being written, with what the catalog gave for it. */
+interface SpanRec extends PreparedSpan { svcId: number; opId: number; slot: OpSlot; resEntry: ResourceEntry }
 
 /** An operation's catalog number and last-seen hour as last returned by the catalog, and its terms. */
 interface OpSlot { id: number; lastSeenUs: number; svcTerm: number; opTerm: number }
@@ -525,19 +525,4 @@ function collapseByTrace(group: PostingEntry[]): PostingEntry[] {
     e.spreadUs = end - e.startOff;
   }
   return byTrace.size === group.length ? group : [...byTrace.values()];
-}
-
-function dedupeBySpanId(spans: Span[]): Span[] {
-  if (spans.length === 1) return spans;
-  const byId = new Map<string, Span>();
-  for (const s of spans) byId.set(s.kind === SpanKind.SERVER || s.kind === SpanKind.CONSUMER ? `${s.spanId}+` : s.spanId, s);
-  return byId.size === spans.length ? spans : [...byId.values()];
-}
-
-/** span id → service within a batch; for a shared id the server half wins, as in `spanOp`. */
-function batchServices(recs: SpanRec[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const r of recs) if (r.sid.length === 8) m.set(r.s.spanId, r.svcId);
-  for (const r of recs) if (r.sid.length > 8) m.set(r.s.spanId, r.svcId);
-  return m;
 }
