@@ -57,8 +57,8 @@ describe('sidecar resources', () => {
     expect(text).not.toMatch(/^nodejs_eventloop_lag/m);
   });
 
-  it('lets the young generation grow under load, up to 2 × 4 MiB', async () => {
-    const p = await startProxy();
+  /** Sends `rounds` × 1,000 POSTs with 2 KiB bodies, 32 at a time; returns the largest young generation seen after each round. */
+  async function load(p: { adminPort: number; inboundPort: number }, rounds: number, until?: (newSpace: number) => boolean): Promise<number> {
     const agent = new Agent({ keepAlive: true, maxSockets: 32 });
     const one = () => new Promise<void>((done, fail) => {
       // Requests with bodies: more survives each scavenge than with bare GETs.
@@ -66,21 +66,30 @@ describe('sidecar resources', () => {
       req.on('error', fail);
       req.end(Buffer.alloc(2048, 120));
     });
-    let newSpace = 0;
-    // Until V8 has grown it past the initial 2 MiB (or give up after 30,000 requests).
-    for (let round = 0; round < 30 && newSpace <= 2 * 2 ** 20; round++) {
-      await Promise.all(Array.from({ length: 1000 }, one));
-      newSpace = metric((await send(p.adminPort, '/metrics')).body, 'nodejs_heap_space_size_total_bytes{space="new"}');
-    }
-    expect(newSpace).toBeGreaterThan(2 * 2 ** 20);
-    // Then more load: it stops at the ceiling (V8's default would go on to 2 × 16 MiB).
-    let most = newSpace;
-    for (let round = 0; round < 15; round++) {
-      await Promise.all(Array.from({ length: 1000 }, one));
-      most = Math.max(most, metric((await send(p.adminPort, '/metrics')).body, 'nodejs_heap_space_size_total_bytes{space="new"}'));
-    }
-    agent.destroy();
-    expect(most).toBeLessThanOrEqual(8 * 2 ** 20);
+    let most = 0;
+    try {
+      for (let round = 0; round < rounds; round++) {
+        await Promise.all(Array.from({ length: 1000 }, one));
+        most = Math.max(most, metric((await send(p.adminPort, '/metrics')).body, 'nodejs_heap_space_size_total_bytes{space="new"}'));
+        if (until?.(most)) break;
+      }
+    } finally { agent.destroy(); }
+    return most;
+  }
+
+  it('lets the young generation grow under load, up to 2 × 4 MiB', async () => {
+    // A low growth rate, so a loaded test machine still counts as "under load".
+    const p = await startProxy({ MESHTRACE_SIDECAR_YOUNG_GROW_RPS: '200' });
+    // Until V8 has grown it past the initial 2 MiB (or give up after 30,000 requests)…
+    expect(await load(p, 30, (n) => n > 2 * 2 ** 20)).toBeGreaterThan(2 * 2 ** 20);
+    // …then more load: it stops at the ceiling (V8's default would go on to 2 × 16 MiB).
+    expect(await load(p, 15)).toBeLessThanOrEqual(8 * 2 ** 20);
+  });
+
+  it('keeps the young generation at 2 × 1 MiB while requests come slower than MESHTRACE_SIDECAR_YOUNG_GROW_RPS', async () => {
+    // The same load as above, but below the growth rate (set out of reach): no growth.
+    const p = await startProxy({ MESHTRACE_SIDECAR_YOUNG_GROW_RPS: '10000000' });
+    expect(await load(p, 12)).toBeLessThanOrEqual(2 * 2 ** 20);
   });
 
   it('MESHTRACE_SIDECAR_HEAP=default leaves V8 its own young-generation sizing', async () => {
