@@ -40,7 +40,8 @@ const HEADER_CHARS = /^[\x20-\x7e\t]*$/;
 const DECIMAL = /^\d{1,15}$/;
 const DIGIT_LAST = /\d$/;
 const UNSAFE_VALUE = /[\r\n\0]/;
-const TIMEOUT_408 = 'HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: 15\r\n\r\nrequest timeout';
+/** The answer to a request whose headers did not arrive in time: the fast path's and Node's server's (listener.ts clientError). */
+export const REQUEST_TIMEOUT_408 = 'HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: 15\r\n\r\nrequest timeout';
 
 export interface FastPathOptions {
   /** Serves one request (the listener's request handler, the same one Node's server calls). */
@@ -396,7 +397,7 @@ class FastConnection {
   private readonly onHeadersTimeout = (): void => {
     this.headersTimer = undefined;
     if (!this.reading || this.socket.destroyed) return;
-    this.socket.end(TIMEOUT_408, 'latin1');
+    this.socket.end(REQUEST_TIMEOUT_408, 'latin1');
     this.socket.destroySoon();
   };
 

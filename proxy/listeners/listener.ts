@@ -13,7 +13,7 @@ import type { ProxyMetrics } from '../metrics.js';
 import { peerOf, type InboundMtls } from '../mtls/inbound.js';
 import { routeExchange } from '../traffic/router.js';
 import { noteRequest } from '../young-generation.js';
-import { H1FastPath } from './h1-fast-path.js';
+import { H1FastPath, REQUEST_TIMEOUT_408 } from './h1-fast-path.js';
 
 /**
  * An HTTP listener: one filter chain, the router at its end. Inbound and outbound listeners
@@ -216,7 +216,7 @@ export function createListener(o: ListenerOptions): Server {
     if (err.code === 'ECONNRESET' || !socket.writable) { socket.destroy(); return; }
     // The headers did not arrive within downstream.requestHeadersTimeoutMs (Node's own answer is 408 too).
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      socket.end('HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: 15\r\n\r\nrequest timeout');
+      socket.end(REQUEST_TIMEOUT_408);
       return;
     }
     socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: text/plain\r\nconnection: close\r\ncontent-length: 11\r\n\r\nbad request');
